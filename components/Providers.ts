@@ -1,0 +1,36 @@
+import * as pulumi from "@pulumi/pulumi";
+// Submodule imports: the package indexes load every service (aws alone adds ~180 ms to start-up).
+import { Provider as AwsProvider } from "@pulumi/aws/provider";
+import { Provider as DockerProvider } from "@pulumi/docker/provider";
+import { Provider as VaultProvider } from "@pulumi/vault/provider";
+
+export interface ProvidersArgs {
+    /** Vault server URL. */
+    vaultAddress: pulumi.Input<string>;
+    /** Vault token; must be a secret. */
+    vaultToken: pulumi.Input<string>;
+    /** Region of the backup bucket. */
+    awsRegion: pulumi.Input<string>;
+    /** Tags every AWS resource carries. */
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Docker engine: unix:// socket or ssh://user@host. */
+    dockerHost: pulumi.Input<string>;
+}
+
+/**
+ * Explicit providers, configured from the validated stack config: nothing depends on the
+ * ambient VAULT_ADDR, AWS_REGION or DOCKER_HOST of whoever runs `pulumi up`.
+ */
+export class Providers extends pulumi.ComponentResource {
+    readonly vault: VaultProvider;
+    readonly aws: AwsProvider;
+    readonly docker: DockerProvider;
+
+    constructor(name: string, args: ProvidersArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("toolboxai:core:Providers", name, {}, opts);
+        this.vault = new VaultProvider(`${name}-vault`, { address: args.vaultAddress, token: pulumi.secret(args.vaultToken) }, { parent: this });
+        this.aws = new AwsProvider(`${name}-aws`, { region: args.awsRegion, defaultTags: { tags: args.tags } }, { parent: this });
+        this.docker = new DockerProvider(`${name}-docker`, { host: args.dockerHost }, { parent: this });
+        this.registerOutputs({ vault: this.vault, aws: this.aws, docker: this.docker });
+    }
+}

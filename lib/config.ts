@@ -1,0 +1,408 @@
+/**
+ * The stack's settings: one schema, one validation pass, every problem reported at once.
+ *
+ * Pulumi hands the program every config value as a string (YAML numbers and booleans included),
+ * so each setting parses a string. `parseStackConfig` is pure and runs before any resource is
+ * created; `loadStackConfig` reads the Pulumi runtime's config and wraps secrets as secret Outputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export const PROJECT = "toolboxai";
+
+export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+export const SUPABASE_MODES = ["local", "hosted"] as const;
+export type SupabaseMode = (typeof SUPABASE_MODES)[number];
+export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+const ENCRYPTED_SSL_MODES: readonly SslMode[] = ["require", "verify-ca", "verify-full"];
+
+/** Ports of `supabase start` (supabase/config.toml defaults). */
+export const LOCAL_SUPABASE = { apiUrl: "http://127.0.0.1:54321", dbHost: "127.0.0.1", dbPort: 54322 } as const;
+export const TRANSACTION_POOLER_PORT = 6543;
+
+/** Non-secret settings, after defaults. */
+export interface Settings {
+    environment: Environment;
+    supabaseMode: SupabaseMode;
+    supabaseProjectRef: string | undefined;
+    supabaseUrl: string;
+    supabaseDbHost: string;
+    supabaseDbPort: number;
+    supabaseDbName: string;
+    supabaseDbUser: string;
+    databaseSslMode: SslMode;
+    databasePoolSize: number;
+    poolerEnabled: boolean;
+    poolerHost: string | undefined;
+    poolerPort: number;
+    poolerUser: string;
+    vaultAddress: string;
+    vaultMount: string;
+    vaultPathPrefix: string;
+    awsRegion: string;
+    backupRetentionDays: number;
+    dockerHost: string;
+    backendImage: string;
+    workerImage: string;
+    redisImage: string;
+}
+
+export const SECRET_KEYS = ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** The secret settings a stack needs, judged from its raw values (offline placeholders are given only for these). */
+export function neededSecretKeys(values: Readonly<Record<string, string | undefined>>): SecretKey[] {
+    const hosted = values.supabaseMode ? values.supabaseMode === "hosted" : values.environment === "prod";
+    return hosted ? [...SECRET_KEYS] : ["vaultToken"];
+}
+
+/** Validated config with secrets still in plain text: only this module and its tests hold it. */
+export interface ParsedConfig {
+    settings: Settings;
+    secrets: Partial<Record<SecretKey, string>>;
+}
+
+/** What the rest of the program receives: secrets only as secret Outputs. */
+export interface StackConfig {
+    settings: Settings;
+    secrets: {
+        vaultToken: pulumi.Output<string>;
+        /** Present in hosted mode, where the project issues its own keys. */
+        hosted?: {
+            anonKey: pulumi.Output<string>;
+            serviceRoleKey: pulumi.Output<string>;
+            jwtSecret: pulumi.Output<string>;
+        };
+    };
+}
+
+/** Raw config as Pulumi delivers it: key (without the `toolboxai:` namespace) to string. */
+export interface RawConfig {
+    values: Readonly<Record<string, string | undefined>>;
+    /** Keys that were set with `pulumi config set --secret`. */
+    secretKeys: ReadonlySet<string>;
+}
+
+export interface ConfigProblem {
+    key: string;
+    /** The bad value as shown to the user; secrets are never echoed. */
+    shown: string;
+    allowed: string;
+}
+
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: readonly ConfigProblem[]) {
+        super(formatProblems(problems));
+        this.name = "ConfigError";
+    }
+}
+
+function formatProblems(problems: readonly ConfigProblem[]): string {
+    const lines = problems.map((p) => `  - ${PROJECT}:${p.key} = ${p.shown}: ${p.allowed}`);
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    return `Invalid stack configuration (${count}); no resource was created:\n${lines.join("\n")}`;
+}
+
+/** Describes one setting for Pulumi.yaml, the README and the validator. */
+export interface SettingDoc {
+    key: string;
+    type: "string" | "integer" | "boolean";
+    description: string;
+    /** Static default, declared in Pulumi.yaml; per-environment defaults are described in `defaultText`. */
+    staticDefault?: string | number | boolean;
+    defaultText: string;
+    secret?: boolean;
+}
+
+export const SETTING_DOCS: readonly SettingDoc[] = [
+    { key: "environment", type: "string", description: "Deployment environment: dev, staging or prod.", defaultText: "required" },
+    { key: "supabaseMode", type: "string", description: "local (`supabase start`, keys generated) or hosted (supabase.com project, keys from secret config). prod must be hosted.", defaultText: "hosted in prod, else local" },
+    { key: "supabaseProjectRef", type: "string", description: "Hosted project ref (20 lowercase letters).", staticDefault: "", defaultText: "required when hosted" },
+    { key: "supabaseUrl", type: "string", description: "Supabase API URL.", staticDefault: "", defaultText: `local: ${LOCAL_SUPABASE.apiUrl}; hosted: https://<ref>.supabase.co` },
+    { key: "supabaseDbHost", type: "string", description: "Direct database host (migrations and backups use it, never the pooler).", staticDefault: "", defaultText: `local: ${LOCAL_SUPABASE.dbHost}; hosted: db.<ref>.supabase.co` },
+    { key: "supabaseDbPort", type: "integer", description: "Direct database port.", defaultText: `local: ${LOCAL_SUPABASE.dbPort}; hosted: 5432` },
+    { key: "supabaseDbName", type: "string", description: "Database name.", staticDefault: "postgres", defaultText: "postgres" },
+    { key: "supabaseDbUser", type: "string", description: "Database user for the direct connection.", staticDefault: "postgres", defaultText: "postgres" },
+    { key: "databaseSslMode", type: "string", description: "libpq sslmode for every connection string; hosted requires require, verify-ca or verify-full.", defaultText: "hosted: require; local: disable" },
+    { key: "databasePoolSize", type: "integer", description: "Application connection pool size (1-1000).", staticDefault: 20, defaultText: "20" },
+    { key: "poolerEnabled", type: "boolean", description: "Applications connect through the transaction pooler.", defaultText: "hosted: true; local: false" },
+    { key: "poolerHost", type: "string", description: "Transaction pooler host, from the dashboard (never derived from the ref).", staticDefault: "", defaultText: "required when poolerEnabled" },
+    { key: "poolerPort", type: "integer", description: "Transaction pooler port.", staticDefault: TRANSACTION_POOLER_PORT, defaultText: String(TRANSACTION_POOLER_PORT) },
+    { key: "poolerUser", type: "string", description: "Pooler user.", staticDefault: "", defaultText: "hosted: postgres.<ref>; local: postgres" },
+    { key: "vaultAddress", type: "string", description: "Vault server URL (https in prod).", defaultText: "required" },
+    { key: "vaultMount", type: "string", description: "KV v2 mount path.", staticDefault: "secret", defaultText: "secret" },
+    { key: "vaultPathPrefix", type: "string", description: "Path prefix under the mount; must differ between stacks sharing a Vault.", staticDefault: PROJECT, defaultText: PROJECT },
+    { key: "awsRegion", type: "string", description: "AWS region of the backup bucket.", defaultText: "required" },
+    { key: "backupRetentionDays", type: "integer", description: "Days a backup is kept (1-3650).", defaultText: "prod: 30; else 7" },
+    { key: "dockerHost", type: "string", description: "Docker engine: unix:// socket or ssh://user@host (plain tcp:// is refused).", staticDefault: "unix:///var/run/docker.sock", defaultText: "unix:///var/run/docker.sock" },
+    { key: "backendImage", type: "string", description: "Backend image; prod needs an explicit tag other than latest, or a digest.", defaultText: "required" },
+    { key: "workerImage", type: "string", description: "Worker image; same pinning rule as backendImage.", defaultText: "required" },
+    { key: "redisImage", type: "string", description: "Redis image; same pinning rule as backendImage.", defaultText: "required" },
+    { key: "vaultToken", type: "string", secret: true, description: "Vault token the program uses to write secrets and policies.", defaultText: "required (secret)" },
+    { key: "supabaseAnonKey", type: "string", secret: true, description: "Hosted project's anon key.", defaultText: "required when hosted (secret)" },
+    { key: "supabaseServiceRoleKey", type: "string", secret: true, description: "Hosted project's service_role key.", defaultText: "required when hosted (secret)" },
+    { key: "supabaseJwtSecret", type: "string", secret: true, description: "Hosted project's JWT secret (at least 32 characters).", defaultText: "required when hosted (secret)" },
+];
+
+export const KNOWN_KEYS: ReadonlySet<string> = new Set(SETTING_DOCS.map((d) => d.key));
+
+// ---------------------------------------------------------------------------------------------
+// Field parsers. Each returns the value or a Problem's "allowed" text.
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; allowed: string };
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = <T>(allowed: string): Parsed<T> => ({ ok: false, allowed });
+
+function oneOf<T extends string>(allowed: readonly T[]) {
+    return (raw: string): Parsed<T> =>
+        (allowed as readonly string[]).includes(raw) ? ok(raw as T) : bad(`must be one of ${allowed.join(", ")}`);
+}
+
+function integer(min: number, max: number) {
+    return (raw: string): Parsed<number> => {
+        if (!/^-?\d+$/.test(raw.trim())) return bad(`must be an integer from ${min} to ${max}`);
+        const n = Number(raw);
+        return n >= min && n <= max ? ok(n) : bad(`must be an integer from ${min} to ${max}`);
+    };
+}
+
+const port = integer(1, 65535);
+
+function boolean(raw: string): Parsed<boolean> {
+    if (raw === "true") return ok(true);
+    if (raw === "false") return ok(false);
+    return bad("must be true or false");
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+function hostname(raw: string): Parsed<string> {
+    return HOSTNAME.test(raw) || IPV4.test(raw) ? ok(raw) : bad("must be a DNS hostname or IPv4 address");
+}
+
+function httpUrl(requireHttps: boolean) {
+    return (raw: string): Parsed<string> => {
+        const allowed = requireHttps ? "must be an https:// URL with a host" : "must be an http:// or https:// URL with a host";
+        let url: URL;
+        try {
+            url = new URL(raw);
+        } catch {
+            return bad(allowed);
+        }
+        const schemes = requireHttps ? ["https:"] : ["http:", "https:"];
+        if (!schemes.includes(url.protocol) || url.hostname === "" || url.username || url.password) return bad(allowed);
+        if (url.search || url.hash) return bad(`${allowed}, without query or fragment`);
+        return ok(raw.replace(/\/+$/, ""));
+    };
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_.$-]{0,62}$/;
+function identifier(raw: string): Parsed<string> {
+    return IDENTIFIER.test(raw) ? ok(raw) : bad("must be a PostgreSQL identifier: lowercase letters, digits, _ . $ -, at most 63 characters");
+}
+
+const PATH_SEGMENT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+function vaultMount(raw: string): Parsed<string> {
+    return PATH_SEGMENT.test(raw) ? ok(raw) : bad("must be one path segment of lowercase letters, digits, _ or - (e.g. secret)");
+}
+
+function vaultPathPrefix(raw: string): Parsed<string> {
+    const segments = raw.split("/");
+    return segments.every((s) => PATH_SEGMENT.test(s))
+        ? ok(raw)
+        : bad("must be path segments of lowercase letters, digits, _ or - joined by /, with no '..', spaces or empty segments");
+}
+
+const PROJECT_REF = /^[a-z]{20}$/;
+function projectRef(raw: string): Parsed<string> {
+    return PROJECT_REF.test(raw) ? ok(raw) : bad("must be a Supabase project ref: 20 lowercase letters");
+}
+
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+function awsRegion(raw: string): Parsed<string> {
+    return AWS_REGION.test(raw) ? ok(raw) : bad("must be an AWS region code such as eu-central-1");
+}
+
+function dockerHost(raw: string): Parsed<string> {
+    if (/^unix:\/\/\/\S+$/.test(raw)) return ok(raw);
+    if (/^ssh:\/\/([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(raw)) return ok(raw);
+    return bad("must be unix:///path/to/docker.sock or ssh://user@host[:port]; plain tcp:// would expose the engine unencrypted");
+}
+
+// Docker reference grammar (distribution/reference), simplified to what registries accept.
+const IMAGE = /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*)(:(?<tag>[\w][\w.-]{0,127}))?(@(?<digest>sha256:[a-f0-9]{64}))?$/;
+function image(pinned: boolean) {
+    return (raw: string): Parsed<string> => {
+        const m = IMAGE.exec(raw);
+        if (!m?.groups) return bad("must be an image reference such as ghcr.io/org/app:1.2.3 or name@sha256:<64 hex>");
+        const { tag, digest } = m.groups;
+        if (pinned && !digest && (!tag || tag === "latest")) {
+            return bad("must be pinned in prod: an explicit tag other than latest, or @sha256:<digest>");
+        }
+        return ok(raw);
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Shows a bad value without ever echoing a secret. */
+function show(key: string, raw: string | undefined): string {
+    if (raw === undefined) return "(missing)";
+    if ((SECRET_KEYS as readonly string[]).includes(key)) return `[secret, ${raw.length} characters]`;
+    return JSON.stringify(raw);
+}
+
+function closestKey(key: string): string | undefined {
+    const lower = key.toLowerCase();
+    return [...KNOWN_KEYS].find((k) => k.toLowerCase() === lower || k.toLowerCase().includes(lower) || lower.includes(k.toLowerCase()));
+}
+
+/** Validates every setting and returns them with defaults applied, or throws one ConfigError listing all problems. */
+export function parseStackConfig(raw: RawConfig): ParsedConfig {
+    const problems: ConfigProblem[] = [];
+    const given = (key: string): string | undefined => {
+        const v = raw.values[key];
+        return v === undefined || v === "" ? undefined : v;
+    };
+    const fail = (key: string, allowed: string): undefined => {
+        problems.push({ key, shown: show(key, given(key)), allowed });
+        return undefined;
+    };
+    /** Parses `key` if given; otherwise returns the default (undefined means "required"). */
+    function field<T>(key: string, parse: (s: string) => Parsed<T>, fallback: T | undefined, requiredText?: string): T | undefined {
+        const v = given(key);
+        if (v === undefined) {
+            if (fallback === undefined && requiredText) return fail(key, requiredText);
+            return fallback;
+        }
+        const r = parse(v);
+        return r.ok ? r.value : fail(key, r.allowed);
+    }
+
+    for (const key of Object.keys(raw.values)) {
+        if (!KNOWN_KEYS.has(key)) {
+            const hint = closestKey(key);
+            problems.push({ key, shown: show(key, raw.values[key]), allowed: `is not a setting of this program${hint ? ` (did you mean ${hint}?)` : ""}` });
+        }
+    }
+    for (const key of SECRET_KEYS) {
+        if (given(key) !== undefined && !raw.secretKeys.has(key)) {
+            problems.push({ key, shown: "[set in plain text]", allowed: `must be set with \`pulumi config set --secret ${key}\`` });
+        }
+    }
+
+    const environment = field("environment", oneOf(ENVIRONMENTS), undefined, `is required: one of ${ENVIRONMENTS.join(", ")}`);
+    const isProd = environment === "prod";
+    const supabaseMode = field("supabaseMode", oneOf(SUPABASE_MODES), isProd ? "hosted" : "local");
+    if (isProd && supabaseMode === "local") fail("supabaseMode", "must be hosted when environment is prod");
+    const hosted = supabaseMode === "hosted";
+
+    // Defaults derived from the ref stay undefined while the ref is missing: its own problem says so.
+    const ref = field("supabaseProjectRef", projectRef, undefined, hosted ? "is required when supabaseMode is hosted: the 20-letter project ref" : undefined);
+    const supabaseUrl = field("supabaseUrl", httpUrl(hosted), hosted ? (ref && `https://${ref}.supabase.co`) : LOCAL_SUPABASE.apiUrl);
+    const supabaseDbHost = field("supabaseDbHost", hostname, hosted ? (ref && `db.${ref}.supabase.co`) : LOCAL_SUPABASE.dbHost);
+    const supabaseDbPort = field("supabaseDbPort", port, hosted ? 5432 : LOCAL_SUPABASE.dbPort);
+    if (supabaseDbPort === TRANSACTION_POOLER_PORT) {
+        fail("supabaseDbPort", `must be the direct or session port (5432), not the transaction pooler's ${TRANSACTION_POOLER_PORT}: migrations and dumps need a session`);
+    }
+    const supabaseDbName = field("supabaseDbName", identifier, "postgres");
+    const supabaseDbUser = field("supabaseDbUser", identifier, "postgres");
+
+    const databaseSslMode = field("databaseSslMode", oneOf(SSL_MODES), hosted ? "require" : "disable");
+    if (hosted && databaseSslMode && !ENCRYPTED_SSL_MODES.includes(databaseSslMode)) {
+        fail("databaseSslMode", `must be one of ${ENCRYPTED_SSL_MODES.join(", ")} when supabaseMode is hosted`);
+    }
+    const databasePoolSize = field("databasePoolSize", integer(1, 1000), 20);
+    const poolerEnabled = field("poolerEnabled", boolean, hosted);
+    const poolerHost = field("poolerHost", hostname, undefined, poolerEnabled ? "is required when poolerEnabled is true: copy the pooler host from the dashboard" : undefined);
+    const poolerPort = field("poolerPort", port, TRANSACTION_POOLER_PORT);
+    const poolerUser = field("poolerUser", identifier, hosted ? (ref && `postgres.${ref}`) : "postgres");
+
+    const vaultAddress = field("vaultAddress", httpUrl(isProd), undefined, "is required: the Vault server URL");
+    const vaultMountValue = field("vaultMount", vaultMount, "secret");
+    const vaultPathPrefixValue = field("vaultPathPrefix", vaultPathPrefix, PROJECT);
+    const awsRegionValue = field("awsRegion", awsRegion, undefined, "is required: an AWS region code such as eu-central-1");
+    const backupRetentionDays = field("backupRetentionDays", integer(1, 3650), isProd ? 30 : 7);
+    const dockerHostValue = field("dockerHost", dockerHost, "unix:///var/run/docker.sock");
+    const requiredImage = "is required: an image reference such as ghcr.io/org/app:1.2.3";
+    const backendImage = field("backendImage", image(isProd), undefined, requiredImage);
+    const workerImage = field("workerImage", image(isProd), undefined, requiredImage);
+    const redisImage = field("redisImage", image(isProd), undefined, requiredImage);
+
+    const secrets: Partial<Record<SecretKey, string>> = {};
+    const vaultToken = given("vaultToken");
+    if (vaultToken === undefined) fail("vaultToken", "is required: set it with `pulumi config set --secret vaultToken <token>`");
+    else secrets.vaultToken = vaultToken;
+    if (hosted) {
+        for (const key of ["supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] as const) {
+            const v = given(key);
+            if (v === undefined) fail(key, `is required when supabaseMode is hosted: set it with \`pulumi config set --secret ${key} <value>\``);
+            else secrets[key] = v;
+        }
+        const jwt = secrets.supabaseJwtSecret;
+        if (jwt !== undefined && jwt.length < 32) fail("supabaseJwtSecret", "must be at least 32 characters (PostgREST rejects shorter secrets)");
+    }
+
+    if (problems.length > 0) throw new ConfigError(problems);
+    // Every value below is defined: a missing one would have added a problem above.
+    const settings: Settings = {
+        environment: environment!,
+        supabaseMode: supabaseMode!,
+        supabaseProjectRef: ref,
+        supabaseUrl: supabaseUrl!,
+        supabaseDbHost: supabaseDbHost!,
+        supabaseDbPort: supabaseDbPort!,
+        supabaseDbName: supabaseDbName!,
+        supabaseDbUser: supabaseDbUser!,
+        databaseSslMode: databaseSslMode!,
+        databasePoolSize: databasePoolSize!,
+        poolerEnabled: poolerEnabled!,
+        poolerHost,
+        poolerPort: poolerPort!,
+        poolerUser: poolerUser!,
+        vaultAddress: vaultAddress!,
+        vaultMount: vaultMountValue!,
+        vaultPathPrefix: vaultPathPrefixValue!,
+        awsRegion: awsRegionValue!,
+        backupRetentionDays: backupRetentionDays!,
+        dockerHost: dockerHostValue!,
+        backendImage: backendImage!,
+        workerImage: workerImage!,
+        redisImage: redisImage!,
+    };
+    return { settings, secrets };
+}
+
+/** Reads this project's settings from the Pulumi runtime (the CLI, or `setAllConfig` under mocks). */
+export function readRawConfig(): RawConfig {
+    const prefix = `${PROJECT}:`;
+    const values: Record<string, string> = {};
+    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (fullKey.startsWith(prefix)) values[fullKey.slice(prefix.length)] = value;
+    }
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+    const secretKeys = new Set(Object.keys(values).filter((k) => runtime.isConfigSecret?.(`${prefix}${k}`) ?? false));
+    return { values, secretKeys };
+}
+
+/** Validated settings with secrets wrapped as secret Outputs. Throws ConfigError before any resource exists. */
+export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
+    const { settings, secrets } = parseStackConfig(raw);
+    const secret = (v: string | undefined): pulumi.Output<string> => pulumi.secret(v ?? "");
+    return {
+        settings,
+        secrets: {
+            vaultToken: secret(secrets.vaultToken),
+            hosted:
+                settings.supabaseMode === "hosted"
+                    ? {
+                          anonKey: secret(secrets.supabaseAnonKey),
+                          serviceRoleKey: secret(secrets.supabaseServiceRoleKey),
+                          jwtSecret: secret(secrets.supabaseJwtSecret),
+                      }
+                    : undefined,
+        },
+    };
+}

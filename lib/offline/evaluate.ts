@@ -1,0 +1,216 @@
+/**
+ * Evaluates the whole program for one stack file, offline, under `pulumi.runtime.setMocks`,
+ * and records what it would ask the engine for: every resource's type, name, parent, inputs
+ * and options, and the stack outputs.
+ *
+ * It stands in for the engine where the mocks fall short (see the shared reference):
+ * - it marks `additionalSecretOutputs` secret, as the real engine does;
+ * - it records parents and resource options, which mocks don't pass to `newResource`;
+ * - it rejects duplicate URNs, as the real engine does;
+ * - it answers invokes it does not model with an error instead of an empty result.
+ * This is the desired state only; it knows nothing of what is deployed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as settingsModule from "@pulumi/pulumi/runtime/settings";
+import { neededSecretKeys } from "../config";
+import { readStackFiles, type StackFiles } from "./stackFiles";
+import { mockId, mockOutputs } from "./mockProviders";
+import { fromWire, resolveDeep, reveal, SecretValue } from "./values";
+
+export interface RecordedOptions {
+    protect?: boolean;
+    retainOnDelete?: boolean;
+    deleteBeforeReplace?: boolean;
+    ignoreChanges?: string[];
+    replaceOnChanges?: string[];
+    /** URN of the explicit provider, if any. */
+    provider?: string;
+    /** URNs this resource depends on, explicitly or through its inputs. */
+    dependencies: string[];
+}
+
+export interface RecordedResource {
+    urn: string;
+    type: string;
+    name: string;
+    parentUrn?: string;
+    custom: boolean;
+    inputs: Record<string, unknown>;
+    outputs: Record<string, unknown>;
+    options: RecordedOptions;
+}
+
+export interface Evaluation {
+    project: string;
+    stack: string;
+    resources: RecordedResource[];
+    outputs: Record<string, unknown>;
+    /** Secret settings that were not readable offline and were given placeholder values. */
+    placeholderSecrets: string[];
+    /** Plain text of every secret setting the program was given (for leak checks; never rendered). */
+    secretConfig: Record<string, string>;
+}
+
+export interface EvaluateOptions {
+    /** Folder holding Pulumi.yaml and the stack files. */
+    projectDir: string;
+    stack: string;
+    /** Imports the program (fresh) and returns its exports: the stack outputs. */
+    load: () => unknown;
+    /** Settings (keys without namespace) replacing the stack file's; `undefined` removes one. */
+    overrides?: Record<string, string | undefined>;
+    /** Settings set as secrets (keys without namespace). */
+    secrets?: Record<string, string>;
+    /** Give secret settings the stack file can't provide offline a placeholder (default true). */
+    placeholders?: boolean;
+}
+
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getCustom(): boolean;
+    getProvider(): string;
+    getProtect(): boolean;
+    hasProtect?(): boolean;
+    getRetainondelete(): boolean;
+    hasRetainondelete?(): boolean;
+    getDeletebeforereplace(): boolean;
+    getIgnorechangesList(): string[];
+    getReplaceonchangesList(): string[];
+    getAdditionalsecretoutputsList(): string[];
+    getDependenciesList(): string[];
+}
+type Callback = (err: unknown, response: unknown) => void;
+interface Monitor {
+    registerResource(req: RegisterRequest, callback: Callback): void;
+}
+
+const SIG = pulumi.runtime.specialSigKey;
+
+function qualifiedType(urn: string): string {
+    return urn.split("::")[2];
+}
+
+function placeholderFor(key: string): string {
+    // Long enough to pass every length rule (JWT secrets need 32 characters).
+    return `offline-placeholder-${key}-0123456789abcdef`;
+}
+
+/** Applies the stack file, defaults from Pulumi.yaml (as the CLI does), overrides and placeholders. */
+function effectiveConfig(files: StackFiles, options: EvaluateOptions): { values: Record<string, string>; secretKeys: string[]; placeholderSecrets: string[] } {
+    const ns = `${files.project}:`;
+    // Encrypted values (`secure:`) are absent here: they can't be decrypted offline.
+    const values: Record<string, string> = { ...files.defaults, ...files.values };
+    const secretKeys = new Set<string>();
+    for (const [key, value] of Object.entries(options.overrides ?? {})) {
+        if (value === undefined) delete values[ns + key];
+        else values[ns + key] = value;
+    }
+    for (const [key, value] of Object.entries(options.secrets ?? {})) {
+        values[ns + key] = value;
+        secretKeys.add(ns + key);
+    }
+    const placeholderSecrets: string[] = [];
+    if (options.placeholders !== false) {
+        const bare = Object.fromEntries(Object.entries(values).filter(([k]) => k.startsWith(ns)).map(([k, v]) => [k.slice(ns.length), v]));
+        for (const key of neededSecretKeys(bare)) {
+            if (values[ns + key] === undefined) {
+                values[ns + key] = placeholderFor(key);
+                secretKeys.add(ns + key);
+                placeholderSecrets.push(key);
+            }
+        }
+    }
+    return { values, secretKeys: [...secretKeys], placeholderSecrets };
+}
+
+export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluation> {
+    const files = readStackFiles(options.projectDir, options.stack);
+    const { values, secretKeys, placeholderSecrets } = effectiveConfig(files, options);
+    const { project } = files;
+    const { stack } = options;
+
+    const resources = new Map<string, RecordedResource>();
+    const pending = new Map<string, { parentUrn?: string; options: RecordedOptions; additionalSecretOutputs: string[] }>();
+    const failures: unknown[] = [];
+
+    pulumi.runtime.setAllConfig(values, secretKeys);
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const key = `${args.type}::${args.name}`;
+                const meta = pending.get(key);
+                pending.delete(key);
+                const parentType = meta?.parentUrn ? `${qualifiedType(meta.parentUrn)}$` : "";
+                const urn = `urn:pulumi:${stack}::${project}::${parentType}${args.type}::${args.name}`;
+                if (resources.has(urn)) throw new Error(`duplicate resource URN ${urn}: the engine would reject this program`);
+
+                const inputs = fromWire(args.inputs) as Record<string, unknown>;
+                const ctx = { stack, type: args.type, name: args.name, inputs: reveal(inputs) as Record<string, unknown> };
+                const state: Record<string, unknown> = args.custom ? { ...args.inputs, ...mockOutputs(ctx) } : {};
+                for (const field of meta?.additionalSecretOutputs ?? []) {
+                    const v = state[field] as Record<string, unknown> | undefined;
+                    if (v !== undefined && !(v !== null && typeof v === "object" && v[SIG] === pulumi.runtime.specialSecretSig)) {
+                        state[field] = { [SIG]: pulumi.runtime.specialSecretSig, value: v };
+                    }
+                }
+                resources.set(urn, {
+                    urn,
+                    type: args.type,
+                    name: args.name,
+                    parentUrn: meta?.parentUrn,
+                    custom: args.custom ?? true,
+                    inputs,
+                    outputs: fromWire(state) as Record<string, unknown>,
+                    options: meta?.options ?? { dependencies: [] },
+                });
+                return { id: args.custom ? mockId(ctx) : undefined, state };
+            },
+            call(args) {
+                throw new Error(`invoke ${args.token} is not modelled offline; the program should not need a provider call to plan`);
+            },
+        },
+        project,
+        stack,
+        false,
+        "organization",
+    );
+
+    const monitor = settingsModule.getMonitor() as unknown as Monitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        const provider = req.getProvider();
+        pending.set(`${req.getType()}::${req.getName()}`, {
+            parentUrn: req.getParent() || undefined,
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            options: {
+                protect: req.getProtect() || undefined,
+                retainOnDelete: req.getRetainondelete() || undefined,
+                deleteBeforeReplace: req.getDeletebeforereplace() || undefined,
+                ignoreChanges: req.getIgnorechangesList().length ? req.getIgnorechangesList() : undefined,
+                replaceOnChanges: req.getReplaceonchangesList().length ? req.getReplaceonchangesList() : undefined,
+                provider: provider ? provider.split("::").slice(0, -1).join("::") : undefined,
+                dependencies: req.getDependenciesList(),
+            },
+        });
+        register(req, (err, response) => {
+            if (err) failures.push(err);
+            callback(err, response);
+        });
+    };
+
+    const exports = (await options.load()) as Record<string, unknown>;
+    const waitForRPCs = (settingsModule as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+    await waitForRPCs();
+    const outputs = (await resolveDeep(
+        Object.fromEntries(Object.entries(exports ?? {}).filter(([k]) => k !== "__esModule" && k !== "default")),
+    )) as Record<string, unknown>;
+    await waitForRPCs();
+    if (failures.length > 0) throw failures[0];
+
+    const secretConfig = Object.fromEntries(secretKeys.map((k) => [k, values[k]]));
+    return { project, stack, resources: [...resources.values()], outputs, placeholderSecrets, secretConfig };
+}
+
+export { SecretValue };

@@ -1,0 +1,60 @@
+/**
+ * What the offline evaluation answers for each resource type: the computed outputs a real
+ * provider would return, deterministically (the plan snapshot must not change between runs).
+ *
+ * Generated secrets are derived from the stack, the resource name and its inputs, so that a
+ * change of keepers (rotation) changes the value exactly as a real replacement would.
+ */
+import { createHash } from "node:crypto";
+
+export interface MockContext {
+    stack: string;
+    type: string;
+    name: string;
+    /** Inputs with secret wrappers removed. */
+    inputs: Record<string, unknown>;
+}
+
+export function digest(...parts: unknown[]): string {
+    return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+}
+
+/** A deterministic string of `length` characters drawn from `alphabet`. */
+export function deterministicString(seed: string, length: number, alphabet: string): string {
+    let out = "";
+    for (let block = 0; out.length < length; block++) {
+        const bytes = createHash("sha256").update(`${seed}:${block}`).digest();
+        for (const b of bytes) {
+            if (out.length === length) break;
+            out += alphabet[b % alphabet.length];
+        }
+    }
+    return out;
+}
+
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?";
+
+type Model = (ctx: MockContext) => Record<string, unknown>;
+
+function randomString(ctx: MockContext): Record<string, unknown> {
+    const length = Number(ctx.inputs.length ?? 16);
+    const special = ctx.inputs.special !== false;
+    const specials = typeof ctx.inputs.overrideSpecial === "string" ? ctx.inputs.overrideSpecial : DEFAULT_SPECIAL;
+    const result = deterministicString(digest(ctx.stack, ctx.type, ctx.name, ctx.inputs), length, ALNUM + (special ? specials : ""));
+    return { result, bcryptHash: `$2a$10$${deterministicString(result, 53, ALNUM)}` };
+}
+
+/** Types whose outputs differ from their inputs; every other type echoes its inputs. */
+const MODELS: Record<string, Model> = {
+    "random:index/randomPassword:RandomPassword": randomString,
+    "random:index/randomString:RandomString": randomString,
+};
+
+export function mockOutputs(ctx: MockContext): Record<string, unknown> {
+    return MODELS[ctx.type]?.(ctx) ?? {};
+}
+
+export function mockId(ctx: MockContext): string {
+    return `${ctx.name}-${digest(ctx.stack, ctx.type, ctx.name).slice(0, 8)}`;
+}
