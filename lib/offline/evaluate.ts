@@ -144,7 +144,9 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                 pending.delete(key);
                 const parentType = meta?.parentUrn ? `${qualifiedType(meta.parentUrn)}$` : "";
                 const urn = `urn:pulumi:${stack}::${project}::${parentType}${args.type}::${args.name}`;
-                if (resources.has(urn)) throw new Error(`duplicate resource URN ${urn}: the engine would reject this program`);
+                // Failures are collected and thrown at the end: a rejected registration would surface
+                // as a flood of unhandled rejections from every output of the resource.
+                if (resources.has(urn)) failures.push(new Error(`duplicate resource URN ${urn}: the engine would reject this program`));
 
                 const inputs = fromWire(args.inputs) as Record<string, unknown>;
                 const ctx = { stack, type: args.type, name: args.name, inputs: reveal(inputs) as Record<string, unknown> };
@@ -168,7 +170,8 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                 return { id: args.custom ? mockId(ctx) : undefined, state };
             },
             call(args) {
-                throw new Error(`invoke ${args.token} is not modelled offline; the program should not need a provider call to plan`);
+                failures.push(new Error(`invoke ${args.token} is not modelled offline; the program should not need a provider call to plan`));
+                return {};
             },
         },
         project,

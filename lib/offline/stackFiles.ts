@@ -1,7 +1,7 @@
 /** Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the Pulumi CLI hands them to a program. */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { load as parse } from "js-yaml";
 
 export interface ConfigDeclaration {
     type?: string;

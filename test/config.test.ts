@@ -1,0 +1,170 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadStackConfig, parseStackConfig, SECRET_KEYS, type RawConfig } from "../lib/config";
+import { readStackFiles } from "../lib/offline/stackFiles";
+import { PROJECT_DIR } from "./harness";
+
+const SECRETS = {
+    vaultToken: "hvs.config-test-token-000000000000",
+    supabaseAnonKey: "anon-key-config-test-000000000000",
+    supabaseServiceRoleKey: "service-role-config-test-00000000",
+    supabaseJwtSecret: "jwt-secret-config-test-0123456789abcdef",
+};
+
+/** The committed stack file's settings (as the CLI would pass them), plus secrets, plus changes. */
+function rawFor(stack: "dev" | "prod", changes: Record<string, string | undefined> = {}, plainText: string[] = []): RawConfig {
+    const files = readStackFiles(PROJECT_DIR, stack);
+    const values: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries({ ...files.defaults, ...files.values })) values[k.slice("toolboxai:".length)] = v;
+    Object.assign(values, stack === "prod" ? SECRETS : { vaultToken: SECRETS.vaultToken }, changes);
+    for (const [k, v] of Object.entries(changes)) if (v === undefined) delete values[k];
+    const secretKeys = new Set(SECRET_KEYS.filter((k) => values[k] !== undefined && !plainText.includes(k)));
+    return { values, secretKeys };
+}
+
+function problemsOf(raw: RawConfig) {
+    try {
+        parseStackConfig(raw);
+    } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return { problems: (err as ConfigError).problems, message: (err as Error).message };
+    }
+    throw new Error("expected a ConfigError");
+}
+
+interface BadCase {
+    what: string;
+    stack: "dev" | "prod";
+    changes: Record<string, string | undefined>;
+    key: string;
+    /** How the bad value is shown in the message. */
+    shown: string;
+    allowed: RegExp;
+    plainText?: string[];
+}
+
+const BAD: BadCase[] = [
+    { what: "unknown environment", stack: "dev", changes: { environment: "qa" }, key: "environment", shown: '"qa"', allowed: /one of dev, staging, prod/ },
+    { what: "missing environment", stack: "dev", changes: { environment: undefined }, key: "environment", shown: "(missing)", allowed: /is required: one of dev, staging, prod/ },
+    { what: "unknown Supabase mode", stack: "dev", changes: { supabaseMode: "remote" }, key: "supabaseMode", shown: '"remote"', allowed: /one of local, hosted/ },
+    { what: "prod on a local Supabase", stack: "prod", changes: { supabaseMode: "local" }, key: "supabaseMode", shown: '"local"', allowed: /must be hosted when environment is prod/ },
+    { what: "malformed project ref", stack: "prod", changes: { supabaseProjectRef: "My-Project" }, key: "supabaseProjectRef", shown: '"My-Project"', allowed: /20 lowercase letters/ },
+    { what: "hosted without a project ref", stack: "prod", changes: { supabaseProjectRef: undefined }, key: "supabaseProjectRef", shown: "(missing)", allowed: /required when supabaseMode is hosted/ },
+    { what: "Supabase URL that is not a URL", stack: "dev", changes: { supabaseUrl: "localhost 54321" }, key: "supabaseUrl", shown: '"localhost 54321"', allowed: /http:\/\/ or https:\/\/ URL/ },
+    { what: "plain-http Supabase URL in hosted mode", stack: "prod", changes: { supabaseUrl: "http://toolboxaiprodprojref.supabase.co" }, key: "supabaseUrl", shown: '"http://toolboxaiprodprojref.supabase.co"', allowed: /https:\/\/ URL/ },
+    { what: "Supabase URL with another scheme", stack: "dev", changes: { supabaseUrl: "ftp://127.0.0.1:54321" }, key: "supabaseUrl", shown: '"ftp://127.0.0.1:54321"', allowed: /http:\/\/ or https:\/\/ URL/ },
+    { what: "database host with spaces", stack: "dev", changes: { supabaseDbHost: "db host" }, key: "supabaseDbHost", shown: '"db host"', allowed: /DNS hostname or IPv4 address/ },
+    { what: "port out of range", stack: "dev", changes: { supabaseDbPort: "70000" }, key: "supabaseDbPort", shown: '"70000"', allowed: /integer from 1 to 65535/ },
+    { what: "port that is not a number", stack: "dev", changes: { supabaseDbPort: "fifty" }, key: "supabaseDbPort", shown: '"fifty"', allowed: /integer from 1 to 65535/ },
+    { what: "direct port set to the transaction pooler", stack: "prod", changes: { supabaseDbPort: "6543" }, key: "supabaseDbPort", shown: '"6543"', allowed: /not the transaction pooler's 6543/ },
+    { what: "database name with capitals and spaces", stack: "dev", changes: { supabaseDbName: "My DB" }, key: "supabaseDbName", shown: '"My DB"', allowed: /PostgreSQL identifier/ },
+    { what: "unknown sslmode", stack: "dev", changes: { databaseSslMode: "strict" }, key: "databaseSslMode", shown: '"strict"', allowed: /one of disable, allow, prefer, require, verify-ca, verify-full/ },
+    { what: "unencrypted sslmode for a hosted project", stack: "prod", changes: { databaseSslMode: "prefer" }, key: "databaseSslMode", shown: '"prefer"', allowed: /require, verify-ca, verify-full when supabaseMode is hosted/ },
+    { what: "pool size of zero", stack: "dev", changes: { databasePoolSize: "0" }, key: "databasePoolSize", shown: '"0"', allowed: /integer from 1 to 1000/ },
+    { what: "fractional pool size", stack: "prod", changes: { databasePoolSize: "20.5" }, key: "databasePoolSize", shown: '"20.5"', allowed: /integer from 1 to 1000/ },
+    { what: "pooler switch that is not a boolean", stack: "dev", changes: { poolerEnabled: "yes" }, key: "poolerEnabled", shown: '"yes"', allowed: /true or false/ },
+    { what: "pooler on without a pooler host", stack: "prod", changes: { poolerHost: undefined }, key: "poolerHost", shown: "(missing)", allowed: /required when poolerEnabled is true/ },
+    { what: "negative pooler port", stack: "prod", changes: { poolerPort: "-1" }, key: "poolerPort", shown: '"-1"', allowed: /integer from 1 to 65535/ },
+    { what: "missing Vault address", stack: "dev", changes: { vaultAddress: undefined }, key: "vaultAddress", shown: "(missing)", allowed: /is required/ },
+    { what: "Vault address without a scheme", stack: "dev", changes: { vaultAddress: "vault:8200" }, key: "vaultAddress", shown: '"vault:8200"', allowed: /http:\/\/ or https:\/\/ URL/ },
+    { what: "plain-http Vault in prod", stack: "prod", changes: { vaultAddress: "http://vault.toolboxai.internal:8200" }, key: "vaultAddress", shown: '"http://vault.toolboxai.internal:8200"', allowed: /https:\/\/ URL/ },
+    { what: "Vault mount with a slash", stack: "dev", changes: { vaultMount: "secret/kv" }, key: "vaultMount", shown: '"secret/kv"', allowed: /one path segment/ },
+    { what: "Vault prefix climbing out with ..", stack: "dev", changes: { vaultPathPrefix: "../toolboxai" }, key: "vaultPathPrefix", shown: '"../toolboxai"', allowed: /no '\.\.', spaces/ },
+    { what: "Vault prefix with a space", stack: "prod", changes: { vaultPathPrefix: "toolbox ai" }, key: "vaultPathPrefix", shown: '"toolbox ai"', allowed: /no '\.\.', spaces/ },
+    { what: "AWS region that is a city", stack: "dev", changes: { awsRegion: "Frankfurt" }, key: "awsRegion", shown: '"Frankfurt"', allowed: /AWS region code/ },
+    { what: "retention of zero days", stack: "dev", changes: { backupRetentionDays: "0" }, key: "backupRetentionDays", shown: '"0"', allowed: /integer from 1 to 3650/ },
+    { what: "retention beyond ten years", stack: "prod", changes: { backupRetentionDays: "9999" }, key: "backupRetentionDays", shown: '"9999"', allowed: /integer from 1 to 3650/ },
+    { what: "Docker over plain TCP", stack: "prod", changes: { dockerHost: "tcp://10.0.0.5:2375" }, key: "dockerHost", shown: '"tcp://10.0.0.5:2375"', allowed: /plain tcp:\/\/ would expose/ },
+    { what: "prod image on latest", stack: "prod", changes: { backendImage: "ghcr.io/toolboxai/backend:latest" }, key: "backendImage", shown: '"ghcr.io/toolboxai/backend:latest"', allowed: /pinned in prod/ },
+    { what: "prod image without a tag", stack: "prod", changes: { workerImage: "ghcr.io/toolboxai/worker" }, key: "workerImage", shown: '"ghcr.io/toolboxai/worker"', allowed: /pinned in prod/ },
+    { what: "malformed image reference", stack: "dev", changes: { redisImage: "Redis:7 alpine" }, key: "redisImage", shown: '"Redis:7 alpine"', allowed: /image reference/ },
+    { what: "misspelt setting", stack: "dev", changes: { databasePoolsize: "20" }, key: "databasePoolsize", shown: '"20"', allowed: /not a setting of this program \(did you mean databasePoolSize\?\)/ },
+    { what: "missing Vault token", stack: "dev", changes: { vaultToken: undefined }, key: "vaultToken", shown: "(missing)", allowed: /pulumi config set --secret vaultToken/ },
+    { what: "Vault token set in plain text", stack: "dev", changes: {}, plainText: ["vaultToken"], key: "vaultToken", shown: "[set in plain text]", allowed: /must be set with `pulumi config set --secret vaultToken`/ },
+    { what: "hosted without the service_role key", stack: "prod", changes: { supabaseServiceRoleKey: undefined }, key: "supabaseServiceRoleKey", shown: "(missing)", allowed: /required when supabaseMode is hosted/ },
+    { what: "hosted without the anon key", stack: "prod", changes: { supabaseAnonKey: undefined }, key: "supabaseAnonKey", shown: "(missing)", allowed: /required when supabaseMode is hosted/ },
+    { what: "JWT secret shorter than 32 characters", stack: "prod", changes: { supabaseJwtSecret: "short-jwt-secret" }, key: "supabaseJwtSecret", shown: "[secret, 16 characters]", allowed: /at least 32 characters/ },
+];
+
+describe("stack config: each bad setting gets one clear error naming the key, the value and what is allowed", () => {
+    it.each(BAD)("$what ($stack: $key)", (c) => {
+        const { problems, message } = problemsOf(rawFor(c.stack, c.changes, c.plainText));
+        expect(problems).toHaveLength(1);
+        expect(problems[0].key).toBe(c.key);
+        expect(problems[0].shown).toBe(c.shown);
+        expect(problems[0].allowed).toMatch(c.allowed);
+        expect(message).toContain(`toolboxai:${c.key} = ${c.shown}: `);
+        expect(message).toMatch(/no resource was created/);
+    });
+
+    it("covers at least 25 distinct cases", () => {
+        expect(new Set(BAD.map((c) => c.what)).size).toBeGreaterThanOrEqual(25);
+    });
+});
+
+describe("stack config: reporting", () => {
+    it("reports every problem at once", () => {
+        const { problems, message } = problemsOf(rawFor("prod", { databasePoolSize: "0", awsRegion: "mars", vaultMount: "a/b" }));
+        expect(problems.map((p) => p.key).sort()).toEqual(["awsRegion", "databasePoolSize", "vaultMount"]);
+        expect(message).toMatch(/3 problems/);
+    });
+
+    it("never echoes a secret value, even when it is the bad value", () => {
+        const secret = "not-long-enough-secret";
+        const { message } = problemsOf(rawFor("prod", { supabaseJwtSecret: secret, environment: "qa" }));
+        expect(message).not.toContain(secret);
+    });
+
+    it("is a RunError, so the Pulumi CLI prints the message without a stack trace", () => {
+        const { problems } = problemsOf(rawFor("dev", { environment: "qa" }));
+        expect(pulumi.RunError.isInstance(new ConfigError(problems))).toBe(true);
+    });
+});
+
+describe("stack config: good config", () => {
+    it("accepts both committed stack files", () => {
+        expect(parseStackConfig(rawFor("dev")).settings.environment).toBe("dev");
+        expect(parseStackConfig(rawFor("prod")).settings.environment).toBe("prod");
+    });
+
+    it("gives dev the local `supabase start` endpoints and 7-day retention by default", () => {
+        const { settings } = parseStackConfig({
+            values: { environment: "dev", vaultAddress: "http://127.0.0.1:8200", awsRegion: "eu-west-1", backendImage: "b:1", workerImage: "w:1", redisImage: "redis:7-alpine", vaultToken: "t0123456789" },
+            secretKeys: new Set(["vaultToken"]),
+        });
+        expect(settings).toMatchObject({
+            supabaseMode: "local",
+            supabaseUrl: "http://127.0.0.1:54321",
+            supabaseDbHost: "127.0.0.1",
+            supabaseDbPort: 54322,
+            poolerEnabled: false,
+            databaseSslMode: "disable",
+            databasePoolSize: 20,
+            backupRetentionDays: 7,
+            vaultMount: "secret",
+            vaultPathPrefix: "toolboxai",
+        });
+    });
+
+    it("derives hosted endpoints from the project ref, but never the pooler host", () => {
+        const raw = rawFor("prod", { supabaseUrl: undefined, supabaseDbHost: undefined, poolerUser: undefined, supabaseDbPort: undefined, backupRetentionDays: undefined });
+        const { settings } = parseStackConfig(raw);
+        expect(settings).toMatchObject({
+            supabaseUrl: "https://toolboxaiprodprojref.supabase.co",
+            supabaseDbHost: "db.toolboxaiprodprojref.supabase.co",
+            supabaseDbPort: 5432,
+            poolerUser: "postgres.toolboxaiprodprojref",
+            poolerHost: "aws-0-eu-central-1.pooler.supabase.com",
+            databaseSslMode: "require",
+            backupRetentionDays: 30,
+        });
+    });
+
+    it("hands secrets to the program only as secret Outputs", async () => {
+        const config = loadStackConfig(rawFor("prod"));
+        const outputs = [config.secrets.vaultToken, config.secrets.hosted!.anonKey, config.secrets.hosted!.serviceRoleKey, config.secrets.hosted!.jwtSecret];
+        for (const o of outputs) expect(await pulumi.isSecret(o)).toBe(true);
+        expect(JSON.stringify(config.settings)).not.toContain(SECRETS.vaultToken);
+        expect(loadStackConfig(rawFor("dev")).secrets.hosted).toBeUndefined();
+    });
+});

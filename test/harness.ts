@@ -1,0 +1,46 @@
+/**
+ * The shared mock harness: evaluates the whole program for a stack file under Pulumi's mocks
+ * (lib/offline/evaluate.ts, the same evaluator the plan uses) and offers lookups for assertions.
+ */
+import { resolve } from "node:path";
+import { vi } from "vitest";
+import { evaluateProgram, type EvaluateOptions, type Evaluation, type RecordedResource } from "../lib/offline/evaluate";
+
+export const PROJECT_DIR = resolve(__dirname, "..");
+export const STACKS = ["dev", "prod"] as const;
+
+export type StackOptions = Omit<EvaluateOptions, "projectDir" | "stack" | "load">;
+
+/** Evaluates index.ts afresh for `stack` (Pulumi.<stack>.yaml), with optional setting overrides. */
+export async function evaluateStack(stack: string, options: StackOptions = {}): Promise<Evaluation> {
+    return evaluateProgram({
+        projectDir: PROJECT_DIR,
+        stack,
+        ...options,
+        load: async () => {
+            vi.resetModules();
+            return import("../index.js");
+        },
+    });
+}
+
+/** Evaluates a small program of a test's own (to test the harness itself). */
+export async function evaluateProgramInline(load: () => unknown, stack = "dev"): Promise<Evaluation> {
+    return evaluateProgram({ projectDir: PROJECT_DIR, stack, load });
+}
+
+export function ofType(evaluation: Evaluation, type: string): RecordedResource[] {
+    return evaluation.resources.filter((r) => r.type === type);
+}
+
+export function byName(evaluation: Evaluation, name: string): RecordedResource {
+    const found = evaluation.resources.filter((r) => r.name === name);
+    if (found.length !== 1) {
+        throw new Error(`expected one resource named ${name}, found ${found.length}; names: ${evaluation.resources.map((r) => r.name).join(", ")}`);
+    }
+    return found[0];
+}
+
+export function parentName(evaluation: Evaluation, resource: RecordedResource): string | undefined {
+    return evaluation.resources.find((r) => r.urn === resource.parentUrn)?.name;
+}
