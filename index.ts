@@ -4,8 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./lib/config";
-import { stackTags, vaultKvPath } from "./lib/naming";
+import { currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
+import { stackTags } from "./lib/naming";
 import { Providers } from "./components/Providers";
+import { SupabaseCredentials } from "./components/SupabaseCredentials";
 
 const config = loadStackConfig();
 const { settings } = config;
@@ -18,6 +20,30 @@ const providers = new Providers("providers", {
     tags: stackTags(stack, settings.environment),
     dockerHost: settings.dockerHost,
 });
+
+const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);
+const credentials = new SupabaseCredentials(
+    "credentials",
+    {
+        mode: settings.supabaseMode,
+        supabaseUrl: settings.supabaseUrl,
+        direct: { host: settings.supabaseDbHost, port: settings.supabaseDbPort, database: settings.supabaseDbName, user: settings.supabaseDbUser },
+        pooler: settings.poolerEnabled && settings.poolerHost ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser } : undefined,
+        sslMode: settings.databaseSslMode,
+        poolSize: settings.databasePoolSize,
+        hostedKeys: config.secrets.hosted,
+        vault: { mount: settings.vaultMount, pathPrefix: settings.vaultPathPrefix, manageMount: settings.vaultMountManaged },
+        rotation: {
+            period,
+            keeper: rotationKeeper(period, settings.rotationGeneration),
+            periodDays: settings.rotationPeriodDays,
+            slots: passwordSlots(period, settings.rotationGeneration),
+        },
+        bootstrapPassword: config.secrets.databaseBootstrapPassword,
+        applyScript: "scripts/apply-database-password.sh",
+    },
+    { providers: [providers.vault] },
+);
 
 export const environment = settings.environment;
 export const supabaseUrl = settings.supabaseUrl;
@@ -33,8 +59,11 @@ export const vault = {
     address: settings.vaultAddress,
     mount: settings.vaultMount,
     pathPrefix: settings.vaultPathPrefix,
-    supabasePath: vaultKvPath(settings.vaultMount, settings.vaultPathPrefix, "supabase"),
-    databasePath: vaultKvPath(settings.vaultMount, settings.vaultPathPrefix, "database"),
-    redisPath: vaultKvPath(settings.vaultMount, settings.vaultPathPrefix, "redis"),
+    supabasePath: credentials.vaultPaths.supabase,
+    databasePath: credentials.vaultPaths.database,
+    redisPath: credentials.vaultPaths.redis,
+    appRoleMount: credentials.appRoleMount,
+    policies: credentials.policyNames,
 };
+export const credentialsRotation = { periodDays: settings.rotationPeriodDays, periodIndex: period.index, nextRotationAfter: period.endsAt.toISOString() };
 export const awsRegion = providers.aws.region;

@@ -40,6 +40,9 @@ export interface Settings {
     vaultAddress: string;
     vaultMount: string;
     vaultPathPrefix: string;
+    vaultMountManaged: boolean;
+    rotationPeriodDays: number;
+    rotationGeneration: number;
     awsRegion: string;
     backupRetentionDays: number;
     dockerHost: string;
@@ -48,7 +51,7 @@ export interface Settings {
     redisImage: string;
 }
 
-export const SECRET_KEYS = ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] as const;
+export const SECRET_KEYS = ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret", "databaseBootstrapPassword"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** The secret settings a stack needs, judged from its raw values (offline placeholders are given only for these). */
@@ -68,6 +71,8 @@ export interface StackConfig {
     settings: Settings;
     secrets: {
         vaultToken: pulumi.Output<string>;
+        /** The database role's password before this program managed it (first deployment only). */
+        databaseBootstrapPassword?: pulumi.Output<string>;
         /** Present in hosted mode, where the project issues its own keys. */
         hosted?: {
             anonKey: pulumi.Output<string>;
@@ -133,6 +138,9 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "vaultAddress", type: "string", description: "Vault server URL (https in prod).", defaultText: "required" },
     { key: "vaultMount", type: "string", description: "KV v2 mount path.", staticDefault: "secret", defaultText: "secret" },
     { key: "vaultPathPrefix", type: "string", description: "Path prefix under the mount; must differ between stacks sharing a Vault.", staticDefault: PROJECT, defaultText: PROJECT },
+    { key: "vaultMountManaged", type: "boolean", description: "The program creates the KV v2 mount (true) or uses an existing one (false, e.g. a Vault dev server's `secret/`).", staticDefault: false, defaultText: "false" },
+    { key: "rotationPeriodDays", type: "integer", description: "Generated secrets rotate at fixed boundaries of this many days (the guide's quarterly rotation).", staticDefault: 90, defaultText: "90" },
+    { key: "rotationGeneration", type: "integer", description: "Raise by one to rotate every generated secret at the next `pulumi up`.", staticDefault: 0, defaultText: "0" },
     { key: "awsRegion", type: "string", description: "AWS region of the backup bucket.", defaultText: "required" },
     { key: "backupRetentionDays", type: "integer", description: "Days a backup is kept (1-3650).", defaultText: "prod: 30; else 7" },
     { key: "dockerHost", type: "string", description: "Docker engine: unix:// socket or ssh://user@host (plain tcp:// is refused).", staticDefault: "unix:///var/run/docker.sock", defaultText: "unix:///var/run/docker.sock" },
@@ -143,6 +151,7 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "supabaseAnonKey", type: "string", secret: true, description: "Hosted project's anon key.", defaultText: "required when hosted (secret)" },
     { key: "supabaseServiceRoleKey", type: "string", secret: true, description: "Hosted project's service_role key.", defaultText: "required when hosted (secret)" },
     { key: "supabaseJwtSecret", type: "string", secret: true, description: "Hosted project's JWT secret (at least 32 characters).", defaultText: "required when hosted (secret)" },
+    { key: "databaseBootstrapPassword", type: "string", secret: true, description: "The database role's current password, for the first deployment only: the program logs in with it once to set the generated password (local `supabase start`: postgres).", defaultText: "optional (secret)" },
 ];
 
 export const KNOWN_KEYS: ReadonlySet<string> = new Set(SETTING_DOCS.map((d) => d.key));
@@ -323,6 +332,9 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const vaultAddress = field("vaultAddress", httpUrl(isProd), undefined, "is required: the Vault server URL");
     const vaultMountValue = field("vaultMount", vaultMount, "secret");
     const vaultPathPrefixValue = field("vaultPathPrefix", vaultPathPrefix, PROJECT);
+    const vaultMountManaged = field("vaultMountManaged", boolean, false);
+    const rotationPeriodDays = field("rotationPeriodDays", integer(1, 3650), 90);
+    const rotationGeneration = field("rotationGeneration", integer(0, 1_000_000), 0);
     const awsRegionValue = field("awsRegion", awsRegion, undefined, "is required: an AWS region code such as eu-central-1");
     const backupRetentionDays = field("backupRetentionDays", integer(1, 3650), isProd ? 30 : 7);
     const dockerHostValue = field("dockerHost", dockerHost, "unix:///var/run/docker.sock");
@@ -335,6 +347,7 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const vaultToken = given("vaultToken");
     if (vaultToken === undefined) fail("vaultToken", "is required: set it with `pulumi config set --secret vaultToken <token>`");
     else secrets.vaultToken = vaultToken;
+    if (given("databaseBootstrapPassword") !== undefined) secrets.databaseBootstrapPassword = given("databaseBootstrapPassword");
     if (hosted) {
         for (const key of ["supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] as const) {
             const v = given(key);
@@ -365,6 +378,9 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         vaultAddress: vaultAddress!,
         vaultMount: vaultMountValue!,
         vaultPathPrefix: vaultPathPrefixValue!,
+        vaultMountManaged: vaultMountManaged!,
+        rotationPeriodDays: rotationPeriodDays!,
+        rotationGeneration: rotationGeneration!,
         awsRegion: awsRegionValue!,
         backupRetentionDays: backupRetentionDays!,
         dockerHost: dockerHostValue!,
@@ -395,6 +411,7 @@ export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
         settings,
         secrets: {
             vaultToken: secret(secrets.vaultToken),
+            databaseBootstrapPassword: secrets.databaseBootstrapPassword === undefined ? undefined : secret(secrets.databaseBootstrapPassword),
             hosted:
                 settings.supabaseMode === "hosted"
                     ? {

@@ -10,12 +10,12 @@ import { toPlanJson, toPlanText } from "../lib/offline/render";
 import { listStacks } from "../lib/offline/stackFiles";
 
 const projectDir = resolve(__dirname, "..");
-const usage = `usage: npm run plan -- --stack <${listStacks(projectDir).join("|")}> [--json]`;
+const usage = `usage: npm run plan -- --stack <${listStacks(projectDir).join("|")}> [--json] [--at <ISO 8601 time>]`;
 
 async function main(): Promise<number> {
-    let values: { stack?: string; json?: boolean; help?: boolean };
+    let values: { stack?: string; json?: boolean; help?: boolean; at?: string };
     try {
-        ({ values } = parseArgs({ options: { stack: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } } }));
+        ({ values } = parseArgs({ options: { stack: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" }, at: { type: "string" } } }));
     } catch (err) {
         process.stderr.write(`${(err as Error).message}\n${usage}\n`);
         return 2;
@@ -28,6 +28,8 @@ async function main(): Promise<number> {
         process.stderr.write(`--stack is required\n${usage}\n`);
         return 2;
     }
+    // The rotation clock: plans "as of" another time show which secrets a later `pulumi up` rotates.
+    if (values.at !== undefined) process.env.TOOLBOXAI_NOW = values.at;
     try {
         const evaluation = await evaluateProgram({
             projectDir,

@@ -9,10 +9,14 @@ import { evaluateProgram, type EvaluateOptions, type Evaluation, type RecordedRe
 export const PROJECT_DIR = resolve(__dirname, "..");
 export const STACKS = ["dev", "prod"] as const;
 
-export type StackOptions = Omit<EvaluateOptions, "projectDir" | "stack" | "load">;
+/** The rotation clock of every test evaluation unless a test sets another: snapshots must not age. */
+export const TEST_CLOCK = "2026-11-25T12:00:00Z";
+
+export type StackOptions = Omit<EvaluateOptions, "projectDir" | "stack" | "load"> & { now?: string };
 
 /** Evaluates index.ts afresh for `stack` (Pulumi.<stack>.yaml), with optional setting overrides. */
-export async function evaluateStack(stack: string, options: StackOptions = {}): Promise<Evaluation> {
+export async function evaluateStack(stack: string, { now = TEST_CLOCK, ...options }: StackOptions = {}): Promise<Evaluation> {
+    process.env.TOOLBOXAI_NOW = now;
     return evaluateProgram({
         projectDir: PROJECT_DIR,
         stack,

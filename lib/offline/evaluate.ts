@@ -13,6 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as settingsModule from "@pulumi/pulumi/runtime/settings";
 import { neededSecretKeys } from "../config";
+import { currentTime } from "../credentials";
 import { readStackFiles, type StackFiles } from "./stackFiles";
 import { mockId, mockOutputs } from "./mockProviders";
 import { fromWire, resolveDeep, reveal, SecretValue } from "./values";
@@ -47,6 +48,10 @@ export interface Evaluation {
     outputs: Record<string, unknown>;
     /** Secret settings that were not readable offline and were given placeholder values. */
     placeholderSecrets: string[];
+    /** The time the program's clock read (ISO 8601). */
+    clock: string;
+    /** Values of the settings that are not secret (a secret object may hold them too: they are not leaks). */
+    plainConfig: Record<string, string>;
     /** Plain text of every secret setting the program was given (for leak checks; never rendered). */
     secretConfig: Record<string, string>;
 }
@@ -213,7 +218,8 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     if (failures.length > 0) throw failures[0];
 
     const secretConfig = Object.fromEntries(secretKeys.map((k) => [k, values[k]]));
-    return { project, stack, resources: [...resources.values()], outputs, placeholderSecrets, secretConfig };
+    const plainConfig = Object.fromEntries(Object.entries(values).filter(([k]) => !secretKeys.includes(k)));
+    return { project, stack, resources: [...resources.values()], outputs, placeholderSecrets, secretConfig, plainConfig, clock: currentTime().toISOString() };
 }
 
 export { SecretValue };

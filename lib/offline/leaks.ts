@@ -17,8 +17,11 @@ const MIN_SECRET_LENGTH = 8;
 
 export function secretTexts(evaluation: Evaluation): Map<string, string> {
     const secrets = new Map<string, string>();
+    // Secretness reaches a whole object when one field is secret (a command's environment, say);
+    // its other fields, such as a host from plain config, are not secrets.
+    const plain = new Set(Object.values(evaluation.plainConfig));
     const add = (text: string, from: string) => {
-        if (text.length >= MIN_SECRET_LENGTH && !secrets.has(text)) secrets.set(text, from);
+        if (text.length >= MIN_SECRET_LENGTH && !plain.has(text) && !secrets.has(text)) secrets.set(text, from);
     };
     for (const [key, value] of Object.entries(evaluation.secretConfig)) add(value, `setting ${key}`);
     for (const r of evaluation.resources) {

@@ -45,10 +45,21 @@ function randomString(ctx: MockContext): Record<string, unknown> {
     return { result, bcryptHash: `$2a$10$${deterministicString(result, 53, ALNUM)}` };
 }
 
+function uuid(seed: string): string {
+    const h = digest(seed);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
 /** Types whose outputs differ from their inputs; every other type echoes its inputs. */
 const MODELS: Record<string, Model> = {
     "random:index/randomPassword:RandomPassword": randomString,
     "random:index/randomString:RandomString": randomString,
+    "vault:appRole/authBackendRole:AuthBackendRole": (ctx) => ({ roleId: uuid(`${ctx.stack}:${ctx.name}:role-id`) }),
+    // Vault generates a new secret-id on every create, so the seed includes the inputs (metadata carries the rotation).
+    "vault:appRole/authBackendRoleSecretId:AuthBackendRoleSecretId": (ctx) => ({
+        secretId: uuid(digest(ctx.stack, ctx.name, ctx.inputs)),
+        accessor: uuid(digest(ctx.stack, ctx.name, ctx.inputs, "accessor")),
+    }),
 };
 
 export function mockOutputs(ctx: MockContext): Record<string, unknown> {

@@ -17,6 +17,8 @@ export interface PlanJson {
     project: string;
     note: string;
     placeholderSecrets: string[];
+    /** The time the rotation periods were computed for (TOOLBOXAI_NOW, or the wall clock). */
+    clock: string;
     resources: PlanResource[];
     outputs: Record<string, unknown>;
 }
@@ -66,6 +68,7 @@ export function toPlanJson(evaluation: Evaluation): PlanJson {
         project: evaluation.project,
         note: PLAN_NOTE,
         placeholderSecrets: evaluation.placeholderSecrets,
+        clock: evaluation.clock,
         resources: treeOrder(evaluation.resources).map(({ resource: r }) => {
             const options = reviewOptions(r);
             return {
@@ -94,6 +97,7 @@ export function toPlanText(evaluation: Evaluation): string {
     if (plan.placeholderSecrets.length > 0) {
         lines.push(`  Secret settings not readable offline, planned with placeholders: ${plan.placeholderSecrets.join(", ")}.`);
     }
+    lines.push(`  Rotation periods computed for ${plan.clock} (set TOOLBOXAI_NOW or --at to plan another time).`);
     lines.push("", `Resources (${plan.resources.length}):`);
     const ordered = treeOrder(evaluation.resources);
     ordered.forEach(({ depth, last }, i) => {
@@ -101,10 +105,13 @@ export function toPlanText(evaluation: Evaluation): string {
         const branch = last.map((isLast, level) => (level < depth ? (isLast ? "    " : "│   ") : isLast ? "└── " : "├── ")).join("");
         const detailIndent = last.map((isLast) => (isLast ? "    " : "│   ")).join("");
         lines.push(`${branch}${r.type}  ${r.name}`);
-        for (const [key, value] of Object.entries(r.inputs)) lines.push(`${detailIndent}  ${key}: ${show(value)}`);
+        for (const [key, value] of Object.entries(r.inputs)) {
+            // Multi-line values (policies, scripts) stay inside the tree's indentation.
+            lines.push(`${detailIndent}  ${key}: ${show(value).trimEnd().split("\n").join(`\n${detailIndent}      `)}`);
+        }
         for (const [key, value] of Object.entries(r.options ?? {})) lines.push(`${detailIndent}  (${key}: ${show(value)})`);
     });
     lines.push("", "Outputs:");
     for (const [key, value] of Object.entries(plan.outputs)) lines.push(`  ${key}: ${JSON.stringify(value)}`);
-    return lines.join("\n") + "\n";
+    return lines.map((line) => line.trimEnd()).join("\n") + "\n";
 }

@@ -1,0 +1,246 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Command } from "@pulumi/command/local/command";
+import { RandomPassword } from "@pulumi/random/randomPassword";
+import { AuthBackendRole } from "@pulumi/vault/approle/authBackendRole";
+import { AuthBackendRoleSecretId } from "@pulumi/vault/approle/authBackendRoleSecretId";
+import { AuthBackend } from "@pulumi/vault/authBackend";
+import { SecretV2 } from "@pulumi/vault/kv/secretV2";
+import { Mount } from "@pulumi/vault/mount";
+import { Policy } from "@pulumi/vault/policy";
+import type { SslMode, SupabaseMode } from "../lib/config";
+import {
+    appRoleLimits,
+    CONSUMER_READS,
+    CONSUMERS,
+    postgresUrl,
+    readOnlyPolicy,
+    REDIS_USERS,
+    signSupabaseKey,
+    supabaseKeyClaims,
+    vaultObjectName,
+    type Consumer,
+    type PasswordSlots,
+    type RedisUser,
+    type RotationPeriod,
+} from "../lib/credentials";
+import { vaultKvPath, vaultSecretName } from "../lib/naming";
+
+export interface SupabaseCredentialsArgs {
+    /** local: generate the JWT secret and sign the API keys; hosted: the project's own keys. Decides which resources exist, so it is a plain value. */
+    mode: SupabaseMode;
+    /** Supabase API URL, stored in Vault as `url`. */
+    supabaseUrl: pulumi.Input<string>;
+    /** Direct (session) connection, port 5432 in hosted projects. */
+    direct: { host: pulumi.Input<string>; port: pulumi.Input<number>; database: pulumi.Input<string>; user: pulumi.Input<string> };
+    /** Transaction pooler, when the applications use it. */
+    pooler?: { host: pulumi.Input<string>; port: pulumi.Input<number>; user: pulumi.Input<string> };
+    /** libpq sslmode carried by every connection string. */
+    sslMode: pulumi.Input<SslMode>;
+    /** Application connection pool size, stored beside the password. */
+    poolSize: pulumi.Input<number>;
+    /** Hosted mode: the project's keys, from secret config. */
+    hostedKeys?: { anonKey: pulumi.Input<string>; serviceRoleKey: pulumi.Input<string>; jwtSecret: pulumi.Input<string> };
+    /** KV v2 mount, and whether this component creates it. Plain values: they name resources. */
+    vault: { mount: string; pathPrefix: string; manageMount: boolean };
+    /** The current rotation period, its keeper (period index and generation), and the database password slots. */
+    rotation: { period: RotationPeriod; keeper: string; periodDays: number; slots: PasswordSlots };
+    /** The database role's password before this program managed it; used once, at the first deployment. */
+    bootstrapPassword?: pulumi.Input<string>;
+    /** Path of scripts/apply-database-password.sh, run where `pulumi up` runs (needs psql). */
+    applyScript: string;
+}
+
+export interface AppRoleCredentials {
+    /** Not secret by itself (Vault treats it as an identifier). */
+    roleId: pulumi.Output<string>;
+    secretId: pulumi.Output<string>;
+}
+
+/** The guide's Redis user naming (`rediss://toolboxai_backend@redis:6380`). */
+export function redisUsername(user: RedisUser): string {
+    return `toolboxai_${user}`;
+}
+
+/**
+ * Every credential of the guide, generated or taken from secret config, stored in Vault KV v2 at
+ * the guide's paths, with a read-only policy and an AppRole per consumer. Generated secrets
+ * carry the rotation keeper: the first `pulumi up` of a new period regenerates them and rewrites
+ * Vault, and every consumer that takes them as inputs is replaced with the new values.
+ */
+export class SupabaseCredentials extends pulumi.ComponentResource {
+    readonly databasePassword: pulumi.Output<string>;
+    /** Direct connection URL (migrations, backups, the guide's `database_url`). */
+    readonly directUrl: pulumi.Output<string>;
+    /** Transaction pooler URL (port 6543), when a pooler is configured. */
+    readonly poolerUrl: pulumi.Output<string> | undefined;
+    readonly jwtSecret: pulumi.Output<string>;
+    readonly anonKey: pulumi.Output<string>;
+    readonly serviceRoleKey: pulumi.Output<string>;
+    readonly redisUsers: Record<RedisUser, { username: string; password: pulumi.Output<string> }>;
+    /** KV paths as `vault kv get` takes them. */
+    readonly vaultPaths: { supabase: string; database: string; redis: string } & Record<`redis/${Consumer}`, string>;
+    readonly policyNames: Record<Consumer, pulumi.Output<string>>;
+    readonly appRoleMount: pulumi.Output<string>;
+    readonly appRoles: Record<Consumer, AppRoleCredentials>;
+
+    constructor(name: string, args: SupabaseCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("toolboxai:security:SupabaseCredentials", name, {}, opts);
+        const child = { parent: this };
+        const keepers = { rotation: args.rotation.keeper };
+        const { mount, pathPrefix } = args.vault;
+
+        // Letters and digits only: safe in a URL and an SQL literal without encoding; 40 of them carry ~238 bits.
+        const password = (resourceName: string, passwordKeepers: Record<string, string> = keepers) =>
+            new RandomPassword(resourceName, { length: 40, special: false, minLower: 2, minUpper: 2, minNumeric: 2, keepers: passwordKeepers }, child).result;
+
+        // Two slots: the inactive one still holds the password the database has, to log in with.
+        const { slots } = args.rotation;
+        const slotA = password(`${name}-database-password-a`, { slot: slots.keepers.a });
+        const slotB = password(`${name}-database-password-b`, { slot: slots.keepers.b });
+        this.databasePassword = pulumi.secret(slots.active === "a" ? slotA : slotB);
+        const applyPassword = new Command(
+            `${name}-apply-database-password`,
+            {
+                create: `bash ${args.applyScript}`,
+                // Secrets go through the environment, never the command line.
+                environment: {
+                    PGHOST: args.direct.host,
+                    PGPORT: pulumi.output(args.direct.port).apply(String),
+                    PGDATABASE: args.direct.database,
+                    PGUSER: args.direct.user,
+                    PGSSLMODE: args.sslMode,
+                    NEW_PASSWORD: this.databasePassword,
+                    CURRENT_PASSWORD: pulumi.secret(slots.active === "a" ? slotB : slotA),
+                    BOOTSTRAP_PASSWORD: pulumi.secret(args.bootstrapPassword ?? ""),
+                },
+                triggers: [slots.counter],
+                // The script prints no secret; psql's own errors are discarded by it.
+                logging: "stdoutAndStderr",
+                addPreviousOutputInEnv: false,
+            },
+            child,
+        );
+        const url = (e: { host: pulumi.Input<string>; port: pulumi.Input<number>; user: pulumi.Input<string> }) =>
+            pulumi.secret(
+                pulumi
+                    .all([e.user, this.databasePassword, e.host, e.port, args.direct.database, args.sslMode])
+                    .apply(([user, pw, host, port, database, sslMode]) => postgresUrl({ user, password: pw, host, port, database, sslMode })),
+            );
+        this.directUrl = url(args.direct);
+        this.poolerUrl = args.pooler ? url(args.pooler) : undefined;
+
+        if (args.mode === "hosted") {
+            if (!args.hostedKeys) throw new Error(`${name}: hosted mode needs the project's anon key, service_role key and JWT secret`);
+            this.jwtSecret = pulumi.secret(args.hostedKeys.jwtSecret);
+            this.anonKey = pulumi.secret(args.hostedKeys.anonKey);
+            this.serviceRoleKey = pulumi.secret(args.hostedKeys.serviceRoleKey);
+        } else {
+            // Self-hosted keys: HS256 JWTs signed with a generated secret, dated by the rotation period.
+            this.jwtSecret = pulumi.secret(new RandomPassword(`${name}-jwt-secret`, { length: 64, special: false, keepers }, child).result);
+            const sign = (role: "anon" | "service_role") =>
+                pulumi.secret(this.jwtSecret.apply((secret) => signSupabaseKey(secret, supabaseKeyClaims(role, args.rotation.period))));
+            this.anonKey = sign("anon");
+            this.serviceRoleKey = sign("service_role");
+        }
+
+        this.redisUsers = Object.fromEntries(
+            REDIS_USERS.map((user) => [user, { username: redisUsername(user), password: pulumi.secret(password(`${name}-redis-${user}-password`)) }]),
+        ) as Record<RedisUser, { username: string; password: pulumi.Output<string> }>;
+
+        const kvMount = args.vault.manageMount
+            ? new Mount(`${name}-kv`, { path: mount, type: "kv", options: { version: "2" }, description: `KV v2 for ${pathPrefix} (managed by Pulumi)` }, child).path
+            : pulumi.output(mount);
+        // Vault gets a new password only after the database accepts it.
+        const secret = (leaf: string, data: pulumi.Input<Record<string, pulumi.Input<string>>>) =>
+            new SecretV2(
+                `${name}-kv-${leaf.replace(/\//g, "-")}`,
+                {
+                    mount: kvMount,
+                    name: vaultSecretName(pathPrefix, leaf),
+                    dataJson: pulumi.secret(pulumi.output(data).apply((d) => JSON.stringify(d))),
+                    // `pulumi destroy` removes every version, not just the latest.
+                    deleteAllVersions: true,
+                },
+                { ...child, dependsOn: [applyPassword] },
+            );
+
+        // Exactly the guide's fields.
+        const supabaseSecret = secret("supabase", {
+            url: args.supabaseUrl,
+            anon_key: this.anonKey,
+            service_role_key: this.serviceRoleKey,
+            database_url: this.directUrl,
+            jwt_secret: this.jwtSecret,
+        });
+        const databaseSecret = secret("database", {
+            password: this.databasePassword,
+            provider: "supabase",
+            // `vault kv put ... connection_pool_size=20` stores a string; so do we.
+            connection_pool_size: pulumi.output(args.poolSize).apply(String),
+        });
+        const redisSecret = secret("redis", Object.fromEntries(REDIS_USERS.map((u) => [this.redisUsers[u].username, this.redisUsers[u].password])));
+        const consumerRedisSecrets = CONSUMERS.map((consumer) =>
+            secret(`redis/${consumer}`, { username: this.redisUsers[consumer].username, password: this.redisUsers[consumer].password }),
+        );
+        const leafPath = (leaf: string) => vaultKvPath(mount, pathPrefix, leaf);
+        this.vaultPaths = {
+            supabase: leafPath("supabase"),
+            database: leafPath("database"),
+            redis: leafPath("redis"),
+            "redis/backend": leafPath("redis/backend"),
+            "redis/worker": leafPath("redis/worker"),
+        };
+
+        const approle = new AuthBackend(
+            `${name}-approle`,
+            { type: "approle", path: vaultObjectName(pathPrefix, "approle"), description: `AppRoles of ${pathPrefix} consumers (managed by Pulumi)` },
+            child,
+        );
+        this.appRoleMount = approle.path;
+        const limits = appRoleLimits(args.rotation.periodDays);
+        const policyNames = {} as Record<Consumer, pulumi.Output<string>>;
+        const appRoles = {} as Record<Consumer, AppRoleCredentials>;
+        for (const consumer of CONSUMERS) {
+            const policy = new Policy(
+                `${name}-${consumer}-policy`,
+                { name: vaultObjectName(pathPrefix, consumer), policy: readOnlyPolicy(mount, pathPrefix, CONSUMER_READS[consumer]) },
+                child,
+            );
+            const role = new AuthBackendRole(
+                `${name}-${consumer}-role`,
+                {
+                    backend: approle.path,
+                    roleName: consumer,
+                    tokenPolicies: [policy.name],
+                    tokenNoDefaultPolicy: true,
+                    tokenType: "service",
+                    tokenTtl: limits.tokenTtl,
+                    tokenMaxTtl: limits.tokenMaxTtl,
+                    secretIdTtl: limits.secretIdTtl,
+                    secretIdNumUses: limits.secretIdNumUses,
+                },
+                child,
+            );
+            // A new secret-id every rotation period: the metadata carries the keeper.
+            const secretId = new AuthBackendRoleSecretId(
+                `${name}-${consumer}-secret-id`,
+                { backend: approle.path, roleName: role.roleName, metadata: JSON.stringify({ consumer, rotation: args.rotation.keeper }) },
+                { ...child, replaceOnChanges: ["metadata"] },
+            );
+            policyNames[consumer] = policy.name;
+            appRoles[consumer] = { roleId: role.roleId, secretId: pulumi.secret(secretId.secretId) };
+        }
+        this.policyNames = policyNames;
+        this.appRoles = appRoles;
+
+        this.registerOutputs({
+            directUrl: this.directUrl,
+            poolerUrl: this.poolerUrl,
+            vaultPaths: this.vaultPaths,
+            policyNames: this.policyNames,
+            appRoleMount: this.appRoleMount,
+            appRoles: this.appRoles,
+            secrets: [supabaseSecret.id, databaseSecret.id, redisSecret.id, ...consumerRedisSecrets.map((s) => s.id)],
+        });
+    }
+}

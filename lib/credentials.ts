@@ -1,0 +1,152 @@
+/**
+ * Pure rules for the credentials: rotation periods, connection strings, Vault layout and
+ * least-privilege policies, AppRole limits, and the Supabase API keys' JWT claims.
+ */
+import type { SslMode } from "./config";
+
+const DAY_MS = 86_400_000;
+
+export interface RotationPeriod {
+    /** Number of whole periods since the Unix epoch: the keeper that rotates generated secrets. */
+    index: number;
+    startsAt: Date;
+    endsAt: Date;
+}
+
+/** The rotation period `now` falls in. Boundaries are fixed (multiples of the period since 1970), not "90 days after the last deploy". */
+export function rotationPeriod(now: Date, periodDays: number): RotationPeriod {
+    if (!Number.isInteger(periodDays) || periodDays < 1) throw new Error(`rotation period must be a whole number of days >= 1, got ${periodDays}`);
+    const length = periodDays * DAY_MS;
+    const index = Math.floor(now.getTime() / length);
+    return { index, startsAt: new Date(index * length), endsAt: new Date((index + 1) * length) };
+}
+
+/** The keeper of every generated secret: a change regenerates them all. */
+export function rotationKeeper(period: RotationPeriod, generation: number): string {
+    return `${period.index}.${generation}`;
+}
+
+/** The clock for rotation. TOOLBOXAI_NOW (ISO 8601) pins it, for reproducible plans and tests. */
+export function currentTime(env: NodeJS.ProcessEnv = process.env): Date {
+    const pinned = env.TOOLBOXAI_NOW;
+    if (pinned === undefined || pinned === "") return new Date();
+    const at = new Date(pinned);
+    if (Number.isNaN(at.getTime())) throw new Error(`TOOLBOXAI_NOW must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got ${JSON.stringify(pinned)}`);
+    return at;
+}
+
+export interface Endpoint {
+    user: string;
+    password: string;
+    host: string;
+    port: number;
+    database: string;
+    sslMode: SslMode;
+}
+
+/**
+ * A libpq/SQLAlchemy/node-postgres URL. User and password are percent-encoded; only `sslmode`
+ * goes in the query, because libpq rejects unknown parameters (the pool size travels beside it).
+ */
+export function postgresUrl(e: Endpoint): string {
+    const auth = `${encodeURIComponent(e.user)}:${encodeURIComponent(e.password)}`;
+    const host = e.host.includes(":") ? `[${e.host}]` : e.host;
+    return `postgresql://${auth}@${host}:${e.port}/${encodeURIComponent(e.database)}?sslmode=${e.sslMode}`;
+}
+
+/** Consumers of the secrets: each gets an AppRole and a policy. */
+export const CONSUMERS = ["backend", "worker"] as const;
+export type Consumer = (typeof CONSUMERS)[number];
+
+/** Redis ACL users: one per consumer, plus one that may only PING (health checks). */
+export const REDIS_USERS = [...CONSUMERS, "healthcheck"] as const;
+export type RedisUser = (typeof REDIS_USERS)[number];
+
+/**
+ * What each consumer may read, as secret names under the prefix. The backend serves the API and
+ * needs the Supabase keys; the worker needs only the database and its own Redis user. Each reads
+ * its own Redis user's secret (`redis/<consumer>`), not the aggregate `redis` of all users.
+ */
+export const CONSUMER_READS: Record<Consumer, readonly string[]> = {
+    backend: ["supabase", "database", "redis/backend"],
+    worker: ["database", "redis/worker"],
+};
+
+/** Vault names derived from the path prefix: `toolboxai/dev` becomes `toolboxai-dev`. */
+export function vaultObjectName(pathPrefix: string, suffix: string): string {
+    return `${pathPrefix.replace(/\//g, "-")}-${suffix}`;
+}
+
+/** A read-only policy on KV v2 secrets: `read` on `<mount>/data/<prefix>/<leaf>`, nothing else. */
+export function readOnlyPolicy(mount: string, pathPrefix: string, leaves: readonly string[]): string {
+    return leaves.map((leaf) => `path "${mount}/data/${pathPrefix}/${leaf}" {\n  capabilities = ["read"]\n}\n`).join("\n");
+}
+
+/** AppRole limits: short tokens; secret-ids that expire and are replaced with the rotation. */
+export interface AppRoleLimits {
+    tokenTtl: number;
+    tokenMaxTtl: number;
+    secretIdTtl: number;
+    secretIdNumUses: number;
+}
+
+const TOKEN_TTL_S = 3600;
+const TOKEN_MAX_TTL_S = 4 * 3600;
+/** Restarts a consumer may make within a secret-id's life, beyond its regular re-logins. */
+const RESTART_ALLOWANCE = 100;
+
+export function appRoleLimits(periodDays: number): AppRoleLimits {
+    // A secret-id outlives its period by one more, so that one missed `pulumi up` does not lock consumers out.
+    const secretIdTtl = 2 * periodDays * 86_400;
+    return {
+        tokenTtl: TOKEN_TTL_S,
+        tokenMaxTtl: TOKEN_MAX_TTL_S,
+        secretIdTtl,
+        // One login per token lifetime over the secret-id's life, plus restarts: a stolen secret-id wears out.
+        secretIdNumUses: Math.ceil(secretIdTtl / TOKEN_MAX_TTL_S) + RESTART_ALLOWANCE,
+    };
+}
+
+export type SupabaseRole = "anon" | "service_role";
+
+/** Claims of a self-hosted Supabase API key: valid from its period's start until the end of the next period. */
+export function supabaseKeyClaims(role: SupabaseRole, period: RotationPeriod): { role: SupabaseRole; iss: string; iat: number; exp: number } {
+    const iat = Math.floor(period.startsAt.getTime() / 1000);
+    const length = Math.floor((period.endsAt.getTime() - period.startsAt.getTime()) / 1000);
+    return { role, iss: "supabase", iat, exp: iat + 2 * length };
+}
+
+/** Signs a Supabase API key as an HS256 JWT (jose), deterministically for the same secret and claims. */
+export async function signSupabaseKey(jwtSecret: string, claims: ReturnType<typeof supabaseKeyClaims>): Promise<string> {
+    // Loaded here so that stacks that don't sign (hosted) don't pay for it at start-up.
+    const { SignJWT } = await import("jose");
+    return new SignJWT({ role: claims.role })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setIssuer(claims.iss)
+        .setIssuedAt(claims.iat)
+        .setExpirationTime(claims.exp)
+        .sign(new TextEncoder().encode(jwtSecret));
+}
+
+/**
+ * The database password alternates between two generated slots, A and B. At each step of the
+ * rotation counter (period index + generation) exactly one slot is regenerated and becomes
+ * active; the other keeps the password the database has now, which is what the apply step
+ * logs in with to set the new one. So a rotation never needs a password nobody holds.
+ */
+export interface PasswordSlots {
+    /** Keepers of slot A and slot B. */
+    keepers: { a: string; b: string };
+    active: "a" | "b";
+    /** Changes whenever the active password does: the apply step's trigger. */
+    counter: number;
+}
+
+export function passwordSlots(period: RotationPeriod, generation: number): PasswordSlots {
+    const counter = period.index + generation;
+    return {
+        keepers: { a: String(Math.floor((counter + 1) / 2)), b: String(Math.floor(counter / 2)) },
+        active: counter % 2 === 1 ? "a" : "b",
+        counter,
+    };
+}

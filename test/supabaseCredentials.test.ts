@@ -1,0 +1,206 @@
+/** SupabaseCredentials under the mocks, for each committed stack file. */
+import * as pulumi from "@pulumi/pulumi";
+import { jwtVerify } from "jose";
+import { describe, expect, it } from "vitest";
+import { SupabaseCredentials } from "../components/SupabaseCredentials";
+import { passwordSlots, rotationKeeper, rotationPeriod } from "../lib/credentials";
+import type { Evaluation } from "../lib/offline/evaluate";
+import { findLeaks } from "../lib/offline/leaks";
+import { reveal, SecretValue } from "../lib/offline/values";
+import { byName, evaluateProgramInline, evaluateStack, ofType, STACKS, TEST_CLOCK } from "./harness";
+
+const PREFIX = { dev: "toolboxai-dev", prod: "toolboxai" } as const;
+const HOSTED = {
+    supabaseAnonKey: "hosted-anon-key-from-secret-config-000",
+    supabaseServiceRoleKey: "hosted-service-role-key-from-config-000",
+    supabaseJwtSecret: "hosted-jwt-secret-from-secret-config-0123456789",
+};
+
+/** The JSON a Vault secret would hold, checking on the way that it was sent as a secret. */
+function vaultData(ev: Evaluation, leaf: string): Record<string, string> {
+    const secret = ev.resources.find((r) => r.type === "vault:kv/secretV2:SecretV2" && String(r.inputs.name).endsWith(`/${leaf}`));
+    if (!secret) throw new Error(`no Vault secret for ${leaf}`);
+    expect(secret.inputs.dataJson).toBeInstanceOf(SecretValue);
+    return JSON.parse((secret.inputs.dataJson as SecretValue).value as string);
+}
+
+function policyPaths(hcl: string): { path: string; capabilities: string }[] {
+    return [...hcl.matchAll(/path "([^"]+)" \{\s*capabilities = \[([^\]]*)\]\s*\}/g)].map((m) => ({ path: m[1], capabilities: m[2] }));
+}
+
+describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
+    const prefix = PREFIX[stack];
+    const evaluate = (options: Parameters<typeof evaluateStack>[1] = {}) => evaluateStack(stack, { secrets: stack === "prod" ? HOSTED : {}, ...options });
+
+    it("writes the guide's Vault paths with exactly the guide's fields", async () => {
+        const ev = await evaluate();
+        const names = ofType(ev, "vault:kv/secretV2:SecretV2").map((r) => `${r.inputs.mount}/${r.inputs.name}`).sort();
+        expect(names).toEqual([`secret/${prefix}/database`, `secret/${prefix}/redis`, `secret/${prefix}/redis/backend`, `secret/${prefix}/redis/worker`, `secret/${prefix}/supabase`]);
+        expect(Object.keys(vaultData(ev, "supabase")).sort()).toEqual(["anon_key", "database_url", "jwt_secret", "service_role_key", "url"]);
+        expect(vaultData(ev, "database")).toMatchObject({ provider: "supabase", connection_pool_size: "20" });
+        expect(Object.keys(vaultData(ev, "database")).sort()).toEqual(["connection_pool_size", "password", "provider"]);
+        expect(Object.keys(vaultData(ev, "redis")).sort()).toEqual(["toolboxai_backend", "toolboxai_healthcheck", "toolboxai_worker"]);
+        expect(Object.keys(vaultData(ev, "redis/worker")).sort()).toEqual(["password", "username"]);
+    });
+
+    it("stores a direct database URL with the generated, URL-safe password of at least 32 characters", async () => {
+        const ev = await evaluate();
+        const { password } = vaultData(ev, "database");
+        expect(password).toMatch(/^[A-Za-z0-9]{32,}$/);
+        const url = new URL(vaultData(ev, "supabase").database_url);
+        expect(decodeURIComponent(url.password)).toBe(password);
+        expect(url.port).toBe(stack === "prod" ? "5432" : "54322");
+        expect(url.searchParams.get("sslmode")).toBe(stack === "prod" ? "require" : "disable");
+    });
+
+    it("sends every generated or configured secret only as a secret, and nowhere in plain text", async () => {
+        const ev = await evaluate();
+        for (const r of ofType(ev, "random:index/randomPassword:RandomPassword")) expect(r.outputs.result).toBeInstanceOf(SecretValue);
+        for (const r of ofType(ev, "vault:appRole/authBackendRoleSecretId:AuthBackendRoleSecretId")) expect(r.outputs.secretId).toBeInstanceOf(SecretValue);
+        expect(findLeaks(ev)).toEqual([]);
+    });
+
+    it("gives each consumer a policy that only reads its own paths, and an AppRole bound to it alone", async () => {
+        const ev = await evaluate();
+        const expected = {
+            backend: [`secret/data/${prefix}/supabase`, `secret/data/${prefix}/database`, `secret/data/${prefix}/redis/backend`],
+            worker: [`secret/data/${prefix}/database`, `secret/data/${prefix}/redis/worker`],
+        };
+        for (const consumer of ["backend", "worker"] as const) {
+            const policy = byName(ev, `credentials-${consumer}-policy`);
+            expect(policy.inputs.name).toBe(`${prefix}-${consumer}`);
+            const grants = policyPaths(String(policy.inputs.policy));
+            expect(grants.map((g) => g.path)).toEqual(expected[consumer]);
+            for (const g of grants) expect(g.capabilities).toBe('"read"');
+            // Nothing outside the path statements (no wildcard, no sys/ access).
+            expect(String(policy.inputs.policy).replace(/path "[^"]+" \{\s*capabilities = \["read"\]\s*\}/g, "").trim()).toBe("");
+
+            const role = byName(ev, `credentials-${consumer}-role`);
+            expect(role.inputs).toMatchObject({ backend: `${prefix}-approle`, roleName: consumer, tokenPolicies: [`${prefix}-${consumer}`], tokenNoDefaultPolicy: true });
+            expect(role.inputs.tokenTtl).toBeLessThanOrEqual(3600);
+            expect(role.inputs.secretIdNumUses).toBeGreaterThan(0);
+            expect(role.inputs.secretIdTtl).toBeGreaterThan(0);
+        }
+        expect(byName(ev, "credentials-approle").inputs).toMatchObject({ type: "approle", path: `${prefix}-approle` });
+    });
+
+    it("creates the KV mount only where the stack says the program manages it", async () => {
+        const mounts = ofType(await evaluate(), "vault:index/mount:Mount");
+        if (stack === "prod") expect(mounts.map((m) => m.inputs)).toEqual([expect.objectContaining({ path: "secret", type: "kv", options: { version: "2" } })]);
+        else expect(mounts).toEqual([]);
+    });
+
+    it("rotates every generated secret across a period boundary, and changes nothing else", async () => {
+        const period = rotationPeriod(new Date(TEST_CLOCK), 90);
+        const before = await evaluate({ now: new Date(period.endsAt.getTime() - 1000).toISOString() });
+        const sameperiod = await evaluate({ now: new Date(period.startsAt.getTime()).toISOString() });
+        const after = await evaluate({ now: period.endsAt.toISOString() });
+        const state = (ev: Evaluation) => Object.fromEntries(ev.resources.map((r) => [r.name, JSON.stringify(reveal({ inputs: r.inputs, outputs: r.outputs }))]));
+
+        expect(state(sameperiod)).toEqual(state(before));
+        const changed = Object.keys(state(before)).filter((name) => state(before)[name] !== state(after)[name]).sort();
+        // One database password slot takes the new password; the other keeps the current one to log in with.
+        const slots = passwordSlots(rotationPeriod(new Date(period.endsAt), 90), 0);
+        const keptSlot = `credentials-database-password-${slots.active === "a" ? "b" : "a"}`;
+        const generated = ofType(before, "random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n !== keptSlot);
+        const carriers = ["credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
+        expect(changed).toEqual([...generated, ...carriers].sort());
+        for (const name of generated) expect(byName(after, name).outputs.result).not.toEqual(byName(before, name).outputs.result);
+        expect(vaultData(after, "database").password).not.toBe(vaultData(before, "database").password);
+        // The apply step logs in with the password the database had, and sets the new one.
+        const env = (ev: Evaluation) => reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>;
+        expect(env(after).CURRENT_PASSWORD).toBe(vaultData(before, "database").password);
+        expect(env(after).NEW_PASSWORD).toBe(vaultData(after, "database").password);
+        expect(Object.keys(state(after)).sort()).toEqual(Object.keys(state(before)).sort());
+        if (stack === "prod") {
+            // The hosted project's keys are not generated: they don't rotate with the period.
+            expect(vaultData(after, "supabase").service_role_key).toBe(HOSTED.supabaseServiceRoleKey);
+        }
+    });
+
+    it("applies the database password with a command that takes every secret from its environment", async () => {
+        const ev = await evaluate({ secrets: { ...(stack === "prod" ? HOSTED : {}), databaseBootstrapPassword: "bootstrap-password-0123456789" } });
+        const apply = byName(ev, "credentials-apply-database-password");
+        expect(apply.type).toBe("command:local:Command");
+        expect(apply.inputs.create).toBe("bash scripts/apply-database-password.sh");
+        // The engine receives the whole environment as one secret (it holds secrets).
+        expect(apply.inputs.environment).toBeInstanceOf(SecretValue);
+        const env = reveal(apply.inputs.environment) as Record<string, string>;
+        expect(env).toMatchObject({ PGUSER: "postgres", PGPORT: stack === "prod" ? "5432" : "54322", PGSSLMODE: stack === "prod" ? "require" : "disable" });
+        expect(env.NEW_PASSWORD).toBe(vaultData(ev, "database").password);
+        expect(env.CURRENT_PASSWORD).toMatch(/^[A-Za-z0-9]{40}$/);
+        expect(env.CURRENT_PASSWORD).not.toBe(env.NEW_PASSWORD);
+        expect(env.BOOTSTRAP_PASSWORD).toBe("bootstrap-password-0123456789");
+        expect(String(apply.inputs.create)).not.toContain(env.NEW_PASSWORD);
+        expect(apply.inputs.addPreviousOutputInEnv).toBe(false);
+        // Vault is rewritten only after the database took the password.
+        for (const r of ofType(ev, "vault:kv/secretV2:SecretV2")) expect(r.options.dependencies).toContain(apply.urn);
+        expect(findLeaks(ev)).toEqual([]);
+    });
+
+    it("rotates now when rotationGeneration is raised", async () => {
+        const base = await evaluate();
+        const forced = await evaluate({ overrides: { rotationGeneration: "1" } });
+        expect(vaultData(forced, "database").password).not.toBe(vaultData(base, "database").password);
+        expect(byName(forced, "credentials-redis-backend-password").inputs.keepers).not.toEqual(byName(base, "credentials-redis-backend-password").inputs.keepers);
+    });
+});
+
+describe("SupabaseCredentials: hosted versus generated keys", () => {
+    it("dev (local) generates the JWT secret and signs anon and service_role keys that verify with it", async () => {
+        const ev = await evaluateStack("dev");
+        const data = vaultData(ev, "supabase");
+        expect(byName(ev, "credentials-jwt-secret").inputs.length).toBeGreaterThanOrEqual(32);
+        expect(data.jwt_secret.length).toBeGreaterThanOrEqual(32);
+        for (const [field, role] of [["anon_key", "anon"], ["service_role_key", "service_role"]] as const) {
+            const { payload } = await jwtVerify(data[field], new TextEncoder().encode(data.jwt_secret), { issuer: "supabase", currentDate: new Date(TEST_CLOCK) });
+            expect(payload.role).toBe(role);
+        }
+        expect(data.url).toBe("http://127.0.0.1:54321");
+    });
+
+    it("prod (hosted) stores the project's keys from secret config and generates no JWT secret", async () => {
+        const ev = await evaluateStack("prod", { secrets: HOSTED });
+        expect(ev.resources.some((r) => r.name === "credentials-jwt-secret")).toBe(false);
+        expect(vaultData(ev, "supabase")).toMatchObject({
+            url: "https://toolboxaiprodprojref.supabase.co",
+            anon_key: HOSTED.supabaseAnonKey,
+            service_role_key: HOSTED.supabaseServiceRoleKey,
+            jwt_secret: HOSTED.supabaseJwtSecret,
+        });
+    });
+
+    it("refuses hosted mode without the project's keys", async () => {
+        await expect(evaluateStack("prod", { placeholders: false, secrets: { vaultToken: "hvs.0123456789abcdef" } })).rejects.toThrow(
+            /toolboxai:supabaseAnonKey = \(missing\): is required when supabaseMode is hosted/,
+        );
+    });
+});
+
+describe("SupabaseCredentials outputs", () => {
+    it("marks every secret output secret, and builds a transaction-pooler URL on port 6543", async () => {
+        let credentials: SupabaseCredentials | undefined;
+        await evaluateProgramInline(() => {
+            const period = rotationPeriod(new Date(TEST_CLOCK), 90);
+            credentials = new SupabaseCredentials("c", {
+                mode: "local",
+                supabaseUrl: "http://127.0.0.1:54321",
+                direct: { host: "db.example.co", port: 5432, database: "postgres", user: "postgres" },
+                pooler: { host: "aws-0-eu-central-1.pooler.supabase.com", port: 6543, user: "postgres.abcdefghijklmnopqrst" },
+                sslMode: "require",
+                poolSize: 20,
+                vault: { mount: "secret", pathPrefix: "toolboxai", manageMount: false },
+                rotation: { period, keeper: rotationKeeper(period, 0), periodDays: 90, slots: passwordSlots(period, 0) },
+                applyScript: "scripts/apply-database-password.sh",
+            });
+            return {};
+        });
+        const c = credentials!;
+        const secrets: pulumi.Output<string>[] = [c.databasePassword, c.directUrl, c.poolerUrl!, c.jwtSecret, c.anonKey, c.serviceRoleKey];
+        for (const user of Object.values(c.redisUsers)) secrets.push(user.password);
+        for (const role of Object.values(c.appRoles)) secrets.push(role.secretId);
+        for (const output of secrets) expect(await pulumi.isSecret(output)).toBe(true);
+        const pooler = await new Promise<string>((resolve) => c.poolerUrl!.apply(resolve));
+        expect(pooler).toMatch(/^postgresql:\/\/postgres\.abcdefghijklmnopqrst:[A-Za-z0-9]{40}@aws-0-eu-central-1\.pooler\.supabase\.com:6543\/postgres\?sslmode=require$/);
+    });
+});

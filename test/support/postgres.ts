@@ -1,0 +1,67 @@
+/**
+ * An ephemeral PostgreSQL cluster on loopback for tests that need a real server. The server
+ * refuses to run as root, so when the tests run as root it runs as the `postgres` user.
+ */
+import { execFile } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+function binDir(): string {
+    const base = "/usr/lib/postgresql";
+    const versions = existsSync(base) ? readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
+    const found = versions.map((v) => join(base, v, "bin")).find((dir) => existsSync(join(dir, "initdb")));
+    if (!found) throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql: run .ci/run, which installs them");
+    return found;
+}
+
+async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as { port: number };
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+export interface PostgresServer {
+    host: "127.0.0.1";
+    port: number;
+    /** Runs SQL as the superuser over the cluster's Unix socket; returns psql's tuples-only output. */
+    sql(statement: string, database?: string): Promise<string>;
+    stop(): Promise<void>;
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
+    const bin = binDir();
+    const asRoot = process.getuid?.() === 0;
+    const dir = mkdtempSync(join(tmpdir(), "toolboxai-pg-"));
+    const data = join(dir, "data");
+    if (asRoot) {
+        const { stdout } = await run("id", ["-u", "postgres"]);
+        const { stdout: gid } = await run("id", ["-g", "postgres"]);
+        chownSync(dir, Number(stdout), Number(gid));
+    }
+    const asPostgres = (cmd: string, args: string[]) => (asRoot ? run("runuser", ["-u", "postgres", "--", cmd, ...args]) : run(cmd, args));
+    const port = await freePort();
+    await asPostgres(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"]);
+    await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-l", join(dir, "server.log"), "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "-w", "start"]);
+    return {
+        host: "127.0.0.1",
+        port,
+        async sql(statement, database = "postgres") {
+            const { stdout } = await run("psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-c", statement]);
+            return stdout.trim();
+        },
+        async stop() {
+            await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
+            rmSync(dir, { recursive: true, force: true });
+        },
+    };
+}
