@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { findLeaks } from "../lib/offline/leaks";
 import { toPlanJson, toPlanText } from "../lib/offline/render";
-import { evaluateStack, PROJECT_DIR, STACKS } from "./harness";
+import { evaluateStack, PROJECT_DIR, STACKS, TEST_CLOCK } from "./harness";
 
 const run = promisify(execFile);
 
@@ -30,6 +30,18 @@ describe.each(STACKS)("offline plan (%s)", (stack) => {
         const ev = await evaluateStack(stack);
         expect(ev.resources.length).toBeGreaterThan(0);
         expect(findLeaks(ev, { text: toPlanText(ev), json: JSON.stringify(toPlanJson(ev)) })).toEqual([]);
+    });
+
+    it("lists the credentials: generated passwords, Vault secrets, policies and AppRoles, with values hidden", async () => {
+        const plan = toPlanJson(await evaluateStack(stack));
+        const count = (type: string) => plan.resources.filter((r) => r.type === type).length;
+        expect(count("random:index/randomPassword:RandomPassword")).toBeGreaterThanOrEqual(5);
+        expect(count("vault:kv/secretV2:SecretV2")).toBe(5);
+        expect(count("vault:index/policy:Policy")).toBe(2);
+        expect(count("vault:appRole/authBackendRole:AuthBackendRole")).toBe(2);
+        expect(count("vault:appRole/authBackendRoleSecretId:AuthBackendRoleSecretId")).toBe(2);
+        for (const r of plan.resources.filter((x) => x.type === "vault:kv/secretV2:SecretV2")) expect(r.inputs.dataJson).toBe("[secret]");
+        expect(plan.clock).toBe(TEST_CLOCK.replace("Z", ".000Z"));
     });
 
     it("gives every resource a unique name, so that `parent` in the plan is unambiguous", async () => {
