@@ -5,11 +5,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./lib/config";
 import { currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
+import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
 import { Providers } from "./components/Providers";
 import { SupabaseCredentials } from "./components/SupabaseCredentials";
+import { SupabaseMigrations } from "./components/SupabaseMigrations";
 
 const config = loadStackConfig();
+// Checked with the config, before any resource: a misnamed migration never half-applies a stack.
+const migrationFiles = readMigrations("supabase/migrations");
 const { settings } = config;
 const stack = pulumi.getStack();
 
@@ -45,6 +49,24 @@ const credentials = new SupabaseCredentials(
     { providers: [providers.vault] },
 );
 
+// Over the direct connection (config refuses the transaction pooler's port), after the
+// credentials component has applied the database password.
+const migrations = new SupabaseMigrations(
+    "migrations",
+    {
+        workdir: ".",
+        migrations: migrationFiles,
+        cli: "node_modules/.bin/supabase",
+        host: settings.supabaseDbHost,
+        port: settings.supabaseDbPort,
+        database: settings.supabaseDbName,
+        user: settings.supabaseDbUser,
+        sslMode: settings.databaseSslMode,
+        password: credentials.databasePassword,
+        after: [credentials],
+    },
+);
+
 export const environment = settings.environment;
 export const supabaseUrl = settings.supabaseUrl;
 export const database = {
@@ -67,3 +89,4 @@ export const vault = {
 };
 export const credentialsRotation = { periodDays: settings.rotationPeriodDays, periodIndex: period.index, nextRotationAfter: period.endsAt.toISOString() };
 export const awsRegion = providers.aws.region;
+export const databaseMigrations = { applied: migrations.migrations, hash: migrations.migrationsHash };
