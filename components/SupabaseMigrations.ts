@@ -44,7 +44,7 @@ export class SupabaseMigrations extends pulumi.ComponentResource {
             `${name}-push`,
             {
                 // Only variable names here: the URL and password are in the (secret) environment.
-                create: `"${args.cli}" db push --remote="$SUPABASE_DB_URL" --workdir "${args.workdir}" --yes`,
+                create: `"${args.cli}" db push --db-url "$SUPABASE_DB_URL" --workdir "${args.workdir}" --yes`,
                 environment: {
                     SUPABASE_DB_URL: pulumi.secret(url),
                     PGPASSWORD: pulumi.secret(args.password),

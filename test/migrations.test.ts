@@ -32,7 +32,7 @@ const urlOf = (database: string) => `postgresql://postgres@127.0.0.1:${pg.port}/
 
 async function push(workdir: string, database: string) {
     try {
-        const { stdout, stderr } = await run(CLI, ["db", "push", `--remote=${urlOf(database)}`, "--workdir", workdir, "--yes"], {
+        const { stdout, stderr } = await run(CLI, ["db", "push", "--db-url", urlOf(database), "--workdir", workdir, "--yes"], {
             env: { ...process.env, PGPASSWORD: SUPERUSER_PASSWORD },
         });
         return { code: 0, output: stdout + stderr };

@@ -16,7 +16,7 @@ describe.each(STACKS)("SupabaseMigrations (%s)", (stack) => {
         expect(push.inputs.environment).toBeInstanceOf(SecretValue);
         const env = reveal(push.inputs.environment) as Record<string, string>;
         const create = String(push.inputs.create);
-        expect(create).toBe('"node_modules/.bin/supabase" db push --remote="$SUPABASE_DB_URL" --workdir "." --yes');
+        expect(create).toBe('"node_modules/.bin/supabase" db push --db-url "$SUPABASE_DB_URL" --workdir "." --yes');
         expect(create).not.toContain(env.PGPASSWORD);
         expect(create).not.toContain(env.SUPABASE_DB_URL);
         expect(env.PGPASSWORD).toMatch(/^[A-Za-z0-9]{40}$/);
