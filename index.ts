@@ -7,7 +7,11 @@ import { loadStackConfig } from "./lib/config";
 import { currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
 import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
+import { serviceRuntime } from "./lib/services";
+import { AppService } from "./components/AppService";
+import { DockerNetworks } from "./components/DockerNetworks";
 import { Providers } from "./components/Providers";
+import { RedisServer } from "./components/RedisServer";
 import { SupabaseCredentials } from "./components/SupabaseCredentials";
 import { SupabaseMigrations } from "./components/SupabaseMigrations";
 
@@ -17,11 +21,12 @@ const migrationFiles = readMigrations("supabase/migrations");
 const { settings } = config;
 const stack = pulumi.getStack();
 
+const tags = stackTags(stack, settings.environment);
 const providers = new Providers("providers", {
     vaultAddress: settings.vaultAddress,
     vaultToken: config.secrets.vaultToken,
     awsRegion: settings.awsRegion,
-    tags: stackTags(stack, settings.environment),
+    tags,
     dockerHost: settings.dockerHost,
 });
 
@@ -67,6 +72,25 @@ const migrations = new SupabaseMigrations(
     },
 );
 
+const onDocker = { providers: [providers.docker] };
+const networks = new DockerNetworks("networks", { stack, tags, subnets: settings.networkSubnets }, onDocker);
+const redis = new RedisServer(
+    "redis",
+    { stack, image: settings.redisImage, networks: [networks.names.cache, networks.names.backend], users: credentials.redisUsers, tags },
+    onDocker,
+);
+const services = settings.services.map((spec) => {
+    const runtime = serviceRuntime(spec.role, settings, {
+        databasePassword: credentials.databasePassword,
+        anonKey: credentials.anonKey,
+        serviceRoleKey: credentials.serviceRoleKey,
+        redisUsers: credentials.redisUsers,
+        appRoles: credentials.appRoles,
+        redisCaCertPem: redis.caCertPem,
+    });
+    return new AppService(`app-${spec.name}`, { spec, networks: networks.names, tags, ...runtime }, { ...onDocker, dependsOn: [redis, migrations] });
+});
+
 export const environment = settings.environment;
 export const supabaseUrl = settings.supabaseUrl;
 export const database = {
@@ -89,4 +113,10 @@ export const vault = {
 };
 export const credentialsRotation = { periodDays: settings.rotationPeriodDays, periodIndex: period.index, nextRotationAfter: period.endsAt.toISOString() };
 export const awsRegion = providers.aws.region;
+export const docker = {
+    networks: networks.names,
+    redisEndpoint: redis.endpoint,
+    redisCaCertPem: redis.caCertPem,
+    services: Object.fromEntries(settings.services.map((spec, i) => [spec.name, { role: spec.role, replicas: spec.replicas, containers: services[i].containerNames }])),
+};
 export const databaseMigrations = { applied: migrations.migrations, hash: migrations.migrationsHash };

@@ -21,6 +21,32 @@ const ENCRYPTED_SSL_MODES: readonly SslMode[] = ["require", "verify-ca", "verify
 export const LOCAL_SUPABASE = { apiUrl: "http://127.0.0.1:54321", dbHost: "127.0.0.1", dbPort: 54322 } as const;
 export const TRANSACTION_POOLER_PORT = 6543;
 
+/** The guide's compose networks. */
+export const DOCKER_NETWORKS = ["frontend", "backend", "cache"] as const;
+export type DockerNetwork = (typeof DOCKER_NETWORKS)[number];
+export const SERVICE_ROLES = ["backend", "worker", "mcp"] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+
+/** One application service (backend, worker, MCP server) as the stack config describes it. */
+export interface ServiceSpec {
+    name: string;
+    role: ServiceRole;
+    image: string;
+    command?: string[];
+    replicas: number;
+    networks: DockerNetwork[];
+    /** Published ports; the backend only. */
+    ports: { published: number; target: number }[];
+    memoryMb: number;
+    cpus: number;
+}
+
+const DEFAULT_NETWORKS: Record<ServiceRole, DockerNetwork[]> = {
+    backend: ["frontend", "backend", "cache"],
+    worker: ["backend", "cache"],
+    mcp: ["backend"],
+};
+
 /** Non-secret settings, after defaults. */
 export interface Settings {
     environment: Environment;
@@ -49,6 +75,8 @@ export interface Settings {
     backendImage: string;
     workerImage: string;
     redisImage: string;
+    services: ServiceSpec[];
+    networkSubnets: Partial<Record<DockerNetwork, string>>;
 }
 
 export const SECRET_KEYS = ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret", "databaseBootstrapPassword"] as const;
@@ -114,6 +142,8 @@ export interface SettingDoc {
     key: string;
     type: "string" | "integer" | "boolean";
     description: string;
+    /** Not declared in Pulumi.yaml: a declared key without default is required in every stack, and objects can't be typed there. */
+    undeclared?: true;
     /** Static default, declared in Pulumi.yaml; per-environment defaults are described in `defaultText`. */
     staticDefault?: string | number | boolean;
     defaultText: string;
@@ -147,11 +177,13 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "backendImage", type: "string", description: "Backend image; prod needs an explicit tag other than latest, or a digest.", defaultText: "required" },
     { key: "workerImage", type: "string", description: "Worker image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "redisImage", type: "string", description: "Redis image; same pinning rule as backendImage.", defaultText: "required" },
+    { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp, image, command, replicas, networks, ports, memoryMb, cpus}. Unset: one backend (port 8000) and one worker.", staticDefault: "", defaultText: "backend + worker" },
+    { key: "networkSubnets", type: "string", undeclared: true, description: "Optional JSON object of network to IPv4 CIDR, e.g. {\"backend\": \"172.30.1.0/24\"}.", staticDefault: "", defaultText: "Docker assigns" },
     { key: "vaultToken", type: "string", secret: true, description: "Vault token the program uses to write secrets and policies.", defaultText: "required (secret)" },
-    { key: "supabaseAnonKey", type: "string", secret: true, description: "Hosted project's anon key.", defaultText: "required when hosted (secret)" },
-    { key: "supabaseServiceRoleKey", type: "string", secret: true, description: "Hosted project's service_role key.", defaultText: "required when hosted (secret)" },
-    { key: "supabaseJwtSecret", type: "string", secret: true, description: "Hosted project's JWT secret (at least 32 characters).", defaultText: "required when hosted (secret)" },
-    { key: "databaseBootstrapPassword", type: "string", secret: true, description: "The database role's current password, for the first deployment only: the program logs in with it once to set the generated password (local `supabase start`: postgres).", defaultText: "optional (secret)" },
+    { key: "supabaseAnonKey", type: "string", undeclared: true, secret: true, description: "Hosted project's anon key.", defaultText: "required when hosted (secret)" },
+    { key: "supabaseServiceRoleKey", type: "string", undeclared: true, secret: true, description: "Hosted project's service_role key.", defaultText: "required when hosted (secret)" },
+    { key: "supabaseJwtSecret", type: "string", undeclared: true, secret: true, description: "Hosted project's JWT secret (at least 32 characters).", defaultText: "required when hosted (secret)" },
+    { key: "databaseBootstrapPassword", type: "string", undeclared: true, secret: true, description: "The database role's current password, for the first deployment only: the program logs in with it once to set the generated password (local `supabase start`: postgres).", defaultText: "optional (secret)" },
 ];
 
 export const KNOWN_KEYS: ReadonlySet<string> = new Set(SETTING_DOCS.map((d) => d.key));
@@ -242,7 +274,7 @@ function dockerHost(raw: string): Parsed<string> {
 
 // Docker reference grammar (distribution/reference), simplified to what registries accept.
 const IMAGE = /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*)(:(?<tag>[\w][\w.-]{0,127}))?(@(?<digest>sha256:[a-f0-9]{64}))?$/;
-function image(pinned: boolean) {
+function image_(pinned: boolean) {
     return (raw: string): Parsed<string> => {
         const m = IMAGE.exec(raw);
         if (!m?.groups) return bad("must be an image reference such as ghcr.io/org/app:1.2.3 or name@sha256:<64 hex>");
@@ -252,6 +284,91 @@ function image(pinned: boolean) {
         }
         return ok(raw);
     };
+}
+
+function parseJsonObject(key: string, raw: string, problems: ConfigProblem[]): Record<string, unknown> | undefined {
+    try {
+        const value = JSON.parse(raw);
+        if (value !== null && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+        // Reported below.
+    }
+    problems.push({ key, shown: JSON.stringify(raw), allowed: "must be a JSON object (in the stack file, a YAML mapping)" });
+    return undefined;
+}
+
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const SERVICE_FIELDS = ["role", "image", "command", "replicas", "networks", "ports", "memoryMb", "cpus"];
+
+/** Parses `services`; each problem is keyed `services.<name>.<field>`. */
+function parseServices(raw: string | undefined, d: { backendImage?: string; workerImage?: string; pinned: boolean }, problems: ConfigProblem[]): ServiceSpec[] {
+    const specs: Record<string, unknown> =
+        raw === undefined ? { backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker" } } : (parseJsonObject("services", raw, problems) ?? {});
+    const out: ServiceSpec[] = [];
+    for (const [name, value] of Object.entries(specs)) {
+        const at = (field?: string) => `services.${name}${field ? `.${field}` : ""}`;
+        const complain = (field: string | undefined, v: unknown, allowed: string) => problems.push({ key: at(field), shown: JSON.stringify(v) ?? "(missing)", allowed });
+        if (!SERVICE_NAME.test(name)) {
+            complain(undefined, name, "must be named with lowercase letters, digits and -, starting with a letter (at most 31 characters)");
+            continue;
+        }
+        if (value === null || typeof value !== "object" || Array.isArray(value)) {
+            complain(undefined, value, "must be an object with role, image, replicas, ...");
+            continue;
+        }
+        const v = value as Record<string, unknown>;
+        for (const field of Object.keys(v)) if (!SERVICE_FIELDS.includes(field)) complain(field, v[field], `is not a service field; allowed: ${SERVICE_FIELDS.join(", ")}`);
+        const role = v.role as ServiceRole;
+        if (!(SERVICE_ROLES as readonly string[]).includes(String(v.role))) {
+            complain("role", v.role, `must be one of ${SERVICE_ROLES.join(", ")}`);
+            continue;
+        }
+        const defaultImage = role === "backend" ? d.backendImage : role === "worker" ? d.workerImage : undefined;
+        let image = defaultImage ?? "";
+        if (v.image !== undefined) {
+            const r = typeof v.image === "string" ? image_(d.pinned)(v.image) : bad<string>("must be an image reference");
+            if (r.ok) image = r.value;
+            else complain("image", v.image, r.allowed);
+        } else if (role === "mcp") complain("image", undefined, "is required for an mcp service");
+        const replicas = v.replicas ?? 1;
+        if (!Number.isInteger(replicas) || (replicas as number) < 0 || (replicas as number) > 50) complain("replicas", v.replicas, "must be an integer from 0 to 50");
+        const networks = (v.networks ?? DEFAULT_NETWORKS[role]) as unknown;
+        if (!Array.isArray(networks) || networks.some((n) => !(DOCKER_NETWORKS as readonly string[]).includes(n))) {
+            complain("networks", v.networks, `must be a list of ${DOCKER_NETWORKS.join(", ")}`);
+        }
+        const ports = (v.ports ?? []) as unknown;
+        const portOk = (p: unknown) => Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65535;
+        if (!Array.isArray(ports) || ports.some((p) => p === null || typeof p !== "object" || !portOk(p.published) || !portOk(p.target))) {
+            complain("ports", v.ports, "must be a list of {published, target} port numbers");
+        } else if (ports.length > 0 && role !== "backend") {
+            complain("ports", v.ports, "may only be set on the backend: other services are reached on the internal networks");
+        } else if (ports.length > 0 && replicas !== 1) {
+            complain("ports", v.ports, "need replicas: 1 on a single Docker host (two containers cannot publish one host port)");
+        }
+        const command = v.command;
+        if (command !== undefined && (!Array.isArray(command) || command.some((c) => typeof c !== "string"))) complain("command", command, "must be a list of strings");
+        const memoryMb = v.memoryMb ?? 512;
+        if (!Number.isInteger(memoryMb) || (memoryMb as number) < 64 || (memoryMb as number) > 65536) complain("memoryMb", v.memoryMb, "must be an integer from 64 to 65536");
+        const cpus = v.cpus ?? 1;
+        if (typeof cpus !== "number" || cpus <= 0 || cpus > 64) complain("cpus", v.cpus, "must be a number above 0 and at most 64");
+        out.push({ name, role, image, command: command as string[] | undefined, replicas: replicas as number, networks: networks as DockerNetwork[], ports: ports as ServiceSpec["ports"], memoryMb: memoryMb as number, cpus: cpus as number });
+    }
+    const backends = out.filter((s) => s.role === "backend").map((s) => s.name);
+    if (backends.length > 1) problems.push({ key: "services", shown: JSON.stringify(backends), allowed: "may hold at most one service with role backend" });
+    return out;
+}
+
+const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/;
+function parseSubnets(raw: string | undefined, problems: ConfigProblem[]): Partial<Record<DockerNetwork, string>> {
+    if (raw === undefined) return {};
+    const value = parseJsonObject("networkSubnets", raw, problems) ?? {};
+    const out: Partial<Record<DockerNetwork, string>> = {};
+    for (const [network, cidr] of Object.entries(value)) {
+        if (!(DOCKER_NETWORKS as readonly string[]).includes(network)) problems.push({ key: `networkSubnets.${network}`, shown: JSON.stringify(cidr), allowed: `is not a network; allowed: ${DOCKER_NETWORKS.join(", ")}` });
+        else if (typeof cidr !== "string" || !CIDR.test(cidr)) problems.push({ key: `networkSubnets.${network}`, shown: JSON.stringify(cidr), allowed: "must be an IPv4 CIDR such as 172.30.1.0/24" });
+        else out[network as DockerNetwork] = cidr;
+    }
+    return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,9 +456,12 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const backupRetentionDays = field("backupRetentionDays", integer(1, 3650), isProd ? 30 : 7);
     const dockerHostValue = field("dockerHost", dockerHost, "unix:///var/run/docker.sock");
     const requiredImage = "is required: an image reference such as ghcr.io/org/app:1.2.3";
-    const backendImage = field("backendImage", image(isProd), undefined, requiredImage);
-    const workerImage = field("workerImage", image(isProd), undefined, requiredImage);
-    const redisImage = field("redisImage", image(isProd), undefined, requiredImage);
+    const backendImage = field("backendImage", image_(isProd), undefined, requiredImage);
+    const workerImage = field("workerImage", image_(isProd), undefined, requiredImage);
+    const redisImage = field("redisImage", image_(isProd), undefined, requiredImage);
+
+    const services = parseServices(given("services"), { backendImage, workerImage, pinned: isProd }, problems);
+    const networkSubnets = parseSubnets(given("networkSubnets"), problems);
 
     const secrets: Partial<Record<SecretKey, string>> = {};
     const vaultToken = given("vaultToken");
@@ -387,6 +507,8 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         backendImage: backendImage!,
         workerImage: workerImage!,
         redisImage: redisImage!,
+        services,
+        networkSubnets,
     };
     return { settings, secrets };
 }

@@ -12,9 +12,9 @@ export const REDIS_TLS_PORT = 6380;
 export const REDIS_PATHS = {
     config: "/etc/redis/redis.conf",
     acl: "/etc/redis/users.acl",
-    caCert: "/etc/redis/certs/ca.crt",
-    serverCert: "/etc/redis/certs/server.crt",
-    serverKey: "/etc/redis/certs/server.key",
+    caCert: "/etc/redis/ca.crt",
+    serverCert: "/etc/redis/server.crt",
+    serverKey: "/etc/redis/server.key",
     healthcheckPassword: "/run/secrets/redis_healthcheck_password",
     data: "/data",
 } as const;

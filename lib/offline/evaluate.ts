@@ -38,6 +38,8 @@ export interface RecordedResource {
     custom: boolean;
     inputs: Record<string, unknown>;
     outputs: Record<string, unknown>;
+    /** Outputs the provider marks secret itself (additionalSecretOutputs): where secrets originate. */
+    secretOutputs: string[];
     options: RecordedOptions;
 }
 
@@ -170,6 +172,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                     custom: args.custom ?? true,
                     inputs,
                     outputs: fromWire(state) as Record<string, unknown>,
+                    secretOutputs: meta?.additionalSecretOutputs ?? [],
                     options: meta?.options ?? { dependencies: [] },
                 });
                 return { id: args.custom ? mockId(ctx) : undefined, state };

@@ -50,6 +50,15 @@ function uuid(seed: string): string {
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** A PEM block that says what it is: offline, no key or certificate is really made. */
+function placeholderPem(kind: string, ctx: MockContext): string {
+    const body = Buffer.from(`offline placeholder ${kind} for ${ctx.stack}/${ctx.name} ${digest(ctx.stack, ctx.name, ctx.inputs).slice(0, 16)}`).toString("base64");
+    return `-----BEGIN ${kind}-----\n${body}\n-----END ${kind}-----\n`;
+}
+
+/** Docker auto-names like Pulumi does: the logical name plus a suffix. */
+const autoName = (ctx: MockContext) => (typeof ctx.inputs.name === "string" ? ctx.inputs.name : `${ctx.name}-${digest(ctx.stack, ctx.name).slice(0, 7)}`);
+
 /** Types whose outputs differ from their inputs; every other type echoes its inputs. */
 const MODELS: Record<string, Model> = {
     "random:index/randomPassword:RandomPassword": randomString,
@@ -60,6 +69,14 @@ const MODELS: Record<string, Model> = {
         secretId: uuid(digest(ctx.stack, ctx.name, ctx.inputs)),
         accessor: uuid(digest(ctx.stack, ctx.name, ctx.inputs, "accessor")),
     }),
+    "tls:index/privateKey:PrivateKey": (ctx) => ({ privateKeyPem: placeholderPem("PRIVATE KEY", ctx), publicKeyPem: placeholderPem("PUBLIC KEY", ctx) }),
+    "tls:index/selfSignedCert:SelfSignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
+    "tls:index/certRequest:CertRequest": (ctx) => ({ certRequestPem: placeholderPem("CERTIFICATE REQUEST", ctx) }),
+    "tls:index/locallySignedCert:LocallySignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
+    "docker:index/remoteImage:RemoteImage": (ctx) => ({ imageId: `sha256:${digest(ctx.inputs.name)}`, repoDigest: `${ctx.inputs.name}` }),
+    "docker:index/container:Container": (ctx) => ({ name: autoName(ctx) }),
+    "docker:index/volume:Volume": (ctx) => ({ name: autoName(ctx) }),
+    "docker:index/network:Network": (ctx) => ({ name: autoName(ctx) }),
 };
 
 export function mockOutputs(ctx: MockContext): Record<string, unknown> {

@@ -1,0 +1,42 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Network } from "@pulumi/docker/network";
+import { DOCKER_NETWORKS, type DockerNetwork } from "../lib/config";
+import { dockerLabels, dockerName, NETWORKS } from "../lib/docker";
+
+export interface DockerNetworksArgs {
+    /** Stack name: part of every network's name, so that stacks can share a host. */
+    stack: string;
+    /** Tags carried as labels. */
+    tags: Record<string, string>;
+    /** Explicit IPv4 subnets, where config gives them. */
+    subnets: Partial<Record<DockerNetwork, string>>;
+}
+
+/** The guide's three networks: frontend (bridge), backend and cache (internal: no route out). */
+export class DockerNetworks extends pulumi.ComponentResource {
+    /** Network names by role, for containers' networksAdvanced. */
+    readonly names: Record<DockerNetwork, pulumi.Output<string>>;
+
+    constructor(name: string, args: DockerNetworksArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("toolboxai:network:DockerNetworks", name, {}, opts);
+        const names = {} as Record<DockerNetwork, pulumi.Output<string>>;
+        for (const network of DOCKER_NETWORKS) {
+            const subnet = args.subnets[network];
+            names[network] = new Network(
+                `${name}-${network}`,
+                {
+                    name: dockerName(args.stack, network),
+                    driver: "bridge",
+                    internal: NETWORKS[network].internal,
+                    attachable: false,
+                    ipamConfigs: subnet ? [{ subnet }] : undefined,
+                    labels: dockerLabels(args.tags, { network }),
+                },
+                // The name is fixed (stacks share a host): replace by deleting first.
+                { parent: this, deleteBeforeReplace: true },
+            ).name;
+        }
+        this.names = names;
+        this.registerOutputs({ names });
+    }
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
+import { findLeaks } from "../lib/offline/leaks";
+import { reveal, SecretValue } from "../lib/offline/values";
+import { aclFile, REDIS_PATHS, redisConf } from "../lib/redis";
+import { byName, evaluateStack, ofType, STACKS } from "./harness";
+
+type Upload = { file: string; content: string; permissions: string; owner: string };
+const uploads = (r: RecordedResource) => reveal(r.inputs.uploads) as Upload[];
+const upload = (r: RecordedResource, file: string) => uploads(r).find((u) => u.file === file)!;
+
+function vaultJson(ev: Evaluation, name: string): Record<string, string> {
+    return JSON.parse(reveal(byName(ev, name).inputs.dataJson) as string);
+}
+
+describe.each(STACKS)("RedisServer (%s)", (stack) => {
+    it("runs the generated redis.conf and an ACL file with the credentials' Redis passwords", async () => {
+        const ev = await evaluateStack(stack);
+        const redis = byName(ev, "redis-server");
+        expect(redis.inputs.command).toEqual(["redis-server", REDIS_PATHS.config]);
+        expect(upload(redis, REDIS_PATHS.config).content).toBe(redisConf());
+        // The real-server tests (redis.test.ts) run these same two generators.
+        const passwords = vaultJson(ev, "credentials-kv-redis");
+        const users = Object.fromEntries(["backend", "worker", "healthcheck"].map((u) => [u, { username: `toolboxai_${u}`, password: passwords[`toolboxai_${u}`] }]));
+        expect(upload(redis, REDIS_PATHS.acl).content).toBe(aclFile(users as Parameters<typeof aclFile>[0]));
+    });
+
+    it("uploads secrets as secrets, readable only by the redis user", async () => {
+        const ev = await evaluateStack(stack);
+        const redis = byName(ev, "redis-server");
+        expect(redis.inputs.uploads).toBeInstanceOf(SecretValue);
+        for (const file of [REDIS_PATHS.acl, REDIS_PATHS.serverKey, REDIS_PATHS.healthcheckPassword]) {
+            expect(upload(redis, file)).toMatchObject({ permissions: "0400", owner: "999" });
+        }
+        expect(findLeaks(ev)).toEqual([]);
+    });
+
+    it("generates its CA and server certificate with @pulumi/tls", async () => {
+        const ev = await evaluateStack(stack);
+        expect(byName(ev, "redis-ca-cert").inputs).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"] });
+        expect(byName(ev, "redis-server-csr").inputs).toMatchObject({ dnsNames: ["redis", "localhost"], ipAddresses: ["127.0.0.1"] });
+        expect(byName(ev, "redis-server-cert").inputs.allowedUses).toContain("server_auth");
+        expect(ofType(ev, "tls:index/privateKey:PrivateKey").map((k) => k.inputs.algorithm)).toEqual(["ECDSA", "ECDSA"]);
+    });
+
+    it("publishes no port, joins cache and backend as `redis`, and checks its health over TLS", async () => {
+        const redis = byName(await evaluateStack(stack), "redis-server");
+        expect(redis.inputs.ports ?? []).toEqual([]);
+        expect((redis.inputs.networksAdvanced as { name: string; aliases: string[] }[]).map((n) => [n.name, n.aliases])).toEqual([
+            [`toolboxai-${stack}-cache`, ["redis"]],
+            [`toolboxai-${stack}-backend`, ["redis"]],
+        ]);
+        const test = (redis.inputs.healthcheck as { tests: string[] }).tests.join(" ");
+        expect(test).toMatch(/redis-cli --tls --cacert \/etc\/redis\/ca\.crt -p 6380 --user toolboxai_healthcheck/);
+        expect(test).not.toMatch(/--pass /);
+    });
+
+    it("keeps its data on a volume that survives replacement and destroy", async () => {
+        const data = byName(await evaluateStack(stack), "redis-data");
+        expect(data.inputs.name).toBe(`toolboxai-${stack}-redis-data`);
+        expect(data.options).toMatchObject({ protect: true, retainOnDelete: true });
+    });
+});
