@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 
 const TARGET_RATIO = 1.3;
 const projectDir = resolve(__dirname, "..");
-const { values } = parseArgs({ options: { runs: { type: "string", default: "9" }, stack: { type: "string", default: "prod" } } });
+const { values } = parseArgs({ options: { runs: { type: "string", default: "15" }, stack: { type: "string", default: "prod" } } });
 const runs = Number(values.runs);
 
 function seconds(args: string[], env: NodeJS.ProcessEnv = process.env): number {

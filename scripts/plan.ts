@@ -30,6 +30,11 @@ async function main(): Promise<number> {
     }
     // The rotation clock: plans "as of" another time show which secrets a later `pulumi up` rotates.
     if (values.at !== undefined) process.env.TOOLBOXAI_NOW = values.at;
+    // The SDK captures a stack trace for every promise it makes (leak-debugging bookkeeping that
+    // the plan never reads): with traces off while the program runs, the plan costs a third less.
+    // TOOLBOXAI_PLAN_STACKS=1 keeps them, to debug a crashing plan.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!process.env.TOOLBOXAI_PLAN_STACKS) Error.stackTraceLimit = 0;
     try {
         const evaluation = await evaluateProgram({
             projectDir,
@@ -38,6 +43,7 @@ async function main(): Promise<number> {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             load: () => require(resolve(projectDir, "index.ts")),
         });
+        Error.stackTraceLimit = stackTraceLimit;
         process.stdout.write(values.json ? `${JSON.stringify(toPlanJson(evaluation), null, 2)}\n` : toPlanText(evaluation));
         return 0;
     } catch (err) {
