@@ -73,10 +73,17 @@ const migrations = new SupabaseMigrations(
 );
 
 const onDocker = { providers: [providers.docker] };
-const networks = new DockerNetworks("networks", { stack, tags, subnets: settings.networkSubnets }, onDocker);
+const networks = new DockerNetworks("networks", { stack, tags, subnets: settings.networkSubnets, mode: settings.dockerMode }, onDocker);
 const redis = new RedisServer(
     "redis",
-    { stack, image: settings.redisImage, networks: [networks.names.cache, networks.names.backend], users: credentials.redisUsers, tags },
+    {
+        stack,
+        mode: settings.dockerMode,
+        image: settings.redisImage,
+        networks: { names: [networks.names.cache, networks.names.backend], ids: [networks.ids.cache, networks.ids.backend] },
+        users: credentials.redisUsers,
+        tags,
+    },
     onDocker,
 );
 const services = settings.services.map((spec) => {
@@ -88,7 +95,11 @@ const services = settings.services.map((spec) => {
         appRoles: credentials.appRoles,
         redisCaCertPem: redis.caCertPem,
     });
-    return new AppService(`app-${spec.name}`, { spec, networks: networks.names, tags, ...runtime }, { ...onDocker, dependsOn: [redis, migrations] });
+    return new AppService(
+        `app-${spec.name}`,
+        { stack, mode: settings.dockerMode, spec, networks: { names: networks.names, ids: networks.ids }, tags, ...runtime },
+        { ...onDocker, dependsOn: [redis, migrations] },
+    );
 });
 
 export const environment = settings.environment;
@@ -114,9 +125,10 @@ export const vault = {
 export const credentialsRotation = { periodDays: settings.rotationPeriodDays, periodIndex: period.index, nextRotationAfter: period.endsAt.toISOString() };
 export const awsRegion = providers.aws.region;
 export const docker = {
+    mode: settings.dockerMode,
     networks: networks.names,
     redisEndpoint: redis.endpoint,
     redisCaCertPem: redis.caCertPem,
-    services: Object.fromEntries(settings.services.map((spec, i) => [spec.name, { role: spec.role, replicas: spec.replicas, containers: services[i].containerNames }])),
+    services: Object.fromEntries(settings.services.map((spec, i) => [spec.name, { role: spec.role, replicas: spec.replicas, runtimeNames: services[i].runtimeNames }])),
 };
 export const databaseMigrations = { applied: migrations.migrations, hash: migrations.migrationsHash };

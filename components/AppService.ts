@@ -1,18 +1,25 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Container } from "@pulumi/docker/container";
 import { RemoteImage } from "@pulumi/docker/remoteImage";
+import { Secret } from "@pulumi/docker/secret";
+import { Service } from "@pulumi/docker/service";
+import { ServiceConfig } from "@pulumi/docker/serviceConfig";
 import { Volume } from "@pulumi/docker/volume";
-import type { DockerNetwork, ServiceSpec } from "../lib/config";
-import { APP_UID, APP_USER, dockerLabels, hardening } from "../lib/docker";
+import type { DockerMode, DockerNetwork, ServiceSpec } from "../lib/config";
+import { APP_UID, APP_USER, contentName, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
 
 export const SECRETS_DIR = "/run/secrets";
 export const FILES_DIR = "/etc/toolboxai";
 
 export interface AppServiceArgs {
+    /** Stack name, for Docker object names. */
+    stack: string;
+    /** single: one container per replica; swarm: one Swarm service. */
+    mode: DockerMode;
     /** The service as the stack config describes it (plain: it decides how many containers exist). */
     spec: ServiceSpec;
-    /** Docker network names by role. */
-    networks: Record<DockerNetwork, pulumi.Input<string>>;
+    /** Docker networks by role: names (containers) and ids (Swarm services). */
+    networks: { names: Record<DockerNetwork, pulumi.Input<string>>; ids: Record<DockerNetwork, pulumi.Input<string>> };
     /** Environment variables: never a secret (secrets go in `secretFiles`). */
     environment: Record<string, pulumi.Input<string>>;
     /** Files under /run/secrets (name to content), mode 0400, owned by the service's user. */
@@ -25,18 +32,26 @@ export interface AppServiceArgs {
 }
 
 /**
- * One application service (backend, worker or MCP server) on a single Docker host: one hardened
- * container per replica, reachable on its networks under the service's name.
+ * One application service (backend, worker or MCP server): on a single host, one hardened
+ * container per replica reachable under the service's name; in Swarm mode, a replicated service
+ * with rolling updates, its secrets as Docker secrets, on the overlay networks.
  */
 export class AppService extends pulumi.ComponentResource {
-    readonly containerNames: pulumi.Output<string>[];
+    /** Container names (single host) or the Swarm service's name. */
+    readonly runtimeNames: pulumi.Output<string>[];
 
     constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("toolboxai:app:AppService", name, {}, opts);
         const { spec } = args;
-        const child = { parent: this };
         const labels = dockerLabels(args.tags, { service: spec.name, role: spec.role });
-        const image = new RemoteImage(`${name}-image`, { name: spec.image, keepLocally: true }, child);
+        const image = new RemoteImage(`${name}-image`, { name: spec.image, keepLocally: true }, { parent: this });
+        this.runtimeNames = args.mode === "swarm" ? [this.swarmService(name, args, image, labels)] : this.containers(name, args, image, labels);
+        this.registerOutputs({ runtimeNames: this.runtimeNames });
+    }
+
+    private containers(name: string, args: AppServiceArgs, image: RemoteImage, labels: { label: string; value: string }[]): pulumi.Output<string>[] {
+        const { spec } = args;
+        const child = { parent: this };
         const envs = Object.entries(args.environment)
             .sort(([a], [b]) => a.localeCompare(b))
             .map(([key, value]) => pulumi.interpolate`${key}=${value}`);
@@ -51,8 +66,7 @@ export class AppService extends pulumi.ComponentResource {
             })),
             ...Object.entries(args.files).map(([file, content]) => ({ file: `${FILES_DIR}/${file}`, content, permissions: "0444", owner: APP_UID, group: APP_UID })),
         ];
-
-        this.containerNames = [];
+        const names: pulumi.Output<string>[] = [];
         for (let replica = 0; replica < spec.replicas; replica++) {
             const id = `${name}-${replica}`;
             // Uploads reach a read-only root filesystem only inside volumes.
@@ -64,7 +78,7 @@ export class AppService extends pulumi.ComponentResource {
                     image: image.imageId,
                     command: spec.command,
                     envs,
-                    networksAdvanced: spec.networks.map((network) => ({ name: args.networks[network], aliases: [spec.name] })),
+                    networksAdvanced: spec.networks.map((network) => ({ name: args.networks.names[network], aliases: [spec.name] })),
                     ports: spec.ports.map((p) => ({ internal: p.target, external: p.published, protocol: "tcp" })),
                     volumes: [
                         { volumeName: secrets.name, containerPath: SECRETS_DIR },
@@ -77,8 +91,53 @@ export class AppService extends pulumi.ComponentResource {
                 // Auto-named, so a replacement never collides by name; a published port is freed first.
                 { ...child, deleteBeforeReplace: spec.ports.length > 0 },
             );
-            this.containerNames.push(container.name);
+            names.push(container.name);
         }
-        this.registerOutputs({ containerNames: this.containerNames });
+        return names;
+    }
+
+    private swarmService(name: string, args: AppServiceArgs, image: RemoteImage, labels: { label: string; value: string }[]): pulumi.Output<string> {
+        const { spec } = args;
+        const child = { parent: this };
+        // Docker secrets are immutable and held in memory on the nodes; each is auto-named, so new
+        // content is a new secret and the service rolls over to it.
+        const secrets = Object.entries(args.secretFiles).map(([file, content]) => {
+            const secret = new Secret(`${name}-secret-${file.replace(/_/g, "-")}`, { data: pulumi.secret(pulumi.output(content).apply((c) => Buffer.from(c).toString("base64"))), labels }, child);
+            return { secretId: secret.id, secretName: secret.name, fileName: `${SECRETS_DIR}/${file}`, fileMode: 0o400, fileUid: APP_UID, fileGid: APP_UID };
+        });
+        const configs = Object.entries(args.files).map(([file, content]) => {
+            const config = new ServiceConfig(
+                `${name}-config-${file.replace(/[._]/g, "-")}`,
+                { name: pulumi.output(content).apply((c) => contentName(dockerName(args.stack, `${spec.name}-${file.replace(/[._]/g, "-")}`), c)), dataRaw: content },
+                child,
+            );
+            return { configId: config.id, configName: config.name, fileName: `${FILES_DIR}/${file}`, fileMode: 0o444, fileUid: APP_UID, fileGid: APP_UID };
+        });
+        const hardened = swarmHardening({ user: APP_USER, memoryMb: spec.memoryMb, cpus: spec.cpus, labels });
+        const service = new Service(
+            `${name}-service`,
+            {
+                name: dockerName(args.stack, spec.name),
+                labels,
+                mode: { replicated: { replicas: spec.replicas } },
+                taskSpec: {
+                    ...hardened,
+                    containerSpec: {
+                        ...hardened.containerSpec,
+                        image: image.repoDigest,
+                        commands: spec.command,
+                        env: args.environment,
+                        secrets,
+                        configs,
+                        healthcheck: args.healthcheck,
+                    },
+                    networksAdvanceds: spec.networks.map((network) => ({ id: args.networks.ids[network], aliases: [spec.name] })),
+                },
+                endpointSpec: spec.ports.length > 0 ? { ports: spec.ports.map((p) => ({ targetPort: p.target, publishedPort: p.published, protocol: "tcp", publishMode: "ingress" })) } : undefined,
+                ...SWARM_UPDATE,
+            },
+            child,
+        );
+        return service.name;
     }
 }

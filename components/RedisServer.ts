@@ -1,22 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Container } from "@pulumi/docker/container";
 import { RemoteImage } from "@pulumi/docker/remoteImage";
+import { Secret } from "@pulumi/docker/secret";
+import { Service } from "@pulumi/docker/service";
+import { ServiceConfig } from "@pulumi/docker/serviceConfig";
 import { Volume } from "@pulumi/docker/volume";
 import { CertRequest } from "@pulumi/tls/certRequest";
 import { LocallySignedCert } from "@pulumi/tls/locallySignedCert";
 import { PrivateKey } from "@pulumi/tls/privateKey";
 import { SelfSignedCert } from "@pulumi/tls/selfSignedCert";
 import type { RedisUser } from "../lib/credentials";
-import { dockerLabels, dockerName, hardening } from "../lib/docker";
+import type { DockerMode } from "../lib/config";
+import { contentName, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
 import { aclFile, REDIS_PATHS, REDIS_TLS, REDIS_TLS_PORT, REDIS_UID, redisConf } from "../lib/redis";
 
 export interface RedisServerArgs {
     /** Stack name, for Docker object names. */
     stack: string;
+    /** single: a container; swarm: a one-replica service pinned to the node labelled for Redis. */
+    mode: DockerMode;
     /** Image, pinned by config (a digest is recommended for prod). */
     image: pulumi.Input<string>;
-    /** Networks to join, with the DNS alias `redis`: cache, and backend as in the guide. */
-    networks: pulumi.Input<string>[];
+    /** Networks to join with the DNS alias `redis` (cache, and backend as in the guide): names for a container, ids for a service. */
+    networks: { names: pulumi.Input<string>[]; ids: pulumi.Input<string>[] };
     /** ACL users and their passwords, from SupabaseCredentials. */
     users: Record<RedisUser, { username: string; password: pulumi.Input<string> }>;
     /** Tags carried as labels. */
@@ -38,7 +44,8 @@ export class RedisServer extends pulumi.ComponentResource {
     readonly endpoint: string;
     /** The CA clients trust (public). */
     readonly caCertPem: pulumi.Output<string>;
-    readonly containerName: pulumi.Output<string>;
+    /** The container's or the Swarm service's name. */
+    readonly runtimeName: pulumi.Output<string>;
 
     constructor(name: string, args: RedisServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("toolboxai:cache:RedisServer", name, {}, opts);
@@ -79,55 +86,124 @@ export class RedisServer extends pulumi.ComponentResource {
         this.caCertPem = caCert.certPem;
 
         const image = new RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, child);
-        // Data survives container replacement and `pulumi destroy`.
+        // Data survives replacement and `pulumi destroy`.
         const data = new Volume(`${name}-data`, { name: dockerName(args.stack, "redis-data"), labels }, { ...child, protect: true, retainOnDelete: true });
-        // A read-only root filesystem takes uploads only into volumes: config, certificates and
-        // secret files live on their own volumes, rewritten at every replacement.
-        const configVolume = new Volume(`${name}-config`, { labels }, child);
-        const secretsVolume = new Volume(`${name}-secrets`, { labels }, child);
 
         const acl = pulumi
             .all(Object.entries(args.users).map(([user, u]) => pulumi.output(u.password).apply((password) => [user, { username: u.username, password }] as const)))
             .apply((entries) => aclFile(Object.fromEntries(entries) as Record<RedisUser, { username: string; password: string }>));
-        const owner = String(REDIS_UID);
         const healthcheck = args.users.healthcheck;
+        const files: RedisFiles = {
+            public: { [REDIS_PATHS.config]: redisConf(), [REDIS_PATHS.caCert]: caCert.certPem, [REDIS_PATHS.serverCert]: serverCert.certPem },
+            secret: { [REDIS_PATHS.acl]: acl, [REDIS_PATHS.serverKey]: serverKey.privateKeyPem, [REDIS_PATHS.healthcheckPassword]: healthcheck.password },
+        };
+        const healthcheckSpec = {
+            // Over TLS, trusting the generated CA, as the PING-only user; the password comes from its file.
+            tests: [
+                "CMD-SHELL",
+                `REDISCLI_AUTH="$(cat ${REDIS_PATHS.healthcheckPassword})" redis-cli --tls --cacert ${REDIS_PATHS.caCert} -p ${REDIS_TLS_PORT} --user ${healthcheck.username} --no-auth-warning ping | grep -q PONG`,
+            ],
+            interval: "30s",
+            timeout: "10s",
+            retries: 3,
+            startPeriod: "10s",
+        };
+        const run = { name, image, data, files, healthcheck: healthcheckSpec, labels, memoryMb: args.memoryMb ?? 512 };
+        this.runtimeName = args.mode === "swarm" ? this.service(args, run) : this.container(args, run);
+        this.endpoint = `rediss://redis:${REDIS_TLS_PORT}`;
+        this.registerOutputs({ endpoint: this.endpoint, caCertPem: this.caCertPem, runtimeName: this.runtimeName });
+    }
 
-        const container = new Container(
-            `${name}-server`,
+    private container(args: RedisServerArgs, run: RedisRun): pulumi.Output<string> {
+        const child = { parent: this };
+        const owner = String(REDIS_UID);
+        // A read-only root filesystem takes uploads only into volumes: config, certificates and
+        // secret files live on their own volumes, rewritten at every replacement.
+        const configVolume = new Volume(`${run.name}-config`, { labels: run.labels }, child);
+        const secretsVolume = new Volume(`${run.name}-secrets`, { labels: run.labels }, child);
+        return new Container(
+            `${run.name}-server`,
             {
-                image: image.imageId,
+                image: run.image.imageId,
                 command: ["redis-server", REDIS_PATHS.config],
-                networksAdvanced: args.networks.map((network) => ({ name: network, aliases: ["redis"] })),
+                networksAdvanced: args.networks.names.map((network) => ({ name: network, aliases: ["redis"] })),
                 volumes: [
-                    { volumeName: data.name, containerPath: REDIS_PATHS.data },
+                    { volumeName: run.data.name, containerPath: REDIS_PATHS.data },
                     { volumeName: configVolume.name, containerPath: CONFIG_DIR },
                     { volumeName: secretsVolume.name, containerPath: SECRETS_DIR },
                 ],
                 uploads: [
-                    { file: REDIS_PATHS.config, content: redisConf(), permissions: "0444", owner, group: owner },
-                    { file: REDIS_PATHS.caCert, content: caCert.certPem, permissions: "0444", owner, group: owner },
-                    { file: REDIS_PATHS.serverCert, content: serverCert.certPem, permissions: "0444", owner, group: owner },
-                    { file: REDIS_PATHS.serverKey, content: pulumi.secret(serverKey.privateKeyPem), permissions: "0400", owner, group: owner },
-                    { file: REDIS_PATHS.acl, content: pulumi.secret(acl), permissions: "0400", owner, group: owner },
-                    { file: REDIS_PATHS.healthcheckPassword, content: pulumi.secret(healthcheck.password), permissions: "0400", owner, group: owner },
+                    ...Object.entries(run.files.public).map(([file, content]) => ({ file, content, permissions: "0444", owner, group: owner })),
+                    ...Object.entries(run.files.secret).map(([file, content]) => ({ file, content: pulumi.secret(content), permissions: "0400", owner, group: owner })),
                 ],
-                healthcheck: {
-                    // Over TLS, trusting the generated CA, as the PING-only user; the password comes from its file.
-                    tests: [
-                        "CMD-SHELL",
-                        `REDISCLI_AUTH="$(cat ${REDIS_PATHS.healthcheckPassword})" redis-cli --tls --cacert ${REDIS_PATHS.caCert} -p ${REDIS_TLS_PORT} --user ${healthcheck.username} --no-auth-warning ping | grep -q PONG`,
-                    ],
-                    interval: "30s",
-                    timeout: "10s",
-                    retries: 3,
-                    startPeriod: "10s",
-                },
-                ...hardening({ user: `${REDIS_UID}:${REDIS_UID}`, memoryMb: args.memoryMb ?? 512, cpus: 1, labels }),
+                healthcheck: run.healthcheck,
+                ...hardening({ user: `${REDIS_UID}:${REDIS_UID}`, memoryMb: run.memoryMb, cpus: 1, labels: run.labels }),
             },
             child,
-        );
-        this.containerName = container.name;
-        this.endpoint = `rediss://redis:${REDIS_TLS_PORT}`;
-        this.registerOutputs({ endpoint: this.endpoint, caCertPem: this.caCertPem, containerName: this.containerName });
+        ).name;
     }
+
+    private service(args: RedisServerArgs, run: RedisRun): pulumi.Output<string> {
+        const child = { parent: this };
+        const uid = String(REDIS_UID);
+        const slug = (file: string) => file.split("/").pop()!.replace(/[._]/g, "-");
+        const secrets = Object.entries(run.files.secret).map(([file, content]) => {
+            const secret = new Secret(`${run.name}-secret-${slug(file)}`, { data: pulumi.secret(pulumi.output(content).apply((c) => Buffer.from(c).toString("base64"))), labels: run.labels }, child);
+            return { secretId: secret.id, secretName: secret.name, fileName: file, fileMode: 0o400, fileUid: uid, fileGid: uid };
+        });
+        const configs = Object.entries(run.files.public).map(([file, content]) => {
+            const config = new ServiceConfig(
+                `${run.name}-config-${slug(file)}`,
+                { name: pulumi.output(content).apply((c) => contentName(dockerName(args.stack, `redis-${slug(file)}`), c)), dataRaw: content },
+                child,
+            );
+            return { configId: config.id, configName: config.name, fileName: file, fileMode: 0o444, fileUid: uid, fileGid: uid };
+        });
+        const hardened = swarmHardening({ user: `${REDIS_UID}:${REDIS_UID}`, memoryMb: run.memoryMb, cpus: 1, labels: run.labels });
+        return new Service(
+            `${run.name}-server`,
+            {
+                name: dockerName(args.stack, "redis"),
+                labels: run.labels,
+                mode: { replicated: { replicas: 1 } },
+                taskSpec: {
+                    ...hardened,
+                    containerSpec: {
+                        ...hardened.containerSpec,
+                        image: run.image.repoDigest,
+                        commands: ["redis-server", REDIS_PATHS.config],
+                        secrets,
+                        configs,
+                        mounts: [...hardened.containerSpec.mounts, { target: REDIS_PATHS.data, source: run.data.name, type: "volume" }],
+                        healthcheck: run.healthcheck,
+                    },
+                    networksAdvanceds: args.networks.ids.map((id) => ({ id, aliases: ["redis"] })),
+                    // The data volume lives on one node: Redis runs where it is.
+                    placement: { constraints: [`node.labels.${REDIS_NODE_LABEL}==true`] },
+                },
+                // One replica on one volume: the old task stops before the new one starts.
+                updateConfig: { ...SWARM_UPDATE.updateConfig, order: "stop-first" },
+                rollbackConfig: SWARM_UPDATE.rollbackConfig,
+            },
+            child,
+        ).name;
+    }
+}
+
+/** The Swarm node label that marks where Redis and its data volume live. */
+export const REDIS_NODE_LABEL = "toolboxai-redis";
+
+interface RedisFiles {
+    public: Record<string, pulumi.Input<string>>;
+    secret: Record<string, pulumi.Input<string>>;
+}
+
+interface RedisRun {
+    name: string;
+    image: RemoteImage;
+    data: Volume;
+    files: RedisFiles;
+    healthcheck: { tests: string[]; interval: string; timeout: string; retries: number; startPeriod: string };
+    labels: { label: string; value: string }[];
+    memoryMb: number;
 }

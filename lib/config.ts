@@ -21,6 +21,9 @@ const ENCRYPTED_SSL_MODES: readonly SslMode[] = ["require", "verify-ca", "verify
 export const LOCAL_SUPABASE = { apiUrl: "http://127.0.0.1:54321", dbHost: "127.0.0.1", dbPort: 54322 } as const;
 export const TRANSACTION_POOLER_PORT = 6543;
 
+export const DOCKER_MODES = ["single", "swarm"] as const;
+export type DockerMode = (typeof DOCKER_MODES)[number];
+
 /** The guide's compose networks. */
 export const DOCKER_NETWORKS = ["frontend", "backend", "cache"] as const;
 export type DockerNetwork = (typeof DOCKER_NETWORKS)[number];
@@ -75,6 +78,7 @@ export interface Settings {
     backendImage: string;
     workerImage: string;
     redisImage: string;
+    dockerMode: DockerMode;
     services: ServiceSpec[];
     networkSubnets: Partial<Record<DockerNetwork, string>>;
 }
@@ -177,6 +181,7 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "backendImage", type: "string", description: "Backend image; prod needs an explicit tag other than latest, or a digest.", defaultText: "required" },
     { key: "workerImage", type: "string", description: "Worker image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "redisImage", type: "string", description: "Redis image; same pinning rule as backendImage.", defaultText: "required" },
+    { key: "dockerMode", type: "string", description: "single: containers on one Docker host; swarm: Swarm services, Docker secrets and overlay networks.", staticDefault: "single", defaultText: "single" },
     { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp, image, command, replicas, networks, ports, memoryMb, cpus}. Unset: one backend (port 8000) and one worker.", staticDefault: "", defaultText: "backend + worker" },
     { key: "networkSubnets", type: "string", undeclared: true, description: "Optional JSON object of network to IPv4 CIDR, e.g. {\"backend\": \"172.30.1.0/24\"}.", staticDefault: "", defaultText: "Docker assigns" },
     { key: "vaultToken", type: "string", secret: true, description: "Vault token the program uses to write secrets and policies.", defaultText: "required (secret)" },
@@ -301,7 +306,7 @@ const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const SERVICE_FIELDS = ["role", "image", "command", "replicas", "networks", "ports", "memoryMb", "cpus"];
 
 /** Parses `services`; each problem is keyed `services.<name>.<field>`. */
-function parseServices(raw: string | undefined, d: { backendImage?: string; workerImage?: string; pinned: boolean }, problems: ConfigProblem[]): ServiceSpec[] {
+function parseServices(raw: string | undefined, d: { backendImage?: string; workerImage?: string; pinned: boolean; swarm: boolean }, problems: ConfigProblem[]): ServiceSpec[] {
     const specs: Record<string, unknown> =
         raw === undefined ? { backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker" } } : (parseJsonObject("services", raw, problems) ?? {});
     const out: ServiceSpec[] = [];
@@ -342,7 +347,7 @@ function parseServices(raw: string | undefined, d: { backendImage?: string; work
             complain("ports", v.ports, "must be a list of {published, target} port numbers");
         } else if (ports.length > 0 && role !== "backend") {
             complain("ports", v.ports, "may only be set on the backend: other services are reached on the internal networks");
-        } else if (ports.length > 0 && replicas !== 1) {
+        } else if (ports.length > 0 && replicas !== 1 && !d.swarm) {
             complain("ports", v.ports, "need replicas: 1 on a single Docker host (two containers cannot publish one host port)");
         }
         const command = v.command;
@@ -460,7 +465,8 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const workerImage = field("workerImage", image_(isProd), undefined, requiredImage);
     const redisImage = field("redisImage", image_(isProd), undefined, requiredImage);
 
-    const services = parseServices(given("services"), { backendImage, workerImage, pinned: isProd }, problems);
+    const dockerMode = field("dockerMode", oneOf(DOCKER_MODES), "single");
+    const services = parseServices(given("services"), { backendImage, workerImage, pinned: isProd, swarm: dockerMode === "swarm" }, problems);
     const networkSubnets = parseSubnets(given("networkSubnets"), problems);
 
     const secrets: Partial<Record<SecretKey, string>> = {};
@@ -507,6 +513,7 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         backendImage: backendImage!,
         workerImage: workerImage!,
         redisImage: redisImage!,
+        dockerMode: dockerMode!,
         services,
         networkSubnets,
     };

@@ -2,6 +2,7 @@
  * Docker runtime rules: per-stack network names, labels, and the hardening every container
  * gets. Components take these from here rather than each writing their own.
  */
+import { createHash } from "node:crypto";
 import { PROJECT, type DockerNetwork } from "./config";
 
 /** The guide's compose networks: only frontend reaches the outside. */
@@ -64,4 +65,35 @@ export function hardening(o: HardeningOptions) {
 export function pgpassLine(host: string, port: number, database: string, user: string, password: string): string {
     const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
     return `${[host, String(port), database, user, password].map(esc).join(":")}\n`;
+}
+
+/**
+ * The same hardening for a Swarm service's task. Swarm has no `no-new-privileges` option for
+ * services; everything else carries over.
+ */
+export function swarmHardening(o: HardeningOptions) {
+    return {
+        containerSpec: {
+            user: o.user,
+            readOnly: true,
+            capDrops: ["ALL"],
+            init: true,
+            mounts: [{ target: "/tmp", type: "tmpfs", tmpfsOptions: { sizeBytes: 64 * 1024 * 1024, mode: 0o1777 } }],
+            labels: o.labels,
+        },
+        resources: { limits: { memoryBytes: o.memoryMb * 1024 * 1024, nanoCpus: Math.round(o.cpus * 1e9) } },
+        restartPolicy: { condition: "any", delay: "5s", window: "2m" },
+        logDriver: { name: "json-file", options: { "max-size": "10m", "max-file": "5" } },
+    };
+}
+
+/** Rolling updates one task at a time, started before the old one stops, rolled back on failure. */
+export const SWARM_UPDATE = {
+    updateConfig: { parallelism: 1, delay: "10s", order: "start-first", failureAction: "rollback", monitor: "30s", maxFailureRatio: "0" },
+    rollbackConfig: { parallelism: 1, delay: "5s", order: "stop-first", failureAction: "pause", monitor: "30s", maxFailureRatio: "0" },
+};
+
+/** Docker configs are immutable: a name from the content makes a change a new config. */
+export function contentName(base: string, content: string): string {
+    return `${base}-${createHash("sha256").update(content).digest("hex").slice(0, 12)}`;
 }

@@ -1,10 +1,19 @@
 import { describe, expect, it } from "vitest";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { findLeaks, secretTexts } from "../lib/offline/leaks";
-import { reveal } from "../lib/offline/values";
+import { reveal, SecretValue } from "../lib/offline/values";
 import { byName, evaluateStack, ofType, STACKS } from "./harness";
 
 const envOf = (r: RecordedResource) => Object.fromEntries(((reveal(r.inputs.envs) as string[] | undefined) ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+/** What the backend receives as secret files, in both runtimes. */
+const BACKEND_SECRET_FILES = [
+    "/run/secrets/pgpass",
+    "/run/secrets/redis_password",
+    "/run/secrets/supabase_anon_key",
+    "/run/secrets/supabase_service_key",
+    "/run/secrets/vault_role_id",
+    "/run/secrets/vault_secret_id",
+];
 const containers = (ev: Evaluation) => ofType(ev, "docker:index/container:Container");
 
 describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
@@ -60,15 +69,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         expect(url.password).toBe("");
         expect(url.port).toBe(pooler ? "6543" : "54322");
         const files = (reveal(byName(ev, "app-backend-0").inputs.uploads) as { file: string }[]).map((u) => u.file).sort();
-        expect(files).toEqual([
-            "/etc/toolboxai/redis-ca.crt",
-            "/run/secrets/pgpass",
-            "/run/secrets/redis_password",
-            "/run/secrets/supabase_anon_key",
-            "/run/secrets/supabase_service_key",
-            "/run/secrets/vault_role_id",
-            "/run/secrets/vault_secret_id",
-        ]);
+        expect(files).toEqual(["/etc/toolboxai/redis-ca.crt", ...BACKEND_SECRET_FILES]);
         expect(byName(ev, "app-backend-0").inputs.healthcheck).toMatchObject({ tests: ["CMD", "curl", "-f", "http://localhost:8000/health"], interval: "30s", timeout: "10s", retries: 3 });
     });
 
@@ -98,5 +99,59 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         for (const w of ["app-worker-0", "app-worker-1", "app-worker-2"]) {
             expect((byName(ev, w).inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toEqual(["worker"]);
         }
+    });
+});
+
+describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
+    const swarm = () =>
+        evaluateStack("dev", {
+            overrides: { dockerMode: "swarm", services: JSON.stringify({ backend: { role: "backend", replicas: 2, ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker", replicas: 4 } }) },
+        });
+
+    it("runs each service as a replicated Swarm service with rolling update, rollback and restart policy", async () => {
+        const ev = await swarm();
+        expect(containers(ev)).toEqual([]);
+        expect(new Set(ev.resources.map((r) => r.name)).size).toBe(ev.resources.length);
+        const services = ofType(ev, "docker:index/service:Service");
+        expect(services.map((s) => s.name).sort()).toEqual(["app-backend-service", "app-worker-service", "redis-server"]);
+        const backend = byName(ev, "app-backend-service");
+        expect(backend.inputs.name).toBe("toolboxai-dev-backend");
+        expect(backend.inputs.mode).toEqual({ replicated: { replicas: 2 } });
+        expect(byName(ev, "app-worker-service").inputs.mode).toEqual({ replicated: { replicas: 4 } });
+        for (const s of services) {
+            expect(s.inputs.updateConfig, s.name).toMatchObject({ parallelism: 1, failureAction: "rollback" });
+            expect(s.inputs.rollbackConfig, s.name).toMatchObject({ parallelism: 1 });
+            const task = reveal(s.inputs.taskSpec) as Record<string, Record<string, unknown>>;
+            expect(task.restartPolicy, s.name).toMatchObject({ condition: "any" });
+            expect(task.containerSpec, s.name).toMatchObject({ readOnly: true, capDrops: ["ALL"], init: true });
+            expect(String(task.containerSpec.user), s.name).not.toMatch(/^(0|root)(:|$)/);
+            expect(task.resources, s.name).toMatchObject({ limits: { memoryBytes: expect.any(Number), nanoCpus: expect.any(Number) } });
+            expect(String(task.containerSpec.image), s.name).toMatch(/@sha256:[a-f0-9]{64}$/);
+        }
+        expect(backend.inputs.endpointSpec).toEqual({ ports: [{ targetPort: 8000, publishedPort: 8000, protocol: "tcp", publishMode: "ingress" }] });
+        expect(byName(ev, "app-worker-service").inputs.endpointSpec).toBeUndefined();
+    });
+
+    it("hands every secret file over as a Docker secret, mode 0400, and none as an environment variable", async () => {
+        const ev = await swarm();
+        const task = reveal(byName(ev, "app-backend-service").inputs.taskSpec) as { containerSpec: { env: Record<string, string>; secrets: { fileName: string; fileMode: number; secretId: string }[] } };
+        expect(task.containerSpec.secrets.map((s) => s.fileName).sort()).toEqual(BACKEND_SECRET_FILES);
+        for (const s of task.containerSpec.secrets) expect(s.fileMode).toBe(0o400);
+        for (const s of ofType(ev, "docker:index/secret:Secret")) expect(s.inputs.data, s.name).toBeInstanceOf(SecretValue);
+        const secrets = [...secretTexts(ev).keys()];
+        for (const [key, value] of Object.entries(task.containerSpec.env)) for (const s of secrets) expect(value, key).not.toContain(s);
+        expect(task.containerSpec.env.SUPABASE_SERVICE_KEY_FILE).toBe("/run/secrets/supabase_service_key");
+        expect(findLeaks(ev)).toEqual([]);
+    });
+
+    it("puts Redis on the overlay networks without a published port, pinned to its data volume's node", async () => {
+        const ev = await swarm();
+        const redis = byName(ev, "redis-server");
+        expect(redis.inputs.endpointSpec).toBeUndefined();
+        const task = reveal(redis.inputs.taskSpec) as { placement: { constraints: string[] }; networksAdvanceds: { id: string; aliases: string[] }[]; containerSpec: { mounts: { target: string; type: string }[] } };
+        expect(task.placement.constraints).toEqual(["node.labels.toolboxai-redis==true"]);
+        expect(task.networksAdvanceds.map((n) => n.aliases)).toEqual([["redis"], ["redis"]]);
+        expect(task.containerSpec.mounts).toEqual(expect.arrayContaining([expect.objectContaining({ target: "/data", type: "volume" })]));
+        expect(redis.inputs.updateConfig).toMatchObject({ order: "stop-first" });
     });
 });

@@ -81,6 +81,8 @@ const BAD: BadCase[] = [
     { what: "an MCP service without an image", stack: "dev", changes: { services: JSON.stringify({ "mcp-docs": { role: "mcp" } }) }, key: "services.mcp-docs.image", shown: "(missing)", allowed: /required for an mcp service/ },
     { what: "services that are not JSON", stack: "dev", changes: { services: "backend, worker" }, key: "services", shown: '"backend, worker"', allowed: /JSON object/ },
     { what: "a subnet that is not a CIDR", stack: "dev", changes: { networkSubnets: JSON.stringify({ backend: "172.30.1.0" }) }, key: "networkSubnets.backend", shown: '"172.30.1.0"', allowed: /IPv4 CIDR/ },
+    { what: "unknown Docker mode", stack: "dev", changes: { dockerMode: "kubernetes" }, key: "dockerMode", shown: '"kubernetes"', allowed: /one of single, swarm/ },
+    { what: "two backend replicas publishing one host port", stack: "dev", changes: { services: JSON.stringify({ backend: { role: "backend", replicas: 2, ports: [{ published: 8000, target: 8000 }] } }) }, key: "services.backend.ports", shown: '[{"published":8000,"target":8000}]', allowed: /need replicas: 1 on a single Docker host/ },
     { what: "AWS region that is a city", stack: "dev", changes: { awsRegion: "Frankfurt" }, key: "awsRegion", shown: '"Frankfurt"', allowed: /AWS region code/ },
     { what: "retention of zero days", stack: "dev", changes: { backupRetentionDays: "0" }, key: "backupRetentionDays", shown: '"0"', allowed: /integer from 1 to 3650/ },
     { what: "retention beyond ten years", stack: "prod", changes: { backupRetentionDays: "9999" }, key: "backupRetentionDays", shown: '"9999"', allowed: /integer from 1 to 3650/ },

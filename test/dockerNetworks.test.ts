@@ -17,6 +17,15 @@ describe.each(STACKS)("DockerNetworks (%s)", (stack) => {
         }
     });
 
+    it("uses overlay networks, internal where the single-host ones are, in Swarm mode", async () => {
+        const networks = ofType(await evaluateStack(stack, { overrides: { dockerMode: "swarm" } }), "docker:index/network:Network");
+        expect(networks.map((n) => [n.inputs.name, n.inputs.driver, n.inputs.internal]).sort()).toEqual([
+            [`toolboxai-${stack}-backend`, "overlay", true],
+            [`toolboxai-${stack}-cache`, "overlay", true],
+            [`toolboxai-${stack}-frontend`, "overlay", false],
+        ]);
+    });
+
     it("sets explicit subnets where config gives them", async () => {
         const ev = await evaluateStack(stack, { overrides: { networkSubnets: JSON.stringify({ backend: "172.30.1.0/24" }) } });
         expect(byName(ev, "networks-backend").inputs.ipamConfigs).toEqual([{ subnet: "172.30.1.0/24" }]);

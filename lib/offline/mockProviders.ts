@@ -73,7 +73,12 @@ const MODELS: Record<string, Model> = {
     "tls:index/selfSignedCert:SelfSignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
     "tls:index/certRequest:CertRequest": (ctx) => ({ certRequestPem: placeholderPem("CERTIFICATE REQUEST", ctx) }),
     "tls:index/locallySignedCert:LocallySignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
-    "docker:index/remoteImage:RemoteImage": (ctx) => ({ imageId: `sha256:${digest(ctx.inputs.name)}`, repoDigest: `${ctx.inputs.name}` }),
+    "docker:index/remoteImage:RemoteImage": (ctx) => ({
+        imageId: `sha256:${digest(ctx.inputs.name)}`,
+        repoDigest: `${String(ctx.inputs.name).replace(/[:@].*$/, "")}@sha256:${digest("repo", ctx.inputs.name)}`,
+    }),
+    "docker:index/service:Service": (ctx) => ({ name: autoName(ctx) }),
+    "docker:index/secret:Secret": (ctx) => ({ name: autoName(ctx) }),
     "docker:index/container:Container": (ctx) => ({ name: autoName(ctx) }),
     "docker:index/volume:Volume": (ctx) => ({ name: autoName(ctx) }),
     "docker:index/network:Network": (ctx) => ({ name: autoName(ctx) }),
