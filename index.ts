@@ -104,6 +104,8 @@ const services = settings.services.map((spec) => {
 
 export const environment = settings.environment;
 export const supabaseUrl = settings.supabaseUrl;
+// Public by Supabase's design, but stored as a secret here: consumers get it as a secret.
+export const supabaseAnonKey = credentials.anonKey;
 export const database = {
     host: settings.supabaseDbHost,
     port: settings.supabaseDbPort,
@@ -131,4 +133,6 @@ export const docker = {
     redisCaCertPem: redis.caCertPem,
     services: Object.fromEntries(settings.services.map((spec, i) => [spec.name, { role: spec.role, replicas: spec.replicas, runtimeNames: services[i].runtimeNames }])),
 };
+const backendService = settings.services.find((spec) => spec.role === "backend");
+export const backendInternalUrl = backendService ? `http://${backendService.name}:8000` : null;
 export const databaseMigrations = { applied: migrations.migrations, hash: migrations.migrationsHash };

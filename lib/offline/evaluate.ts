@@ -70,6 +70,8 @@ export interface EvaluateOptions {
     secrets?: Record<string, string>;
     /** Give secret settings the stack file can't provide offline a placeholder (default true). */
     placeholders?: boolean;
+    /** What StackReferences read: stack name to its outputs, and which of them are secret. */
+    stackReferences?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
 }
 
 interface RegisterRequest {
@@ -155,6 +157,12 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                 // as a flood of unhandled rejections from every output of the resource.
                 if (resources.has(urn)) failures.push(new Error(`duplicate resource URN ${urn}: the engine would reject this program`));
 
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    const answer = stackReference(args.inputs.name);
+                    const urn = `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`;
+                    resources.set(urn, { urn, type: args.type, name: args.name, custom: true, inputs: { name: args.inputs.name }, outputs: fromWire(answer.state) as Record<string, unknown>, secretOutputs: [], options: { dependencies: [] } });
+                    return answer;
+                }
                 const inputs = fromWire(args.inputs) as Record<string, unknown>;
                 const ctx = { stack, type: args.type, name: args.name, inputs: reveal(inputs) as Record<string, unknown> };
                 const state: Record<string, unknown> = args.custom ? { ...args.inputs, ...mockOutputs(ctx) } : {};
@@ -187,6 +195,19 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         false,
         "organization",
     );
+
+    /** Answers a StackReference as the engine does: outputs, secret ones wrapped as secrets, and their names. */
+    function stackReference(name: string) {
+        const ref = options.stackReferences?.[name];
+        if (!ref) {
+            failures.push(new Error(`StackReference to ${name} has no offline answer (EvaluateOptions.stackReferences)`));
+            return { id: name, state: { name, outputs: {}, secretOutputNames: [] } };
+        }
+        const outputs = Object.fromEntries(
+            Object.entries(ref.outputs).map(([k, v]) => [k, ref.secretOutputNames.includes(k) ? { [SIG]: pulumi.runtime.specialSecretSig, value: v } : v]),
+        );
+        return { id: name, state: { name, outputs, secretOutputNames: ref.secretOutputNames } };
+    }
 
     const monitor = settingsModule.getMonitor() as unknown as Monitor;
     const register = monitor.registerResource.bind(monitor);
