@@ -9,6 +9,7 @@ import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
 import { serviceRuntime } from "./lib/services";
 import { AppService } from "./components/AppService";
+import { BackupBucket } from "./components/BackupBucket";
 import { DockerNetworks } from "./components/DockerNetworks";
 import { Providers } from "./components/Providers";
 import { RedisServer } from "./components/RedisServer";
@@ -52,6 +53,20 @@ const credentials = new SupabaseCredentials(
         applyScript: "scripts/apply-database-password.sh",
     },
     { providers: [providers.vault] },
+);
+
+const backups = new BackupBucket(
+    "backups",
+    {
+        bucketPrefix: `toolboxai-${stack}-backups-`,
+        prefix: settings.backupPrefix,
+        retentionDays: settings.backupRetentionDays,
+        kms: settings.backupKms,
+        objectLock: settings.backupObjectLock ? { mode: settings.backupObjectLockMode, days: settings.backupObjectLockDays } : undefined,
+        coldTransitionDays: settings.backupColdTransitionDays,
+        vault: { mount: settings.vaultMount, name: `${settings.vaultPathPrefix}/backup` },
+    },
+    { providers: [providers.aws, providers.vault], dependsOn: [credentials] },
 );
 
 // Over the direct connection (config refuses the transaction pooler's port), after the
@@ -126,6 +141,14 @@ export const vault = {
 };
 export const credentialsRotation = { periodDays: settings.rotationPeriodDays, periodIndex: period.index, nextRotationAfter: period.endsAt.toISOString() };
 export const awsRegion = providers.aws.region;
+export const backup = {
+    bucketName: backups.bucketName,
+    bucketArn: backups.bucketArn,
+    region: settings.awsRegion,
+    prefix: settings.backupPrefix,
+    kmsKeyArn: backups.kmsKeyArn ?? null,
+    uploaderCredentialsPath: backups.credentialsPath,
+};
 export const docker = {
     mode: settings.dockerMode,
     networks: networks.names,

@@ -74,6 +74,12 @@ export interface Settings {
     rotationGeneration: number;
     awsRegion: string;
     backupRetentionDays: number;
+    backupPrefix: string;
+    backupKms: boolean;
+    backupObjectLock: boolean;
+    backupObjectLockMode: "GOVERNANCE" | "COMPLIANCE";
+    backupObjectLockDays: number;
+    backupColdTransitionDays: number;
     dockerHost: string;
     backendImage: string;
     workerImage: string;
@@ -177,6 +183,12 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "rotationGeneration", type: "integer", description: "Raise by one to rotate every generated secret at the next `pulumi up`.", staticDefault: 0, defaultText: "0" },
     { key: "awsRegion", type: "string", description: "AWS region of the backup bucket.", defaultText: "required" },
     { key: "backupRetentionDays", type: "integer", description: "Days a backup is kept (1-3650).", defaultText: "prod: 30; else 7" },
+    { key: "backupPrefix", type: "string", description: "Key prefix of the backups in the bucket.", staticDefault: "supabase", defaultText: "supabase" },
+    { key: "backupKms", type: "boolean", description: "Encrypt backups with a customer-managed KMS key (rotation on, bucket key on) instead of SSE-S3.", defaultText: "prod: true; else false" },
+    { key: "backupObjectLock", type: "boolean", description: "S3 Object Lock on the bucket (set at creation: changing it replaces the bucket).", defaultText: "prod: true; else false" },
+    { key: "backupObjectLockMode", type: "string", description: "GOVERNANCE or COMPLIANCE.", staticDefault: "GOVERNANCE", defaultText: "GOVERNANCE" },
+    { key: "backupObjectLockDays", type: "integer", description: "Default lock retention in days; shorter than backupRetentionDays.", staticDefault: 0, defaultText: "backupRetentionDays - 1" },
+    { key: "backupColdTransitionDays", type: "integer", description: "Days before backups move to STANDARD_IA; 0 for never. Only where it saves money: at least 30, and 30 days before expiry.", staticDefault: 0, defaultText: "0" },
     { key: "dockerHost", type: "string", description: "Docker engine: unix:// socket or ssh://user@host (plain tcp:// is refused).", staticDefault: "unix:///var/run/docker.sock", defaultText: "unix:///var/run/docker.sock" },
     { key: "backendImage", type: "string", description: "Backend image; prod needs an explicit tag other than latest, or a digest.", defaultText: "required" },
     { key: "workerImage", type: "string", description: "Worker image; same pinning rule as backendImage.", defaultText: "required" },
@@ -459,6 +471,19 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const rotationGeneration = field("rotationGeneration", integer(0, 1_000_000), 0);
     const awsRegionValue = field("awsRegion", awsRegion, undefined, "is required: an AWS region code such as eu-central-1");
     const backupRetentionDays = field("backupRetentionDays", integer(1, 3650), isProd ? 30 : 7);
+    const backupPrefix = field("backupPrefix", vaultPathPrefix, "supabase");
+    const backupKms = field("backupKms", boolean, isProd);
+    const backupObjectLock = field("backupObjectLock", boolean, isProd);
+    const backupObjectLockMode = field("backupObjectLockMode", oneOf(["GOVERNANCE", "COMPLIANCE"] as const), "GOVERNANCE");
+    const lockDaysRaw = field("backupObjectLockDays", integer(0, 3650), 0);
+    const backupObjectLockDays = lockDaysRaw === 0 && backupRetentionDays ? Math.max(1, backupRetentionDays - 1) : lockDaysRaw;
+    if (backupObjectLock && backupRetentionDays && backupObjectLockDays !== undefined && backupObjectLockDays >= backupRetentionDays) {
+        fail("backupObjectLockDays", `must be shorter than backupRetentionDays (${backupRetentionDays}): a locked backup could not expire`);
+    }
+    const backupColdTransitionDays = field("backupColdTransitionDays", integer(0, 3650), 0);
+    if (backupColdTransitionDays && backupRetentionDays && (backupColdTransitionDays < 30 || backupRetentionDays - backupColdTransitionDays < 30)) {
+        fail("backupColdTransitionDays", `must be 0, or at least 30 and at least 30 days before expiry (backupRetentionDays ${backupRetentionDays}): STANDARD_IA bills 30 days minimum`);
+    }
     const dockerHostValue = field("dockerHost", dockerHost, "unix:///var/run/docker.sock");
     const requiredImage = "is required: an image reference such as ghcr.io/org/app:1.2.3";
     const backendImage = field("backendImage", image_(isProd), undefined, requiredImage);
@@ -509,6 +534,12 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         rotationGeneration: rotationGeneration!,
         awsRegion: awsRegionValue!,
         backupRetentionDays: backupRetentionDays!,
+        backupPrefix: backupPrefix!,
+        backupKms: backupKms!,
+        backupObjectLock: backupObjectLock!,
+        backupObjectLockMode: backupObjectLockMode!,
+        backupObjectLockDays: backupObjectLockDays!,
+        backupColdTransitionDays: backupColdTransitionDays!,
         dockerHost: dockerHostValue!,
         backendImage: backendImage!,
         workerImage: workerImage!,

@@ -29,6 +29,7 @@ export interface ToolboxaiStackOutputs {
     };
     credentialsRotation: { periodDays: number; periodIndex: number; nextRotationAfter: string };
     awsRegion: string;
+    backup: { bucketName: string; bucketArn: string; region: string; prefix: string; kmsKeyArn: string | null; uploaderCredentialsPath: string };
     docker: {
         mode: "single" | "swarm";
         networks: { frontend: string; backend: string; cache: string };

@@ -165,7 +165,8 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                 }
                 const inputs = fromWire(args.inputs) as Record<string, unknown>;
                 const ctx = { stack, type: args.type, name: args.name, inputs: reveal(inputs) as Record<string, unknown> };
-                const state: Record<string, unknown> = args.custom ? { ...args.inputs, ...mockOutputs(ctx) } : {};
+                const modelled = args.custom ? mockOutputs(ctx) : {};
+                const state: Record<string, unknown> = args.custom ? { ...args.inputs, ...modelled } : {};
                 for (const field of meta?.additionalSecretOutputs ?? []) {
                     const v = state[field] as Record<string, unknown> | undefined;
                     if (v !== undefined && !(v !== null && typeof v === "object" && v[SIG] === pulumi.runtime.specialSecretSig)) {
@@ -183,7 +184,8 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                     secretOutputs: meta?.additionalSecretOutputs ?? [],
                     options: meta?.options ?? { dependencies: [] },
                 });
-                return { id: args.custom ? mockId(ctx) : undefined, state };
+                // Some ids are meaningful (a bucket's is its name): the model may give one.
+                return { id: args.custom ? (typeof modelled.id === "string" ? modelled.id : mockId(ctx)) : undefined, state };
             },
             call(args) {
                 failures.push(new Error(`invoke ${args.token} is not modelled offline; the program should not need a provider call to plan`));

@@ -77,6 +77,16 @@ const MODELS: Record<string, Model> = {
         imageId: `sha256:${digest(ctx.inputs.name)}`,
         repoDigest: `${String(ctx.inputs.name).replace(/[:@].*$/, "")}@sha256:${digest("repo", ctx.inputs.name)}`,
     }),
+    "aws:s3/bucket:Bucket": (ctx) => {
+        const bucket = typeof ctx.inputs.bucket === "string" ? ctx.inputs.bucket : `${ctx.inputs.bucketPrefix ?? ctx.name}${digest(ctx.stack, ctx.name).slice(0, 12)}`;
+        return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegion: "offline-region" };
+    },
+    "aws:kms/key:Key": (ctx) => {
+        const keyId = uuid(`${ctx.stack}:${ctx.name}`);
+        return { keyId, arn: `arn:aws:kms:offline-region:000000000000:key/${keyId}` };
+    },
+    "aws:iam/user:User": (ctx) => ({ arn: `arn:aws:iam::000000000000:user${ctx.inputs.path ?? "/"}${ctx.inputs.name}` }),
+    "aws:iam/accessKey:AccessKey": (ctx) => ({ secret: deterministicString(digest(ctx.stack, ctx.name, "secret"), 40, ALNUM) }),
     "docker:index/service:Service": (ctx) => ({ name: autoName(ctx) }),
     "docker:index/secret:Secret": (ctx) => ({ name: autoName(ctx) }),
     "docker:index/container:Container": (ctx) => ({ name: autoName(ctx) }),

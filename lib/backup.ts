@@ -1,0 +1,96 @@
+/**
+ * Backup bucket rules as plain data: the bucket policy, the uploader's policy, lifecycle rules.
+ * The uploader may write backups under its prefix (and read them back to verify), never delete,
+ * change retention or legal holds, or touch the bucket's own settings.
+ */
+
+export interface BucketPolicyInput {
+    bucketArn: string;
+    /** KMS key backups must be encrypted with (prod); undefined for SSE-S3 (dev). */
+    kmsKeyArn?: string;
+}
+
+type Statement = Record<string, unknown>;
+
+export function bucketPolicyDocument({ bucketArn, kmsKeyArn }: BucketPolicyInput): { Version: string; Statement: Statement[] } {
+    const everything = [bucketArn, `${bucketArn}/*`];
+    const statements: Statement[] = [
+        { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: everything, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+        { Sid: "DenyTlsBelow12", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: everything, Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
+        // A wrong header is refused; a missing one gets the bucket's default encryption.
+        {
+            Sid: "DenyWrongEncryption",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:PutObject",
+            Resource: `${bucketArn}/*`,
+            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": kmsKeyArn ? "aws:kms" : "AES256" } },
+        },
+        {
+            Sid: "DenySseC",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:PutObject",
+            Resource: `${bucketArn}/*`,
+            Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } },
+        },
+    ];
+    if (kmsKeyArn) {
+        statements.push({
+            Sid: "DenyWrongKmsKey",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:PutObject",
+            Resource: `${bucketArn}/*`,
+            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn } },
+        });
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** Write (and multipart) under the prefix, read back to verify; the KMS calls on the one key. */
+export function uploaderPolicyDocument(bucketArn: string, prefix: string, kmsKeyArn?: string): { Version: string; Statement: Statement[] } {
+    const statements: Statement[] = [
+        { Sid: "WriteBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: `${bucketArn}/${prefix}/*` },
+        { Sid: "VerifyBackups", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${prefix}/*` },
+    ];
+    if (kmsKeyArn) statements.push({ Sid: "EncryptBackups", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: kmsKeyArn });
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** Actions no backup writer may ever hold: deleting, rewriting retention, or reconfiguring the bucket. */
+export const FORBIDDEN_UPLOADER_ACTIONS = [
+    /^s3:\*$/,
+    /^s3:Delete/,
+    /^s3:PutObjectRetention$/,
+    /^s3:PutObjectLegalHold$/,
+    /^s3:BypassGovernanceRetention$/,
+    /^s3:PutBucket/,
+    /^s3:PutLifecycleConfiguration$/,
+    /^s3:PutEncryptionConfiguration$/,
+    /^kms:(\*|ScheduleKeyDeletion|DisableKey|PutKeyPolicy)$/,
+];
+
+export interface LifecycleOptions {
+    prefix: string;
+    retentionDays: number;
+    /** Move backups to STANDARD_IA after this many days; 0 for never. */
+    coldTransitionDays: number;
+}
+
+export function lifecycleRules(o: LifecycleOptions) {
+    return [
+        {
+            id: "expire-backups",
+            status: "Enabled",
+            filter: { prefix: `${o.prefix}/` },
+            expiration: { days: o.retentionDays },
+            // Versions replaced or expired go a day later (object lock still holds locked ones).
+            noncurrentVersionExpiration: { noncurrentDays: 1 },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+            ...(o.coldTransitionDays > 0 ? { transitions: [{ days: o.coldTransitionDays, storageClass: "STANDARD_IA" }] } : {}),
+        },
+        // Delete markers left once every version has expired (cannot share a rule with `days`).
+        { id: "expired-delete-markers", status: "Enabled", filter: { prefix: `${o.prefix}/` }, expiration: { expiredObjectDeleteMarker: true } },
+    ];
+}
