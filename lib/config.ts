@@ -95,7 +95,8 @@ export type SecretKey = (typeof SECRET_KEYS)[number];
 /** The secret settings a stack needs, judged from its raw values (offline placeholders are given only for these). */
 export function neededSecretKeys(values: Readonly<Record<string, string | undefined>>): SecretKey[] {
     const hosted = values.supabaseMode ? values.supabaseMode === "hosted" : values.environment === "prod";
-    return hosted ? [...SECRET_KEYS] : ["vaultToken"];
+    // databaseBootstrapPassword is optional (first deployment only): no placeholder for it.
+    return hosted ? ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] : ["vaultToken"];
 }
 
 /** Validated config with secrets still in plain text: only this module and its tests hold it. */
