@@ -50,6 +50,10 @@ const credentials = new SupabaseCredentials(
             slots: passwordSlots(period, settings.rotationGeneration),
         },
         bootstrapPassword: config.secrets.databaseBootstrapPassword,
+        replicas: {
+            backend: settings.services.filter((spec) => spec.role === "backend").reduce((n, spec) => n + spec.replicas, 0),
+            worker: settings.services.filter((spec) => spec.role === "worker").reduce((n, spec) => n + spec.replicas, 0),
+        },
         applyScript: "scripts/apply-database-password.sh",
     },
     { providers: [providers.vault] },

@@ -46,6 +46,8 @@ export interface SupabaseCredentialsArgs {
     rotation: { period: RotationPeriod; keeper: string; periodDays: number; slots: PasswordSlots };
     /** The database role's password before this program managed it; used once, at the first deployment. */
     bootstrapPassword?: pulumi.Input<string>;
+    /** Containers per consumer sharing its secret-id (sizes the secret-id's use limit). */
+    replicas?: Partial<Record<Consumer, number>>;
     /** Path of scripts/apply-database-password.sh, run where `pulumi up` runs (needs psql). */
     applyScript: string;
 }
@@ -197,10 +199,10 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             child,
         );
         this.appRoleMount = approle.path;
-        const limits = appRoleLimits(args.rotation.periodDays);
         const policyNames = {} as Record<Consumer, pulumi.Output<string>>;
         const appRoles = {} as Record<Consumer, AppRoleCredentials>;
         for (const consumer of CONSUMERS) {
+            const limits = appRoleLimits(args.rotation.periodDays, args.replicas?.[consumer] ?? 1);
             const policy = new Policy(
                 `${name}-${consumer}-policy`,
                 { name: vaultObjectName(pathPrefix, consumer), policy: readOnlyPolicy(mount, pathPrefix, CONSUMER_READS[consumer]) },

@@ -44,10 +44,11 @@ export interface ServiceSpec {
     cpus: number;
 }
 
+/** frontend is the only network with a route out: every role reaches Supabase and Vault through it. */
 const DEFAULT_NETWORKS: Record<ServiceRole, DockerNetwork[]> = {
     backend: ["frontend", "backend", "cache"],
-    worker: ["backend", "cache"],
-    mcp: ["backend"],
+    worker: ["frontend", "backend", "cache"],
+    mcp: ["frontend", "backend"],
 };
 
 /** Non-secret settings, after defaults. */

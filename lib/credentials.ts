@@ -77,10 +77,20 @@ export function vaultObjectName(pathPrefix: string, suffix: string): string {
     return `${pathPrefix.replace(/\//g, "-")}-${suffix}`;
 }
 
-/** A read-only policy on KV v2 secrets: `read` on `<mount>/data/<prefix>/<leaf>`, nothing else. */
+/**
+ * A consumer's policy: `read` on `<mount>/data/<prefix>/<leaf>` for its own secrets, and the two
+ * token paths every token needs once the default policy is off (renewing and looking up itself).
+ */
 export function readOnlyPolicy(mount: string, pathPrefix: string, leaves: readonly string[]): string {
-    return leaves.map((leaf) => `path "${mount}/data/${pathPrefix}/${leaf}" {\n  capabilities = ["read"]\n}\n`).join("\n");
+    const reads = leaves.map((leaf) => `path "${mount}/data/${pathPrefix}/${leaf}" {\n  capabilities = ["read"]\n}\n`);
+    return [...reads, ...TOKEN_SELF_STATEMENTS].join("\n");
 }
+
+/** What the default policy would have given, limited to the token's own renewal and lookup. */
+export const TOKEN_SELF_STATEMENTS = [
+    'path "auth/token/renew-self" {\n  capabilities = ["update"]\n}\n',
+    'path "auth/token/lookup-self" {\n  capabilities = ["read"]\n}\n',
+];
 
 /** AppRole limits: short tokens; secret-ids that expire and are replaced with the rotation. */
 export interface AppRoleLimits {
@@ -95,15 +105,17 @@ const TOKEN_MAX_TTL_S = 4 * 3600;
 /** Restarts a consumer may make within a secret-id's life, beyond its regular re-logins. */
 const RESTART_ALLOWANCE = 100;
 
-export function appRoleLimits(periodDays: number): AppRoleLimits {
+/** `replicas`: how many containers log in with the same secret-id. */
+export function appRoleLimits(periodDays: number, replicas = 1): AppRoleLimits {
     // A secret-id outlives its period by one more, so that one missed `pulumi up` does not lock consumers out.
     const secretIdTtl = 2 * periodDays * 86_400;
     return {
         tokenTtl: TOKEN_TTL_S,
         tokenMaxTtl: TOKEN_MAX_TTL_S,
         secretIdTtl,
-        // One login per token lifetime over the secret-id's life, plus restarts: a stolen secret-id wears out.
-        secretIdNumUses: Math.ceil(secretIdTtl / TOKEN_MAX_TTL_S) + RESTART_ALLOWANCE,
+        // Each replica logs in once per token lifetime (renewed up to the max TTL) over the
+        // secret-id's life, plus restarts: enough for every replica, while a stolen secret-id wears out.
+        secretIdNumUses: Math.max(1, replicas) * (Math.ceil(secretIdTtl / TOKEN_MAX_TTL_S) + RESTART_ALLOWANCE),
     };
 }
 

@@ -15,7 +15,7 @@ type Props = Record<string, unknown>;
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** Variable names that say "I hold a secret" (a *_FILE variable names a file instead). */
-const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|SERVICE_KEY|ANON_KEY|API_KEY|CREDENTIALS?)$/i;
+const SECRET_NAME = /(SECRET|_KEY$|^KEY$|PASS(WORD|WD)?$|TOKEN$|CREDENTIALS?$)/i;
 /** Values that carry a secret whatever the name: a URL with a password, a JWT, a PEM private key. */
 const SECRET_VALUE = [/^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, /eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/];
 

@@ -95,7 +95,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         expect(byName(ev, "app-worker-2").inputs.command).toEqual(["python", "-m", "worker"]);
         const mcp = byName(ev, "app-mcp-docs-0");
         expect(Object.keys(envOf(mcp)).sort()).toEqual(["NODE_ENV", "SUPABASE_URL", "VAULT_ADDR"]);
-        expect((mcp.inputs.networksAdvanced as { name: string }[]).map((n) => n.name)).toEqual([`toolboxai-${stack}-backend`]);
+        expect((mcp.inputs.networksAdvanced as { name: string }[]).map((n) => n.name)).toEqual([`toolboxai-${stack}-frontend`, `toolboxai-${stack}-backend`]);
         for (const w of ["app-worker-0", "app-worker-1", "app-worker-2"]) {
             expect((byName(ev, w).inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toEqual(["worker"]);
         }

@@ -70,6 +70,9 @@ describe("Vault policies and AppRole limits", () => {
         expect(paths).toEqual([
             ["secret/data/toolboxai/database", '"read"'],
             ["secret/data/toolboxai/redis/worker", '"read"'],
+            // Without the default policy, a token could not renew itself.
+            ["auth/token/renew-self", '"update"'],
+            ["auth/token/lookup-self", '"read"'],
         ]);
     });
 
@@ -78,8 +81,12 @@ describe("Vault policies and AppRole limits", () => {
         expect(limits.tokenTtl).toBeLessThanOrEqual(3600);
         expect(limits.tokenMaxTtl).toBeLessThanOrEqual(4 * 3600);
         expect(limits.secretIdTtl).toBe(180 * 86_400);
-        expect(limits.secretIdNumUses).toBeGreaterThan(0);
-        expect(limits.secretIdNumUses).toBeLessThan(2000);
+        // Every replica re-logs in at each token max TTL for the secret-id's whole life, and restarts.
+        for (const replicas of [1, 3, 10]) {
+            const l = appRoleLimits(90, replicas);
+            expect(l.secretIdNumUses).toBeGreaterThanOrEqual(replicas * (l.secretIdTtl / l.tokenMaxTtl + 1));
+            expect(l.secretIdNumUses).toBeLessThan(replicas * (l.secretIdTtl / l.tokenMaxTtl) * 2);
+        }
     });
 });
 

@@ -39,6 +39,9 @@ describe("policies on hand-built resources", () => {
         expect(violations(noSecretsInEnvironment, args("docker:index/container:Container", HARDENED))).toEqual([]);
         const leaky = { ...HARDENED, envs: ["SUPABASE_SERVICE_KEY=abc", "DATABASE_URL=postgresql://postgres:hunter2@db:5432/postgres", "X=eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.c2lnbmF0dXJlMTIz"] };
         expect(violations(noSecretsInEnvironment, args("docker:index/container:Container", leaky))).toHaveLength(3);
+        for (const name of ["AWS_SECRET_ACCESS_KEY", "ENCRYPTION_KEY", "DB_PASS", "GITHUB_TOKEN", "SUPABASE_SERVICE_KEY"]) {
+            expect(violations(noSecretsInEnvironment, args("docker:index/container:Container", { envs: [`${name}=x`] })), name).toHaveLength(1);
+        }
         const service = { taskSpec: { containerSpec: { env: { REDIS_PASSWORD: "x" } } } };
         expect(violations(noSecretsInEnvironment, args("docker:index/service:Service", service))).toEqual([expect.stringMatching(/REDIS_PASSWORD looks like a secret/)]);
     });

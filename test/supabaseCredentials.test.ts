@@ -66,14 +66,20 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             backend: [`secret/data/${prefix}/supabase`, `secret/data/${prefix}/database`, `secret/data/${prefix}/redis/backend`],
             worker: [`secret/data/${prefix}/database`, `secret/data/${prefix}/redis/worker`],
         };
+        const tokenSelf = [
+            { path: "auth/token/renew-self", capabilities: '"update"' },
+            { path: "auth/token/lookup-self", capabilities: '"read"' },
+        ];
         for (const consumer of ["backend", "worker"] as const) {
             const policy = byName(ev, `credentials-${consumer}-policy`);
             expect(policy.inputs.name).toBe(`${prefix}-${consumer}`);
             const grants = policyPaths(String(policy.inputs.policy));
-            expect(grants.map((g) => g.path)).toEqual(expected[consumer]);
-            for (const g of grants) expect(g.capabilities).toBe('"read"');
+            const secretGrants = grants.filter((g) => !g.path.startsWith("auth/token/"));
+            expect(secretGrants.map((g) => g.path)).toEqual(expected[consumer]);
+            for (const g of secretGrants) expect(g.capabilities).toBe('"read"');
+            expect(grants.filter((g) => g.path.startsWith("auth/token/"))).toEqual(tokenSelf);
             // Nothing outside the path statements (no wildcard, no sys/ access).
-            expect(String(policy.inputs.policy).replace(/path "[^"]+" \{\s*capabilities = \["read"\]\s*\}/g, "").trim()).toBe("");
+            expect(String(policy.inputs.policy).replace(/path "[^"]+" \{\s*capabilities = \["(read|update)"\]\s*\}/g, "").trim()).toBe("");
 
             const role = byName(ev, `credentials-${consumer}-role`);
             expect(role.inputs).toMatchObject({ backend: `${prefix}-approle`, roleName: consumer, tokenPolicies: [`${prefix}-${consumer}`], tokenNoDefaultPolicy: true });
