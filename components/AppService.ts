@@ -1,12 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Container } from "@pulumi/docker/container";
 import { RemoteImage } from "@pulumi/docker/remoteImage";
-import { Secret } from "@pulumi/docker/secret";
 import { Service } from "@pulumi/docker/service";
-import { ServiceConfig } from "@pulumi/docker/serviceConfig";
 import { Volume } from "@pulumi/docker/volume";
 import type { DockerMode, DockerNetwork, ServiceSpec } from "../lib/config";
-import { APP_UID, APP_USER, contentName, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import { APP_UID, APP_USER, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import { swarmFiles } from "./swarmFiles";
 
 export const SECRETS_DIR = "/run/secrets";
 export const FILES_DIR = "/etc/toolboxai";
@@ -99,20 +98,19 @@ export class AppService extends pulumi.ComponentResource {
     private swarmService(name: string, args: AppServiceArgs, image: RemoteImage, labels: { label: string; value: string }[]): pulumi.Output<string> {
         const { spec } = args;
         const child = { parent: this };
-        // Docker secrets are immutable and held in memory on the nodes; each is auto-named, so new
-        // content is a new secret and the service rolls over to it.
-        const secrets = Object.entries(args.secretFiles).map(([file, content]) => {
-            const secret = new Secret(`${name}-secret-${file.replace(/_/g, "-")}`, { data: pulumi.secret(pulumi.output(content).apply((c) => Buffer.from(c).toString("base64"))), labels }, child);
-            return { secretId: secret.id, secretName: secret.name, fileName: `${SECRETS_DIR}/${file}`, fileMode: 0o400, fileUid: APP_UID, fileGid: APP_UID };
-        });
-        const configs = Object.entries(args.files).map(([file, content]) => {
-            const config = new ServiceConfig(
-                `${name}-config-${file.replace(/[._]/g, "-")}`,
-                { name: pulumi.output(content).apply((c) => contentName(dockerName(args.stack, `${spec.name}-${file.replace(/[._]/g, "-")}`), c)), dataRaw: content },
-                child,
-            );
-            return { configId: config.id, configName: config.name, fileName: `${FILES_DIR}/${file}`, fileMode: 0o444, fileUid: APP_UID, fileGid: APP_UID };
-        });
+        // Docker secrets are held in memory on the nodes, never on disk.
+        const { secrets, configs } = swarmFiles(
+            {
+                name,
+                stack: args.stack,
+                owner: spec.name,
+                secret: Object.fromEntries(Object.entries(args.secretFiles).map(([file, content]) => [`${SECRETS_DIR}/${file}`, content])),
+                public: Object.fromEntries(Object.entries(args.files).map(([file, content]) => [`${FILES_DIR}/${file}`, content])),
+                uid: APP_UID,
+                labels,
+            },
+            child,
+        );
         const hardened = swarmHardening({ user: APP_USER, memoryMb: spec.memoryMb, cpus: spec.cpus, labels });
         const service = new Service(
             `${name}-service`,

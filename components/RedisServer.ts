@@ -1,9 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Container } from "@pulumi/docker/container";
 import { RemoteImage } from "@pulumi/docker/remoteImage";
-import { Secret } from "@pulumi/docker/secret";
 import { Service } from "@pulumi/docker/service";
-import { ServiceConfig } from "@pulumi/docker/serviceConfig";
 import { Volume } from "@pulumi/docker/volume";
 import { CertRequest } from "@pulumi/tls/certRequest";
 import { LocallySignedCert } from "@pulumi/tls/locallySignedCert";
@@ -11,7 +9,8 @@ import { PrivateKey } from "@pulumi/tls/privateKey";
 import { SelfSignedCert } from "@pulumi/tls/selfSignedCert";
 import type { RedisUser } from "../lib/credentials";
 import type { DockerMode } from "../lib/config";
-import { contentName, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import { dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import { swarmFiles } from "./swarmFiles";
 import { aclFile, REDIS_PATHS, REDIS_TLS, REDIS_TLS_PORT, REDIS_UID, redisConf } from "../lib/redis";
 
 export interface RedisServerArgs {
@@ -145,20 +144,10 @@ export class RedisServer extends pulumi.ComponentResource {
 
     private service(args: RedisServerArgs, run: RedisRun): pulumi.Output<string> {
         const child = { parent: this };
-        const uid = String(REDIS_UID);
-        const slug = (file: string) => file.split("/").pop()!.replace(/[._]/g, "-");
-        const secrets = Object.entries(run.files.secret).map(([file, content]) => {
-            const secret = new Secret(`${run.name}-secret-${slug(file)}`, { data: pulumi.secret(pulumi.output(content).apply((c) => Buffer.from(c).toString("base64"))), labels: run.labels }, child);
-            return { secretId: secret.id, secretName: secret.name, fileName: file, fileMode: 0o400, fileUid: uid, fileGid: uid };
-        });
-        const configs = Object.entries(run.files.public).map(([file, content]) => {
-            const config = new ServiceConfig(
-                `${run.name}-config-${slug(file)}`,
-                { name: pulumi.output(content).apply((c) => contentName(dockerName(args.stack, `redis-${slug(file)}`), c)), dataRaw: content },
-                child,
-            );
-            return { configId: config.id, configName: config.name, fileName: file, fileMode: 0o444, fileUid: uid, fileGid: uid };
-        });
+        const { secrets, configs } = swarmFiles(
+            { name: run.name, stack: args.stack, owner: "redis", secret: run.files.secret, public: run.files.public, uid: String(REDIS_UID), labels: run.labels },
+            child,
+        );
         const hardened = swarmHardening({ user: `${REDIS_UID}:${REDIS_UID}`, memoryMb: run.memoryMb, cpus: 1, labels: run.labels });
         return new Service(
             `${run.name}-server`,
