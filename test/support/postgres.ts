@@ -25,6 +25,8 @@ export interface PostgresServer {
     port: number;
     /** Runs SQL as the superuser over the cluster's Unix socket; returns psql's tuples-only output. */
     sql(statement: string, database?: string): Promise<string>;
+    /** Runs a SQL file as the superuser with psql variables (`:name`). */
+    sqlFile(path: string, variables: Record<string, string | number>, database?: string): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -48,6 +50,10 @@ export async function startPostgres(): Promise<PostgresServer> {
         async sql(statement, database = "postgres") {
             const { stdout } = await run("psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-c", statement]);
             return stdout.trim();
+        },
+        async sqlFile(path, variables, database = "postgres") {
+            const vars = Object.entries(variables).flatMap(([k, v]) => ["-v", `${k}=${v}`]);
+            await run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...vars, "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-f", path], { maxBuffer: 1 << 24 });
         },
         async stop() {
             await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);

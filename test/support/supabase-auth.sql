@@ -9,7 +9,7 @@ grant anon, authenticated, service_role to authenticator;
 
 -- per database (roles above are cluster-wide) --
 create schema auth;
-create table auth.users (id uuid primary key, email text);
+create table auth.users (id uuid primary key, email text, raw_user_meta_data jsonb not null default '{}', created_at timestamptz not null default now());
 
 create function auth.uid() returns uuid language sql stable as $$
     select coalesce(

@@ -1,0 +1,284 @@
+/**
+ * The nightly backup: `pg_dump --format=custom` (uncompressed) piped through multi-threaded zstd
+ * and streamed to S3 as a multipart upload, then read back and compared. Nothing is written to
+ * local disk. The upload is completed only after pg_dump and zstd have both exited 0, so a failed
+ * dump never appears under its final name (S3 shows an object only on CompleteMultipartUpload;
+ * an aborted or orphaned upload is invisible, and the bucket's lifecycle removes its parts).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { PassThrough, type Readable } from "node:stream";
+import { GetObjectCommand, HeadObjectCommand, S3Client, type ServerSideEncryption } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+
+/** The transaction pooler (Supavisor/PgBouncer transaction mode) cannot serve pg_dump's snapshot. */
+export const TRANSACTION_POOLER_PORT = 6543;
+
+export interface JobConfig {
+    bucket: string;
+    prefix: string;
+    region: string;
+    sse: "AES256" | "aws:kms";
+    kmsKeyId?: string;
+    /** zstd level: 3 matches `pg_dump --compress=9`'s size at a fraction of its time. */
+    compressionLevel: number;
+    partSizeMb: number;
+    /** read: download the object and compare its SHA-256; head: compare size and encryption only. */
+    verify: "read" | "head";
+    /** pg_dump --schema patterns; empty: the whole database, as the guide's script. */
+    schemas: string[];
+    /** S3-compatible endpoint (path-style); unset for AWS. */
+    endpoint?: string;
+    pgDump: string;
+    zstd: string;
+    database: { host: string; port: number; name: string; user: string };
+}
+
+export class JobError extends Error {
+    constructor(
+        readonly stage: "config" | "database" | "storage" | "verify",
+        message: string,
+    ) {
+        super(message);
+        this.name = "JobError";
+    }
+}
+
+/** Exit codes a scheduler or operator can tell apart. */
+export const EXIT_CODES: Record<JobError["stage"], number> = { config: 2, database: 3, storage: 4, verify: 5 };
+
+const PREFIX = /^[a-z0-9][a-z0-9_-]{0,62}(\/[a-z0-9][a-z0-9_-]{0,62})*$/;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Reads the job's settings from its environment; every problem is named with its variable, value and what is allowed. */
+export function readJobConfig(env: NodeJS.ProcessEnv): JobConfig {
+    const problems: string[] = [];
+    const get = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
+    const need = (name: string, valid: (v: string) => boolean, allowed: string, fallback?: string): string => {
+        const value = get(name) ?? fallback;
+        if (value === undefined) problems.push(`${name} is not set: ${allowed}`);
+        else if (!valid(value)) problems.push(`${name}=${JSON.stringify(value)}: ${allowed}`);
+        return value ?? "";
+    };
+    const int = (min: number, max: number) => (v: string) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max;
+
+    const bucket = need("BACKUP_BUCKET", (v) => BUCKET.test(v), "must be an S3 bucket name");
+    const prefix = need("BACKUP_PREFIX", (v) => PREFIX.test(v), "must be key path segments of lowercase letters, digits, _ or -, joined by /");
+    const region = need("AWS_REGION", (v) => /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(v), "must be an AWS region code such as eu-central-1");
+    const sse = need("BACKUP_SSE", (v) => v === "AES256" || v === "aws:kms", "must be AES256 or aws:kms (the bucket policy refuses anything else)") as JobConfig["sse"];
+    const kmsKeyId = get("BACKUP_KMS_KEY_ID");
+    if (sse === "aws:kms" && !kmsKeyId) problems.push("BACKUP_KMS_KEY_ID is not set: required with BACKUP_SSE=aws:kms (the bucket policy demands its key)");
+    if (sse === "AES256" && kmsKeyId) problems.push(`BACKUP_KMS_KEY_ID=${JSON.stringify(kmsKeyId)}: only allowed with BACKUP_SSE=aws:kms`);
+    const compressionLevel = Number(need("BACKUP_COMPRESSION_LEVEL", int(1, 19), "must be a zstd level from 1 to 19", "3"));
+    const partSizeMb = Number(need("BACKUP_PART_SIZE_MB", int(5, 5120), "must be a part size in MiB from 5 to 5120", "16"));
+    const verify = need("BACKUP_VERIFY", (v) => v === "read" || v === "head", "must be read or head", "read") as JobConfig["verify"];
+    const schemasRaw = get("BACKUP_SCHEMAS");
+    const schemas = schemasRaw ? schemasRaw.split(",").map((s) => s.trim()) : [];
+    if (schemas.some((s) => !/^[a-z_][a-z0-9_$]{0,62}$/.test(s))) problems.push(`BACKUP_SCHEMAS=${JSON.stringify(schemasRaw)}: must be comma-separated schema names`);
+    const endpoint = get("BACKUP_S3_ENDPOINT");
+    if (endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) problems.push(`BACKUP_S3_ENDPOINT=${JSON.stringify(endpoint)}: must be an http(s):// origin`);
+
+    const host = need("PGHOST", (v) => v.length > 0, "must be the database host (the direct or session connection)");
+    const port = Number(need("PGPORT", int(1, 65535), "must be a port number", "5432"));
+    if (port === TRANSACTION_POOLER_PORT) problems.push(`PGPORT=${port}: is the transaction pooler, which cannot hold pg_dump's snapshot; use the direct connection or the session pooler (5432)`);
+    const name = need("PGDATABASE", (v) => v.length > 0, "must be the database name");
+    const user = need("PGUSER", (v) => v.length > 0, "must be the database user");
+    if (get("PGPASSWORD") !== undefined) problems.push("PGPASSWORD is set: pass the password as a file (PGPASSFILE), never in the environment");
+
+    if (problems.length > 0) throw new JobError("config", `invalid backup job settings:\n  - ${problems.join("\n  - ")}`);
+    return {
+        bucket,
+        prefix,
+        region,
+        sse,
+        kmsKeyId,
+        compressionLevel,
+        partSizeMb,
+        verify,
+        schemas,
+        endpoint,
+        pgDump: get("BACKUP_PG_DUMP") ?? "pg_dump",
+        zstd: get("BACKUP_ZSTD") ?? "zstd",
+        database: { host, port, name, user },
+    };
+}
+
+/** `<prefix>/<UTC timestamp>.dump`, e.g. supabase/20261125T020000Z.dump: sorts by time, no characters that need quoting. */
+export function backupKey(prefix: string, at: Date): string {
+    const stamp = at.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+    return `${prefix}/${stamp}.dump`;
+}
+
+export interface Report {
+    event: "backup.completed";
+    bucket: string;
+    key: string;
+    /** Bytes stored (compressed). */
+    bytes: number;
+    sha256: string;
+    durationMs: number;
+    startedAt: string;
+    verified: JobConfig["verify"];
+}
+
+/** The command lines: no password on either (libpq reads PGPASSFILE). */
+export function dumpCommands(c: JobConfig): { pgDump: string[]; zstd: string[] } {
+    return {
+        pgDump: ["--format=custom", "--compress=0", "--no-password", "--lock-wait-timeout=300000", ...c.schemas.map((s) => `--schema=${s}`)],
+        zstd: [`-${c.compressionLevel}`, "-T0", "-q", "-c"],
+    };
+}
+
+function exitOf(child: ChildProcess, name: string): Promise<{ name: string; code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+        // The tail is what explains a failure.
+        stderr = (stderr + chunk).slice(-4000);
+    });
+    return new Promise((resolve) => {
+        child.once("error", (err) => resolve({ name, code: null, signal: null, stderr: `${stderr}${err.message}` }));
+        child.once("close", (code, signal) => resolve({ name, code, signal, stderr }));
+    });
+}
+
+/** Explains an S3 failure in the operator's terms; the SDK's own message is kept. */
+export function describeStorageError(err: unknown, c: JobConfig): string {
+    const e = err as { name?: string; Code?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+    const code = e.Code ?? e.name ?? "Error";
+    const status = e.$metadata?.httpStatusCode;
+    const where = c.endpoint ?? `S3 in ${c.region}`;
+    if (code === "NoSuchBucket" || (status === 404 && code !== "NoSuchKey")) return `bucket ${c.bucket} does not exist at ${where} (${code})`;
+    if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken", "InvalidToken"].includes(code) || status === 403) {
+        return `the uploader's credentials were refused by ${where} (${code}${status ? ` ${status}` : ""}): check the key in Vault and its policy`;
+    }
+    if (e.code && /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN/.test(e.code)) return `cannot reach ${where}: ${e.message}`;
+    return `${code}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? String(err)}`;
+}
+
+export function s3Client(c: JobConfig): S3Client {
+    // Credentials come from the default chain: AWS_SHARED_CREDENTIALS_FILE points at a secret file.
+    return new S3Client({ region: c.region, ...(c.endpoint ? { endpoint: c.endpoint, forcePathStyle: true } : {}), maxAttempts: 3 });
+}
+
+/**
+ * Dumps, compresses and uploads in one stream; resolves with the report, or rejects with a
+ * JobError naming the failed stage. Child processes are killed on any failure.
+ */
+export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?: S3Client; env?: NodeJS.ProcessEnv } = {}): Promise<Report> {
+    const now = opts.now ?? (() => new Date());
+    const started = now();
+    const t0 = performance.now();
+    const key = backupKey(c.prefix, started);
+    const client = opts.client ?? s3Client(c);
+    const commands = dumpCommands(c);
+
+    const env = { ...(opts.env ?? process.env), PGHOST: c.database.host, PGPORT: String(c.database.port), PGDATABASE: c.database.name, PGUSER: c.database.user, PGAPPNAME: "toolboxai-backup" };
+    const dump = spawn(c.pgDump, commands.pgDump, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const compress = spawn(c.zstd, commands.zstd, { stdio: ["pipe", "pipe", "pipe"] });
+    const dumpExit = exitOf(dump, "pg_dump");
+    const compressExit = exitOf(compress, "zstd");
+    // zstd closing early makes pg_dump fail with EPIPE; both exits are judged below.
+    compress.stdin!.on("error", () => undefined);
+    dump.stdout!.pipe(compress.stdin!);
+
+    const hash = createHash("sha256");
+    let bytes = 0;
+    const body = new PassThrough();
+    const output = compress.stdout as Readable;
+    output.on("data", (chunk: Buffer) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+    });
+    output.pipe(body, { end: false });
+
+    let dumpFailure: JobError | undefined;
+    // The body ends, and so the upload completes, only once both processes have succeeded.
+    const dumped = Promise.all([dumpExit, compressExit, new Promise((resolve) => output.once("end", resolve))]).then(([d, z]) => {
+        const failed = [d, z].find((p) => p.code !== 0);
+        if (failed) {
+            const detail = failed.stderr.trim().split("\n").slice(-3).join(" | ") || (failed.signal ? `killed by ${failed.signal}` : `exit ${failed.code}`);
+            dumpFailure = new JobError("database", `${failed.name} failed (${failed.signal ?? `exit ${failed.code}`}): ${detail}`);
+            body.destroy(dumpFailure);
+        } else body.end();
+    });
+
+    const upload = new Upload({
+        client,
+        params: {
+            Bucket: c.bucket,
+            Key: key,
+            Body: body,
+            ContentType: "application/zstd",
+            ServerSideEncryption: c.sse as ServerSideEncryption,
+            ...(c.kmsKeyId ? { SSEKMSKeyId: c.kmsKeyId } : {}),
+            Metadata: { format: "pg_dump-custom+zstd", "restore-with": "zstd -dc | pg_restore" },
+        },
+        partSize: c.partSizeMb * 1024 * 1024,
+        queueSize: 4,
+        leavePartsOnError: false,
+    });
+    try {
+        await upload.done();
+        await dumped;
+        // A dump that failed after the last byte was handed over must not count (the upload
+        // cannot have completed then, but the check costs nothing).
+        if (dumpFailure) throw dumpFailure;
+    } catch (err) {
+        dump.kill("SIGTERM");
+        compress.kill("SIGTERM");
+        await Promise.all([dumpExit, compressExit]);
+        await dumped.catch(() => undefined);
+        if (dumpFailure) throw dumpFailure;
+        if (err instanceof JobError) throw err;
+        throw new JobError("storage", `upload of s3://${c.bucket}/${key} failed: ${describeStorageError(err, c)}`);
+    }
+
+    const sha256 = hash.digest("hex");
+    await verify(client, c, key, bytes, sha256);
+    return { event: "backup.completed", bucket: c.bucket, key, bytes, sha256, durationMs: Math.round(performance.now() - t0), startedAt: started.toISOString(), verified: c.verify };
+}
+
+/** Checks that the stored object is the one streamed: size and encryption, and (read) every byte. */
+async function verify(client: S3Client, c: JobConfig, key: string, bytes: number, sha256: string): Promise<void> {
+    const fail = (what: string) => new JobError("verify", `s3://${c.bucket}/${key}: ${what}`);
+    let head;
+    try {
+        head = await client.send(new HeadObjectCommand({ Bucket: c.bucket, Key: key }));
+    } catch (err) {
+        throw fail(`cannot read back the object: ${describeStorageError(err, c)}`);
+    }
+    if (head.ContentLength !== bytes) throw fail(`stored ${head.ContentLength} bytes, streamed ${bytes}`);
+    // AWS reports the encryption of every object; some S3-compatible servers report none.
+    if (head.ServerSideEncryption !== undefined && head.ServerSideEncryption !== c.sse) throw fail(`stored with ${head.ServerSideEncryption}, expected ${c.sse}`);
+    if (c.kmsKeyId && head.SSEKMSKeyId !== undefined && head.SSEKMSKeyId !== c.kmsKeyId) throw fail(`encrypted with ${head.SSEKMSKeyId}, expected ${c.kmsKeyId}`);
+    if (c.verify === "head") return;
+    const readBack = createHash("sha256");
+    try {
+        const object = await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key }));
+        for await (const chunk of object.Body as Readable) readBack.update(chunk as Buffer);
+    } catch (err) {
+        throw fail(`cannot read back the object: ${describeStorageError(err, c)}`);
+    }
+    const got = readBack.digest("hex");
+    if (got !== sha256) throw fail(`read back SHA-256 ${got}, streamed ${sha256}`);
+}
+
+export interface Status {
+    lastAttemptAt?: string;
+    lastSuccessAt?: string;
+    lastError?: string;
+    startedAt: string;
+}
+
+/**
+ * The scheduler's health: unhealthy when the last attempt failed, or when a scheduled run is
+ * overdue (no success since the run before the latest one, allowing `graceMs` for it to finish).
+ */
+export function healthProblem(status: Status, previousRuns: Date[], now: Date, graceMs: number): string | undefined {
+    if (status.lastError && status.lastAttemptAt && (!status.lastSuccessAt || status.lastSuccessAt < status.lastAttemptAt)) {
+        return `last backup at ${status.lastAttemptAt} failed: ${status.lastError}`;
+    }
+    const due = previousRuns.find((run) => run.getTime() + graceMs <= now.getTime() && run.toISOString() >= status.startedAt);
+    if (due && (!status.lastSuccessAt || status.lastSuccessAt < due.toISOString())) return `the backup due at ${due.toISOString()} has not succeeded`;
+    return undefined;
+}

@@ -1,0 +1,94 @@
+/**
+ * The backup job's entry point (bundled into the image as backup-job.js):
+ *   run       one backup now; prints the report line, exits non-zero on failure
+ *   schedule  runs a backup at each BACKUP_SCHEDULE time (cron, UTC) until stopped
+ *   health    exits 0 if the scheduler's last backup succeeded and none is overdue
+ */
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { Cron } from "croner";
+import { EXIT_CODES, healthProblem, JobError, readJobConfig, runBackup, type Status } from "./job";
+
+const STATUS_FILE = process.env.BACKUP_STATUS_FILE || "/tmp/backup-status.json";
+/** How long a scheduled backup may take before the health check calls it overdue. */
+const GRACE_MS = 6 * 3600_000;
+
+function line(stream: NodeJS.WriteStream, record: object): void {
+    stream.write(`${JSON.stringify(record)}\n`);
+}
+
+async function once(): Promise<number> {
+    const started = new Date();
+    try {
+        const report = await runBackup(readJobConfig(process.env));
+        line(process.stdout, report);
+        return 0;
+    } catch (err) {
+        const e = err instanceof JobError ? err : new JobError("storage", String((err as Error)?.stack ?? err));
+        line(process.stderr, { event: "backup.failed", stage: e.stage, error: e.message, startedAt: started.toISOString(), durationMs: Date.now() - started.getTime() });
+        return EXIT_CODES[e.stage];
+    }
+}
+
+function writeStatus(status: Status): void {
+    writeFileSync(`${STATUS_FILE}.tmp`, JSON.stringify(status));
+    renameSync(`${STATUS_FILE}.tmp`, STATUS_FILE);
+}
+
+function schedule(): void {
+    const expression = process.env.BACKUP_SCHEDULE || "0 2 * * *";
+    // Fail at start, not at 02:00, on bad settings.
+    readJobConfig(process.env);
+    const status: Status = { startedAt: new Date().toISOString() };
+    writeStatus(status);
+    const job = new Cron(expression, { timezone: "UTC", protect: true }, async () => {
+        status.lastAttemptAt = new Date().toISOString();
+        const code = await once();
+        if (code === 0) {
+            status.lastSuccessAt = status.lastAttemptAt;
+            delete status.lastError;
+        } else status.lastError = `exit ${code}`;
+        writeStatus(status);
+    });
+    line(process.stdout, { event: "backup.scheduled", schedule: expression, timezone: "UTC", nextRun: job.nextRun()?.toISOString() });
+    const stop = () => {
+        job.stop();
+        process.exit(0);
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+}
+
+function health(): number {
+    const expression = process.env.BACKUP_SCHEDULE || "0 2 * * *";
+    let status: Status;
+    try {
+        status = JSON.parse(readFileSync(STATUS_FILE, "utf8")) as Status;
+    } catch {
+        process.stderr.write(`no scheduler status at ${STATUS_FILE}\n`);
+        return 1;
+    }
+    const now = new Date();
+    const previous = new Cron(expression, { timezone: "UTC", paused: true }).previousRuns(2, now).sort((a, b) => b.getTime() - a.getTime());
+    const problem = healthProblem(status, previous, now, GRACE_MS);
+    if (problem) process.stderr.write(`${problem}\n`);
+    return problem ? 1 : 0;
+}
+
+async function main(): Promise<void> {
+    const command = process.argv[2];
+    try {
+        if (command === "run") process.exitCode = await once();
+        else if (command === "schedule") schedule();
+        else if (command === "health") process.exitCode = health();
+        else {
+            process.stderr.write(`usage: backup-job run | schedule | health (got ${JSON.stringify(command ?? "")})\n`);
+            process.exitCode = 2;
+        }
+    } catch (err) {
+        const e = err instanceof JobError ? err : new JobError("config", (err as Error).message);
+        line(process.stderr, { event: "backup.failed", stage: e.stage, error: e.message });
+        process.exitCode = EXIT_CODES[e.stage];
+    }
+}
+
+void main();

@@ -1,0 +1,281 @@
+/**
+ * The backup job, bundled exactly as the image runs it, against a real PostgreSQL 15 and a real
+ * S3-compatible server (s3rver) on loopback: a dump restores with identical data, and every fault
+ * exits non-zero with a clear error and leaves nothing under a final name.
+ */
+import { execFile, spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBackupJob } from "../backup-job/build";
+import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT } from "../backup-job/job";
+import { PROJECT_DIR } from "./harness";
+import { freePort } from "./support/net";
+import { startPostgres, type PostgresServer } from "./support/postgres";
+import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "./support/s3";
+
+const run = promisify(execFile);
+const DB_PASSWORD = "backup-test-db-password-5b1f0c";
+const AWS_SECRET = "backup-test-aws-secret-8e2d71";
+const BUCKET = "toolboxai-test-backups";
+const SEED = join(__dirname, "support", "seed.sql");
+const AUTH_SQL = join(__dirname, "support", "supabase-auth.sql");
+
+let pg: PostgresServer;
+let s3: S3Server;
+let work: string;
+let bundle: string;
+
+function writeSecretFile(name: string, content: string): string {
+    const file = join(work, name);
+    writeFileSync(file, content);
+    // libpq ignores a password file others can read.
+    chmodSync(file, 0o600);
+    return file;
+}
+
+/** The job's environment as the container gets it, pointed at the loopback servers; nothing inherited. */
+function jobEnv(overrides: Record<string, string> = {}): Record<string, string> {
+    return {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: work,
+        PGHOST: "127.0.0.1",
+        PGPORT: String(pg.port),
+        PGDATABASE: "app",
+        PGUSER: "postgres",
+        PGSSLMODE: "disable",
+        PGPASSFILE: join(work, "pgpass"),
+        AWS_REGION: "eu-central-1",
+        AWS_SHARED_CREDENTIALS_FILE: join(work, "aws_credentials"),
+        AWS_CONFIG_FILE: join(work, "aws_config"),
+        BACKUP_BUCKET: BUCKET,
+        BACKUP_PREFIX: "supabase",
+        BACKUP_SSE: "AES256",
+        BACKUP_S3_ENDPOINT: s3.endpoint,
+        BACKUP_PART_SIZE_MB: "5",
+        ...overrides,
+    };
+}
+
+interface JobRun {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+    /** The last JSON line the job printed (report or failure). */
+    record: Record<string, unknown>;
+}
+
+function runJob(env: Record<string, string>, whileRunning?: () => Promise<void>): Promise<JobRun> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [bundle, "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+        const during = whileRunning?.().catch(reject);
+        child.on("error", reject);
+        child.on("close", async (code) => {
+            await during;
+            const json = `${stdout}\n${stderr}`.split("\n").filter((l) => l.startsWith("{"));
+            resolve({ code, stdout, stderr, record: json.length ? (JSON.parse(json[json.length - 1]) as Record<string, unknown>) : {} });
+        });
+    });
+}
+
+/** Row count and an order-independent checksum of every table in the application's and auth's schemas. */
+async function tableChecksums(database: string): Promise<Record<string, string>> {
+    const tables = (await pg.sql("select format('%I.%I', schemaname, tablename) from pg_tables where schemaname in ('auth', 'public', 'private') order by 1", database)).split("\n").filter(Boolean);
+    const out: Record<string, string> = {};
+    for (const table of tables) {
+        out[table] = await pg.sql(`select count(*) || ' rows, md5 ' || coalesce(md5(string_agg(t::text, E'\\n' order by t::text)), '-') from ${table} t`, database);
+    }
+    return out;
+}
+
+/** What the migrations set up for security: RLS flags and policies must survive a restore too. */
+async function securityCatalog(database: string): Promise<string> {
+    return pg.sql(
+        `select string_agg(x, E'\\n' order by x) from (
+            select format('rls %s.%s %s', n.nspname, c.relname, c.relrowsecurity) x from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('public', 'private') and c.relkind = 'r'
+            union all select format('policy %s.%s %s %s %s', schemaname, tablename, policyname, cmd, qual) from pg_policies
+        ) s`,
+        database,
+    );
+}
+
+async function restore(key: string, database: string): Promise<void> {
+    await pg.sql(`create database ${database}`);
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    // The restore the README documents: zstd -dc | pg_restore.
+    const zstd = spawn("zstd", ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
+    const restorer = spawn("pg_restore", ["--exit-on-error", "-h", "127.0.0.1", "-p", String(pg.port), "-U", "postgres", "-d", database], {
+        env: { ...process.env, PGPASSFILE: join(work, "pgpass") },
+        stdio: ["pipe", "inherit", "pipe"],
+    });
+    let errors = "";
+    restorer.stderr.on("data", (c: Buffer) => (errors += c.toString()));
+    const exited = new Promise<number | null>((resolve) => restorer.on("close", resolve));
+    zstd.stdout.pipe(restorer.stdin);
+    await pipeline(object.Body as Readable, zstd.stdin);
+    expect({ code: await exited, errors }).toEqual({ code: 0, errors: "" });
+}
+
+beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "toolboxai-backup-"));
+    [bundle, pg, s3] = await Promise.all([buildBackupJob(join(work, "backup-job.js")), startPostgres(), startS3([BUCKET])]);
+    await pg.sql(`alter role postgres password '${DB_PASSWORD}'`);
+    writeSecretFile("pgpass", `127.0.0.1:*:*:postgres:${DB_PASSWORD}\n`);
+    writeSecretFile("aws_credentials", `[default]\naws_access_key_id = ${S3RVER_ACCESS_KEY_ID}\naws_secret_access_key = ${AWS_SECRET}\n`);
+    writeFileSync(join(work, "aws_config"), "");
+    // A Supabase-shaped database: the platform's roles and auth schema, the real migrations, seeded.
+    await pg.sql("create database app");
+    await pg.sqlFile(AUTH_SQL, {}, "app");
+    const migrations = join(PROJECT_DIR, "supabase", "migrations");
+    for (const file of readdirSync(migrations).sort()) await pg.sqlFile(join(migrations, file), {}, "app");
+    await pg.sqlFile(SEED, { scale: 2000, projects_per_user: 3 }, "app");
+}, 180_000);
+
+afterAll(async () => {
+    await Promise.all([pg?.stop(), s3?.stop()]);
+    if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("backup job settings and naming", () => {
+    it("names the object <prefix>/<UTC timestamp>.dump", () => {
+        expect(backupKey("supabase", new Date("2026-11-25T02:00:07.123Z"))).toBe("supabase/20261125T020007Z.dump");
+        expect(backupKey("a/b", new Date("2027-01-02T03:04:05Z"))).toBe("a/b/20270102T030405Z.dump");
+    });
+
+    it("dumps uncompressed custom format for zstd, and never puts a password on a command line", () => {
+        const config = readJobConfig({ ...jobEnv(), BACKUP_SCHEMAS: "public,private" });
+        const { pgDump, zstd } = dumpCommands(config);
+        expect(pgDump).toEqual(expect.arrayContaining(["--format=custom", "--compress=0", "--no-password", "--schema=public", "--schema=private"]));
+        expect(zstd).toEqual(["-3", "-T0", "-q", "-c"]);
+        expect([...pgDump, ...zstd].join(" ")).not.toMatch(/password=|PGPASSWORD|postgresql:\/\//);
+    });
+
+    it.each([
+        [{ PGPORT: String(TRANSACTION_POOLER_PORT) }, /PGPORT=6543: is the transaction pooler/],
+        [{ PGPASSWORD: DB_PASSWORD }, /PGPASSWORD is set: pass the password as a file/],
+        [{ BACKUP_SSE: "aws:kms" }, /BACKUP_KMS_KEY_ID is not set: required with BACKUP_SSE=aws:kms/],
+        [{ BACKUP_SSE: "aws:kms:dsse" }, /BACKUP_SSE="aws:kms:dsse": must be AES256 or aws:kms/],
+        [{ BACKUP_PREFIX: "../x" }, /BACKUP_PREFIX="\.\.\/x": must be key path segments/],
+        [{ BACKUP_COMPRESSION_LEVEL: "25" }, /BACKUP_COMPRESSION_LEVEL="25": must be a zstd level from 1 to 19/],
+        [{ BACKUP_BUCKET: "" }, /BACKUP_BUCKET is not set/],
+    ])("refuses %o with a clear error", (overrides, message) => {
+        expect(() => readJobConfig(jobEnv(overrides))).toThrow(message);
+        // The password is never echoed back.
+        try {
+            readJobConfig(jobEnv(overrides));
+        } catch (err) {
+            expect((err as Error).message).not.toContain(DB_PASSWORD);
+        }
+    });
+
+    it("reports the scheduler unhealthy after a failed run or a missed one", () => {
+        const started = "2026-11-24T12:00:00.000Z";
+        const runs = [new Date("2026-11-25T02:00:00Z"), new Date("2026-11-24T02:00:00Z")];
+        const at = (iso: string) => new Date(iso);
+        expect(healthProblem({ startedAt: started }, runs, at("2026-11-25T03:00:00Z"), 6 * 3600_000)).toBeUndefined();
+        expect(healthProblem({ startedAt: started }, runs, at("2026-11-25T09:00:00Z"), 6 * 3600_000)).toMatch(/due at 2026-11-25T02:00:00.000Z has not succeeded/);
+        expect(healthProblem({ startedAt: started, lastSuccessAt: "2026-11-25T02:10:00.000Z" }, runs, at("2026-11-25T09:00:00Z"), 6 * 3600_000)).toBeUndefined();
+        expect(
+            healthProblem({ startedAt: started, lastAttemptAt: "2026-11-25T02:00:00.000Z", lastError: "exit 3" }, runs, at("2026-11-25T02:30:00Z"), 6 * 3600_000),
+        ).toMatch(/failed: exit 3/);
+    });
+});
+
+describe("backup job against PostgreSQL and S3", () => {
+    it("streams a dump that restores into a fresh database with identical row counts and checksums", async () => {
+        const result = await runJob(jobEnv());
+        expect(result.stderr.split("\n").filter((l) => l.startsWith("{"))).toEqual([]);
+        expect(result.code).toBe(0);
+        const report = result.record;
+        expect(report).toMatchObject({ event: "backup.completed", bucket: BUCKET, verified: "read" });
+        expect(report.key).toMatch(/^supabase\/\d{8}T\d{6}Z\.dump$/);
+        expect(report.bytes).toBeGreaterThan(100_000);
+        expect(report.sha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(await s3.keys(BUCKET)).toContain(report.key);
+
+        await restore(String(report.key), "restored");
+        const [source, restored] = await Promise.all([tableChecksums("app"), tableChecksums("restored")]);
+        expect(Object.keys(source)).toEqual(expect.arrayContaining(["auth.users", "public.users", "public.projects", "public.project_members", "public.workspace_members"]));
+        expect(source["public.projects"]).toMatch(/^6000 rows/);
+        expect(restored).toEqual(source);
+        expect(await securityCatalog("restored")).toBe(await securityCatalog("app"));
+        // Neither secret reaches the job's output.
+        expect(result.stdout + result.stderr).not.toContain(DB_PASSWORD);
+        expect(result.stdout + result.stderr).not.toContain(AWS_SECRET);
+    }, 120_000);
+
+    describe("faults: clear error, non-zero exit, nothing under a final name", () => {
+        const faults: [string, () => Promise<Record<string, string>>, number, string, RegExp][] = [
+            ["database down", async () => ({ PGPORT: String(await freePort()) }), 3, "database", /pg_dump failed \(exit 1\): .*(Connection refused|could not connect)/],
+            ["wrong password", async () => ({ PGPASSFILE: writeSecretFile("pgpass-wrong", "127.0.0.1:*:*:postgres:not-the-password\n") }), 3, "database", /pg_dump failed \(exit 1\): .*password authentication failed for user "postgres"/],
+            ["S3 down", async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` }), 4, "storage", /upload of s3:\/\/toolboxai-test-backups\/supabase\/\d{8}T\d{6}Z\.dump failed: cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/],
+            ["bucket missing", async () => ({ BACKUP_BUCKET: "toolboxai-no-such-bucket" }), 4, "storage", /bucket toolboxai-no-such-bucket does not exist at http:\/\/127\.0\.0\.1:\d+ \(NoSuchBucket\)/],
+            [
+                "credentials denied",
+                async () => ({ AWS_SHARED_CREDENTIALS_FILE: writeSecretFile("aws-unknown", `[default]\naws_access_key_id = AKIAUNKNOWNKEY000000\naws_secret_access_key = ${AWS_SECRET}\n`) }),
+                4,
+                "storage",
+                /the uploader's credentials were refused by http:\/\/127\.0\.0\.1:\d+ \(InvalidAccessKeyId 403\)/,
+            ],
+        ];
+        it.each(faults)("%s", async (_name, overrides, code, stage, message) => {
+            const before = await s3.keys(BUCKET);
+            const result = await runJob(jobEnv(await overrides()));
+            expect(result.record).toMatchObject({ event: "backup.failed", stage });
+            expect(String(result.record.error)).toMatch(message);
+            expect(result.code).toBe(code);
+            expect(result.stdout).toBe("");
+            expect(await s3.keys(BUCKET)).toEqual(before);
+            expect(result.stdout + result.stderr).not.toContain(DB_PASSWORD);
+            expect(result.stdout + result.stderr).not.toContain(AWS_SECRET);
+        }, 60_000);
+
+        it("a dump that dies after parts were uploaded never completes the object", async () => {
+            // Two tables of hard-to-compress text: the first streams several 5 MiB parts before the
+            // second's COPY starts, which is when the dump's connection is killed.
+            await pg.sql("create database bulk");
+            await pg.sql(
+                `create table a_first as select g as id, md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) as payload from generate_series(1, 400000) g;
+                 create table b_second as select * from a_first;`,
+                "bulk",
+            );
+            const before = await s3.keys(BUCKET);
+            let killed = "";
+            const result = await runJob(jobEnv({ PGDATABASE: "bulk" }), async () => {
+                for (let i = 0; i < 1500 && !killed; i++) {
+                    killed = await pg.sql("select pg_terminate_backend(pid)::text from pg_stat_activity where application_name = 'toolboxai-backup' and query ilike 'COPY public.b_second%'");
+                    if (!killed) await new Promise((r) => setTimeout(r, 20));
+                }
+            });
+            expect(killed).toBe("true");
+            expect(result.record).toMatchObject({ event: "backup.failed", stage: "database" });
+            expect(String(result.record.error)).toMatch(/pg_dump failed \(exit 1\): .*(terminat|server closed the connection)/i);
+            expect(result.code).toBe(3);
+            expect(await s3.keys(BUCKET)).toEqual(before);
+        }, 120_000);
+    });
+});
+
+describe("the bundle", () => {
+    it("is what package.json builds and the image runs", () => {
+        const pkg = JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as { scripts: Record<string, string> };
+        expect(pkg.scripts["build:backup-job"]).toContain("backup-job/build.ts");
+        const dockerfile = readFileSync(join(PROJECT_DIR, "backup-job", "Dockerfile"), "utf8");
+        expect(dockerfile).toMatch(/npm run build:backup-job/);
+        expect(dockerfile).toMatch(/ENTRYPOINT \["node", "\/app\/backup-job\.js"\]/);
+    });
+
+    it("prints usage and exits 2 on an unknown command", async () => {
+        const failed = await run(process.execPath, [bundle, "nonsense"]).catch((e: { code: number; stderr: string }) => e);
+        expect(failed).toMatchObject({ code: 2, stderr: expect.stringContaining("usage: backup-job run | schedule | health") });
+    });
+});
