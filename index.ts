@@ -113,6 +113,7 @@ const services = settings.services.map((spec) => {
         redisUsers: credentials.redisUsers,
         appRoles: credentials.appRoles,
         redisCaCertPem: redis.caCertPem,
+        backup: { bucketName: backups.bucketName, kmsKeyArn: backups.kmsKeyArn, ...backups.uploaderCredentials },
     });
     return new AppService(
         `app-${spec.name}`,

@@ -43,6 +43,8 @@ export class BackupBucket extends pulumi.ComponentResource {
     readonly uploaderArn: pulumi.Output<string>;
     /** `vault kv get` path of the uploader's credentials. */
     readonly credentialsPath: pulumi.Output<string>;
+    /** The uploader's access key, for the backup job's secret file (both secret). */
+    readonly uploaderCredentials: { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> };
 
     constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("toolboxai:storage:BackupBucket", name, {}, opts);
@@ -122,6 +124,7 @@ export class BackupBucket extends pulumi.ComponentResource {
         this.bucketArn = bucket.arn;
         this.kmsKeyArn = key?.arn;
         this.uploaderArn = uploader.arn;
+        this.uploaderCredentials = { accessKeyId: pulumi.secret(accessKey.id), secretAccessKey: pulumi.secret(accessKey.secret) };
         this.credentialsPath = pulumi.interpolate`${secret.mount}/${args.vault.name}`;
         this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn, uploaderArn: this.uploaderArn, credentialsPath: this.credentialsPath });
     }

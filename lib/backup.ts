@@ -94,3 +94,9 @@ export function lifecycleRules(o: LifecycleOptions) {
         { id: "expired-delete-markers", status: "Enabled", filter: { prefix: `${o.prefix}/` }, expiration: { expiredObjectDeleteMarker: true } },
     ];
 }
+
+/** An AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE): the SDK's default chain reads it. */
+export function awsCredentialsFile(accessKeyId: string, secretAccessKey: string): string {
+    if (/[\s]/.test(accessKeyId + secretAccessKey)) throw new Error("AWS credentials must not contain whitespace");
+    return `[default]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secretAccessKey}\n`;
+}

@@ -6,6 +6,7 @@
  * created; `loadStackConfig` reads the Pulumi runtime's config and wraps secrets as secret Outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { Cron } from "croner";
 
 export const PROJECT = "toolboxai";
 
@@ -27,7 +28,7 @@ export type DockerMode = (typeof DOCKER_MODES)[number];
 /** The guide's compose networks. */
 export const DOCKER_NETWORKS = ["frontend", "backend", "cache"] as const;
 export type DockerNetwork = (typeof DOCKER_NETWORKS)[number];
-export const SERVICE_ROLES = ["backend", "worker", "mcp"] as const;
+export const SERVICE_ROLES = ["backend", "worker", "mcp", "backup"] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
 /** One application service (backend, worker, MCP server) as the stack config describes it. */
@@ -49,6 +50,8 @@ const DEFAULT_NETWORKS: Record<ServiceRole, DockerNetwork[]> = {
     backend: ["frontend", "backend", "cache"],
     worker: ["frontend", "backend", "cache"],
     mcp: ["frontend", "backend"],
+    // The dump leaves for the database and S3 outside: nothing internal to reach.
+    backup: ["frontend"],
 };
 
 /** Non-secret settings, after defaults. */
@@ -81,9 +84,14 @@ export interface Settings {
     backupObjectLockMode: "GOVERNANCE" | "COMPLIANCE";
     backupObjectLockDays: number;
     backupColdTransitionDays: number;
+    /** Cron expression (UTC) of the nightly backup. */
+    backupSchedule: string;
+    /** Schemas the backup dumps; empty for the whole database. */
+    backupSchemas: string[];
     dockerHost: string;
     backendImage: string;
     workerImage: string;
+    backupImage: string;
     redisImage: string;
     dockerMode: DockerMode;
     services: ServiceSpec[];
@@ -191,12 +199,15 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "backupObjectLockMode", type: "string", description: "GOVERNANCE or COMPLIANCE.", staticDefault: "GOVERNANCE", defaultText: "GOVERNANCE" },
     { key: "backupObjectLockDays", type: "integer", description: "Default lock retention in days; shorter than backupRetentionDays.", staticDefault: 0, defaultText: "backupRetentionDays - 1" },
     { key: "backupColdTransitionDays", type: "integer", description: "Days before backups move to STANDARD_IA; 0 for never. Only where it saves money: at least 30, and 30 days before expiry.", staticDefault: 0, defaultText: "0" },
+    { key: "backupSchedule", type: "string", description: "When the backup job runs: a cron expression in UTC (5 fields).", staticDefault: "0 2 * * *", defaultText: "0 2 * * * (02:00 UTC daily)" },
+    { key: "backupSchemas", type: "string", description: "Comma-separated schemas the backup dumps; empty dumps the whole database, as the guide's script.", staticDefault: "", defaultText: "whole database" },
     { key: "dockerHost", type: "string", description: "Docker engine: unix:// socket or ssh://user@host (plain tcp:// is refused).", staticDefault: "unix:///var/run/docker.sock", defaultText: "unix:///var/run/docker.sock" },
     { key: "backendImage", type: "string", description: "Backend image; prod needs an explicit tag other than latest, or a digest.", defaultText: "required" },
     { key: "workerImage", type: "string", description: "Worker image; same pinning rule as backendImage.", defaultText: "required" },
+    { key: "backupImage", type: "string", description: "Backup job image, built from backup-job/Dockerfile; same pinning rule as backendImage.", staticDefault: "", defaultText: "required when a backup service runs" },
     { key: "redisImage", type: "string", description: "Redis image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "dockerMode", type: "string", description: "single: containers on one Docker host; swarm: Swarm services, Docker secrets and overlay networks.", staticDefault: "single", defaultText: "single" },
-    { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp, image, command, replicas, networks, ports, memoryMb, cpus}. Unset: one backend (port 8000) and one worker.", staticDefault: "", defaultText: "backend + worker" },
+    { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp|backup, image, command, replicas, networks, ports, memoryMb, cpus}. Unset: one backend (port 8000), one worker and the backup job.", staticDefault: "", defaultText: "backend + worker + backup" },
     { key: "networkSubnets", type: "string", undeclared: true, description: "Optional JSON object of network to IPv4 CIDR, e.g. {\"backend\": \"172.30.1.0/24\"}.", staticDefault: "", defaultText: "Docker assigns" },
     { key: "vaultToken", type: "string", secret: true, description: "Vault token the program uses to write secrets and policies.", defaultText: "required (secret)" },
     { key: "supabaseAnonKey", type: "string", undeclared: true, secret: true, description: "Hosted project's anon key.", defaultText: "required when hosted (secret)" },
@@ -305,6 +316,23 @@ function image_(pinned: boolean) {
     };
 }
 
+function cronSchedule(raw: string): Parsed<string> {
+    const allowed = "must be a 5-field cron expression in UTC such as 0 2 * * * (minute hour day month weekday)";
+    if (raw.trim().split(/\s+/).length !== 5) return bad(allowed);
+    try {
+        // croner is what the job schedules with: what parses here runs there.
+        new Cron(raw, { paused: true, timezone: "UTC" });
+        return ok(raw.trim());
+    } catch {
+        return bad(allowed);
+    }
+}
+
+function schemaList(raw: string): Parsed<string[]> {
+    const schemas = raw.split(",").map((s) => s.trim());
+    return schemas.every((s) => /^[a-z_][a-z0-9_$]{0,62}$/.test(s)) ? ok(schemas) : bad("must be comma-separated schema names such as public,private");
+}
+
 function parseJsonObject(key: string, raw: string, problems: ConfigProblem[]): Record<string, unknown> | undefined {
     try {
         const value = JSON.parse(raw);
@@ -320,9 +348,15 @@ const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const SERVICE_FIELDS = ["role", "image", "command", "replicas", "networks", "ports", "memoryMb", "cpus"];
 
 /** Parses `services`; each problem is keyed `services.<name>.<field>`. */
-function parseServices(raw: string | undefined, d: { backendImage?: string; workerImage?: string; pinned: boolean; swarm: boolean }, problems: ConfigProblem[]): ServiceSpec[] {
+function parseServices(
+    raw: string | undefined,
+    d: { images: Partial<Record<ServiceRole, string>>; pinned: boolean; swarm: boolean },
+    problems: ConfigProblem[],
+): ServiceSpec[] {
     const specs: Record<string, unknown> =
-        raw === undefined ? { backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker" } } : (parseJsonObject("services", raw, problems) ?? {});
+        raw === undefined
+            ? { backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker" }, backup: { role: "backup", cpus: 2, memoryMb: 1024 } }
+            : (parseJsonObject("services", raw, problems) ?? {});
     const out: ServiceSpec[] = [];
     for (const [name, value] of Object.entries(specs)) {
         const at = (field?: string) => `services.${name}${field ? `.${field}` : ""}`;
@@ -342,15 +376,18 @@ function parseServices(raw: string | undefined, d: { backendImage?: string; work
             complain("role", v.role, `must be one of ${SERVICE_ROLES.join(", ")}`);
             continue;
         }
-        const defaultImage = role === "backend" ? d.backendImage : role === "worker" ? d.workerImage : undefined;
+        const defaultImage = d.images[role];
         let image = defaultImage ?? "";
         if (v.image !== undefined) {
             const r = typeof v.image === "string" ? image_(d.pinned)(v.image) : bad<string>("must be an image reference");
             if (r.ok) image = r.value;
             else complain("image", v.image, r.allowed);
         } else if (role === "mcp") complain("image", undefined, "is required for an mcp service");
+        else if (role === "backup" && !image && (v.replicas ?? 1) !== 0) complain("image", undefined, "is required for the backup job: set backupImage (built from backup-job/Dockerfile), or replicas: 0");
         const replicas = v.replicas ?? 1;
         if (!Number.isInteger(replicas) || (replicas as number) < 0 || (replicas as number) > 50) complain("replicas", v.replicas, "must be an integer from 0 to 50");
+        // Two schedulers would take every backup twice.
+        else if (role === "backup" && (replicas as number) > 1) complain("replicas", v.replicas, "must be 0 or 1 for the backup job");
         const networks = (v.networks ?? DEFAULT_NETWORKS[role]) as unknown;
         if (!Array.isArray(networks) || networks.some((n) => !(DOCKER_NETWORKS as readonly string[]).includes(n))) {
             complain("networks", v.networks, `must be a list of ${DOCKER_NETWORKS.join(", ")}`);
@@ -374,6 +411,8 @@ function parseServices(raw: string | undefined, d: { backendImage?: string; work
     }
     const backends = out.filter((s) => s.role === "backend").map((s) => s.name);
     if (backends.length > 1) problems.push({ key: "services", shown: JSON.stringify(backends), allowed: "may hold at most one service with role backend" });
+    const backups = out.filter((s) => s.role === "backup").map((s) => s.name);
+    if (backups.length > 1) problems.push({ key: "services", shown: JSON.stringify(backups), allowed: "may hold at most one service with role backup" });
     return out;
 }
 
@@ -486,14 +525,17 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     if (backupColdTransitionDays && backupRetentionDays && (backupColdTransitionDays < 30 || backupRetentionDays - backupColdTransitionDays < 30)) {
         fail("backupColdTransitionDays", `must be 0, or at least 30 and at least 30 days before expiry (backupRetentionDays ${backupRetentionDays}): STANDARD_IA bills 30 days minimum`);
     }
+    const backupSchedule = field("backupSchedule", cronSchedule, "0 2 * * *");
+    const backupSchemas = field("backupSchemas", schemaList, []);
     const dockerHostValue = field("dockerHost", dockerHost, "unix:///var/run/docker.sock");
     const requiredImage = "is required: an image reference such as ghcr.io/org/app:1.2.3";
     const backendImage = field("backendImage", image_(isProd), undefined, requiredImage);
     const workerImage = field("workerImage", image_(isProd), undefined, requiredImage);
     const redisImage = field("redisImage", image_(isProd), undefined, requiredImage);
+    const backupImage = field("backupImage", image_(isProd), undefined);
 
     const dockerMode = field("dockerMode", oneOf(DOCKER_MODES), "single");
-    const services = parseServices(given("services"), { backendImage, workerImage, pinned: isProd, swarm: dockerMode === "swarm" }, problems);
+    const services = parseServices(given("services"), { images: { backend: backendImage, worker: workerImage, backup: backupImage ?? given("backupImage") }, pinned: isProd, swarm: dockerMode === "swarm" }, problems);
     const networkSubnets = parseSubnets(given("networkSubnets"), problems);
 
     const secrets: Partial<Record<SecretKey, string>> = {};
@@ -542,9 +584,12 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         backupObjectLockMode: backupObjectLockMode!,
         backupObjectLockDays: backupObjectLockDays!,
         backupColdTransitionDays: backupColdTransitionDays!,
+        backupSchedule: backupSchedule!,
+        backupSchemas: backupSchemas!,
         dockerHost: dockerHostValue!,
         backendImage: backendImage!,
         workerImage: workerImage!,
+        backupImage: backupImage ?? "",
         redisImage: redisImage!,
         dockerMode: dockerMode!,
         services,

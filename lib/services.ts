@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceRole, Settings } from "./config";
 import type { Consumer } from "./credentials";
+import { awsCredentialsFile } from "./backup";
 import { pgpassLine } from "./docker";
 import { REDIS_TLS_PORT } from "./redis";
 
@@ -18,6 +19,13 @@ export interface RuntimeSecrets {
     redisUsers: Record<Consumer, { username: string; password: pulumi.Output<string> }>;
     appRoles: Record<Consumer, { roleId: pulumi.Output<string>; secretId: pulumi.Output<string> }>;
     redisCaCertPem: pulumi.Output<string>;
+    /** Where the backup job writes, and the uploader's key (its only AWS identity). */
+    backup: {
+        bucketName: pulumi.Output<string>;
+        kmsKeyArn?: pulumi.Output<string>;
+        accessKeyId: pulumi.Output<string>;
+        secretAccessKey: pulumi.Output<string>;
+    };
 }
 
 export interface ServiceRuntime {
@@ -35,6 +43,7 @@ export function appDatabase(s: Settings): { host: string; port: number; user: st
 }
 
 export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeSecrets): ServiceRuntime {
+    if (role === "backup") return backupRuntime(s, secrets);
     const environment: Record<string, pulumi.Input<string>> = {
         SUPABASE_URL: s.supabaseUrl,
         VAULT_ADDR: s.vaultAddress,
@@ -75,4 +84,35 @@ export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeS
             : // No HTTP endpoint: the main process must be alive.
               { tests: ["CMD-SHELL", "kill -0 1"], interval: "30s", timeout: "5s", retries: 3 };
     return { environment, secretFiles, files, healthcheck };
+}
+
+/**
+ * The backup job (backup-job/): libpq's variables for the direct connection (never the pooler),
+ * the bucket and the encryption its policy demands, the schedule; the database password and the
+ * uploader's key as files.
+ */
+function backupRuntime(s: Settings, secrets: RuntimeSecrets): ServiceRuntime {
+    const environment: Record<string, pulumi.Input<string>> = {
+        PGHOST: s.supabaseDbHost,
+        PGPORT: String(s.supabaseDbPort),
+        PGDATABASE: s.supabaseDbName,
+        PGUSER: s.supabaseDbUser,
+        PGSSLMODE: s.databaseSslMode,
+        PGPASSFILE: `${SECRETS}/pgpass`,
+        AWS_REGION: s.awsRegion,
+        AWS_SHARED_CREDENTIALS_FILE: `${SECRETS}/aws_credentials`,
+        BACKUP_BUCKET: secrets.backup.bucketName,
+        BACKUP_PREFIX: s.backupPrefix,
+        BACKUP_SSE: s.backupKms ? "aws:kms" : "AES256",
+        BACKUP_SCHEDULE: s.backupSchedule,
+    };
+    if (s.backupKms && secrets.backup.kmsKeyArn) environment.BACKUP_KMS_KEY_ID = secrets.backup.kmsKeyArn;
+    if (s.backupSchemas.length > 0) environment.BACKUP_SCHEMAS = s.backupSchemas.join(",");
+    const secretFiles: Record<string, pulumi.Input<string>> = {
+        pgpass: secrets.databasePassword.apply((pw) => pgpassLine(s.supabaseDbHost, s.supabaseDbPort, s.supabaseDbName, s.supabaseDbUser, pw)),
+        aws_credentials: pulumi.all([secrets.backup.accessKeyId, secrets.backup.secretAccessKey]).apply(([id, key]) => awsCredentialsFile(id, key)),
+    };
+    // Healthy while the last scheduled backup succeeded and none is overdue (backup-job/main.ts).
+    const healthcheck = { tests: ["CMD", "node", "/app/backup-job.js", "health"], interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" };
+    return { environment, secretFiles, files: {}, healthcheck };
 }

@@ -15,11 +15,12 @@ const BACKEND_SECRET_FILES = [
     "/run/secrets/vault_secret_id",
 ];
 const containers = (ev: Evaluation) => ofType(ev, "docker:index/container:Container");
+const vaultPassword = (ev: Evaluation) => (JSON.parse(String(reveal(byName(ev, "credentials-kv-database").inputs.dataJson))) as { password: string }).password;
 
 describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
     it("gives every container the hardening defaults", async () => {
         const all = containers(await evaluateStack(stack));
-        expect(all.map((c) => c.name).sort()).toEqual(["app-backend-0", "app-worker-0", "redis-server"]);
+        expect(all.map((c) => c.name).sort()).toEqual(["app-backend-0", "app-backup-0", "app-worker-0", "redis-server"]);
         for (const c of all) {
             expect(c.inputs, c.name).toMatchObject({
                 readOnly: true,
@@ -71,6 +72,44 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const files = (reveal(byName(ev, "app-backend-0").inputs.uploads) as { file: string }[]).map((u) => u.file).sort();
         expect(files).toEqual(["/etc/toolboxai/redis-ca.crt", ...BACKEND_SECRET_FILES]);
         expect(byName(ev, "app-backend-0").inputs.healthcheck).toMatchObject({ tests: ["CMD", "curl", "-f", "http://localhost:8000/health"], interval: "30s", timeout: "10s", retries: 3 });
+    });
+
+    it("runs the backup job on its schedule over the direct connection, with the uploader's key and the database password as files", async () => {
+        const ev = await evaluateStack(stack);
+        const job = byName(ev, "app-backup-0");
+        const env = envOf(job);
+        const bucket = byName(ev, "backups-bucket");
+        expect(env).toMatchObject({
+            PGHOST: stack === "prod" ? "db.toolboxaiprodprojref.supabase.co" : "127.0.0.1",
+            PGPORT: stack === "prod" ? "5432" : "54322",
+            PGDATABASE: "postgres",
+            PGUSER: "postgres",
+            PGSSLMODE: stack === "prod" ? "require" : "disable",
+            PGPASSFILE: "/run/secrets/pgpass",
+            AWS_SHARED_CREDENTIALS_FILE: "/run/secrets/aws_credentials",
+            BACKUP_BUCKET: bucket.outputs.bucket,
+            BACKUP_PREFIX: "supabase",
+            BACKUP_SSE: stack === "prod" ? "aws:kms" : "AES256",
+            BACKUP_SCHEDULE: "0 2 * * *",
+        });
+        if (stack === "prod") expect(env.BACKUP_KMS_KEY_ID).toBe(byName(ev, "backups-key").outputs.arn);
+        else expect(env.BACKUP_KMS_KEY_ID).toBeUndefined();
+        expect(env.PGPORT).not.toBe("6543");
+        // The engine keeps the whole upload list secret, as it holds secret contents.
+        expect(job.inputs.uploads).toBeInstanceOf(SecretValue);
+        const uploads = reveal(job.inputs.uploads) as { file: string; content: string; permissions: string }[];
+        expect(uploads.map((u) => u.file).sort()).toEqual(["/run/secrets/aws_credentials", "/run/secrets/pgpass"]);
+        for (const u of uploads) expect(u.permissions, u.file).toBe("0400");
+        const key = byName(ev, "backups-uploader-key");
+        const credentials = uploads.find((u) => u.file.endsWith("aws_credentials"))!.content;
+        // The mock names the key's id after the resource; its secret is the provider's output.
+        expect(credentials).toBe(`[default]\naws_access_key_id = ${credentials.match(/backups-uploader-key-[0-9a-f]+/)?.[0]}\naws_secret_access_key = ${reveal(key.outputs.secret)}\n`);
+        const pgpass = uploads.find((u) => u.file.endsWith("pgpass"))!.content;
+        expect(pgpass).toBe(`${env.PGHOST}:${env.PGPORT}:postgres:postgres:${vaultPassword(ev)}\n`);
+        expect((job.inputs.networksAdvanced as { name: string }[]).map((n) => n.name)).toEqual([`toolboxai-${stack}-frontend`]);
+        expect(job.inputs.healthcheck).toMatchObject({ tests: ["CMD", "node", "/app/backup-job.js", "health"] });
+        expect(job.inputs.image).toBe(byName(ev, "app-backup-image").outputs.imageId);
+        expect(byName(ev, "app-backup-image").inputs.name).toBe(stack === "prod" ? "ghcr.io/toolboxai/backup:1.0.0" : "ghcr.io/toolboxai/backup:dev");
     });
 
     it("publishes ports on the backend only, and frees the port before a replacement", async () => {

@@ -155,7 +155,7 @@ describe("backup job settings and naming", () => {
         const config = readJobConfig({ ...jobEnv(), BACKUP_SCHEMAS: "public,private" });
         const { pgDump, zstd } = dumpCommands(config);
         expect(pgDump).toEqual(expect.arrayContaining(["--format=custom", "--compress=0", "--no-password", "--schema=public", "--schema=private"]));
-        expect(zstd).toEqual(["-3", "-T0", "-q", "-c"]);
+        expect(zstd).toEqual(["-1", "-T0", "-q", "-c"]);
         expect([...pgDump, ...zstd].join(" ")).not.toMatch(/password=|PGPASSWORD|postgresql:\/\//);
     });
 

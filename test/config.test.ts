@@ -84,6 +84,13 @@ const BAD: BadCase[] = [
     { what: "unknown Docker mode", stack: "dev", changes: { dockerMode: "kubernetes" }, key: "dockerMode", shown: '"kubernetes"', allowed: /one of single, swarm/ },
     { what: "two backend replicas publishing one host port", stack: "dev", changes: { services: JSON.stringify({ backend: { role: "backend", replicas: 2, ports: [{ published: 8000, target: 8000 }] } }) }, key: "services.backend.ports", shown: '[{"published":8000,"target":8000}]', allowed: /need replicas: 1 on a single Docker host/ },
     { what: "object lock as long as the retention", stack: "prod", changes: { backupObjectLockDays: "30" }, key: "backupObjectLockDays", shown: '"30"', allowed: /shorter than backupRetentionDays \(30\)/ },
+    { what: "a backup schedule that is not cron", stack: "dev", changes: { backupSchedule: "daily at 2" }, key: "backupSchedule", shown: '"daily at 2"', allowed: /5-field cron expression in UTC/ },
+    { what: "a backup schedule with an hour out of range", stack: "prod", changes: { backupSchedule: "0 25 * * *" }, key: "backupSchedule", shown: '"0 25 * * *"', allowed: /5-field cron expression/ },
+    { what: "backup schemas with a quote", stack: "dev", changes: { backupSchemas: "public,x'y" }, key: "backupSchemas", shown: '"public,x\'y"', allowed: /comma-separated schema names/ },
+    { what: "two backup job replicas", stack: "dev", changes: { services: JSON.stringify({ backup: { role: "backup", replicas: 2 } }) }, key: "services.backup.replicas", shown: "2", allowed: /0 or 1 for the backup job/ },
+    { what: "two backup services", stack: "dev", changes: { services: JSON.stringify({ b1: { role: "backup" }, b2: { role: "backup" } }) }, key: "services", shown: '["b1","b2"]', allowed: /at most one service with role backup/ },
+    { what: "a backup service without an image", stack: "dev", changes: { backupImage: "" }, key: "services.backup.image", shown: "(missing)", allowed: /required for the backup job: set backupImage/ },
+    { what: "a backup image without a tag in prod", stack: "prod", changes: { backupImage: "ghcr.io/toolboxai/backup" }, key: "backupImage", shown: '"ghcr.io/toolboxai/backup"', allowed: /pinned in prod/ },
     { what: "a cold transition that costs more than it saves", stack: "prod", changes: { backupColdTransitionDays: "10" }, key: "backupColdTransitionDays", shown: '"10"', allowed: /at least 30/ },
     { what: "an unknown object lock mode", stack: "prod", changes: { backupObjectLockMode: "STRICT" }, key: "backupObjectLockMode", shown: '"STRICT"', allowed: /one of GOVERNANCE, COMPLIANCE/ },
     { what: "AWS region that is a city", stack: "dev", changes: { awsRegion: "Frankfurt" }, key: "awsRegion", shown: '"Frankfurt"', allowed: /AWS region code/ },
@@ -144,10 +151,17 @@ describe("stack config: good config", () => {
 
     it("gives dev the local `supabase start` endpoints and 7-day retention by default", () => {
         const { settings } = parseStackConfig({
-            values: { environment: "dev", vaultAddress: "http://127.0.0.1:8200", awsRegion: "eu-west-1", backendImage: "b:1", workerImage: "w:1", redisImage: "redis:7-alpine", vaultToken: "t0123456789" },
+            values: { environment: "dev", vaultAddress: "http://127.0.0.1:8200", awsRegion: "eu-west-1", backendImage: "b:1", workerImage: "w:1", backupImage: "k:1", redisImage: "redis:7-alpine", vaultToken: "t0123456789" },
             secretKeys: new Set(["vaultToken"]),
         });
+        expect(settings.services.map((spec) => [spec.name, spec.role, spec.image, spec.replicas, spec.networks.join(",")])).toEqual([
+            ["backend", "backend", "b:1", 1, "frontend,backend,cache"],
+            ["worker", "worker", "w:1", 1, "frontend,backend,cache"],
+            ["backup", "backup", "k:1", 1, "frontend"],
+        ]);
         expect(settings).toMatchObject({
+            backupSchedule: "0 2 * * *",
+            backupSchemas: [],
             supabaseMode: "local",
             supabaseUrl: "http://127.0.0.1:54321",
             supabaseDbHost: "127.0.0.1",

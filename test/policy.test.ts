@@ -119,7 +119,7 @@ describe("the program under its own policy pack", () => {
     it("passes entirely once the images are pinned by digest", async () => {
         const digest = `@sha256:${"0".repeat(64)}`;
         const ev = await evaluateStack("prod", {
-            overrides: { backendImage: `ghcr.io/toolboxai/backend${digest}`, workerImage: `ghcr.io/toolboxai/worker${digest}`, redisImage: `redis${digest}` },
+            overrides: { backendImage: `ghcr.io/toolboxai/backend${digest}`, workerImage: `ghcr.io/toolboxai/worker${digest}`, backupImage: `ghcr.io/toolboxai/backup${digest}`, redisImage: `redis${digest}` },
         });
         expect(await programViolations(ev)).toEqual([]);
     });

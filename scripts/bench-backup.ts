@@ -1,0 +1,178 @@
+/**
+ * npm run bench:backup [-- --size-gb 1 --rounds 3]
+ *
+ * On a synthetic database of at least --size-gb GiB, shaped like the application's tables (the
+ * real migrations, seeded with uuids, text, jsonb and timestamps), measures interleaved runs of
+ *   job:   the backup job's bundle (pg_dump -Fc -Z0 | zstd -T0 -1, streamed to S3, read back)
+ *   guide: the guide's script (pg_dump --format=custom --compress=9 to a file, then upload it)
+ * against the same PostgreSQL and S3-compatible server on loopback, and prints wall time, object
+ * size and restore time of each, and the ratios. Target: job >= 2x faster, size <= 1.15x.
+ */
+import { spawn } from "node:child_process";
+import { chmodSync, createReadStream, createWriteStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { buildBackupJob } from "../backup-job/build";
+import { startPostgres, type PostgresServer } from "../test/support/postgres";
+import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "../test/support/s3";
+
+const BUCKET = "toolboxai-bench-backups";
+const PASSWORD = "bench-database-password";
+
+function option(name: string, fallback: number): number {
+    const at = process.argv.indexOf(`--${name}`);
+    return at > 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdout: "ignore" | "pipe" = "ignore"): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, args, { env, stdio: ["ignore", stdout, "pipe"] });
+        let out = "";
+        let err = "";
+        child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+        child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err.slice(-2000)}`))));
+    });
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Sample {
+    wallMs: number;
+    bytes: number;
+    key: string;
+}
+
+async function main(): Promise<void> {
+    const sizeGb = option("size-gb", 1);
+    const rounds = option("rounds", 3);
+    const work = mkdtempSync(join(tmpdir(), "toolboxai-bench-backup-"));
+    let pg: PostgresServer | undefined;
+    let s3: S3Server | undefined;
+    try {
+        const bundle = await buildBackupJob(join(work, "backup-job.js"));
+        [pg, s3] = await Promise.all([startPostgres(), startS3([BUCKET])]);
+        const db = pg;
+        const store = s3;
+        await db.sql(`alter role postgres password '${PASSWORD}'`);
+        const pgpass = join(work, "pgpass");
+        writeFileSync(pgpass, `127.0.0.1:*:*:postgres:${PASSWORD}\n`);
+        chmodSync(pgpass, 0o600);
+        const credentials = join(work, "aws_credentials");
+        writeFileSync(credentials, `[default]\naws_access_key_id = ${S3RVER_ACCESS_KEY_ID}\naws_secret_access_key = bench\n`);
+        writeFileSync(join(work, "aws_config"), "");
+        const pgEnv = { PATH: process.env.PATH, HOME: work, PGHOST: "127.0.0.1", PGPORT: String(db.port), PGUSER: "postgres", PGDATABASE: "app", PGSSLMODE: "disable", PGPASSFILE: pgpass };
+
+        // The database: Supabase's auth schema reproduced, the real migrations, seeded until big enough.
+        const started = performance.now();
+        await db.sql("create database app");
+        await db.sqlFile(join(__dirname, "..", "test", "support", "supabase-auth.sql"), {}, "app");
+        const migrations = join(__dirname, "..", "supabase", "migrations");
+        for (const file of readdirSync(migrations).sort()) await db.sqlFile(join(migrations, file), {}, "app");
+        const target = sizeGb * 1024 ** 3;
+        // About 4.7 KiB of table and index per seeded user (measured): one pass, a little over the target.
+        await db.sqlFile(join(__dirname, "..", "test", "support", "seed.sql"), { scale: Math.ceil((target / 4700) * 1.05), projects_per_user: 5 }, "app");
+        const size = Number(await db.sql("select pg_database_size('app')"));
+        if (size < target) throw new Error(`seeded only ${mib(size)}, below the ${sizeGb} GiB asked for`);
+        const rows = await db.sql("select string_agg(relname || ' ' || n_live_tup, ', ' order by relname) from pg_stat_user_tables where schemaname in ('public', 'auth')", "app");
+        console.log(`database: ${mib(size)} (pg_database_size), ${rows}; seeded in ${seconds(performance.now() - started)}`);
+        console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}), node ${process.version}, PostgreSQL ${await db.sql("show server_version")}`);
+
+        const job = async (): Promise<Sample> => {
+            const t0 = performance.now();
+            const env = {
+                ...pgEnv,
+                AWS_REGION: "eu-central-1",
+                AWS_SHARED_CREDENTIALS_FILE: credentials,
+                AWS_CONFIG_FILE: join(work, "aws_config"),
+                BACKUP_BUCKET: BUCKET,
+                BACKUP_PREFIX: "job",
+                BACKUP_SSE: "AES256",
+                BACKUP_S3_ENDPOINT: store.endpoint,
+                AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+            };
+            const report = JSON.parse((await exec(process.execPath, [bundle, "run"], env, "pipe")).trim().split("\n").pop()!) as { key: string; bytes: number };
+            return { wallMs: performance.now() - t0, bytes: report.bytes, key: report.key };
+        };
+        let guideRun = 0;
+        const guide = async (): Promise<Sample> => {
+            const t0 = performance.now();
+            const file = join(work, `backup_${guideRun++}.dump`);
+            await exec("pg_dump", ["-h", "127.0.0.1", "-U", "postgres", "-d", "app", "--format=custom", "--compress=9", "-f", file], pgEnv);
+            const key = `guide/${file.split("/").pop()}`;
+            // `aws s3 cp`'s defaults: 8 MiB parts, 10 in flight.
+            await new Upload({ client: store.client, params: { Bucket: BUCKET, Key: key, Body: createReadStream(file), ServerSideEncryption: "AES256" }, partSize: 8 * 1048576, queueSize: 10 }).done();
+            const bytes = (await store.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength ?? 0;
+            const wallMs = performance.now() - t0;
+            rmSync(file);
+            return { wallMs, bytes, key };
+        };
+
+        const samples: Record<"job" | "guide", Sample[]> = { job: [], guide: [] };
+        for (let round = 0; round < rounds; round++) {
+            // Alternate which goes first, so neither always gets the warmer cache.
+            const order = round % 2 === 0 ? (["guide", "job"] as const) : (["job", "guide"] as const);
+            for (const method of order) {
+                const sample = await (method === "job" ? job() : guide());
+                samples[method].push(sample);
+                console.log(`round ${round + 1} ${method.padEnd(5)} wall ${seconds(sample.wallMs)}  object ${mib(sample.bytes)}`);
+            }
+        }
+
+        // Restore each method's last object into a fresh database, the way its README says.
+        const restoreMs: Record<"job" | "guide", number> = { job: 0, guide: 0 };
+        for (const method of ["guide", "job"] as const) {
+            const key = samples[method][samples[method].length - 1].key;
+            const database = `restore_${method}`;
+            await db.sql(`create database ${database}`);
+            const t0 = performance.now();
+            const object = await store.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+            const args = ["--exit-on-error", "-h", "127.0.0.1", "-U", "postgres", "-d", database];
+            if (method === "guide") {
+                // The guide restores from a local file: download, then pg_restore.
+                const file = join(work, "restore.dump");
+                await pipeline(object.Body as Readable, createWriteStream(file));
+                await exec("pg_restore", [...args, file], pgEnv);
+                rmSync(file);
+            } else {
+                const zstd = spawn("zstd", ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
+                const restorer = spawn("pg_restore", args, { env: pgEnv, stdio: ["pipe", "ignore", "inherit"] });
+                const done = new Promise<number | null>((resolve) => restorer.on("close", resolve));
+                zstd.stdout.pipe(restorer.stdin);
+                await pipeline(object.Body as Readable, zstd.stdin);
+                if ((await done) !== 0) throw new Error("pg_restore of the job's dump failed");
+            }
+            restoreMs[method] = performance.now() - t0;
+            const count = await db.sql("select count(*) from public.projects", database);
+            console.log(`restore ${method.padEnd(5)} ${seconds(restoreMs[method])} (public.projects: ${count} rows)`);
+        }
+
+        const wall = { job: median(samples.job.map((s) => s.wallMs)), guide: median(samples.guide.map((s) => s.wallMs)) };
+        const bytes = { job: median(samples.job.map((s) => s.bytes)), guide: median(samples.guide.map((s) => s.bytes)) };
+        const speedup = wall.guide / wall.job;
+        const sizeRatio = bytes.job / bytes.guide;
+        console.log("");
+        console.log(`median of ${rounds}   wall      object      restore`);
+        console.log(`guide          ${seconds(wall.guide).padEnd(9)} ${mib(bytes.guide).padEnd(11)} ${seconds(restoreMs.guide)}`);
+        console.log(`job            ${seconds(wall.job).padEnd(9)} ${mib(bytes.job).padEnd(11)} ${seconds(restoreMs.job)}`);
+        console.log(`ratios         ${speedup.toFixed(2)}x faster, size ${sizeRatio.toFixed(3)}x, restore ${(restoreMs.guide / restoreMs.job).toFixed(2)}x faster`);
+        const met = speedup >= 2 && sizeRatio <= 1.15;
+        console.log(`target (>= 2x faster, <= 1.15x size): ${met ? "met" : "NOT met"}`);
+        process.exitCode = met ? 0 : 1;
+    } finally {
+        await Promise.all([pg?.stop(), s3?.stop()]);
+        rmSync(work, { recursive: true, force: true });
+    }
+}
+
+main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+});
