@@ -154,4 +154,22 @@ describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
         expect(task.containerSpec.mounts).toEqual(expect.arrayContaining([expect.objectContaining({ target: "/data", type: "volume" })]));
         expect(redis.inputs.updateConfig).toMatchObject({ order: "stop-first" });
     });
+
+    it("lets the Redis node's engine create the data volume, labelled, instead of a provider volume on the manager", async () => {
+        const ev = await swarm();
+        // A docker.Volume would be created on the engine the provider talks to (a manager), not on the labelled node.
+        expect(ofType(ev, "docker:index/volume:Volume")).toEqual([]);
+        const task = reveal(byName(ev, "redis-server").inputs.taskSpec) as { containerSpec: { mounts: { target: string; source?: string; type: string; volumeOptions?: { driverName?: string; labels: { label: string; value: string }[] } }[] } };
+        const data = task.containerSpec.mounts.find((m) => m.target === "/data")!;
+        expect(data).toMatchObject({ source: "toolboxai-dev-redis-data", type: "volume" });
+        // The engine applies volume labels only when a driver is named.
+        expect(data.volumeOptions?.driverName).toBe("local");
+        expect(data.volumeOptions?.labels).toEqual(
+            expect.arrayContaining([
+                { label: "com.toolboxai.stack", value: "dev" },
+                { label: "com.toolboxai.service", value: "redis" },
+                { label: "com.toolboxai.retain", value: "true" },
+            ]),
+        );
+    });
 });
