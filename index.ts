@@ -113,7 +113,7 @@ const services = settings.services.map((spec) => {
         redisUsers: credentials.redisUsers,
         appRoles: credentials.appRoles,
         redisCaCertPem: redis.caCertPem,
-    });
+    }, spec.healthcheck);
     return new AppService(
         `app-${spec.name}`,
         { stack, mode: settings.dockerMode, spec, networks: { names: networks.names, ids: networks.ids }, tags, ...runtime },

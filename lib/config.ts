@@ -42,6 +42,8 @@ export interface ServiceSpec {
     ports: { published: number; target: number }[];
     memoryMb: number;
     cpus: number;
+    /** Docker health-check test overriding the role's default (lib/services.ts). */
+    healthcheck?: string[];
 }
 
 /** frontend is the only network with a route out: every role reaches Supabase and Vault through it. */
@@ -196,7 +198,7 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "workerImage", type: "string", description: "Worker image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "redisImage", type: "string", description: "Redis image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "dockerMode", type: "string", description: "single: containers on one Docker host; swarm: Swarm services, Docker secrets and overlay networks.", staticDefault: "single", defaultText: "single" },
-    { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp, image, command, replicas, networks, ports, memoryMb, cpus}. Unset: one backend (port 8000) and one worker.", staticDefault: "", defaultText: "backend + worker" },
+    { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp, image, command, replicas, networks, ports, memoryMb, cpus, healthcheck}. Unset: one backend (port 8000) and one worker.", staticDefault: "", defaultText: "backend + worker" },
     { key: "networkSubnets", type: "string", undeclared: true, description: "Optional JSON object of network to IPv4 CIDR, e.g. {\"backend\": \"172.30.1.0/24\"}.", staticDefault: "", defaultText: "Docker assigns" },
     { key: "vaultToken", type: "string", secret: true, description: "Vault token the program uses to write secrets and policies.", defaultText: "required (secret)" },
     { key: "supabaseAnonKey", type: "string", undeclared: true, secret: true, description: "Hosted project's anon key.", defaultText: "required when hosted (secret)" },
@@ -317,7 +319,13 @@ function parseJsonObject(key: string, raw: string, problems: ConfigProblem[]): R
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const SERVICE_FIELDS = ["role", "image", "command", "replicas", "networks", "ports", "memoryMb", "cpus"];
+const SERVICE_FIELDS = ["role", "image", "command", "replicas", "networks", "ports", "memoryMb", "cpus", "healthcheck"];
+
+/** A Docker health-check test that runs something: exec form, or one shell command. NONE is refused. */
+function isHealthcheckTest(v: unknown): v is string[] {
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x.trim() === "")) return false;
+    return (v[0] === "CMD" && v.length >= 2) || (v[0] === "CMD-SHELL" && v.length === 2);
+}
 
 /** Parses `services`; each problem is keyed `services.<name>.<field>`. */
 function parseServices(raw: string | undefined, d: { backendImage?: string; workerImage?: string; pinned: boolean; swarm: boolean }, problems: ConfigProblem[]): ServiceSpec[] {
@@ -370,7 +378,11 @@ function parseServices(raw: string | undefined, d: { backendImage?: string; work
         if (!Number.isInteger(memoryMb) || (memoryMb as number) < 64 || (memoryMb as number) > 65536) complain("memoryMb", v.memoryMb, "must be an integer from 64 to 65536");
         const cpus = v.cpus ?? 1;
         if (typeof cpus !== "number" || cpus <= 0 || cpus > 64) complain("cpus", v.cpus, "must be a number above 0 and at most 64");
-        out.push({ name, role, image, command: command as string[] | undefined, replicas: replicas as number, networks: networks as DockerNetwork[], ports: ports as ServiceSpec["ports"], memoryMb: memoryMb as number, cpus: cpus as number });
+        const healthcheck = v.healthcheck;
+        if (healthcheck !== undefined && !isHealthcheckTest(healthcheck)) {
+            complain("healthcheck", healthcheck, 'must be ["CMD", "<program>", "<argument>", ...] or ["CMD-SHELL", "<one shell command>"]: a check that can fail (NONE is refused)');
+        }
+        out.push({ name, role, image, command: command as string[] | undefined, replicas: replicas as number, networks: networks as DockerNetwork[], ports: ports as ServiceSpec["ports"], memoryMb: memoryMb as number, cpus: cpus as number, ...(isHealthcheckTest(healthcheck) ? { healthcheck } : {}) });
     }
     const backends = out.filter((s) => s.role === "backend").map((s) => s.name);
     if (backends.length > 1) problems.push({ key: "services", shown: JSON.stringify(backends), allowed: "may hold at most one service with role backend" });

@@ -34,7 +34,31 @@ export function appDatabase(s: Settings): { host: string; port: number; user: st
         : { host: s.supabaseDbHost, port: s.supabaseDbPort, user: s.supabaseDbUser, database: s.supabaseDbName };
 }
 
-export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeSecrets): ServiceRuntime {
+/** Workers and MCP servers show they are alive by touching this file; /tmp is their writable tmpfs. */
+export const HEARTBEAT_FILE = "/tmp/healthy";
+/** A heartbeat older than this is a failed check (the contract: touch it at least every 20 s). */
+export const HEARTBEAT_MAX_AGE_SECONDS = 60;
+
+/**
+ * A POSIX sh command (dash, busybox ash; no bashisms) that fails when `file` is missing or its
+ * mtime is `maxAgeSeconds` old or older. It only reads, so it works on a read-only root filesystem;
+ * it needs `date +%s` and `stat -c %Y` (GNU coreutils or busybox) in the image.
+ */
+export function heartbeatCheck(file: string = HEARTBEAT_FILE, maxAgeSeconds: number = HEARTBEAT_MAX_AGE_SECONDS): string {
+    if (!/^\/[\w./-]+$/.test(file)) throw new Error(`heartbeat file must be a plain absolute path, got ${JSON.stringify(file)}`);
+    return `[ -f ${file} ] && [ $(( $(date +%s) - $(stat -c %Y ${file}) )) -lt ${maxAgeSeconds} ]`;
+}
+
+/**
+ * The check a role gets unless its service sets `healthcheck`. Not `kill -0 1`: with `init: true`
+ * PID 1 is docker-init, which lives as long as the container, so that check could never fail.
+ */
+export function defaultHealthcheck(role: ServiceRole): string[] {
+    return role === "backend" ? ["CMD", "curl", "-f", "http://localhost:8000/health"] : ["CMD-SHELL", heartbeatCheck()];
+}
+
+/** `healthcheck` overrides the role's default test (from the service's config); timings stay the role's. */
+export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeSecrets, healthcheck?: string[]): ServiceRuntime {
     const environment: Record<string, pulumi.Input<string>> = {
         SUPABASE_URL: s.supabaseUrl,
         VAULT_ADDR: s.vaultAddress,
@@ -68,11 +92,8 @@ export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeS
         secretFiles.supabase_service_key = secrets.serviceRoleKey;
         secretFiles.supabase_anon_key = secrets.anonKey;
     }
-    const healthcheck =
-        role === "backend"
-            ? // The guide's check.
-              { tests: ["CMD", "curl", "-f", "http://localhost:8000/health"], interval: "30s", timeout: "10s", retries: 3, startPeriod: "20s" }
-            : // No HTTP endpoint: the main process must be alive.
-              { tests: ["CMD-SHELL", "kill -0 1"], interval: "30s", timeout: "5s", retries: 3 };
-    return { environment, secretFiles, files, healthcheck };
+    const tests = healthcheck ?? defaultHealthcheck(role);
+    // The backend's timings are the guide's; the others give the first heartbeat 30 s.
+    const timing = role === "backend" ? { interval: "30s", timeout: "10s", retries: 3, startPeriod: "20s" } : { interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" };
+    return { environment, secretFiles, files, healthcheck: { tests, ...timing } };
 }

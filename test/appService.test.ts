@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { findLeaks, secretTexts } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
+import { heartbeatCheck } from "../lib/services";
 import { byName, evaluateStack, ofType, STACKS } from "./harness";
 
 const envOf = (r: RecordedResource) => Object.fromEntries(((reveal(r.inputs.envs) as string[] | undefined) ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
@@ -99,6 +100,34 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         for (const w of ["app-worker-0", "app-worker-1", "app-worker-2"]) {
             expect((byName(ev, w).inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toEqual(["worker"]);
         }
+    });
+});
+
+describe.each(STACKS)("AppService health checks (%s)", (stack) => {
+    const services = {
+        backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] },
+        worker: { role: "worker" },
+        "mcp-docs": { role: "mcp", image: "ghcr.io/toolboxai/mcp-docs:1.2.0" },
+        "mcp-http": { role: "mcp", image: "ghcr.io/toolboxai/mcp-http:1.0.0", healthcheck: ["CMD", "wget", "-q", "--spider", "http://localhost:9000/health"] },
+    };
+
+    it("gives workers and MCP servers the heartbeat check, never one that cannot fail, and takes a service's own", async () => {
+        const ev = await evaluateStack(stack, { overrides: { services: JSON.stringify(services) } });
+        const test = (name: string) => (byName(ev, name).inputs.healthcheck as { tests: string[] }).tests;
+        for (const name of ["app-worker-0", "app-mcp-docs-0"]) {
+            expect(test(name), name).toEqual(["CMD-SHELL", heartbeatCheck("/tmp/healthy")]);
+            expect(byName(ev, name).inputs.healthcheck, name).toMatchObject({ interval: "30s", retries: 3, startPeriod: "30s" });
+        }
+        expect(test("app-mcp-http-0")).toEqual(services["mcp-http"].healthcheck);
+        expect(test("app-backend-0")).toEqual(["CMD", "curl", "-f", "http://localhost:8000/health"]);
+        for (const c of containers(ev)) expect(test(c.name).join(" "), c.name).not.toMatch(/kill -0/);
+    });
+
+    it("carries the same checks into Swarm services", async () => {
+        const ev = await evaluateStack(stack, { overrides: { dockerMode: "swarm", services: JSON.stringify(services) } });
+        const test = (name: string) => (reveal(byName(ev, name).inputs.taskSpec) as { containerSpec: { healthcheck: { tests: string[] } } }).containerSpec.healthcheck.tests;
+        expect(test("app-worker-service")).toEqual(["CMD-SHELL", heartbeatCheck("/tmp/healthy")]);
+        expect(test("app-mcp-http-service")).toEqual(services["mcp-http"].healthcheck);
     });
 });
 

@@ -79,6 +79,10 @@ const BAD: BadCase[] = [
     { what: "a published port on a worker", stack: "dev", changes: { services: JSON.stringify({ worker: { role: "worker", ports: [{ published: 9000, target: 9000 }] } }) }, key: "services.worker.ports", shown: '[{"published":9000,"target":9000}]', allowed: /only be set on the backend/ },
     { what: "an MCP image without a tag in prod", stack: "prod", changes: { services: JSON.stringify({ "mcp-github": { role: "mcp", image: "ghcr.io/toolboxai/mcp-github" } }) }, key: "services.mcp-github.image", shown: '"ghcr.io/toolboxai/mcp-github"', allowed: /pinned in prod/ },
     { what: "an MCP service without an image", stack: "dev", changes: { services: JSON.stringify({ "mcp-docs": { role: "mcp" } }) }, key: "services.mcp-docs.image", shown: "(missing)", allowed: /required for an mcp service/ },
+    { what: "a health check disabled with NONE", stack: "dev", changes: { services: JSON.stringify({ worker: { role: "worker", healthcheck: ["NONE"] } }) }, key: "services.worker.healthcheck", shown: '["NONE"]', allowed: /a check that can fail \(NONE is refused\)/ },
+    { what: "a health check given as one string", stack: "prod", changes: { services: JSON.stringify({ worker: { role: "worker", healthcheck: "curl -f http://localhost:9000/health" } }) }, key: "services.worker.healthcheck", shown: '"curl -f http://localhost:9000/health"', allowed: /\["CMD", "<program>", "<argument>", \.\.\.\] or \["CMD-SHELL", "<one shell command>"\]/ },
+    { what: "a shell health check split into words", stack: "dev", changes: { services: JSON.stringify({ "mcp-docs": { role: "mcp", image: "ghcr.io/toolboxai/mcp-docs:1.2.0", healthcheck: ["CMD-SHELL", "test", "-f", "/tmp/healthy"] } }) }, key: "services.mcp-docs.healthcheck", shown: '["CMD-SHELL","test","-f","/tmp/healthy"]', allowed: /\["CMD-SHELL", "<one shell command>"\]/ },
+    { what: "an exec health check without a program", stack: "dev", changes: { services: JSON.stringify({ worker: { role: "worker", healthcheck: ["CMD"] } }) }, key: "services.worker.healthcheck", shown: '["CMD"]', allowed: /\["CMD", "<program>"/ },
     { what: "services that are not JSON", stack: "dev", changes: { services: "backend, worker" }, key: "services", shown: '"backend, worker"', allowed: /JSON object/ },
     { what: "a subnet that is not a CIDR", stack: "dev", changes: { networkSubnets: JSON.stringify({ backend: "172.30.1.0" }) }, key: "networkSubnets.backend", shown: '"172.30.1.0"', allowed: /IPv4 CIDR/ },
     { what: "unknown Docker mode", stack: "dev", changes: { dockerMode: "kubernetes" }, key: "dockerMode", shown: '"kubernetes"', allowed: /one of single, swarm/ },
@@ -159,6 +163,13 @@ describe("stack config: good config", () => {
             vaultMount: "secret",
             vaultPathPrefix: "toolboxai",
         });
+    });
+
+    it("keeps a service's own health check, and leaves the role's default to the runtime otherwise", () => {
+        const services = { worker: { role: "worker" }, "mcp-http": { role: "mcp", image: "ghcr.io/toolboxai/mcp-http:1.0.0", healthcheck: ["CMD-SHELL", "wget -q --spider http://localhost:9000/health"] } };
+        const { settings } = parseStackConfig(rawFor("dev", { services: JSON.stringify(services) }));
+        expect(settings.services.find((x) => x.name === "mcp-http")?.healthcheck).toEqual(services["mcp-http"].healthcheck);
+        expect(settings.services.find((x) => x.name === "worker")?.healthcheck).toBeUndefined();
     });
 
     it("derives hosted endpoints from the project ref, but never the pooler host", () => {
