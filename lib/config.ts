@@ -6,6 +6,7 @@
  * created; `loadStackConfig` reads the Pulumi runtime's config and wraps secrets as secret Outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { containerHost, containerUrl, HOST_GATEWAY_ALIAS, isLoopbackHost } from "./endpoints";
 
 export const PROJECT = "toolboxai";
 
@@ -88,6 +89,10 @@ export interface Settings {
     workerImage: string;
     redisImage: string;
     dockerMode: DockerMode;
+    /** What the containers use for Supabase, the database and Vault (the host-side settings serve `pulumi up`'s own commands). */
+    containerSupabaseUrl: string;
+    containerDbHost: string;
+    containerVaultAddress: string;
     services: ServiceSpec[];
     networkSubnets: Partial<Record<DockerNetwork, string>>;
 }
@@ -198,6 +203,9 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "workerImage", type: "string", description: "Worker image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "redisImage", type: "string", description: "Redis image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "dockerMode", type: "string", description: "single: containers on one Docker host; swarm: Swarm services, Docker secrets and overlay networks.", staticDefault: "single", defaultText: "single" },
+    { key: "containerSupabaseUrl", type: "string", description: "Supabase API URL as the containers reach it (supabaseUrl serves commands on the host).", staticDefault: "", defaultText: `supabaseUrl, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
+    { key: "containerDbHost", type: "string", description: "Database host as the containers reach it, in their DATABASE_URL and pgpass file (supabaseDbHost serves commands on the host).", staticDefault: "", defaultText: `supabaseDbHost, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
+    { key: "containerVaultAddress", type: "string", description: "Vault URL as the containers reach it (vaultAddress serves the program itself).", staticDefault: "", defaultText: `vaultAddress, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
     { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp, image, command, replicas, networks, ports, memoryMb, cpus, healthcheck}. Unset: one backend (port 8000) and one worker.", staticDefault: "", defaultText: "backend + worker" },
     { key: "networkSubnets", type: "string", undeclared: true, description: "Optional JSON object of network to IPv4 CIDR, e.g. {\"backend\": \"172.30.1.0/24\"}.", staticDefault: "", defaultText: "Docker assigns" },
     { key: "vaultToken", type: "string", secret: true, description: "Vault token the program uses to write secrets and policies.", defaultText: "required (secret)" },
@@ -243,6 +251,18 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 function hostname(raw: string): Parsed<string> {
     return HOSTNAME.test(raw) || IPV4.test(raw) ? ok(raw) : bad("must be a DNS hostname or IPv4 address");
 }
+
+/** Wraps a parser: the value must not point at loopback, which inside a container is the container. */
+function reachableFromContainer(parse: (raw: string) => Parsed<string>, hostOf: (value: string) => string) {
+    return (raw: string): Parsed<string> => {
+        const r = parse(raw);
+        if (r.ok && isLoopbackHost(hostOf(r.value))) {
+            return bad(`must be reachable from inside a container, where ${hostOf(r.value)} is the container itself: use ${HOST_GATEWAY_ALIAS} for the Docker host, or the service's address`);
+        }
+        return r;
+    };
+}
+const urlHost = (url: string) => new URL(url).hostname;
 
 function httpUrl(requireHttps: boolean) {
     return (raw: string): Parsed<string> => {
@@ -505,6 +525,10 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const redisImage = field("redisImage", image_(isProd), undefined, requiredImage);
 
     const dockerMode = field("dockerMode", oneOf(DOCKER_MODES), "single");
+    // Defaults follow the host-side settings; those stay undefined when invalid (their own problem says so).
+    const containerSupabaseUrl = field("containerSupabaseUrl", reachableFromContainer(httpUrl(hosted), urlHost), supabaseUrl && containerUrl(supabaseUrl));
+    const containerDbHost = field("containerDbHost", reachableFromContainer(hostname, (h) => h), supabaseDbHost && containerHost(supabaseDbHost));
+    const containerVaultAddress = field("containerVaultAddress", reachableFromContainer(httpUrl(isProd), urlHost), vaultAddress && containerUrl(vaultAddress));
     const services = parseServices(given("services"), { backendImage, workerImage, pinned: isProd, swarm: dockerMode === "swarm" }, problems);
     const networkSubnets = parseSubnets(given("networkSubnets"), problems);
 
@@ -559,6 +583,9 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         workerImage: workerImage!,
         redisImage: redisImage!,
         dockerMode: dockerMode!,
+        containerSupabaseUrl: containerSupabaseUrl!,
+        containerDbHost: containerDbHost!,
+        containerVaultAddress: containerVaultAddress!,
         services,
         networkSubnets,
     };

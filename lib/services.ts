@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServiceRole, Settings } from "./config";
 import type { Consumer } from "./credentials";
 import { pgpassLine } from "./docker";
+import { containerHost, gatewayHosts } from "./endpoints";
 import { REDIS_TLS_PORT } from "./redis";
 
 const SECRETS = "/run/secrets";
@@ -25,13 +26,18 @@ export interface ServiceRuntime {
     secretFiles: Record<string, pulumi.Input<string>>;
     files: Record<string, pulumi.Input<string>>;
     healthcheck: { tests: string[]; interval: string; timeout: string; retries: number; startPeriod?: string };
+    /** Extra /etc/hosts entries: host.docker.internal where an endpoint uses it. */
+    hosts: { host: string; ip: string }[];
 }
 
-/** The connection the applications use: the transaction pooler when it is on, else the direct one. */
+/**
+ * The connection the applications use, as seen from inside their containers: the transaction
+ * pooler when it is on (a loopback pooler host becomes host.docker.internal), else the direct one.
+ */
 export function appDatabase(s: Settings): { host: string; port: number; user: string; database: string } {
     return s.poolerEnabled && s.poolerHost
-        ? { host: s.poolerHost, port: s.poolerPort, user: s.poolerUser, database: s.supabaseDbName }
-        : { host: s.supabaseDbHost, port: s.supabaseDbPort, user: s.supabaseDbUser, database: s.supabaseDbName };
+        ? { host: containerHost(s.poolerHost), port: s.poolerPort, user: s.poolerUser, database: s.supabaseDbName }
+        : { host: s.containerDbHost, port: s.supabaseDbPort, user: s.supabaseDbUser, database: s.supabaseDbName };
 }
 
 /** Workers and MCP servers show they are alive by touching this file; /tmp is their writable tmpfs. */
@@ -60,17 +66,20 @@ export function defaultHealthcheck(role: ServiceRole): string[] {
 /** `healthcheck` overrides the role's default test (from the service's config); timings stay the role's. */
 export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeSecrets, healthcheck?: string[]): ServiceRuntime {
     const environment: Record<string, pulumi.Input<string>> = {
-        SUPABASE_URL: s.supabaseUrl,
-        VAULT_ADDR: s.vaultAddress,
+        SUPABASE_URL: s.containerSupabaseUrl,
+        VAULT_ADDR: s.containerVaultAddress,
         NODE_ENV: s.environment === "prod" ? "production" : "development",
     };
     const secretFiles: Record<string, pulumi.Input<string>> = {};
     const files: Record<string, pulumi.Input<string>> = {};
+    const reached = [new URL(s.containerSupabaseUrl).hostname, new URL(s.containerVaultAddress).hostname];
     // Backend and workers hit the database, Redis and Vault; MCP servers get none of their secrets.
     if (role === "backend" || role === "worker") {
         const consumer: Consumer = role;
         const db = appDatabase(s);
-        // No password in the URL: libpq (and node-postgres) read it from PGPASSFILE.
+        reached.push(db.host);
+        // No password in the URL: libpq (and node-postgres) read it from PGPASSFILE, whose line
+        // must name the same host as the URL.
         environment.DATABASE_URL = `postgresql://${encodeURIComponent(db.user)}@${db.host}:${db.port}/${encodeURIComponent(db.database)}?sslmode=${s.databaseSslMode}`;
         environment.DATABASE_POOL_SIZE = String(s.databasePoolSize);
         environment.PGPASSFILE = `${SECRETS}/pgpass`;
@@ -95,5 +104,5 @@ export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeS
     const tests = healthcheck ?? defaultHealthcheck(role);
     // The backend's timings are the guide's; the others give the first heartbeat 30 s.
     const timing = role === "backend" ? { interval: "30s", timeout: "10s", retries: 3, startPeriod: "20s" } : { interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" };
-    return { environment, secretFiles, files, healthcheck: { tests, ...timing } };
+    return { environment, secretFiles, files, healthcheck: { tests, ...timing }, hosts: gatewayHosts(reached) };
 }

@@ -16,6 +16,7 @@ const BACKEND_SECRET_FILES = [
     "/run/secrets/vault_secret_id",
 ];
 const containers = (ev: Evaluation) => ofType(ev, "docker:index/container:Container");
+type Upload = { file: string; content: string };
 
 describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
     it("gives every container the hardening defaults", async () => {
@@ -57,10 +58,10 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const env = envOf(byName(ev, "app-backend-0"));
         const pooler = stack === "prod";
         expect(env).toMatchObject({
-            SUPABASE_URL: stack === "prod" ? "https://toolboxaiprodprojref.supabase.co" : "http://127.0.0.1:54321",
+            SUPABASE_URL: stack === "prod" ? "https://toolboxaiprodprojref.supabase.co" : "http://host.docker.internal:54321",
             SUPABASE_SERVICE_KEY_FILE: "/run/secrets/supabase_service_key",
             REDIS_URL: "rediss://toolboxai_backend@redis:6380/0",
-            VAULT_ADDR: stack === "prod" ? "https://vault.toolboxai.internal:8200" : "http://127.0.0.1:8200",
+            VAULT_ADDR: stack === "prod" ? "https://vault.toolboxai.internal:8200" : "http://host.docker.internal:8200",
             NODE_ENV: stack === "prod" ? "production" : "development",
             PGPASSFILE: "/run/secrets/pgpass",
             VAULT_ROLE_ID_FILE: "/run/secrets/vault_role_id",
@@ -100,6 +101,82 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         for (const w of ["app-worker-0", "app-worker-1", "app-worker-2"]) {
             expect((byName(ev, w).inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toEqual(["worker"]);
         }
+    });
+});
+
+describe("AppService endpoints as a container sees them", () => {
+    const services = JSON.stringify({
+        backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] },
+        worker: { role: "worker" },
+        "mcp-docs": { role: "mcp", image: "ghcr.io/toolboxai/mcp-docs:1.2.0" },
+    });
+    const apps = (ev: Evaluation) => containers(ev).filter((c) => c.name.startsWith("app-"));
+    const hostOf = (url: string) => new URL(url).hostname;
+    const LOOPBACK = /^(127\.|localhost$|\[::1\]$|0\.0\.0\.0$)/;
+    /** The pgpass line's host field (the first, up to an unescaped colon). */
+    const pgpassHost = (c: RecordedResource) => (reveal(c.inputs.uploads) as Upload[]).find((u) => u.file === "/run/secrets/pgpass")!.content.split(/(?<!\\):/)[0];
+
+    it("dev: no container is pointed at loopback; they reach the host's Supabase and Vault through host-gateway", async () => {
+        const ev = await evaluateStack("dev", { overrides: { services } });
+        expect(apps(ev).map((c) => c.name).sort()).toEqual(["app-backend-0", "app-mcp-docs-0", "app-worker-0"]);
+        for (const c of apps(ev)) {
+            const env = envOf(c);
+            for (const key of ["SUPABASE_URL", "VAULT_ADDR", "DATABASE_URL"].filter((k) => k in env)) {
+                expect(hostOf(env[key]), `${c.name} ${key}`).not.toMatch(LOOPBACK);
+                expect(hostOf(env[key]), `${c.name} ${key}`).toBe("host.docker.internal");
+            }
+            expect(c.inputs.hosts, c.name).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
+        }
+        // Redis talks to nobody on the host.
+        expect(byName(ev, "redis-server").inputs.hosts).toBeUndefined();
+    });
+
+    it("dev: the pgpass line names the host the container connects to, and the port stays the published one", async () => {
+        const ev = await evaluateStack("dev", { overrides: { services } });
+        for (const name of ["app-backend-0", "app-worker-0"]) {
+            const url = new URL(envOf(byName(ev, name)).DATABASE_URL);
+            expect(pgpassHost(byName(ev, name)), name).toBe(url.hostname);
+            expect(url.port).toBe("54322");
+        }
+    });
+
+    it("dev: pulumi up's own commands keep the host-side endpoints", async () => {
+        const ev = await evaluateStack("dev");
+        expect(ev.outputs.supabaseUrl).toBe("http://127.0.0.1:54321");
+        expect((ev.outputs.database as { host: string }).host).toBe("127.0.0.1");
+        const push = ofType(ev, "command:local:Command").map((c) => JSON.stringify(reveal(c.inputs.environment) ?? {}));
+        expect(push.some((e) => e.includes("127.0.0.1"))).toBe(true);
+        expect(push.some((e) => e.includes("host.docker.internal"))).toBe(false);
+    });
+
+    it("dev: a container-side setting overrides the default, and the alias entry goes once nothing uses it", async () => {
+        const ev = await evaluateStack("dev", {
+            overrides: { services, containerSupabaseUrl: "http://192.168.50.10:54321", containerDbHost: "192.168.50.10", containerVaultAddress: "http://192.168.50.10:8200" },
+        });
+        for (const c of apps(ev)) {
+            expect(c.inputs.hosts, c.name).toBeUndefined();
+            expect(envOf(c).SUPABASE_URL).toBe("http://192.168.50.10:54321");
+        }
+        expect(pgpassHost(byName(ev, "app-worker-0"))).toBe("192.168.50.10");
+    });
+
+    it("Swarm: services carry the same alias entry", async () => {
+        const ev = await evaluateStack("dev", { overrides: { services, dockerMode: "swarm" } });
+        const task = reveal(byName(ev, "app-worker-service").inputs.taskSpec) as { containerSpec: { env: Record<string, string>; hosts: unknown } };
+        expect(task.containerSpec.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
+        expect(hostOf(task.containerSpec.env.DATABASE_URL)).toBe("host.docker.internal");
+    });
+
+    it("prod: hosted endpoints are unchanged and no alias entry is added", async () => {
+        const ev = await evaluateStack("prod", { overrides: { services } });
+        for (const c of apps(ev)) {
+            expect(c.inputs.hosts, c.name).toBeUndefined();
+            expect(envOf(c).SUPABASE_URL).toBe("https://toolboxaiprodprojref.supabase.co");
+            expect(envOf(c).VAULT_ADDR).toBe("https://vault.toolboxai.internal:8200");
+        }
+        const url = new URL(envOf(byName(ev, "app-backend-0")).DATABASE_URL);
+        expect(url.hostname).toBe("aws-0-eu-central-1.pooler.supabase.com");
+        expect(pgpassHost(byName(ev, "app-backend-0"))).toBe(url.hostname);
     });
 });
 
