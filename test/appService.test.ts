@@ -160,6 +160,13 @@ describe("AppService endpoints as a container sees them", () => {
         expect(pgpassHost(byName(ev, "app-worker-0"))).toBe("192.168.50.10");
     });
 
+    it("dev: a local pooler on loopback is reached the same way", async () => {
+        const ev = await evaluateStack("dev", { overrides: { services, poolerEnabled: "true", poolerHost: "127.0.0.1", poolerPort: "54329" } });
+        const url = new URL(envOf(byName(ev, "app-worker-0")).DATABASE_URL);
+        expect([url.hostname, url.port]).toEqual(["host.docker.internal", "54329"]);
+        expect(pgpassHost(byName(ev, "app-worker-0"))).toBe("host.docker.internal");
+    });
+
     it("Swarm: services carry the same alias entry", async () => {
         const ev = await evaluateStack("dev", { overrides: { services, dockerMode: "swarm" } });
         const task = reveal(byName(ev, "app-worker-service").inputs.taskSpec) as { containerSpec: { env: Record<string, string>; hosts: unknown } };
