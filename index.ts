@@ -114,7 +114,7 @@ const services = settings.services.map((spec) => {
         appRoles: credentials.appRoles,
         redisCaCertPem: redis.caCertPem,
         backup: { bucketName: backups.bucketName, kmsKeyArn: backups.kmsKeyArn, ...backups.uploaderCredentials },
-    });
+    }, spec.healthcheck);
     return new AppService(
         `app-${spec.name}`,
         { stack, mode: settings.dockerMode, spec, networks: { names: networks.names, ids: networks.ids }, tags, ...runtime },

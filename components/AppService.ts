@@ -26,6 +26,8 @@ export interface AppServiceArgs {
     /** Public files under /etc/toolboxai (name to content), mode 0444. */
     files: Record<string, pulumi.Input<string>>;
     healthcheck: { tests: string[]; interval: string; timeout: string; retries: number; startPeriod?: string };
+    /** Extra /etc/hosts entries, e.g. host.docker.internal -> host-gateway (resolved by the engine that starts the container). */
+    hosts?: { host: string; ip: string }[];
     /** Tags carried as labels. */
     tags: Record<string, string>;
 }
@@ -85,6 +87,7 @@ export class AppService extends pulumi.ComponentResource {
                     ],
                     uploads,
                     healthcheck: args.healthcheck,
+                    hosts: args.hosts?.length ? args.hosts : undefined,
                     ...hardening({ user: APP_USER, memoryMb: spec.memoryMb, cpus: spec.cpus, labels }),
                 },
                 // Auto-named, so a replacement never collides by name; a published port is freed first.
@@ -128,6 +131,8 @@ export class AppService extends pulumi.ComponentResource {
                         secrets,
                         configs,
                         healthcheck: args.healthcheck,
+                        // `host-gateway` resolves on the node that runs the task: host.docker.internal is that node.
+                        hosts: args.hosts?.length ? args.hosts : undefined,
                     },
                     networksAdvanceds: spec.networks.map((network) => ({ id: args.networks.ids[network], aliases: [spec.name] })),
                 },

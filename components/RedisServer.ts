@@ -35,8 +35,9 @@ const SECRETS_DIR = "/run/secrets";
 
 /**
  * Redis as the guide runs it, hardened: TLS only on 6380 with a CA and server certificate the
- * program generates, an ACL file with the default user off, persistence on a protected data
- * volume, a TLS health check as a PING-only user, and no published port.
+ * program generates, an ACL file with the default user off, persistence on a data volume
+ * (protected by Pulumi on one host; in Swarm mode created by the engine on the Redis node), a TLS
+ * health check as a PING-only user, and no published port.
  */
 export class RedisServer extends pulumi.ComponentResource {
     /** What clients put in REDIS_URL (with their own user). */
@@ -85,8 +86,6 @@ export class RedisServer extends pulumi.ComponentResource {
         this.caCertPem = caCert.certPem;
 
         const image = new RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, child);
-        // Data survives replacement and `pulumi destroy`.
-        const data = new Volume(`${name}-data`, { name: dockerName(args.stack, "redis-data"), labels }, { ...child, protect: true, retainOnDelete: true });
 
         const acl = pulumi
             .all(Object.entries(args.users).map(([user, u]) => pulumi.output(u.password).apply((password) => [user, { username: u.username, password }] as const)))
@@ -107,7 +106,7 @@ export class RedisServer extends pulumi.ComponentResource {
             retries: 3,
             startPeriod: "10s",
         };
-        const run = { name, image, data, files, healthcheck: healthcheckSpec, labels, memoryMb: args.memoryMb ?? 512 };
+        const run = { name, image, files, healthcheck: healthcheckSpec, labels, memoryMb: args.memoryMb ?? 512 };
         this.runtimeName = args.mode === "swarm" ? this.service(args, run) : this.container(args, run);
         this.endpoint = `rediss://redis:${REDIS_TLS_PORT}`;
         this.registerOutputs({ endpoint: this.endpoint, caCertPem: this.caCertPem, runtimeName: this.runtimeName });
@@ -116,6 +115,8 @@ export class RedisServer extends pulumi.ComponentResource {
     private container(args: RedisServerArgs, run: RedisRun): pulumi.Output<string> {
         const child = { parent: this };
         const owner = String(REDIS_UID);
+        // Data survives replacement and `pulumi destroy`.
+        const data = new Volume(`${run.name}-data`, { name: dockerName(args.stack, REDIS_DATA_VOLUME), labels: run.labels }, { ...child, protect: true, retainOnDelete: true });
         // A read-only root filesystem takes uploads only into volumes: config, certificates and
         // secret files live on their own volumes, rewritten at every replacement.
         const configVolume = new Volume(`${run.name}-config`, { labels: run.labels }, child);
@@ -127,7 +128,7 @@ export class RedisServer extends pulumi.ComponentResource {
                 command: ["redis-server", REDIS_PATHS.config],
                 networksAdvanced: args.networks.names.map((network) => ({ name: network, aliases: ["redis"] })),
                 volumes: [
-                    { volumeName: run.data.name, containerPath: REDIS_PATHS.data },
+                    { volumeName: data.name, containerPath: REDIS_PATHS.data },
                     { volumeName: configVolume.name, containerPath: CONFIG_DIR },
                     { volumeName: secretsVolume.name, containerPath: SECRETS_DIR },
                 ],
@@ -163,7 +164,7 @@ export class RedisServer extends pulumi.ComponentResource {
                         commands: ["redis-server", REDIS_PATHS.config],
                         secrets,
                         configs,
-                        mounts: [...hardened.containerSpec.mounts, { target: REDIS_PATHS.data, source: run.data.name, type: "volume" }],
+                        mounts: [...hardened.containerSpec.mounts, swarmDataMount(args.stack, args.tags)],
                         healthcheck: run.healthcheck,
                     },
                     networksAdvanceds: args.networks.ids.map((id) => ({ id, aliases: ["redis"] })),
@@ -181,6 +182,24 @@ export class RedisServer extends pulumi.ComponentResource {
 
 /** The Swarm node label that marks where Redis and its data volume live. */
 export const REDIS_NODE_LABEL = "toolboxai-redis";
+const REDIS_DATA_VOLUME = "redis-data";
+
+/**
+ * In Swarm mode the data volume is declared in the task's mount, not created through the
+ * provider: the provider talks to a manager, while the task runs on the labelled node, and the
+ * engine there creates the named volume on first start (and reuses it after). Labels are
+ * applied only when a driver is named (moby's volumeCreateRequest), hence `local`. Pulumi
+ * cannot protect this volume: removing the service never removes a named volume, and the
+ * `retain` label lets a prune filter leave it alone.
+ */
+function swarmDataMount(stack: string, tags: Record<string, string>) {
+    return {
+        target: REDIS_PATHS.data,
+        source: dockerName(stack, REDIS_DATA_VOLUME),
+        type: "volume",
+        volumeOptions: { driverName: "local", labels: dockerLabels(tags, { service: "redis", retain: "true" }) },
+    };
+}
 
 interface RedisFiles {
     public: Record<string, pulumi.Input<string>>;
@@ -190,7 +209,6 @@ interface RedisFiles {
 interface RedisRun {
     name: string;
     image: RemoteImage;
-    data: Volume;
     files: RedisFiles;
     healthcheck: { tests: string[]; interval: string; timeout: string; retries: number; startPeriod: string };
     labels: { label: string; value: string }[];

@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cron } from "croner";
+import { containerHost, containerUrl, HOST_GATEWAY_ALIAS, isLoopbackHost } from "./endpoints";
 
 export const PROJECT = "toolboxai";
 
@@ -43,6 +44,8 @@ export interface ServiceSpec {
     ports: { published: number; target: number }[];
     memoryMb: number;
     cpus: number;
+    /** Docker health-check test overriding the role's default (lib/services.ts). */
+    healthcheck?: string[];
 }
 
 /** frontend is the only network with a route out: every role reaches Supabase and Vault through it. */
@@ -94,6 +97,10 @@ export interface Settings {
     backupImage: string;
     redisImage: string;
     dockerMode: DockerMode;
+    /** What the containers use for Supabase, the database and Vault (the host-side settings serve `pulumi up`'s own commands). */
+    containerSupabaseUrl: string;
+    containerDbHost: string;
+    containerVaultAddress: string;
     services: ServiceSpec[];
     networkSubnets: Partial<Record<DockerNetwork, string>>;
 }
@@ -207,7 +214,10 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "backupImage", type: "string", description: "Backup job image, built from backup-job/Dockerfile; same pinning rule as backendImage.", staticDefault: "", defaultText: "required when a backup service runs" },
     { key: "redisImage", type: "string", description: "Redis image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "dockerMode", type: "string", description: "single: containers on one Docker host; swarm: Swarm services, Docker secrets and overlay networks.", staticDefault: "single", defaultText: "single" },
-    { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp|backup, image, command, replicas, networks, ports, memoryMb, cpus}. Unset: one backend (port 8000), one worker and the backup job.", staticDefault: "", defaultText: "backend + worker + backup" },
+    { key: "containerSupabaseUrl", type: "string", description: "Supabase API URL as the containers reach it (supabaseUrl serves commands on the host).", staticDefault: "", defaultText: `supabaseUrl, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
+    { key: "containerDbHost", type: "string", description: "Database host as the containers reach it, in their DATABASE_URL and pgpass file (supabaseDbHost serves commands on the host).", staticDefault: "", defaultText: `supabaseDbHost, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
+    { key: "containerVaultAddress", type: "string", description: "Vault URL as the containers reach it (vaultAddress serves the program itself).", staticDefault: "", defaultText: `vaultAddress, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
+    { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp|backup, image, command, replicas, networks, ports, memoryMb, cpus, healthcheck}. Unset: one backend (port 8000), one worker and the backup job.", staticDefault: "", defaultText: "backend + worker + backup" },
     { key: "networkSubnets", type: "string", undeclared: true, description: "Optional JSON object of network to IPv4 CIDR, e.g. {\"backend\": \"172.30.1.0/24\"}.", staticDefault: "", defaultText: "Docker assigns" },
     { key: "vaultToken", type: "string", secret: true, description: "Vault token the program uses to write secrets and policies.", defaultText: "required (secret)" },
     { key: "supabaseAnonKey", type: "string", undeclared: true, secret: true, description: "Hosted project's anon key.", defaultText: "required when hosted (secret)" },
@@ -252,6 +262,18 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 function hostname(raw: string): Parsed<string> {
     return HOSTNAME.test(raw) || IPV4.test(raw) ? ok(raw) : bad("must be a DNS hostname or IPv4 address");
 }
+
+/** Wraps a parser: the value must not point at loopback, which inside a container is the container. */
+function reachableFromContainer(parse: (raw: string) => Parsed<string>, hostOf: (value: string) => string) {
+    return (raw: string): Parsed<string> => {
+        const r = parse(raw);
+        if (r.ok && isLoopbackHost(hostOf(r.value))) {
+            return bad(`must be reachable from inside a container, where ${hostOf(r.value)} is the container itself: use ${HOST_GATEWAY_ALIAS} for the Docker host, or the service's address`);
+        }
+        return r;
+    };
+}
+const urlHost = (url: string) => new URL(url).hostname;
 
 function httpUrl(requireHttps: boolean) {
     return (raw: string): Parsed<string> => {
@@ -345,7 +367,13 @@ function parseJsonObject(key: string, raw: string, problems: ConfigProblem[]): R
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const SERVICE_FIELDS = ["role", "image", "command", "replicas", "networks", "ports", "memoryMb", "cpus"];
+const SERVICE_FIELDS = ["role", "image", "command", "replicas", "networks", "ports", "memoryMb", "cpus", "healthcheck"];
+
+/** A Docker health-check test that runs something: exec form, or one shell command. NONE is refused. */
+function isHealthcheckTest(v: unknown): v is string[] {
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x.trim() === "")) return false;
+    return (v[0] === "CMD" && v.length >= 2) || (v[0] === "CMD-SHELL" && v.length === 2);
+}
 
 /** Parses `services`; each problem is keyed `services.<name>.<field>`. */
 function parseServices(
@@ -407,7 +435,11 @@ function parseServices(
         if (!Number.isInteger(memoryMb) || (memoryMb as number) < 64 || (memoryMb as number) > 65536) complain("memoryMb", v.memoryMb, "must be an integer from 64 to 65536");
         const cpus = v.cpus ?? 1;
         if (typeof cpus !== "number" || cpus <= 0 || cpus > 64) complain("cpus", v.cpus, "must be a number above 0 and at most 64");
-        out.push({ name, role, image, command: command as string[] | undefined, replicas: replicas as number, networks: networks as DockerNetwork[], ports: ports as ServiceSpec["ports"], memoryMb: memoryMb as number, cpus: cpus as number });
+        const healthcheck = v.healthcheck;
+        if (healthcheck !== undefined && !isHealthcheckTest(healthcheck)) {
+            complain("healthcheck", healthcheck, 'must be ["CMD", "<program>", "<argument>", ...] or ["CMD-SHELL", "<one shell command>"]: a check that can fail (NONE is refused)');
+        }
+        out.push({ name, role, image, command: command as string[] | undefined, replicas: replicas as number, networks: networks as DockerNetwork[], ports: ports as ServiceSpec["ports"], memoryMb: memoryMb as number, cpus: cpus as number, ...(isHealthcheckTest(healthcheck) ? { healthcheck } : {}) });
     }
     const backends = out.filter((s) => s.role === "backend").map((s) => s.name);
     if (backends.length > 1) problems.push({ key: "services", shown: JSON.stringify(backends), allowed: "may hold at most one service with role backend" });
@@ -535,6 +567,10 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const backupImage = field("backupImage", image_(isProd), undefined);
 
     const dockerMode = field("dockerMode", oneOf(DOCKER_MODES), "single");
+    // Defaults follow the host-side settings; those stay undefined when invalid (their own problem says so).
+    const containerSupabaseUrl = field("containerSupabaseUrl", reachableFromContainer(httpUrl(hosted), urlHost), supabaseUrl && containerUrl(supabaseUrl));
+    const containerDbHost = field("containerDbHost", reachableFromContainer(hostname, (h) => h), supabaseDbHost && containerHost(supabaseDbHost));
+    const containerVaultAddress = field("containerVaultAddress", reachableFromContainer(httpUrl(isProd), urlHost), vaultAddress && containerUrl(vaultAddress));
     const services = parseServices(given("services"), { images: { backend: backendImage, worker: workerImage, backup: backupImage ?? given("backupImage") }, pinned: isProd, swarm: dockerMode === "swarm" }, problems);
     const networkSubnets = parseSubnets(given("networkSubnets"), problems);
 
@@ -592,6 +628,9 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         backupImage: backupImage ?? "",
         redisImage: redisImage!,
         dockerMode: dockerMode!,
+        containerSupabaseUrl: containerSupabaseUrl!,
+        containerDbHost: containerDbHost!,
+        containerVaultAddress: containerVaultAddress!,
         services,
         networkSubnets,
     };

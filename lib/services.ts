@@ -7,6 +7,7 @@ import type { ServiceRole, Settings } from "./config";
 import type { Consumer } from "./credentials";
 import { awsCredentialsFile } from "./backup";
 import { pgpassLine } from "./docker";
+import { containerHost, gatewayHosts } from "./endpoints";
 import { REDIS_TLS_PORT } from "./redis";
 
 const SECRETS = "/run/secrets";
@@ -33,29 +34,64 @@ export interface ServiceRuntime {
     secretFiles: Record<string, pulumi.Input<string>>;
     files: Record<string, pulumi.Input<string>>;
     healthcheck: { tests: string[]; interval: string; timeout: string; retries: number; startPeriod?: string };
+    /** Extra /etc/hosts entries: host.docker.internal where an endpoint uses it. */
+    hosts: { host: string; ip: string }[];
 }
 
-/** The connection the applications use: the transaction pooler when it is on, else the direct one. */
+/**
+ * The connection the applications use, as seen from inside their containers: the transaction
+ * pooler when it is on (a loopback pooler host becomes host.docker.internal), else the direct one.
+ */
 export function appDatabase(s: Settings): { host: string; port: number; user: string; database: string } {
     return s.poolerEnabled && s.poolerHost
-        ? { host: s.poolerHost, port: s.poolerPort, user: s.poolerUser, database: s.supabaseDbName }
-        : { host: s.supabaseDbHost, port: s.supabaseDbPort, user: s.supabaseDbUser, database: s.supabaseDbName };
+        ? { host: containerHost(s.poolerHost), port: s.poolerPort, user: s.poolerUser, database: s.supabaseDbName }
+        : { host: s.containerDbHost, port: s.supabaseDbPort, user: s.supabaseDbUser, database: s.supabaseDbName };
 }
 
-export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeSecrets): ServiceRuntime {
-    if (role === "backup") return backupRuntime(s, secrets);
+/** Workers and MCP servers show they are alive by touching this file; /tmp is their writable tmpfs. */
+export const HEARTBEAT_FILE = "/tmp/healthy";
+/** A heartbeat older than this is a failed check (the contract: touch it at least every 20 s). */
+export const HEARTBEAT_MAX_AGE_SECONDS = 60;
+
+/**
+ * A POSIX sh command (dash, busybox ash; no bashisms) that fails when `file` is missing or its
+ * mtime is `maxAgeSeconds` old or older. It only reads, so it works on a read-only root filesystem;
+ * it needs `date +%s` and `stat -c %Y` (GNU coreutils or busybox) in the image.
+ */
+export function heartbeatCheck(file: string = HEARTBEAT_FILE, maxAgeSeconds: number = HEARTBEAT_MAX_AGE_SECONDS): string {
+    if (!/^\/[\w./-]+$/.test(file)) throw new Error(`heartbeat file must be a plain absolute path, got ${JSON.stringify(file)}`);
+    return `[ -f ${file} ] && [ $(( $(date +%s) - $(stat -c %Y ${file}) )) -lt ${maxAgeSeconds} ]`;
+}
+
+/**
+ * The check a role gets unless its service sets `healthcheck`. Not `kill -0 1`: with `init: true`
+ * PID 1 is docker-init, which lives as long as the container, so that check could never fail.
+ */
+export function defaultHealthcheck(role: ServiceRole): string[] {
+    if (role === "backend") return ["CMD", "curl", "-f", "http://localhost:8000/health"];
+    // Healthy while the last scheduled backup succeeded and none is overdue (backup-job/main.ts).
+    if (role === "backup") return ["CMD", "node", "/app/backup-job.js", "health"];
+    return ["CMD-SHELL", heartbeatCheck()];
+}
+
+/** `healthcheck` overrides the role's default test (from the service's config); timings stay the role's. */
+export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeSecrets, healthcheck?: string[]): ServiceRuntime {
+    if (role === "backup") return backupRuntime(s, secrets, healthcheck);
     const environment: Record<string, pulumi.Input<string>> = {
-        SUPABASE_URL: s.supabaseUrl,
-        VAULT_ADDR: s.vaultAddress,
+        SUPABASE_URL: s.containerSupabaseUrl,
+        VAULT_ADDR: s.containerVaultAddress,
         NODE_ENV: s.environment === "prod" ? "production" : "development",
     };
     const secretFiles: Record<string, pulumi.Input<string>> = {};
     const files: Record<string, pulumi.Input<string>> = {};
+    const reached = [new URL(s.containerSupabaseUrl).hostname, new URL(s.containerVaultAddress).hostname];
     // Backend and workers hit the database, Redis and Vault; MCP servers get none of their secrets.
     if (role === "backend" || role === "worker") {
         const consumer: Consumer = role;
         const db = appDatabase(s);
-        // No password in the URL: libpq (and node-postgres) read it from PGPASSFILE.
+        reached.push(db.host);
+        // No password in the URL: libpq (and node-postgres) read it from PGPASSFILE, whose line
+        // must name the same host as the URL.
         environment.DATABASE_URL = `postgresql://${encodeURIComponent(db.user)}@${db.host}:${db.port}/${encodeURIComponent(db.database)}?sslmode=${s.databaseSslMode}`;
         environment.DATABASE_POOL_SIZE = String(s.databasePoolSize);
         environment.PGPASSFILE = `${SECRETS}/pgpass`;
@@ -77,13 +113,10 @@ export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeS
         secretFiles.supabase_service_key = secrets.serviceRoleKey;
         secretFiles.supabase_anon_key = secrets.anonKey;
     }
-    const healthcheck =
-        role === "backend"
-            ? // The guide's check.
-              { tests: ["CMD", "curl", "-f", "http://localhost:8000/health"], interval: "30s", timeout: "10s", retries: 3, startPeriod: "20s" }
-            : // No HTTP endpoint: the main process must be alive.
-              { tests: ["CMD-SHELL", "kill -0 1"], interval: "30s", timeout: "5s", retries: 3 };
-    return { environment, secretFiles, files, healthcheck };
+    const tests = healthcheck ?? defaultHealthcheck(role);
+    // The backend's timings are the guide's; the others give the first heartbeat 30 s.
+    const timing = role === "backend" ? { interval: "30s", timeout: "10s", retries: 3, startPeriod: "20s" } : { interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" };
+    return { environment, secretFiles, files, healthcheck: { tests, ...timing }, hosts: gatewayHosts(reached) };
 }
 
 /**
@@ -91,12 +124,13 @@ export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeS
  * the bucket and the encryption its policy demands, the schedule; the database password and the
  * uploader's key as files.
  */
-function backupRuntime(s: Settings, secrets: RuntimeSecrets): ServiceRuntime {
+function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: string[]): ServiceRuntime {
+    const db = { host: s.containerDbHost, port: s.supabaseDbPort, database: s.supabaseDbName, user: s.supabaseDbUser };
     const environment: Record<string, pulumi.Input<string>> = {
-        PGHOST: s.supabaseDbHost,
-        PGPORT: String(s.supabaseDbPort),
-        PGDATABASE: s.supabaseDbName,
-        PGUSER: s.supabaseDbUser,
+        PGHOST: db.host,
+        PGPORT: String(db.port),
+        PGDATABASE: db.database,
+        PGUSER: db.user,
         PGSSLMODE: s.databaseSslMode,
         PGPASSFILE: `${SECRETS}/pgpass`,
         AWS_REGION: s.awsRegion,
@@ -109,10 +143,9 @@ function backupRuntime(s: Settings, secrets: RuntimeSecrets): ServiceRuntime {
     if (s.backupKms && secrets.backup.kmsKeyArn) environment.BACKUP_KMS_KEY_ID = secrets.backup.kmsKeyArn;
     if (s.backupSchemas.length > 0) environment.BACKUP_SCHEMAS = s.backupSchemas.join(",");
     const secretFiles: Record<string, pulumi.Input<string>> = {
-        pgpass: secrets.databasePassword.apply((pw) => pgpassLine(s.supabaseDbHost, s.supabaseDbPort, s.supabaseDbName, s.supabaseDbUser, pw)),
+        pgpass: secrets.databasePassword.apply((pw) => pgpassLine(db.host, db.port, db.database, db.user, pw)),
         aws_credentials: pulumi.all([secrets.backup.accessKeyId, secrets.backup.secretAccessKey]).apply(([id, key]) => awsCredentialsFile(id, key)),
     };
-    // Healthy while the last scheduled backup succeeded and none is overdue (backup-job/main.ts).
-    const healthcheck = { tests: ["CMD", "node", "/app/backup-job.js", "health"], interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" };
-    return { environment, secretFiles, files: {}, healthcheck };
+    const tests = healthcheck ?? defaultHealthcheck("backup");
+    return { environment, secretFiles, files: {}, healthcheck: { tests, interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" }, hosts: gatewayHosts([db.host]) };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { findLeaks, secretTexts } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
+import { heartbeatCheck } from "../lib/services";
 import { byName, evaluateStack, ofType, STACKS } from "./harness";
 
 const envOf = (r: RecordedResource) => Object.fromEntries(((reveal(r.inputs.envs) as string[] | undefined) ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
@@ -16,6 +17,7 @@ const BACKEND_SECRET_FILES = [
 ];
 const containers = (ev: Evaluation) => ofType(ev, "docker:index/container:Container");
 const vaultPassword = (ev: Evaluation) => (JSON.parse(String(reveal(byName(ev, "credentials-kv-database").inputs.dataJson))) as { password: string }).password;
+type Upload = { file: string; content: string };
 
 describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
     it("gives every container the hardening defaults", async () => {
@@ -57,10 +59,10 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const env = envOf(byName(ev, "app-backend-0"));
         const pooler = stack === "prod";
         expect(env).toMatchObject({
-            SUPABASE_URL: stack === "prod" ? "https://toolboxaiprodprojref.supabase.co" : "http://127.0.0.1:54321",
+            SUPABASE_URL: stack === "prod" ? "https://toolboxaiprodprojref.supabase.co" : "http://host.docker.internal:54321",
             SUPABASE_SERVICE_KEY_FILE: "/run/secrets/supabase_service_key",
             REDIS_URL: "rediss://toolboxai_backend@redis:6380/0",
-            VAULT_ADDR: stack === "prod" ? "https://vault.toolboxai.internal:8200" : "http://127.0.0.1:8200",
+            VAULT_ADDR: stack === "prod" ? "https://vault.toolboxai.internal:8200" : "http://host.docker.internal:8200",
             NODE_ENV: stack === "prod" ? "production" : "development",
             PGPASSFILE: "/run/secrets/pgpass",
             VAULT_ROLE_ID_FILE: "/run/secrets/vault_role_id",
@@ -80,7 +82,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const env = envOf(job);
         const bucket = byName(ev, "backups-bucket");
         expect(env).toMatchObject({
-            PGHOST: stack === "prod" ? "db.toolboxaiprodprojref.supabase.co" : "127.0.0.1",
+            PGHOST: stack === "prod" ? "db.toolboxaiprodprojref.supabase.co" : "host.docker.internal",
             PGPORT: stack === "prod" ? "5432" : "54322",
             PGDATABASE: "postgres",
             PGUSER: "postgres",
@@ -108,6 +110,8 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         expect(pgpass).toBe(`${env.PGHOST}:${env.PGPORT}:postgres:postgres:${vaultPassword(ev)}\n`);
         expect((job.inputs.networksAdvanced as { name: string }[]).map((n) => n.name)).toEqual([`toolboxai-${stack}-frontend`]);
         expect(job.inputs.healthcheck).toMatchObject({ tests: ["CMD", "node", "/app/backup-job.js", "health"] });
+        // Dev's database is on the Docker host: the job reaches it through the host-gateway alias.
+        expect(job.inputs.hosts ?? []).toEqual(stack === "prod" ? [] : [{ host: "host.docker.internal", ip: "host-gateway" }]);
         expect(job.inputs.image).toBe(byName(ev, "app-backup-image").outputs.imageId);
         expect(byName(ev, "app-backup-image").inputs.name).toBe(stack === "prod" ? "ghcr.io/toolboxai/backup:1.0.0" : "ghcr.io/toolboxai/backup:dev");
     });
@@ -138,6 +142,117 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         for (const w of ["app-worker-0", "app-worker-1", "app-worker-2"]) {
             expect((byName(ev, w).inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toEqual(["worker"]);
         }
+    });
+});
+
+describe("AppService endpoints as a container sees them", () => {
+    const services = JSON.stringify({
+        backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] },
+        worker: { role: "worker" },
+        "mcp-docs": { role: "mcp", image: "ghcr.io/toolboxai/mcp-docs:1.2.0" },
+    });
+    const apps = (ev: Evaluation) => containers(ev).filter((c) => c.name.startsWith("app-"));
+    const hostOf = (url: string) => new URL(url).hostname;
+    const LOOPBACK = /^(127\.|localhost$|\[::1\]$|0\.0\.0\.0$)/;
+    /** The pgpass line's host field (the first, up to an unescaped colon). */
+    const pgpassHost = (c: RecordedResource) => (reveal(c.inputs.uploads) as Upload[]).find((u) => u.file === "/run/secrets/pgpass")!.content.split(/(?<!\\):/)[0];
+
+    it("dev: no container is pointed at loopback; they reach the host's Supabase and Vault through host-gateway", async () => {
+        const ev = await evaluateStack("dev", { overrides: { services } });
+        expect(apps(ev).map((c) => c.name).sort()).toEqual(["app-backend-0", "app-mcp-docs-0", "app-worker-0"]);
+        for (const c of apps(ev)) {
+            const env = envOf(c);
+            for (const key of ["SUPABASE_URL", "VAULT_ADDR", "DATABASE_URL"].filter((k) => k in env)) {
+                expect(hostOf(env[key]), `${c.name} ${key}`).not.toMatch(LOOPBACK);
+                expect(hostOf(env[key]), `${c.name} ${key}`).toBe("host.docker.internal");
+            }
+            expect(c.inputs.hosts, c.name).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
+        }
+        // Redis talks to nobody on the host.
+        expect(byName(ev, "redis-server").inputs.hosts).toBeUndefined();
+    });
+
+    it("dev: the pgpass line names the host the container connects to, and the port stays the published one", async () => {
+        const ev = await evaluateStack("dev", { overrides: { services } });
+        for (const name of ["app-backend-0", "app-worker-0"]) {
+            const url = new URL(envOf(byName(ev, name)).DATABASE_URL);
+            expect(pgpassHost(byName(ev, name)), name).toBe(url.hostname);
+            expect(url.port).toBe("54322");
+        }
+    });
+
+    it("dev: pulumi up's own commands keep the host-side endpoints", async () => {
+        const ev = await evaluateStack("dev");
+        expect(ev.outputs.supabaseUrl).toBe("http://127.0.0.1:54321");
+        expect((ev.outputs.database as { host: string }).host).toBe("127.0.0.1");
+        const push = ofType(ev, "command:local:Command").map((c) => JSON.stringify(reveal(c.inputs.environment) ?? {}));
+        expect(push.some((e) => e.includes("127.0.0.1"))).toBe(true);
+        expect(push.some((e) => e.includes("host.docker.internal"))).toBe(false);
+    });
+
+    it("dev: a container-side setting overrides the default, and the alias entry goes once nothing uses it", async () => {
+        const ev = await evaluateStack("dev", {
+            overrides: { services, containerSupabaseUrl: "http://192.168.50.10:54321", containerDbHost: "192.168.50.10", containerVaultAddress: "http://192.168.50.10:8200" },
+        });
+        for (const c of apps(ev)) {
+            expect(c.inputs.hosts, c.name).toBeUndefined();
+            expect(envOf(c).SUPABASE_URL).toBe("http://192.168.50.10:54321");
+        }
+        expect(pgpassHost(byName(ev, "app-worker-0"))).toBe("192.168.50.10");
+    });
+
+    it("dev: a local pooler on loopback is reached the same way", async () => {
+        const ev = await evaluateStack("dev", { overrides: { services, poolerEnabled: "true", poolerHost: "127.0.0.1", poolerPort: "54329" } });
+        const url = new URL(envOf(byName(ev, "app-worker-0")).DATABASE_URL);
+        expect([url.hostname, url.port]).toEqual(["host.docker.internal", "54329"]);
+        expect(pgpassHost(byName(ev, "app-worker-0"))).toBe("host.docker.internal");
+    });
+
+    it("Swarm: services carry the same alias entry", async () => {
+        const ev = await evaluateStack("dev", { overrides: { services, dockerMode: "swarm" } });
+        const task = reveal(byName(ev, "app-worker-service").inputs.taskSpec) as { containerSpec: { env: Record<string, string>; hosts: unknown } };
+        expect(task.containerSpec.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
+        expect(hostOf(task.containerSpec.env.DATABASE_URL)).toBe("host.docker.internal");
+    });
+
+    it("prod: hosted endpoints are unchanged and no alias entry is added", async () => {
+        const ev = await evaluateStack("prod", { overrides: { services } });
+        for (const c of apps(ev)) {
+            expect(c.inputs.hosts, c.name).toBeUndefined();
+            expect(envOf(c).SUPABASE_URL).toBe("https://toolboxaiprodprojref.supabase.co");
+            expect(envOf(c).VAULT_ADDR).toBe("https://vault.toolboxai.internal:8200");
+        }
+        const url = new URL(envOf(byName(ev, "app-backend-0")).DATABASE_URL);
+        expect(url.hostname).toBe("aws-0-eu-central-1.pooler.supabase.com");
+        expect(pgpassHost(byName(ev, "app-backend-0"))).toBe(url.hostname);
+    });
+});
+
+describe.each(STACKS)("AppService health checks (%s)", (stack) => {
+    const services = {
+        backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] },
+        worker: { role: "worker" },
+        "mcp-docs": { role: "mcp", image: "ghcr.io/toolboxai/mcp-docs:1.2.0" },
+        "mcp-http": { role: "mcp", image: "ghcr.io/toolboxai/mcp-http:1.0.0", healthcheck: ["CMD", "wget", "-q", "--spider", "http://localhost:9000/health"] },
+    };
+
+    it("gives workers and MCP servers the heartbeat check, never one that cannot fail, and takes a service's own", async () => {
+        const ev = await evaluateStack(stack, { overrides: { services: JSON.stringify(services) } });
+        const test = (name: string) => (byName(ev, name).inputs.healthcheck as { tests: string[] }).tests;
+        for (const name of ["app-worker-0", "app-mcp-docs-0"]) {
+            expect(test(name), name).toEqual(["CMD-SHELL", heartbeatCheck("/tmp/healthy")]);
+            expect(byName(ev, name).inputs.healthcheck, name).toMatchObject({ interval: "30s", retries: 3, startPeriod: "30s" });
+        }
+        expect(test("app-mcp-http-0")).toEqual(services["mcp-http"].healthcheck);
+        expect(test("app-backend-0")).toEqual(["CMD", "curl", "-f", "http://localhost:8000/health"]);
+        for (const c of containers(ev)) expect(test(c.name).join(" "), c.name).not.toMatch(/kill -0/);
+    });
+
+    it("carries the same checks into Swarm services", async () => {
+        const ev = await evaluateStack(stack, { overrides: { dockerMode: "swarm", services: JSON.stringify(services) } });
+        const test = (name: string) => (reveal(byName(ev, name).inputs.taskSpec) as { containerSpec: { healthcheck: { tests: string[] } } }).containerSpec.healthcheck.tests;
+        expect(test("app-worker-service")).toEqual(["CMD-SHELL", heartbeatCheck("/tmp/healthy")]);
+        expect(test("app-mcp-http-service")).toEqual(services["mcp-http"].healthcheck);
     });
 });
 
@@ -192,5 +307,23 @@ describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
         expect(task.networksAdvanceds.map((n) => n.aliases)).toEqual([["redis"], ["redis"]]);
         expect(task.containerSpec.mounts).toEqual(expect.arrayContaining([expect.objectContaining({ target: "/data", type: "volume" })]));
         expect(redis.inputs.updateConfig).toMatchObject({ order: "stop-first" });
+    });
+
+    it("lets the Redis node's engine create the data volume, labelled, instead of a provider volume on the manager", async () => {
+        const ev = await swarm();
+        // A docker.Volume would be created on the engine the provider talks to (a manager), not on the labelled node.
+        expect(ofType(ev, "docker:index/volume:Volume")).toEqual([]);
+        const task = reveal(byName(ev, "redis-server").inputs.taskSpec) as { containerSpec: { mounts: { target: string; source?: string; type: string; volumeOptions?: { driverName?: string; labels: { label: string; value: string }[] } }[] } };
+        const data = task.containerSpec.mounts.find((m) => m.target === "/data")!;
+        expect(data).toMatchObject({ source: "toolboxai-dev-redis-data", type: "volume" });
+        // The engine applies volume labels only when a driver is named.
+        expect(data.volumeOptions?.driverName).toBe("local");
+        expect(data.volumeOptions?.labels).toEqual(
+            expect.arrayContaining([
+                { label: "com.toolboxai.stack", value: "dev" },
+                { label: "com.toolboxai.service", value: "redis" },
+                { label: "com.toolboxai.retain", value: "true" },
+            ]),
+        );
     });
 });

@@ -79,6 +79,17 @@ const BAD: BadCase[] = [
     { what: "a published port on a worker", stack: "dev", changes: { services: JSON.stringify({ worker: { role: "worker", ports: [{ published: 9000, target: 9000 }] } }) }, key: "services.worker.ports", shown: '[{"published":9000,"target":9000}]', allowed: /only be set on the backend/ },
     { what: "an MCP image without a tag in prod", stack: "prod", changes: { services: JSON.stringify({ "mcp-github": { role: "mcp", image: "ghcr.io/toolboxai/mcp-github" } }) }, key: "services.mcp-github.image", shown: '"ghcr.io/toolboxai/mcp-github"', allowed: /pinned in prod/ },
     { what: "an MCP service without an image", stack: "dev", changes: { services: JSON.stringify({ "mcp-docs": { role: "mcp" } }) }, key: "services.mcp-docs.image", shown: "(missing)", allowed: /required for an mcp service/ },
+    { what: "a health check disabled with NONE", stack: "dev", changes: { services: JSON.stringify({ worker: { role: "worker", healthcheck: ["NONE"] } }) }, key: "services.worker.healthcheck", shown: '["NONE"]', allowed: /a check that can fail \(NONE is refused\)/ },
+    { what: "a health check given as one string", stack: "prod", changes: { services: JSON.stringify({ worker: { role: "worker", healthcheck: "curl -f http://localhost:9000/health" } }) }, key: "services.worker.healthcheck", shown: '"curl -f http://localhost:9000/health"', allowed: /\["CMD", "<program>", "<argument>", \.\.\.\] or \["CMD-SHELL", "<one shell command>"\]/ },
+    { what: "a shell health check split into words", stack: "dev", changes: { services: JSON.stringify({ "mcp-docs": { role: "mcp", image: "ghcr.io/toolboxai/mcp-docs:1.2.0", healthcheck: ["CMD-SHELL", "test", "-f", "/tmp/healthy"] } }) }, key: "services.mcp-docs.healthcheck", shown: '["CMD-SHELL","test","-f","/tmp/healthy"]', allowed: /\["CMD-SHELL", "<one shell command>"\]/ },
+    { what: "an exec health check without a program", stack: "dev", changes: { services: JSON.stringify({ worker: { role: "worker", healthcheck: ["CMD"] } }) }, key: "services.worker.healthcheck", shown: '["CMD"]', allowed: /\["CMD", "<program>"/ },
+    { what: "a container database host on loopback", stack: "dev", changes: { containerDbHost: "127.0.0.1" }, key: "containerDbHost", shown: '"127.0.0.1"', allowed: /reachable from inside a container, where 127\.0\.0\.1 is the container itself: use host\.docker\.internal/ },
+    { what: "a container Supabase URL on localhost", stack: "dev", changes: { containerSupabaseUrl: "http://localhost:54321" }, key: "containerSupabaseUrl", shown: '"http://localhost:54321"', allowed: /reachable from inside a container, where localhost is the container itself/ },
+    { what: "a container Vault address on loopback in prod", stack: "prod", changes: { containerVaultAddress: "https://127.0.0.1:8200" }, key: "containerVaultAddress", shown: '"https://127.0.0.1:8200"', allowed: /reachable from inside a container/ },
+    { what: "a container Vault address without a scheme", stack: "dev", changes: { containerVaultAddress: "host.docker.internal:8200" }, key: "containerVaultAddress", shown: '"host.docker.internal:8200"', allowed: /http:\/\/ or https:\/\/ URL/ },
+    { what: "a plain-http container Vault address in prod", stack: "prod", changes: { containerVaultAddress: "http://vault.toolboxai.internal:8200" }, key: "containerVaultAddress", shown: '"http://vault.toolboxai.internal:8200"', allowed: /https:\/\/ URL/ },
+    { what: "a plain-http container Supabase URL when hosted", stack: "prod", changes: { containerSupabaseUrl: "http://toolboxaiprodprojref.supabase.co" }, key: "containerSupabaseUrl", shown: '"http://toolboxaiprodprojref.supabase.co"', allowed: /https:\/\/ URL/ },
+    { what: "a container database host that is a URL", stack: "dev", changes: { containerDbHost: "postgres://host.docker.internal" }, key: "containerDbHost", shown: '"postgres://host.docker.internal"', allowed: /DNS hostname or IPv4 address/ },
     { what: "services that are not JSON", stack: "dev", changes: { services: "backend, worker" }, key: "services", shown: '"backend, worker"', allowed: /JSON object/ },
     { what: "a subnet that is not a CIDR", stack: "dev", changes: { networkSubnets: JSON.stringify({ backend: "172.30.1.0" }) }, key: "networkSubnets.backend", shown: '"172.30.1.0"', allowed: /IPv4 CIDR/ },
     { what: "unknown Docker mode", stack: "dev", changes: { dockerMode: "kubernetes" }, key: "dockerMode", shown: '"kubernetes"', allowed: /one of single, swarm/ },
@@ -173,6 +184,34 @@ describe("stack config: good config", () => {
             vaultMount: "secret",
             vaultPathPrefix: "toolboxai",
         });
+    });
+
+    it("keeps a service's own health check, and leaves the role's default to the runtime otherwise", () => {
+        const services = { worker: { role: "worker" }, "mcp-http": { role: "mcp", image: "ghcr.io/toolboxai/mcp-http:1.0.0", healthcheck: ["CMD-SHELL", "wget -q --spider http://localhost:9000/health"] } };
+        const { settings } = parseStackConfig(rawFor("dev", { services: JSON.stringify(services) }));
+        expect(settings.services.find((x) => x.name === "mcp-http")?.healthcheck).toEqual(services["mcp-http"].healthcheck);
+        expect(settings.services.find((x) => x.name === "worker")?.healthcheck).toBeUndefined();
+    });
+
+    it("gives containers host.docker.internal where dev's host-side endpoints are loopback", () => {
+        const { settings } = parseStackConfig(rawFor("dev"));
+        expect(settings).toMatchObject({
+            supabaseUrl: "http://127.0.0.1:54321",
+            supabaseDbHost: "127.0.0.1",
+            vaultAddress: "http://127.0.0.1:8200",
+            containerSupabaseUrl: "http://host.docker.internal:54321",
+            containerDbHost: "host.docker.internal",
+            containerVaultAddress: "http://host.docker.internal:8200",
+        });
+    });
+
+    it("gives containers prod's hosted endpoints unchanged, and takes explicit container-side settings", () => {
+        const prod = parseStackConfig(rawFor("prod")).settings;
+        expect(prod.containerSupabaseUrl).toBe(prod.supabaseUrl);
+        expect(prod.containerDbHost).toBe(prod.supabaseDbHost);
+        expect(prod.containerVaultAddress).toBe(prod.vaultAddress);
+        const dev = parseStackConfig(rawFor("dev", { containerDbHost: "db.lan", containerSupabaseUrl: "http://supabase.lan:54321/", containerVaultAddress: "https://vault.lan:8200" })).settings;
+        expect(dev).toMatchObject({ containerDbHost: "db.lan", containerSupabaseUrl: "http://supabase.lan:54321", containerVaultAddress: "https://vault.lan:8200" });
     });
 
     it("derives hosted endpoints from the project ref, but never the pooler host", () => {
