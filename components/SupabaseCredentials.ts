@@ -48,7 +48,7 @@ export interface SupabaseCredentialsArgs {
     bootstrapPassword?: pulumi.Input<string>;
     /** Containers per consumer sharing its secret-id (sizes the secret-id's use limit). */
     replicas?: Partial<Record<Consumer, number>>;
-    /** Path of scripts/apply-database-password.sh, run where `pulumi up` runs (needs psql). */
+    /** Path of scripts/apply-database-password.ts, run with Node and the TypeScript loader where `pulumi up` runs (needs psql). */
     applyScript: string;
 }
 
@@ -103,7 +103,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
         const applyPassword = new Command(
             `${name}-apply-database-password`,
             {
-                create: `bash ${args.applyScript}`,
+                create: `node -r ./scripts/register.js ${args.applyScript}`,
                 // Secrets go through the environment, never the command line.
                 environment: {
                     PGHOST: args.direct.host,

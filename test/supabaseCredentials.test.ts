@@ -130,7 +130,7 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const ev = await evaluate({ secrets: { ...(stack === "prod" ? HOSTED : {}), databaseBootstrapPassword: "bootstrap-password-0123456789" } });
         const apply = byName(ev, "credentials-apply-database-password");
         expect(apply.type).toBe("command:local:Command");
-        expect(apply.inputs.create).toBe("bash scripts/apply-database-password.sh");
+        expect(apply.inputs.create).toBe("node -r ./scripts/register.js scripts/apply-database-password.ts");
         // The engine receives the whole environment as one secret (it holds secrets).
         expect(apply.inputs.environment).toBeInstanceOf(SecretValue);
         const env = reveal(apply.inputs.environment) as Record<string, string>;
@@ -199,7 +199,7 @@ describe("SupabaseCredentials outputs", () => {
                 poolSize: 20,
                 vault: { mount: "secret", pathPrefix: "toolboxai", manageMount: false },
                 rotation: { period, keeper: rotationKeeper(period, 0), periodDays: 90, slots: passwordSlots(period, 0) },
-                applyScript: "scripts/apply-database-password.sh",
+                applyScript: "scripts/apply-database-password.ts",
             });
             return {};
         });
