@@ -1,6 +1,6 @@
 /**
- * Pure rules of the database password's apply step (scripts/apply-database-password.ts): the
- * SCRAM-SHA-256 verifier it sends instead of the password.
+ * Pure rules of the database password's apply step (scripts/apply-database-password.ts): which
+ * passwords it may log in with, and the SCRAM-SHA-256 verifier it sends instead of the password.
  */
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 
@@ -42,4 +42,21 @@ export function parseScramVerifier(verifier: string): { iterations: number; salt
 export function alterRoleStatement(verifier: string): string {
     if (!VERIFIER.test(verifier)) throw new Error("refusing to send anything but a SCRAM-SHA-256 verifier");
     return `ALTER ROLE CURRENT_USER WITH PASSWORD '${verifier}';\n`;
+}
+
+export interface KnownPasswords {
+    /** What this step applied last time (the command's previous stdout): what the database has, whatever the rotation did since. */
+    lastApplied?: string;
+    /** The other rotation slot: what the database has after a rotation of one step, if the last apply is unknown. */
+    standby?: string;
+    /** databaseBootstrapPassword: the role's password before this program managed it. */
+    bootstrap?: string;
+}
+
+/** The passwords to try logging in with, most likely first, without blanks or repeats. */
+export function loginCandidates(known: KnownPasswords): string[] {
+    // The previous stdout of an older version of the step was a message, not a password.
+    const lastApplied = known.lastApplied?.trim();
+    const ordered = [lastApplied !== undefined && GENERATED_PASSWORD.test(lastApplied) ? lastApplied : undefined, known.standby, known.bootstrap];
+    return [...new Set(ordered.filter((p): p is string => p !== undefined && p !== ""))];
 }

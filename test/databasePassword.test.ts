@@ -1,7 +1,7 @@
-/** The apply step's pure rules: the SCRAM-SHA-256 verifier it sends in place of the password. */
+/** The apply step's pure rules: whom it logs in as, and the SCRAM-SHA-256 verifier it sends in place of the password. */
 import { createHash, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { alterRoleStatement, parseScramVerifier, scramSha256Verifier } from "../lib/databasePassword";
+import { alterRoleStatement, loginCandidates, parseScramVerifier, scramSha256Verifier } from "../lib/databasePassword";
 
 const b64 = (text: string) => Buffer.from(text, "base64");
 
@@ -52,5 +52,23 @@ describe("ALTER ROLE statement", () => {
         expect(() => alterRoleStatement("Plaintext0123456789Plaintext0123456789")).toThrow(/anything but a SCRAM-SHA-256 verifier/);
         const verifier = scramSha256Verifier("pencil", Buffer.alloc(16, 3));
         expect(() => alterRoleStatement(`${verifier}'; DROP ROLE app; --`)).toThrow(/anything but a SCRAM-SHA-256 verifier/);
+    });
+});
+
+describe("login candidates", () => {
+    const applied = "Applied0123456789Applied0123456789Applied0";
+    const standby = "Standby0123456789Standby0123456789Standby0";
+
+    it("tries the password applied last first, then the other slot, then the bootstrap password", () => {
+        expect(loginCandidates({ lastApplied: applied, standby, bootstrap: "postgres" })).toEqual([applied, standby, "postgres"]);
+    });
+
+    it("drops blanks and repeats, and the provider's trailing newline", () => {
+        expect(loginCandidates({ lastApplied: `${standby}\n`, standby, bootstrap: "" })).toEqual([standby]);
+        expect(loginCandidates({})).toEqual([]);
+    });
+
+    it("ignores a previous output that is not a generated password (an older version of the step printed a message)", () => {
+        expect(loginCandidates({ lastApplied: "apply-database-password: password of postgres@db:5432 rotated", standby })).toEqual([standby]);
     });
 });
