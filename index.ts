@@ -54,7 +54,7 @@ const credentials = new SupabaseCredentials(
             backend: settings.services.filter((spec) => spec.role === "backend").reduce((n, spec) => n + spec.replicas, 0),
             worker: settings.services.filter((spec) => spec.role === "worker").reduce((n, spec) => n + spec.replicas, 0),
         },
-        applyScript: "scripts/apply-database-password.sh",
+        applyScript: "scripts/apply-database-password.ts",
     },
     { providers: [providers.vault] },
 );

@@ -48,7 +48,7 @@ export interface SupabaseCredentialsArgs {
     bootstrapPassword?: pulumi.Input<string>;
     /** Containers per consumer sharing its secret-id (sizes the secret-id's use limit). */
     replicas?: Partial<Record<Consumer, number>>;
-    /** Path of scripts/apply-database-password.sh, run where `pulumi up` runs (needs psql). */
+    /** Path of scripts/apply-database-password.ts, run with Node and the TypeScript loader where `pulumi up` runs (needs psql). */
     applyScript: string;
 }
 
@@ -95,15 +95,22 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
         const password = (resourceName: string, passwordKeepers: Record<string, string> = keepers) =>
             new RandomPassword(resourceName, { length: 40, special: false, minLower: 2, minUpper: 2, minNumeric: 2, keepers: passwordKeepers }, child).result;
 
-        // Two slots: the inactive one still holds the password the database has, to log in with.
+        // Two slots: after a rotation of one step the inactive one still holds the password the database has.
         const { slots } = args.rotation;
         const slotA = password(`${name}-database-password-a`, { slot: slots.keepers.a });
         const slotB = password(`${name}-database-password-b`, { slot: slots.keepers.b });
         this.databasePassword = pulumi.secret(slots.active === "a" ? slotA : slotB);
+        const applyCommand = `node -r ./scripts/register.js ${args.applyScript}`;
         const applyPassword = new Command(
             `${name}-apply-database-password`,
             {
-                create: `bash ${args.applyScript}`,
+                // No triggers: a new password is an update of this resource, never a replacement, so that
+                // the provider hands the script its previous stdout (the password it applied last), which a
+                // new resource would not have. That is what the database has, however many rotation steps
+                // (both slots regenerated) passed since the last `pulumi up`.
+                create: applyCommand,
+                update: applyCommand,
+                addPreviousOutputInEnv: true,
                 // Secrets go through the environment, never the command line.
                 environment: {
                     PGHOST: args.direct.host,
@@ -112,15 +119,14 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
                     PGUSER: args.direct.user,
                     PGSSLMODE: args.sslMode,
                     NEW_PASSWORD: this.databasePassword,
-                    CURRENT_PASSWORD: pulumi.secret(slots.active === "a" ? slotB : slotA),
+                    STANDBY_PASSWORD: pulumi.secret(slots.active === "a" ? slotB : slotA),
                     BOOTSTRAP_PASSWORD: pulumi.secret(args.bootstrapPassword ?? ""),
                 },
-                triggers: [slots.counter],
-                // The script prints no secret; psql's own errors are discarded by it.
-                logging: "stdoutAndStderr",
-                addPreviousOutputInEnv: false,
+                // stdout is the applied password: never logged, kept only as a secret output. The
+                // script's messages are on stderr, and psql's own errors are discarded by it.
+                logging: "stderr",
             },
-            child,
+            { ...child, additionalSecretOutputs: ["stdout"] },
         );
         const url = (e: { host: pulumi.Input<string>; port: pulumi.Input<number>; user: pulumi.Input<string> }) =>
             pulumi.secret(

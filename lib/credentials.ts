@@ -143,15 +143,14 @@ export async function signSupabaseKey(jwtSecret: string, claims: ReturnType<type
 /**
  * The database password alternates between two generated slots, A and B. At each step of the
  * rotation counter (period index + generation) exactly one slot is regenerated and becomes
- * active; the other keeps the password the database has now, which is what the apply step
- * logs in with to set the new one. So a rotation never needs a password nobody holds.
+ * active; the other keeps the password the database has now, which the apply step can log in
+ * with to set the new one. A move of two steps or more between two `pulumi up`s regenerates
+ * both: then the apply step logs in with the password it applied last (kept in its own state).
  */
 export interface PasswordSlots {
     /** Keepers of slot A and slot B. */
     keepers: { a: string; b: string };
     active: "a" | "b";
-    /** Changes whenever the active password does: the apply step's trigger. */
-    counter: number;
 }
 
 export function passwordSlots(period: RotationPeriod, generation: number): PasswordSlots {
@@ -159,6 +158,5 @@ export function passwordSlots(period: RotationPeriod, generation: number): Passw
     return {
         keepers: { a: String(Math.floor((counter + 1) / 2)), b: String(Math.floor(counter / 2)) },
         active: counter % 2 === 1 ? "a" : "b",
-        counter,
     };
 }

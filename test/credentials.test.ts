@@ -43,7 +43,16 @@ describe("database password slots", () => {
             const changed = (["a", "b"] as const).filter((s) => before.keepers[s] !== after.keepers[s]);
             expect(changed).toEqual([after.active]);
             expect(after.active).not.toBe(before.active);
-            expect(after.counter).not.toBe(before.counter);
+        }
+    });
+
+    it("regenerates both slots when the rotation moves two steps at once (the apply step then needs what it applied last)", () => {
+        const p = rotationPeriod(new Date("2026-11-25T12:00:00Z"), 90);
+        for (const generation of [0, 1]) {
+            const before = passwordSlots(p, generation);
+            const after = passwordSlots(p, generation + 2);
+            expect(after.keepers.a).not.toBe(before.keepers.a);
+            expect(after.keepers.b).not.toBe(before.keepers.b);
         }
     });
 

@@ -115,9 +115,9 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         expect(changed).toEqual([...generated, ...carriers].sort());
         for (const name of generated) expect(byName(after, name).outputs.result).not.toEqual(byName(before, name).outputs.result);
         expect(vaultData(after, "database").password).not.toBe(vaultData(before, "database").password);
-        // The apply step logs in with the password the database had, and sets the new one.
+        // The apply step can log in with the password the database had (the other slot), and sets the new one.
         const env = (ev: Evaluation) => reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>;
-        expect(env(after).CURRENT_PASSWORD).toBe(vaultData(before, "database").password);
+        expect(env(after).STANDBY_PASSWORD).toBe(vaultData(before, "database").password);
         expect(env(after).NEW_PASSWORD).toBe(vaultData(after, "database").password);
         expect(Object.keys(state(after)).sort()).toEqual(Object.keys(state(before)).sort());
         if (stack === "prod") {
@@ -130,20 +130,43 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const ev = await evaluate({ secrets: { ...(stack === "prod" ? HOSTED : {}), databaseBootstrapPassword: "bootstrap-password-0123456789" } });
         const apply = byName(ev, "credentials-apply-database-password");
         expect(apply.type).toBe("command:local:Command");
-        expect(apply.inputs.create).toBe("bash scripts/apply-database-password.sh");
+        expect(apply.inputs.create).toBe("node -r ./scripts/register.js scripts/apply-database-password.ts");
         // The engine receives the whole environment as one secret (it holds secrets).
         expect(apply.inputs.environment).toBeInstanceOf(SecretValue);
         const env = reveal(apply.inputs.environment) as Record<string, string>;
         expect(env).toMatchObject({ PGUSER: "postgres", PGPORT: stack === "prod" ? "5432" : "54322", PGSSLMODE: stack === "prod" ? "require" : "disable" });
         expect(env.NEW_PASSWORD).toBe(vaultData(ev, "database").password);
-        expect(env.CURRENT_PASSWORD).toMatch(/^[A-Za-z0-9]{40}$/);
-        expect(env.CURRENT_PASSWORD).not.toBe(env.NEW_PASSWORD);
+        expect(env.STANDBY_PASSWORD).toMatch(/^[A-Za-z0-9]{40}$/);
+        expect(env.STANDBY_PASSWORD).not.toBe(env.NEW_PASSWORD);
         expect(env.BOOTSTRAP_PASSWORD).toBe("bootstrap-password-0123456789");
         expect(String(apply.inputs.create)).not.toContain(env.NEW_PASSWORD);
-        expect(apply.inputs.addPreviousOutputInEnv).toBe(false);
         // Vault is rewritten only after the database took the password.
         for (const r of ofType(ev, "vault:kv/secretV2:SecretV2").filter((x) => x.name.startsWith("credentials-"))) expect(r.options.dependencies).toContain(apply.urn);
         expect(findLeaks(ev)).toEqual([]);
+    });
+
+    it("keeps the password it applied last in its own state, for the next run, as a secret that is never logged", async () => {
+        const apply = byName(await evaluate(), "credentials-apply-database-password");
+        // Its stdout (the applied password) comes back as PULUMI_COMMAND_STDOUT on the next update...
+        expect(apply.inputs.addPreviousOutputInEnv).toBe(true);
+        expect(apply.inputs.update).toBe(apply.inputs.create);
+        // ...which needs an update, not a replacement: nothing may trigger one.
+        expect(apply.inputs.triggers).toBeUndefined();
+        // The engine stores it encrypted, and the provider never logs it.
+        expect(apply.secretOutputs).toContain("stdout");
+        expect(apply.inputs.logging).toBe("stderr");
+    });
+
+    it("after two rotation steps at once, no input of the command holds the password the database has (its last output does)", async () => {
+        const period = rotationPeriod(new Date(TEST_CLOCK), 90);
+        const before = await evaluate();
+        const twoPeriodsLater = await evaluate({ now: new Date(period.startsAt.getTime() + 2 * 90 * 86_400_000).toISOString() });
+        const twoGenerationsMore = await evaluate({ overrides: { rotationGeneration: "2" } });
+        const applied = vaultData(before, "database").password;
+        for (const after of [twoPeriodsLater, twoGenerationsMore]) {
+            const env = reveal(byName(after, "credentials-apply-database-password").inputs.environment) as Record<string, string>;
+            expect([env.NEW_PASSWORD, env.STANDBY_PASSWORD, env.BOOTSTRAP_PASSWORD].includes(applied), "the program still knows the applied password").toBe(false);
+        }
     });
 
     it("rotates now when rotationGeneration is raised", async () => {
@@ -199,7 +222,7 @@ describe("SupabaseCredentials outputs", () => {
                 poolSize: 20,
                 vault: { mount: "secret", pathPrefix: "toolboxai", manageMount: false },
                 rotation: { period, keeper: rotationKeeper(period, 0), periodDays: 90, slots: passwordSlots(period, 0) },
-                applyScript: "scripts/apply-database-password.sh",
+                applyScript: "scripts/apply-database-password.ts",
             });
             return {};
         });

@@ -23,6 +23,8 @@ function binDir(): string {
 export interface PostgresServer {
     host: "127.0.0.1";
     port: number;
+    /** The server's log (stderr of the postmaster): what `log_statement` writes to. */
+    logFile: string;
     /** Runs SQL as the superuser over the cluster's Unix socket; returns psql's tuples-only output. */
     sql(statement: string, database?: string): Promise<string>;
     /** Runs a SQL file as the superuser with psql variables (`:name`). */
@@ -42,11 +44,13 @@ export async function startPostgres(): Promise<PostgresServer> {
     }
     const asPostgres = (cmd: string, args: string[]) => (asRoot ? run("runuser", ["-u", "postgres", "--", cmd, ...args]) : run(cmd, args));
     const port = await freePort();
+    const logFile = join(dir, "server.log");
     await asPostgres(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"]);
-    await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-l", join(dir, "server.log"), "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "-w", "start"]);
+    await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-l", logFile, "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "-w", "start"]);
     return {
         host: "127.0.0.1",
         port,
+        logFile,
         async sql(statement, database = "postgres") {
             const { stdout } = await run("psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-c", statement]);
             return stdout.trim();
