@@ -153,6 +153,7 @@ export const backup = {
     prefix: settings.backupPrefix,
     kmsKeyArn: backups.kmsKeyArn ?? null,
     uploaderCredentialsPath: backups.credentialsPath,
+    schedule: settings.services.some((spec) => spec.role === "backup" && spec.replicas > 0) ? settings.backupSchedule : null,
 };
 export const docker = {
     mode: settings.dockerMode,

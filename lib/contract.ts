@@ -29,7 +29,16 @@ export interface ToolboxaiStackOutputs {
     };
     credentialsRotation: { periodDays: number; periodIndex: number; nextRotationAfter: string };
     awsRegion: string;
-    backup: { bucketName: string; bucketArn: string; region: string; prefix: string; kmsKeyArn: string | null; uploaderCredentialsPath: string };
+    backup: {
+        bucketName: string;
+        bucketArn: string;
+        region: string;
+        prefix: string;
+        kmsKeyArn: string | null;
+        uploaderCredentialsPath: string;
+        /** Cron (UTC) of the backup job, or null when no backup service runs. */
+        schedule: string | null;
+    };
     docker: {
         mode: "single" | "swarm";
         networks: { frontend: string; backend: string; cache: string };

@@ -31,6 +31,18 @@ describe.each(STACKS)("stack outputs contract (%s)", (stack) => {
     });
 });
 
+describe("the backup output", () => {
+    it("tells consumers when the backup job runs, and null when it does not", async () => {
+        const on = reveal((await evaluateStack("dev")).outputs.backup) as { schedule: string | null; prefix: string };
+        expect(on).toMatchObject({ schedule: "0 2 * * *", prefix: "supabase" });
+        const services = JSON.stringify({ backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, backup: { role: "backup", replicas: 0 } });
+        const off = reveal((await evaluateStack("dev", { overrides: { services, backupSchedule: "30 3 * * 0" } })).outputs.backup) as { schedule: string | null };
+        expect(off.schedule).toBeNull();
+        const weekly = reveal((await evaluateStack("dev", { overrides: { backupSchedule: "30 3 * * 0" } })).outputs.backup) as { schedule: string | null };
+        expect(weekly.schedule).toBe("30 3 * * 0");
+    });
+});
+
 describe("a consumer stack through ToolboxaiStackReference", () => {
     it("reads every output, with the producer's secretness", async () => {
         const producer = await evaluateStack("prod");
