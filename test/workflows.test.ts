@@ -62,6 +62,16 @@ describe("workflows", () => {
         expect(pulumiStep(up)?.with).toMatchObject({ command: "up", policyPacks: "policy" });
     });
 
+    it("builds the backup job's image on pull requests and pushes it from main only", () => {
+        const image = workflow("backup-image.yml");
+        expect(image.on).toMatchObject({ pull_request: { paths: expect.arrayContaining(["backup-job/**"]) }, push: { branches: ["main"] } });
+        const steps = image.jobs.image.steps as { uses?: string; with?: Record<string, unknown>; run?: string }[];
+        const build = steps.find((step) => step.uses?.startsWith("docker/build-push-action"));
+        expect(build?.with).toMatchObject({ context: ".", file: "backup-job/Dockerfile", push: "${{ github.event_name != 'pull_request' }}" });
+        // The built image must start and answer with the job's settings exit code.
+        expect(steps.some((step) => step.run?.includes("test $? -eq 2"))).toBe(true);
+    });
+
     it("checks for drift nightly per stack, failing on any change and opening an issue", () => {
         const drift = workflow("drift.yml");
         expect(drift.on).toHaveProperty("schedule");
