@@ -8,7 +8,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { PassThrough, type Readable } from "node:stream";
-import { GetObjectCommand, HeadObjectCommand, S3Client, type ServerSideEncryption } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, S3Client, type PutObjectCommandInput, type ServerSideEncryption } from "@aws-sdk/client-s3";
+import { fromIni } from "@aws-sdk/credential-providers";
 import { Upload } from "@aws-sdk/lib-storage";
 
 /** The transaction pooler (Supavisor/PgBouncer transaction mode) cannot serve pg_dump's snapshot. */
@@ -29,6 +30,14 @@ export interface JobConfig {
     schemas: string[];
     /** S3-compatible endpoint (path-style); unset for AWS. */
     endpoint?: string;
+    /** zstd threads: the container's CPUs (0: every core the host has). */
+    threads: number;
+    /** The whole run (dump, upload, verify) is abandoned after this. */
+    timeoutMinutes: number;
+    /** An S3 connection idle this long fails the request (then retried). */
+    s3TimeoutSeconds: number;
+    /** The uploader's key: an AWS shared credentials file, the only identity the job uses. */
+    credentialsFile: string;
     pgDump: string;
     zstd: string;
     database: { host: string; port: number; name: string; user: string };
@@ -36,16 +45,18 @@ export interface JobConfig {
 
 export class JobError extends Error {
     constructor(
-        readonly stage: "config" | "database" | "storage" | "verify",
+        readonly stage: "config" | "dump" | "storage" | "verify" | "aborted",
         message: string,
+        /** The object's key, when one exists under it (a failed verification). */
+        readonly key?: string,
     ) {
         super(message);
         this.name = "JobError";
     }
 }
 
-/** Exit codes a scheduler or operator can tell apart. */
-export const EXIT_CODES: Record<JobError["stage"], number> = { config: 2, database: 3, storage: 4, verify: 5 };
+/** Exit codes a scheduler or operator can tell apart: dump is pg_dump or zstd, aborted a timeout or a signal. */
+export const EXIT_CODES: Record<JobError["stage"], number> = { config: 2, dump: 3, storage: 4, verify: 5, aborted: 6 };
 
 const PREFIX = /^[a-z0-9][a-z0-9_-]{0,62}(\/[a-z0-9][a-z0-9_-]{0,62})*$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -75,6 +86,13 @@ export function readJobConfig(env: NodeJS.ProcessEnv): JobConfig {
     const schemasRaw = get("BACKUP_SCHEMAS");
     const schemas = schemasRaw ? schemasRaw.split(",").map((s) => s.trim()) : [];
     if (schemas.some((s) => !/^[a-z_][a-z0-9_$]{0,62}$/.test(s))) problems.push(`BACKUP_SCHEMAS=${JSON.stringify(schemasRaw)}: must be comma-separated schema names`);
+    const threads = Number(need("BACKUP_THREADS", int(0, 256), "must be a number of zstd threads from 0 (every core) to 256", "0"));
+    const timeoutMinutes = Number(need("BACKUP_TIMEOUT_MINUTES", int(1, 7 * 24 * 60), "must be minutes from 1 to 10080", "360"));
+    const s3TimeoutSeconds = Number(need("BACKUP_S3_TIMEOUT_SECONDS", int(1, 3600), "must be seconds from 1 to 3600", "120"));
+    const credentialsFile = need("AWS_SHARED_CREDENTIALS_FILE", (v) => v.startsWith("/"), "must be the absolute path of the uploader's credentials file");
+    for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]) {
+        if (get(name) !== undefined) problems.push(`${name} is set: the uploader's key comes only from AWS_SHARED_CREDENTIALS_FILE, never the environment`);
+    }
     const endpoint = get("BACKUP_S3_ENDPOINT");
     if (endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) problems.push(`BACKUP_S3_ENDPOINT=${JSON.stringify(endpoint)}: must be an http(s):// origin`);
 
@@ -97,6 +115,10 @@ export function readJobConfig(env: NodeJS.ProcessEnv): JobConfig {
         verify,
         schemas,
         endpoint,
+        threads,
+        timeoutMinutes,
+        s3TimeoutSeconds,
+        credentialsFile,
         pgDump: get("BACKUP_PG_DUMP") ?? "pg_dump",
         zstd: get("BACKUP_ZSTD") ?? "zstd",
         database: { host, port, name, user },
@@ -119,24 +141,35 @@ export interface Report {
     durationMs: number;
     startedAt: string;
     verified: JobConfig["verify"];
+    /** SHA-256 of the object as read back from S3 (verify=read). */
+    readBackSha256?: string;
 }
 
 /** The command lines: no password on either (libpq reads PGPASSFILE). */
 export function dumpCommands(c: JobConfig): { pgDump: string[]; zstd: string[] } {
     return {
         pgDump: ["--format=custom", "--compress=0", "--no-password", "--lock-wait-timeout=300000", ...c.schemas.map((s) => `--schema=${s}`)],
-        zstd: [`-${c.compressionLevel}`, "-T0", "-q", "-c"],
+        zstd: [`-${c.compressionLevel}`, `-T${c.threads}`, "-q", "-c"],
     };
 }
 
-function exitOf(child: ChildProcess, name: string): Promise<{ name: string; code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+interface ChildExit {
+    name: string;
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stderr: string;
+    spawnError?: string;
+}
+
+function exitOf(child: ChildProcess, name: string): Promise<ChildExit> {
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
         // The tail is what explains a failure.
         stderr = (stderr + chunk).slice(-4000);
     });
     return new Promise((resolve) => {
-        child.once("error", (err) => resolve({ name, code: null, signal: null, stderr: `${stderr}${err.message}` }));
+        // A process that could not start emits no close; one that did, never this.
+        child.once("error", (err) => resolve({ name, code: null, signal: null, stderr, spawnError: err.message }));
         child.once("close", (code, signal) => resolve({ name, code, signal, stderr }));
     });
 }
@@ -148,23 +181,54 @@ export function describeStorageError(err: unknown, c: JobConfig): string {
     const status = e.$metadata?.httpStatusCode;
     const where = c.endpoint ?? `S3 in ${c.region}`;
     if (code === "NoSuchBucket" || (status === 404 && code !== "NoSuchKey")) return `bucket ${c.bucket} does not exist at ${where} (${code})`;
-    if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken", "InvalidToken"].includes(code) || status === 403) {
-        return `the uploader's credentials were refused by ${where} (${code}${status ? ` ${status}` : ""}): check the key in Vault and its policy`;
+    if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"].includes(code)) {
+        return `the uploader's credentials were refused by ${where} (${code}${status ? ` ${status}` : ""}): check the key in Vault`;
+    }
+    if (code === "AccessDenied" || status === 403) {
+        return `${where} denied the request (${code}${status ? ` ${status}` : ""}): the uploader's policy, or the bucket policy (encryption header, KMS key, TLS)`;
     }
     if (e.code && /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN/.test(e.code)) return `cannot reach ${where}: ${e.message}`;
+    if (code === "TimeoutError" || e.code === "ETIMEDOUT") return `${where} stopped answering (no data for the socket timeout): ${e.message}`;
     return `${code}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? String(err)}`;
 }
 
 export function s3Client(c: JobConfig): S3Client {
-    // Credentials come from the default chain: AWS_SHARED_CREDENTIALS_FILE points at a secret file.
-    return new S3Client({ region: c.region, ...(c.endpoint ? { endpoint: c.endpoint, forcePathStyle: true } : {}), maxAttempts: 3 });
+    return new S3Client({
+        region: c.region,
+        ...(c.endpoint ? { endpoint: c.endpoint, forcePathStyle: true } : {}),
+        // The one identity: the uploader's key file. Never the environment or instance metadata.
+        credentials: fromIni({ filepath: c.credentialsFile, configFilepath: c.credentialsFile }),
+        // A stalled S3 must fail the request (and so the run), not hang while pg_dump holds its snapshot.
+        requestHandler: { connectionTimeout: 10_000, socketTimeout: c.s3TimeoutSeconds * 1000 },
+        maxAttempts: 3,
+    });
+}
+
+/** What every upload carries: the encryption the bucket policy demands, and how to restore it. */
+export function uploadParams(c: JobConfig, key: string, body: Readable): PutObjectCommandInput {
+    return {
+        Bucket: c.bucket,
+        Key: key,
+        Body: body,
+        ContentType: "application/zstd",
+        ServerSideEncryption: c.sse as ServerSideEncryption,
+        ...(c.kmsKeyId ? { SSEKMSKeyId: c.kmsKeyId } : {}),
+        Metadata: { format: "pg_dump-custom+zstd", "restore-with": "zstd -dc | pg_restore" },
+    };
+}
+
+function describeExit(r: { name: string; code: number | null; signal: NodeJS.Signals | null; stderr: string; spawnError?: string }): string {
+    if (r.spawnError) return `${r.name} could not start: ${r.spawnError}`;
+    const detail = r.stderr.trim().split("\n").slice(-3).join(" | ") || (r.signal ? `killed by ${r.signal}` : `exit ${r.code}`);
+    return `${r.name} failed (${r.signal ?? `exit ${r.code}`}): ${detail}`;
 }
 
 /**
  * Dumps, compresses and uploads in one stream; resolves with the report, or rejects with a
- * JobError naming the failed stage. Child processes are killed on any failure.
+ * JobError naming the failed stage. Whatever fails first decides the stage; both child
+ * processes are stopped at once on any failure, so pg_dump never holds its snapshot for nothing.
  */
-export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?: S3Client; env?: NodeJS.ProcessEnv } = {}): Promise<Report> {
+export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?: S3Client; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Report> {
     const now = opts.now ?? (() => new Date());
     const started = now();
     const t0 = performance.now();
@@ -179,6 +243,7 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
     const compressExit = exitOf(compress, "zstd");
     // zstd closing early makes pg_dump fail with EPIPE; both exits are judged below.
     compress.stdin!.on("error", () => undefined);
+    dump.stdout!.on("error", () => undefined);
     dump.stdout!.pipe(compress.stdin!);
 
     const hash = createHash("sha256");
@@ -191,59 +256,80 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
     });
     output.pipe(body, { end: false });
 
+    const cancel = new AbortController();
+    /** Set once the job gives up: the children's failures after that are its own doing. */
+    let givingUp = false;
     let dumpFailure: JobError | undefined;
-    // The body ends, and so the upload completes, only once both processes have succeeded.
-    const dumped = Promise.all([dumpExit, compressExit, new Promise((resolve) => output.once("end", resolve))]).then(([d, z]) => {
-        const failed = [d, z].find((p) => p.code !== 0);
-        if (failed) {
-            const detail = failed.stderr.trim().split("\n").slice(-3).join(" | ") || (failed.signal ? `killed by ${failed.signal}` : `exit ${failed.code}`);
-            dumpFailure = new JobError("database", `${failed.name} failed (${failed.signal ?? `exit ${failed.code}`}): ${detail}`);
-            body.destroy(dumpFailure);
-        } else body.end();
-    });
-
-    const upload = new Upload({
-        client,
-        params: {
-            Bucket: c.bucket,
-            Key: key,
-            Body: body,
-            ContentType: "application/zstd",
-            ServerSideEncryption: c.sse as ServerSideEncryption,
-            ...(c.kmsKeyId ? { SSEKMSKeyId: c.kmsKeyId } : {}),
-            Metadata: { format: "pg_dump-custom+zstd", "restore-with": "zstd -dc | pg_restore" },
-        },
-        partSize: c.partSizeMb * 1024 * 1024,
-        queueSize: 4,
-        leavePartsOnError: false,
-    });
-    try {
-        await upload.done();
-        await dumped;
-        // A dump that failed after the last byte was handed over must not count (the upload
-        // cannot have completed then, but the check costs nothing).
-        if (dumpFailure) throw dumpFailure;
-    } catch (err) {
+    const stopChildren = () => {
         dump.kill("SIGTERM");
         compress.kill("SIGTERM");
-        await Promise.all([dumpExit, compressExit]);
-        await dumped.catch(() => undefined);
-        if (dumpFailure) throw dumpFailure;
-        if (err instanceof JobError) throw err;
-        throw new JobError("storage", `upload of s3://${c.bucket}/${key} failed: ${describeStorageError(err, c)}`);
-    }
+    };
+    const judge = (exit: ChildExit) => {
+        if (exit.code === 0 || givingUp || dumpFailure) return;
+        dumpFailure = new JobError("dump", describeExit(exit));
+        stopChildren();
+        // The upload sees the error instead of an end: it aborts, and completes nothing.
+        body.destroy(dumpFailure);
+    };
+    void dumpExit.then(judge);
+    void compressExit.then(judge);
+    // The body ends, and so the upload completes, only once both processes have exited 0.
+    void Promise.all([dumpExit, compressExit]).then(() => {
+        if (!dumpFailure && !givingUp) body.end();
+    });
 
-    const sha256 = hash.digest("hex");
-    await verify(client, c, key, bytes, sha256);
-    return { event: "backup.completed", bucket: c.bucket, key, bytes, sha256, durationMs: Math.round(performance.now() - t0), startedAt: started.toISOString(), verified: c.verify };
+    let aborted: string | undefined;
+    const abort = (why: string) => {
+        aborted ??= why;
+        cancel.abort();
+        stopChildren();
+        body.destroy(new JobError("aborted", why));
+    };
+    const timer = setTimeout(() => abort(`timed out after ${c.timeoutMinutes} minutes`), c.timeoutMinutes * 60_000);
+    const onSignal = () => abort("interrupted");
+    opts.signal?.addEventListener("abort", onSignal, { once: true });
+
+    const upload = new Upload({ client, params: uploadParams(c, key, body), partSize: c.partSizeMb * 1024 * 1024, queueSize: 4, leavePartsOnError: false, abortController: cancel });
+    try {
+        try {
+            await upload.done();
+        } catch (err) {
+            // A dump that failed first is why the upload failed; otherwise the upload failed first.
+            const cause = dumpFailure;
+            givingUp = true;
+            stopChildren();
+            await Promise.all([dumpExit, compressExit]);
+            if (aborted) throw new JobError("aborted", `backup ${aborted}`);
+            if (cause) throw cause;
+            throw new JobError("storage", `upload of s3://${c.bucket}/${key} failed: ${describeStorageError(err, c)}`);
+        }
+        const sha256 = hash.digest("hex");
+        const readBackSha256 = await verify(client, c, key, bytes, sha256, cancel.signal);
+        if (aborted) throw new JobError("aborted", `backup ${aborted}`, key);
+        return {
+            event: "backup.completed",
+            bucket: c.bucket,
+            key,
+            bytes,
+            sha256,
+            durationMs: Math.round(performance.now() - t0),
+            startedAt: started.toISOString(),
+            verified: c.verify,
+            ...(readBackSha256 ? { readBackSha256 } : {}),
+        };
+    } finally {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onSignal);
+    }
 }
 
 /** Checks that the stored object is the one streamed: size and encryption, and (read) every byte. */
-async function verify(client: S3Client, c: JobConfig, key: string, bytes: number, sha256: string): Promise<void> {
-    const fail = (what: string) => new JobError("verify", `s3://${c.bucket}/${key}: ${what}`);
+async function verify(client: S3Client, c: JobConfig, key: string, bytes: number, sha256: string, abortSignal: AbortSignal): Promise<string | undefined> {
+    // The object exists under its final name now: the failure names it, for an operator to judge.
+    const fail = (what: string) => new JobError("verify", `s3://${c.bucket}/${key}: ${what}`, key);
     let head;
     try {
-        head = await client.send(new HeadObjectCommand({ Bucket: c.bucket, Key: key }));
+        head = await client.send(new HeadObjectCommand({ Bucket: c.bucket, Key: key }), { abortSignal });
     } catch (err) {
         throw fail(`cannot read back the object: ${describeStorageError(err, c)}`);
     }
@@ -251,16 +337,17 @@ async function verify(client: S3Client, c: JobConfig, key: string, bytes: number
     // AWS reports the encryption of every object; some S3-compatible servers report none.
     if (head.ServerSideEncryption !== undefined && head.ServerSideEncryption !== c.sse) throw fail(`stored with ${head.ServerSideEncryption}, expected ${c.sse}`);
     if (c.kmsKeyId && head.SSEKMSKeyId !== undefined && head.SSEKMSKeyId !== c.kmsKeyId) throw fail(`encrypted with ${head.SSEKMSKeyId}, expected ${c.kmsKeyId}`);
-    if (c.verify === "head") return;
+    if (c.verify === "head") return undefined;
     const readBack = createHash("sha256");
     try {
-        const object = await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key }));
+        const object = await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key }), { abortSignal });
         for await (const chunk of object.Body as Readable) readBack.update(chunk as Buffer);
     } catch (err) {
         throw fail(`cannot read back the object: ${describeStorageError(err, c)}`);
     }
     const got = readBack.digest("hex");
     if (got !== sha256) throw fail(`read back SHA-256 ${got}, streamed ${sha256}`);
+    return got;
 }
 
 export interface Status {
@@ -271,14 +358,16 @@ export interface Status {
 }
 
 /**
- * The scheduler's health: unhealthy when the last attempt failed, or when a scheduled run is
- * overdue (no success since the run before the latest one, allowing `graceMs` for it to finish).
+ * The scheduler's health: unhealthy when the last attempt failed, or when `due` (the latest
+ * scheduled time at least the grace period old) came while this scheduler ran and no backup has
+ * succeeded since.
  */
-export function healthProblem(status: Status, previousRuns: Date[], now: Date, graceMs: number): string | undefined {
+export function healthProblem(status: Status, due: Date | undefined): string | undefined {
     if (status.lastError && status.lastAttemptAt && (!status.lastSuccessAt || status.lastSuccessAt < status.lastAttemptAt)) {
         return `last backup at ${status.lastAttemptAt} failed: ${status.lastError}`;
     }
-    const due = previousRuns.find((run) => run.getTime() + graceMs <= now.getTime() && run.toISOString() >= status.startedAt);
-    if (due && (!status.lastSuccessAt || status.lastSuccessAt < due.toISOString())) return `the backup due at ${due.toISOString()} has not succeeded`;
+    if (due && due.toISOString() >= status.startedAt && (!status.lastSuccessAt || status.lastSuccessAt < due.toISOString())) {
+        return `the backup due at ${due.toISOString()} has not succeeded`;
+    }
     return undefined;
 }

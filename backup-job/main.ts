@@ -16,15 +16,18 @@ function line(stream: NodeJS.WriteStream, record: object): void {
     stream.write(`${JSON.stringify(record)}\n`);
 }
 
+/** SIGTERM/SIGINT (docker stop, a Swarm update) abort a running backup cleanly: children stopped, upload aborted. */
+const interrupted = new AbortController();
+
 async function once(): Promise<number> {
     const started = new Date();
     try {
-        const report = await runBackup(readJobConfig(process.env));
+        const report = await runBackup(readJobConfig(process.env), { signal: interrupted.signal });
         line(process.stdout, report);
         return 0;
     } catch (err) {
         const e = err instanceof JobError ? err : new JobError("storage", String((err as Error)?.stack ?? err));
-        line(process.stderr, { event: "backup.failed", stage: e.stage, error: e.message, startedAt: started.toISOString(), durationMs: Date.now() - started.getTime() });
+        line(process.stderr, { event: "backup.failed", stage: e.stage, error: e.message, ...(e.key ? { key: e.key } : {}), startedAt: started.toISOString(), durationMs: Date.now() - started.getTime() });
         return EXIT_CODES[e.stage];
     }
 }
@@ -40,7 +43,7 @@ function schedule(): void {
     readJobConfig(process.env);
     const status: Status = { startedAt: new Date().toISOString() };
     writeStatus(status);
-    const job = new Cron(expression, { timezone: "UTC", protect: true }, async () => {
+    const job = new Cron(expression, { timezone: "UTC", protect: true, catch: (err: unknown) => line(process.stderr, { event: "backup.scheduler-error", error: String(err) }) }, async () => {
         status.lastAttemptAt = new Date().toISOString();
         const code = await once();
         if (code === 0) {
@@ -52,7 +55,10 @@ function schedule(): void {
     line(process.stdout, { event: "backup.scheduled", schedule: expression, timezone: "UTC", nextRun: job.nextRun()?.toISOString() });
     const stop = () => {
         job.stop();
-        process.exit(0);
+        // A run in progress ends with its own backup.failed line (stage aborted), then the process exits.
+        interrupted.abort();
+        if (!job.isBusy()) process.exit(0);
+        else setInterval(() => job.isBusy() || process.exit(0), 100);
     };
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
@@ -67,9 +73,13 @@ function health(): number {
         process.stderr.write(`no scheduler status at ${STATUS_FILE}\n`);
         return 1;
     }
-    const now = new Date();
-    const previous = new Cron(expression, { timezone: "UTC", paused: true }).previousRuns(2, now).sort((a, b) => b.getTime() - a.getTime());
-    const problem = healthProblem(status, previous, now, GRACE_MS);
+    const schedule = new Cron(expression, { timezone: "UTC", paused: true });
+    // A backup may take GRACE_MS, or until the next one is due if they come more often.
+    const [next, afterNext] = schedule.nextRuns(2);
+    const grace = next && afterNext ? Math.min(GRACE_MS, afterNext.getTime() - next.getTime()) : GRACE_MS;
+    // The latest scheduled time old enough that its backup should have finished by now.
+    const [due] = schedule.previousRuns(1, new Date(Date.now() - grace));
+    const problem = healthProblem(status, due);
     if (problem) process.stderr.write(`${problem}\n`);
     return problem ? 1 : 0;
 }
@@ -77,7 +87,11 @@ function health(): number {
 async function main(): Promise<void> {
     const command = process.argv[2];
     try {
-        if (command === "run") process.exitCode = await once();
+        if (command === "run") {
+            process.once("SIGTERM", () => interrupted.abort());
+            process.once("SIGINT", () => interrupted.abort());
+            process.exitCode = await once();
+        }
         else if (command === "schedule") schedule();
         else if (command === "health") process.exitCode = health();
         else {

@@ -139,6 +139,8 @@ function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: strin
         BACKUP_PREFIX: s.backupPrefix,
         BACKUP_SSE: s.backupKms ? "aws:kms" : "AES256",
         BACKUP_SCHEDULE: s.backupSchedule,
+        // zstd would size its threads from the host's cores, not the container's CPU limit.
+        BACKUP_THREADS: String(Math.max(1, Math.ceil(s.services.find((spec) => spec.role === "backup")?.cpus ?? 1))),
     };
     if (s.backupKms && secrets.backup.kmsKeyArn) environment.BACKUP_KMS_KEY_ID = secrets.backup.kmsKeyArn;
     if (s.backupSchemas.length > 0) environment.BACKUP_SCHEMAS = s.backupSchemas.join(",");

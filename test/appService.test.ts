@@ -93,6 +93,8 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
             BACKUP_PREFIX: "supabase",
             BACKUP_SSE: stack === "prod" ? "aws:kms" : "AES256",
             BACKUP_SCHEDULE: "0 2 * * *",
+            // The default backup service has 2 CPUs.
+            BACKUP_THREADS: "2",
         });
         if (stack === "prod") expect(env.BACKUP_KMS_KEY_ID).toBe(byName(ev, "backups-key").outputs.arn);
         else expect(env.BACKUP_KMS_KEY_ID).toBeUndefined();

@@ -3,17 +3,19 @@
  * S3-compatible server (s3rver) on loopback: a dump restores with identical data, and every fault
  * exits non-zero with a clear error and leaves nothing under a final name.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { createServer, type Server, type Socket } from "node:net";
+import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBackupJob } from "../backup-job/build";
-import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT } from "../backup-job/job";
+import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT, uploadParams } from "../backup-job/job";
 import { PROJECT_DIR } from "./harness";
 import { freePort } from "./support/net";
 import { startPostgres, type PostgresServer } from "./support/postgres";
@@ -30,6 +32,8 @@ let pg: PostgresServer;
 let s3: S3Server;
 let work: string;
 let bundle: string;
+/** An "S3" that accepts connections and never answers. */
+const stalled: { server?: Server; port: number; sockets: Socket[] } = { port: 0, sockets: [] };
 
 function writeSecretFile(name: string, content: string): string {
     const file = join(work, name);
@@ -70,14 +74,14 @@ interface JobRun {
     record: Record<string, unknown>;
 }
 
-function runJob(env: Record<string, string>, whileRunning?: () => Promise<void>): Promise<JobRun> {
+function runJob(env: Record<string, string>, whileRunning?: (child: ChildProcess) => Promise<void>): Promise<JobRun> {
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [bundle, "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
         child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-        const during = whileRunning?.().catch(reject);
+        const during = whileRunning?.(child).catch(reject);
         child.on("error", reject);
         child.on("close", async (code) => {
             await during;
@@ -128,6 +132,9 @@ async function restore(key: string, database: string): Promise<void> {
 beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "toolboxai-backup-"));
     [bundle, pg, s3] = await Promise.all([buildBackupJob(join(work, "backup-job.js")), startPostgres(), startS3([BUCKET])]);
+    stalled.server = createServer((socket) => stalled.sockets.push(socket));
+    await new Promise<void>((resolve) => stalled.server!.listen(0, "127.0.0.1", resolve));
+    stalled.port = (stalled.server.address() as { port: number }).port;
     await pg.sql(`alter role postgres password '${DB_PASSWORD}'`);
     writeSecretFile("pgpass", `127.0.0.1:*:*:postgres:${DB_PASSWORD}\n`);
     writeSecretFile("aws_credentials", `[default]\naws_access_key_id = ${S3RVER_ACCESS_KEY_ID}\naws_secret_access_key = ${AWS_SECRET}\n`);
@@ -138,9 +145,22 @@ beforeAll(async () => {
     const migrations = join(PROJECT_DIR, "supabase", "migrations");
     for (const file of readdirSync(migrations).sort()) await pg.sqlFile(join(migrations, file), {}, "app");
     await pg.sqlFile(SEED, { scale: 2000, projects_per_user: 3 }, "app");
+    // Two tables of hard-to-compress text (about 60 MB compressed): failures strike while pg_dump
+    // is still writing and several 5 MiB parts are already uploaded.
+    await pg.sql("create database bulk");
+    await pg.sql(
+        `create table a_first as select g as id, md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) as payload from generate_series(1, 400000) g;
+         create table b_second as select * from a_first;`,
+        "bulk",
+    );
 }, 180_000);
 
+/** The job's database sessions still open (none may outlive a failed run). */
+const backupSessions = () => pg.sql("select count(*) from pg_stat_activity where application_name = 'toolboxai-backup'");
+
 afterAll(async () => {
+    for (const socket of stalled.sockets) socket.destroy();
+    stalled.server?.close();
     await Promise.all([pg?.stop(), s3?.stop()]);
     if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -167,6 +187,9 @@ describe("backup job settings and naming", () => {
         [{ BACKUP_PREFIX: "../x" }, /BACKUP_PREFIX="\.\.\/x": must be key path segments/],
         [{ BACKUP_COMPRESSION_LEVEL: "25" }, /BACKUP_COMPRESSION_LEVEL="25": must be a zstd level from 1 to 19/],
         [{ BACKUP_BUCKET: "" }, /BACKUP_BUCKET is not set/],
+        [{ AWS_SECRET_ACCESS_KEY: AWS_SECRET }, /AWS_SECRET_ACCESS_KEY is set: the uploader's key comes only from AWS_SHARED_CREDENTIALS_FILE/],
+        [{ AWS_SHARED_CREDENTIALS_FILE: "" }, /AWS_SHARED_CREDENTIALS_FILE is not set/],
+        [{ BACKUP_THREADS: "-1" }, /BACKUP_THREADS="-1": must be a number of zstd threads/],
     ])("refuses %o with a clear error", (overrides, message) => {
         expect(() => readJobConfig(jobEnv(overrides))).toThrow(message);
         // The password is never echoed back.
@@ -179,14 +202,22 @@ describe("backup job settings and naming", () => {
 
     it("reports the scheduler unhealthy after a failed run or a missed one", () => {
         const started = "2026-11-24T12:00:00.000Z";
-        const runs = [new Date("2026-11-25T02:00:00Z"), new Date("2026-11-24T02:00:00Z")];
-        const at = (iso: string) => new Date(iso);
-        expect(healthProblem({ startedAt: started }, runs, at("2026-11-25T03:00:00Z"), 6 * 3600_000)).toBeUndefined();
-        expect(healthProblem({ startedAt: started }, runs, at("2026-11-25T09:00:00Z"), 6 * 3600_000)).toMatch(/due at 2026-11-25T02:00:00.000Z has not succeeded/);
-        expect(healthProblem({ startedAt: started, lastSuccessAt: "2026-11-25T02:10:00.000Z" }, runs, at("2026-11-25T09:00:00Z"), 6 * 3600_000)).toBeUndefined();
-        expect(
-            healthProblem({ startedAt: started, lastAttemptAt: "2026-11-25T02:00:00.000Z", lastError: "exit 3" }, runs, at("2026-11-25T02:30:00Z"), 6 * 3600_000),
-        ).toMatch(/failed: exit 3/);
+        const due = new Date("2026-11-25T02:00:00Z");
+        // Nothing due yet since the scheduler started.
+        expect(healthProblem({ startedAt: started }, new Date("2026-11-24T02:00:00Z"))).toBeUndefined();
+        expect(healthProblem({ startedAt: started }, due)).toMatch(/due at 2026-11-25T02:00:00.000Z has not succeeded/);
+        expect(healthProblem({ startedAt: started, lastSuccessAt: "2026-11-24T02:10:00.000Z" }, due)).toMatch(/has not succeeded/);
+        expect(healthProblem({ startedAt: started, lastSuccessAt: "2026-11-25T02:10:00.000Z" }, due)).toBeUndefined();
+        expect(healthProblem({ startedAt: started, lastAttemptAt: "2026-11-25T02:00:00.000Z", lastError: "exit 3" }, undefined)).toMatch(/failed: exit 3/);
+        expect(healthProblem({ startedAt: started, lastAttemptAt: "2026-11-25T02:00:00.000Z", lastError: "exit 3", lastSuccessAt: "2026-11-25T03:00:00.000Z" }, due)).toBeUndefined();
+    });
+
+    it("sends the encryption the bucket policy demands: AES256 in dev, the bucket's KMS key in prod", () => {
+        const body = new PassThrough();
+        expect(uploadParams(readJobConfig(jobEnv()), "supabase/x.dump", body)).toMatchObject({ Bucket: BUCKET, Key: "supabase/x.dump", Body: body, ServerSideEncryption: "AES256" });
+        expect(uploadParams(readJobConfig(jobEnv()), "k", body).SSEKMSKeyId).toBeUndefined();
+        const kms = "arn:aws:kms:eu-central-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100";
+        expect(uploadParams(readJobConfig(jobEnv({ BACKUP_SSE: "aws:kms", BACKUP_KMS_KEY_ID: kms })), "k", body)).toMatchObject({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: kms });
     });
 });
 
@@ -211,12 +242,17 @@ describe("backup job against PostgreSQL and S3", () => {
         // Neither secret reaches the job's output.
         expect(result.stdout + result.stderr).not.toContain(DB_PASSWORD);
         expect(result.stdout + result.stderr).not.toContain(AWS_SECRET);
+        // The report's read-back hash is the stored object's.
+        const stored = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: String(report.key) }));
+        const storedSha = createHash("sha256").update(Buffer.from(await stored.Body!.transformToByteArray())).digest("hex");
+        expect(report.readBackSha256).toBe(storedSha);
+        expect(report.sha256).toBe(storedSha);
     }, 120_000);
 
     describe("faults: clear error, non-zero exit, nothing under a final name", () => {
         const faults: [string, () => Promise<Record<string, string>>, number, string, RegExp][] = [
-            ["database down", async () => ({ PGPORT: String(await freePort()) }), 3, "database", /pg_dump failed \(exit 1\): .*(Connection refused|could not connect)/],
-            ["wrong password", async () => ({ PGPASSFILE: writeSecretFile("pgpass-wrong", "127.0.0.1:*:*:postgres:not-the-password\n") }), 3, "database", /pg_dump failed \(exit 1\): .*password authentication failed for user "postgres"/],
+            ["database down", async () => ({ PGPORT: String(await freePort()) }), 3, "dump", /pg_dump failed \(exit 1\): .*(Connection refused|could not connect)/],
+            ["wrong password", async () => ({ PGPASSFILE: writeSecretFile("pgpass-wrong", "127.0.0.1:*:*:postgres:not-the-password\n") }), 3, "dump", /pg_dump failed \(exit 1\): .*password authentication failed for user "postgres"/],
             ["S3 down", async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` }), 4, "storage", /upload of s3:\/\/toolboxai-test-backups\/supabase\/\d{8}T\d{6}Z\.dump failed: cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/],
             ["bucket missing", async () => ({ BACKUP_BUCKET: "toolboxai-no-such-bucket" }), 4, "storage", /bucket toolboxai-no-such-bucket does not exist at http:\/\/127\.0\.0\.1:\d+ \(NoSuchBucket\)/],
             [
@@ -239,15 +275,48 @@ describe("backup job against PostgreSQL and S3", () => {
             expect(result.stdout + result.stderr).not.toContain(AWS_SECRET);
         }, 60_000);
 
+        it.each([
+            ["S3 down", async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` }), /cannot reach/],
+            ["bucket missing", async () => ({ BACKUP_BUCKET: "toolboxai-no-such-bucket" }), /does not exist/],
+            ["S3 stalls", async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${stalled.port}`, BACKUP_S3_TIMEOUT_SECONDS: "1" }), /stopped answering/],
+        ])("%s while pg_dump is still writing: a storage error, and pg_dump stopped", async (_name, overrides, message) => {
+            const before = await s3.keys(BUCKET);
+            const result = await runJob(jobEnv({ PGDATABASE: "bulk", ...(await overrides()) }));
+            expect(result.record).toMatchObject({ event: "backup.failed", stage: "storage" });
+            expect(String(result.record.error)).toMatch(message);
+            expect(result.code).toBe(4);
+            expect(await backupSessions()).toBe("0");
+            expect(await s3.keys(BUCKET)).toEqual(before);
+        }, 120_000);
+
+        it("zstd that cannot start fails the run at once, and stops pg_dump", async () => {
+            const result = await runJob(jobEnv({ PGDATABASE: "bulk", BACKUP_ZSTD: join(work, "no-such-zstd") }));
+            expect(result.record).toMatchObject({ event: "backup.failed", stage: "dump" });
+            expect(String(result.record.error)).toMatch(/zstd could not start: spawn .*no-such-zstd ENOENT/);
+            expect(result.code).toBe(3);
+            expect(await backupSessions()).toBe("0");
+        }, 60_000);
+
+        it("SIGTERM mid-dump aborts: exit 6, nothing stored, no session left", async () => {
+            const before = await s3.keys(BUCKET);
+            let signalled = false;
+            const result = await runJob(jobEnv({ PGDATABASE: "bulk" }), async (child) => {
+                for (let i = 0; i < 1500 && !signalled; i++) {
+                    if ((await pg.sql("select count(*) from pg_stat_activity where application_name = 'toolboxai-backup' and query ilike 'COPY public.b_second%'")) === "1") {
+                        signalled = child.kill("SIGTERM");
+                    } else await new Promise((r) => setTimeout(r, 20));
+                }
+            });
+            expect(signalled).toBe(true);
+            expect(result.record).toMatchObject({ event: "backup.failed", stage: "aborted", error: "backup interrupted" });
+            expect(result.code).toBe(6);
+            expect(await backupSessions()).toBe("0");
+            expect(await s3.keys(BUCKET)).toEqual(before);
+        }, 120_000);
+
         it("a dump that dies after parts were uploaded never completes the object", async () => {
             // Two tables of hard-to-compress text: the first streams several 5 MiB parts before the
             // second's COPY starts, which is when the dump's connection is killed.
-            await pg.sql("create database bulk");
-            await pg.sql(
-                `create table a_first as select g as id, md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) as payload from generate_series(1, 400000) g;
-                 create table b_second as select * from a_first;`,
-                "bulk",
-            );
             const before = await s3.keys(BUCKET);
             let killed = "";
             const result = await runJob(jobEnv({ PGDATABASE: "bulk" }), async () => {
@@ -257,7 +326,7 @@ describe("backup job against PostgreSQL and S3", () => {
                 }
             });
             expect(killed).toBe("true");
-            expect(result.record).toMatchObject({ event: "backup.failed", stage: "database" });
+            expect(result.record).toMatchObject({ event: "backup.failed", stage: "dump" });
             expect(String(result.record.error)).toMatch(/pg_dump failed \(exit 1\): .*(terminat|server closed the connection)/i);
             expect(result.code).toBe(3);
             expect(await s3.keys(BUCKET)).toEqual(before);
