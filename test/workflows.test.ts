@@ -65,11 +65,16 @@ describe("workflows", () => {
     it("builds the backup job's image on pull requests and pushes it from main only", () => {
         const image = workflow("backup-image.yml");
         expect(image.on).toMatchObject({ pull_request: { paths: expect.arrayContaining(["backup-job/**"]) }, push: { branches: ["main"] } });
-        const steps = image.jobs.image.steps as { uses?: string; with?: Record<string, unknown>; run?: string }[];
-        const build = steps.find((step) => step.uses?.startsWith("docker/build-push-action"));
-        expect(build?.with).toMatchObject({ context: ".", file: "backup-job/Dockerfile", push: "${{ github.event_name != 'pull_request' }}" });
-        // The built image must start and answer with the job's settings exit code.
-        expect(steps.some((step) => step.run?.includes("test $? -eq 2"))).toBe(true);
+        const steps = image.jobs.image.steps as { uses?: string; if?: string; with?: Record<string, unknown>; run?: string }[];
+        const builds = steps.filter((step) => step.uses?.startsWith("docker/build-push-action"));
+        // Built into the runner's engine and smoke-tested before anything is pushed.
+        expect(builds[0]?.with).toMatchObject({ context: ".", file: "backup-job/Dockerfile", load: true });
+        expect(builds[0]?.with?.push).toBeUndefined();
+        expect(builds[1]).toMatchObject({ if: "github.event_name != 'pull_request'", with: { file: "backup-job/Dockerfile", push: true } });
+        const smoke = steps.findIndex((step) => step.run?.includes("test $? -eq 2"));
+        expect(smoke).toBeGreaterThan(steps.indexOf(builds[0]));
+        expect(smoke).toBeLessThan(steps.indexOf(builds[1]));
+        expect(steps[smoke].run).toMatch(/--read-only --tmpfs \/tmp --user 10001:10001/);
     });
 
     it("checks for drift nightly per stack, failing on any change and opening an issue", () => {
