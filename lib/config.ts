@@ -6,6 +6,7 @@
  * created; `loadStackConfig` reads the Pulumi runtime's config and wraps secrets as secret Outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { X509Certificate } from "node:crypto";
 import { Cron } from "croner";
 import { containerHost, containerUrl, HOST_GATEWAY_ALIAS, isLoopbackHost } from "./endpoints";
 
@@ -68,6 +69,8 @@ export interface Settings {
     supabaseDbName: string;
     supabaseDbUser: string;
     databaseSslMode: SslMode;
+    /** PEM of the CA behind the database's certificate (verify-ca, verify-full). */
+    databaseCaCert: string | undefined;
     databasePoolSize: number;
     poolerEnabled: boolean;
     poolerHost: string | undefined;
@@ -187,6 +190,7 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "supabaseDbName", type: "string", description: "Database name.", staticDefault: "postgres", defaultText: "postgres" },
     { key: "supabaseDbUser", type: "string", description: "Database user for the direct connection.", staticDefault: "postgres", defaultText: "postgres" },
     { key: "databaseSslMode", type: "string", description: "libpq sslmode for every connection string; hosted requires require, verify-ca or verify-full.", defaultText: "hosted: require; local: disable" },
+    { key: "databaseCaCert", type: "string", description: "PEM of the CA that signed the database's certificate, for verify-ca and verify-full (Supabase: Database Settings > SSL Configuration). Containers get it as a file.", staticDefault: "", defaultText: "none; required by verify-ca and verify-full" },
     { key: "databasePoolSize", type: "integer", description: "Application connection pool size (1-1000).", staticDefault: 20, defaultText: "20" },
     { key: "poolerEnabled", type: "boolean", description: "Applications connect through the transaction pooler.", defaultText: "hosted: true; local: false" },
     { key: "poolerHost", type: "string", description: "Transaction pooler host, from the dashboard (never derived from the ref).", staticDefault: "", defaultText: "required when poolerEnabled" },
@@ -336,6 +340,17 @@ function image_(pinned: boolean) {
         }
         return ok(raw);
     };
+}
+
+function caCertificate(raw: string): Parsed<string> {
+    const allowed = "must be a PEM CA certificate (-----BEGIN CERTIFICATE----- ...)";
+    try {
+        // node:crypto parses it as the TLS stack will; a leaf certificate cannot anchor verification.
+        const cert = new X509Certificate(raw);
+        return cert.ca ? ok(`${raw.trim()}\n`) : bad(`${allowed}; this one is not a CA (basicConstraints CA:FALSE)`);
+    } catch {
+        return bad(allowed);
+    }
 }
 
 function cronSchedule(raw: string): Parsed<string> {
@@ -530,6 +545,8 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     if (hosted && databaseSslMode && !ENCRYPTED_SSL_MODES.includes(databaseSslMode)) {
         fail("databaseSslMode", `must be one of ${ENCRYPTED_SSL_MODES.join(", ")} when supabaseMode is hosted`);
     }
+    const verifying = databaseSslMode === "verify-ca" || databaseSslMode === "verify-full";
+    const databaseCaCert = field("databaseCaCert", caCertificate, undefined, verifying ? `is required when databaseSslMode is ${databaseSslMode}: the PEM of the CA that signed the database's certificate` : undefined);
     const databasePoolSize = field("databasePoolSize", integer(1, 1000), 20);
     const poolerEnabled = field("poolerEnabled", boolean, hosted);
     const poolerHost = field("poolerHost", hostname, undefined, poolerEnabled ? "is required when poolerEnabled is true: copy the pooler host from the dashboard" : undefined);
@@ -601,6 +618,7 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         supabaseDbName: supabaseDbName!,
         supabaseDbUser: supabaseDbUser!,
         databaseSslMode: databaseSslMode!,
+        databaseCaCert,
         databasePoolSize: databasePoolSize!,
         poolerEnabled: poolerEnabled!,
         poolerHost,

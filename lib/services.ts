@@ -92,7 +92,8 @@ export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeS
         reached.push(db.host);
         // No password in the URL: libpq (and node-postgres) read it from PGPASSFILE, whose line
         // must name the same host as the URL.
-        environment.DATABASE_URL = `postgresql://${encodeURIComponent(db.user)}@${db.host}:${db.port}/${encodeURIComponent(db.database)}?sslmode=${s.databaseSslMode}`;
+        const tls = databaseTrust(s, environment, files);
+        environment.DATABASE_URL = `postgresql://${encodeURIComponent(db.user)}@${db.host}:${db.port}/${encodeURIComponent(db.database)}?sslmode=${s.databaseSslMode}${tls}`;
         environment.DATABASE_POOL_SIZE = String(s.databasePoolSize);
         environment.PGPASSFILE = `${SECRETS}/pgpass`;
         secretFiles.pgpass = secrets.databasePassword.apply((pw) => pgpassLine(db.host, db.port, db.database, db.user, pw));
@@ -144,10 +145,23 @@ function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: strin
     };
     if (s.backupKms && secrets.backup.kmsKeyArn) environment.BACKUP_KMS_KEY_ID = secrets.backup.kmsKeyArn;
     if (s.backupSchemas.length > 0) environment.BACKUP_SCHEMAS = s.backupSchemas.join(",");
+    const files: Record<string, pulumi.Input<string>> = {};
+    databaseTrust(s, environment, files);
     const secretFiles: Record<string, pulumi.Input<string>> = {
         pgpass: secrets.databasePassword.apply((pw) => pgpassLine(db.host, db.port, db.database, db.user, pw)),
         aws_credentials: pulumi.all([secrets.backup.accessKeyId, secrets.backup.secretAccessKey]).apply(([id, key]) => awsCredentialsFile(id, key)),
     };
     const tests = healthcheck ?? defaultHealthcheck("backup");
-    return { environment, secretFiles, files: {}, healthcheck: { tests, interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" }, hosts: gatewayHosts([db.host]) };
+    return { environment, secretFiles, files, healthcheck: { tests, interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" }, hosts: gatewayHosts([db.host]) };
+}
+
+/**
+ * With databaseCaCert (verify-ca, verify-full), the CA as a public file that libpq finds through
+ * PGSSLROOTCERT; returns the matching URL parameter for DATABASE_URL (node-postgres reads it too).
+ */
+function databaseTrust(s: Settings, environment: Record<string, pulumi.Input<string>>, files: Record<string, pulumi.Input<string>>): string {
+    if (!s.databaseCaCert) return "";
+    files["database-ca.crt"] = s.databaseCaCert;
+    environment.PGSSLROOTCERT = `${FILES}/database-ca.crt`;
+    return `&sslrootcert=${encodeURIComponent(`${FILES}/database-ca.crt`)}`;
 }

@@ -1,9 +1,13 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { findLeaks, secretTexts } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { heartbeatCheck } from "../lib/services";
 import { byName, evaluateStack, ofType, STACKS } from "./harness";
+import { makePki } from "./support/redis";
 
 const envOf = (r: RecordedResource) => Object.fromEntries(((reveal(r.inputs.envs) as string[] | undefined) ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 /** What the backend receives as secret files, in both runtimes. */
@@ -116,6 +120,19 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         expect(job.inputs.hosts ?? []).toEqual(stack === "prod" ? [] : [{ host: "host.docker.internal", ip: "host-gateway" }]);
         expect(job.inputs.image).toBe(byName(ev, "app-backup-image").outputs.imageId);
         expect(byName(ev, "app-backup-image").inputs.name).toBe(stack === "prod" ? "ghcr.io/toolboxai/backup:1.0.0" : "ghcr.io/toolboxai/backup:dev");
+    });
+
+    it("hands databaseCaCert to every database client as a file, for verify-full", async () => {
+        const ca = readFileSync((await makePki(mkdtempSync(join(tmpdir(), "toolboxai-ca-")), "db")).caCert, "utf8");
+        const ev = await evaluateStack(stack, { overrides: { databaseSslMode: "verify-full", databaseCaCert: ca } });
+        for (const name of ["app-backend-0", "app-worker-0", "app-backup-0"]) {
+            const env = envOf(byName(ev, name));
+            expect(env.PGSSLROOTCERT, name).toBe("/etc/toolboxai/database-ca.crt");
+            expect(env.PGSSLMODE ?? new URL(env.DATABASE_URL).searchParams.get("sslmode"), name).toBe("verify-full");
+            const uploads = reveal(byName(ev, name).inputs.uploads) as { file: string; content: string; permissions: string }[];
+            expect(uploads.find((u) => u.file === "/etc/toolboxai/database-ca.crt"), name).toMatchObject({ content: ca, permissions: "0444" });
+        }
+        expect(new URL(envOf(byName(ev, "app-backend-0")).DATABASE_URL).searchParams.get("sslrootcert")).toBe("/etc/toolboxai/database-ca.crt");
     });
 
     it("publishes ports on the backend only, and frees the port before a replacement", async () => {

@@ -16,9 +16,11 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBackupJob } from "../backup-job/build";
 import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT, uploadParams } from "../backup-job/job";
-import { PROJECT_DIR } from "./harness";
+import { reveal } from "../lib/offline/values";
+import { byName, evaluateStack, PROJECT_DIR } from "./harness";
 import { freePort } from "./support/net";
 import { startPostgres, type PostgresServer } from "./support/postgres";
+import { makePki, type Pki } from "./support/redis";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "./support/s3";
 
 const run = promisify(execFile);
@@ -32,6 +34,8 @@ let pg: PostgresServer;
 let s3: S3Server;
 let work: string;
 let bundle: string;
+let pki: Pki;
+let otherPki: Pki;
 /** An "S3" that accepts connections and never answers. */
 const stalled: { server?: Server; port: number; sockets: Socket[] } = { port: 0, sockets: [] };
 
@@ -131,7 +135,13 @@ async function restore(key: string, database: string): Promise<void> {
 
 beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "toolboxai-backup-"));
-    [bundle, pg, s3] = await Promise.all([buildBackupJob(join(work, "backup-job.js")), startPostgres(), startS3([BUCKET])]);
+    // TLS on, so that verify-full with the stack's databaseCaCert can be checked (plain still works).
+    [pki, otherPki] = await Promise.all([makePki(work, "db"), makePki(work, "other")]);
+    [bundle, pg, s3] = await Promise.all([
+        buildBackupJob(join(work, "backup-job.js")),
+        startPostgres({ tls: { certFile: pki.serverCert, keyFile: pki.serverKey } }),
+        startS3([BUCKET]),
+    ]);
     stalled.server = createServer((socket) => stalled.sockets.push(socket));
     await new Promise<void>((resolve) => stalled.server!.listen(0, "127.0.0.1", resolve));
     stalled.port = (stalled.server.address() as { port: number }).port;
@@ -247,6 +257,24 @@ describe("backup job against PostgreSQL and S3", () => {
         const storedSha = createHash("sha256").update(Buffer.from(await stored.Body!.transformToByteArray())).digest("hex");
         expect(report.readBackSha256).toBe(storedSha);
         expect(report.sha256).toBe(storedSha);
+    }, 120_000);
+
+    it("verifies the server with databaseCaCert under verify-full, as the container gets it", async () => {
+        // The CA file and variables the backup container gets for a stack with verify-full.
+        const ev = await evaluateStack("prod", { overrides: { databaseSslMode: "verify-full", databaseCaCert: readFileSync(pki.caCert, "utf8") } });
+        const job = byName(ev, "app-backup-0");
+        const env = Object.fromEntries((reveal(job.inputs.envs) as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+        const caFile = (reveal(job.inputs.uploads) as { file: string; content: string }[]).find((u) => u.file === env.PGSSLROOTCERT)!;
+        writeFileSync(join(work, "database-ca.crt"), caFile.content);
+        const trusted = await runJob(jobEnv({ PGSSLMODE: env.PGSSLMODE, PGSSLROOTCERT: join(work, "database-ca.crt") }));
+        expect(trusted.record).toMatchObject({ event: "backup.completed" });
+        expect(trusted.code).toBe(0);
+        // A server certificate from another CA is refused, before any byte is dumped.
+        const before = await s3.keys(BUCKET);
+        const distrusted = await runJob(jobEnv({ PGSSLMODE: env.PGSSLMODE, PGSSLROOTCERT: otherPki.caCert }));
+        expect(distrusted.record).toMatchObject({ event: "backup.failed", stage: "dump" });
+        expect(String(distrusted.record.error)).toMatch(/certificate verify failed/);
+        expect(await s3.keys(BUCKET)).toEqual(before);
     }, 120_000);
 
     describe("faults: clear error, non-zero exit, nothing under a final name", () => {

@@ -1,8 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadStackConfig, parseStackConfig, SECRET_KEYS, type RawConfig } from "../lib/config";
 import { readStackFiles } from "../lib/offline/stackFiles";
 import { PROJECT_DIR } from "./harness";
+import { makePki, type Pki } from "./support/redis";
 
 const SECRETS = {
     vaultToken: "hvs.config-test-token-000000000000",
@@ -151,6 +155,33 @@ describe("stack config: reporting", () => {
     it("is a RunError, so the Pulumi CLI prints the message without a stack trace", () => {
         const { problems } = problemsOf(rawFor("dev", { environment: "qa" }));
         expect(pulumi.RunError.isInstance(new ConfigError(problems))).toBe(true);
+    });
+});
+
+describe("databaseCaCert", () => {
+    let pki: Pki;
+    beforeAll(async () => {
+        pki = await makePki(mkdtempSync(join(tmpdir(), "toolboxai-ca-")), "db");
+    });
+
+    it("is required by verify-full and verify-ca", () => {
+        for (const mode of ["verify-full", "verify-ca"]) {
+            const { problems } = problemsOf(rawFor("prod", { databaseSslMode: mode }));
+            expect(problems).toEqual([{ key: "databaseCaCert", shown: "(missing)", allowed: `is required when databaseSslMode is ${mode}: the PEM of the CA that signed the database's certificate` }]);
+        }
+    });
+
+    it("must be a CA certificate in PEM", () => {
+        const garbage = problemsOf(rawFor("prod", { databaseSslMode: "verify-full", databaseCaCert: "not a certificate" })).problems;
+        expect(garbage).toEqual([{ key: "databaseCaCert", shown: '"not a certificate"', allowed: "must be a PEM CA certificate (-----BEGIN CERTIFICATE----- ...)" }]);
+        const leaf = problemsOf(rawFor("prod", { databaseSslMode: "verify-full", databaseCaCert: readFileSync(pki.serverCert, "utf8") })).problems;
+        expect(leaf.map((p) => [p.key, p.allowed])).toEqual([["databaseCaCert", expect.stringMatching(/this one is not a CA/)]]);
+    });
+
+    it("is accepted, and handed to the containers as a file with PGSSLROOTCERT and sslrootcert", () => {
+        const ca = readFileSync(pki.caCert, "utf8");
+        const { settings } = parseStackConfig(rawFor("prod", { databaseSslMode: "verify-full", databaseCaCert: ca }));
+        expect(settings.databaseCaCert).toBe(`${ca.trim()}\n`);
     });
 });
 

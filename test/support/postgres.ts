@@ -3,7 +3,7 @@
  * refuses to run as root, so when the tests run as root it runs as the `postgres` user.
  */
 import { execFile } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { freePort } from "./net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,7 +32,12 @@ export interface PostgresServer {
     stop(): Promise<void>;
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+    /** Serve TLS with this certificate and key (plain connections still work). */
+    tls?: { certFile: string; keyFile: string };
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
     const bin = binDir();
     const asRoot = process.getuid?.() === 0;
     const dir = mkdtempSync(join(tmpdir(), "toolboxai-pg-"));
@@ -45,8 +50,17 @@ export async function startPostgres(): Promise<PostgresServer> {
     const asPostgres = (cmd: string, args: string[]) => (asRoot ? run("runuser", ["-u", "postgres", "--", cmd, ...args]) : run(cmd, args));
     const port = await freePort();
     const logFile = join(dir, "server.log");
+    let tls = "";
+    if (options.tls) {
+        // The server reads its key only if the key is its own and private.
+        copyFileSync(options.tls.certFile, join(dir, "server.crt"));
+        copyFileSync(options.tls.keyFile, join(dir, "server.key"));
+        chmodSync(join(dir, "server.key"), 0o600);
+        if (asRoot) for (const f of ["server.crt", "server.key"]) await run("chown", ["postgres:postgres", join(dir, f)]);
+        tls = ` -c ssl=on -c ssl_cert_file=${join(dir, "server.crt")} -c ssl_key_file=${join(dir, "server.key")}`;
+    }
     await asPostgres(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"]);
-    await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-l", logFile, "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "-w", "start"]);
+    await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-l", logFile, "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off${tls}`, "-w", "start"]);
     return {
         host: "127.0.0.1",
         port,
