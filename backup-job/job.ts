@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { PassThrough, type Readable } from "node:stream";
-import { GetObjectCommand, HeadObjectCommand, S3Client, type PutObjectCommandInput, type ServerSideEncryption } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type PutObjectCommandInput, type ServerSideEncryption } from "@aws-sdk/client-s3";
 import { fromIni } from "@aws-sdk/credential-providers";
 import { Upload } from "@aws-sdk/lib-storage";
 
@@ -123,6 +123,21 @@ export function readJobConfig(env: NodeJS.ProcessEnv): JobConfig {
         zstd: get("BACKUP_ZSTD") ?? "zstd",
         database: { host, port, name, user },
     };
+}
+
+const KEY_STAMP = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.dump$/;
+
+/** When the newest backup under the prefix was taken (from its key), or undefined if there is none. */
+export async function latestBackupAt(client: S3Client, c: JobConfig): Promise<Date | undefined> {
+    let latest: string | undefined;
+    let ContinuationToken: string | undefined;
+    do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: c.bucket, Prefix: `${c.prefix}/`, ContinuationToken }));
+        for (const { Key } of page.Contents ?? []) if (Key && KEY_STAMP.test(Key) && (!latest || Key > latest)) latest = Key;
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    const m = latest ? KEY_STAMP.exec(latest) : null;
+    return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : undefined;
 }
 
 /** `<prefix>/<UTC timestamp>.dump`, e.g. supabase/20261125T020000Z.dump: sorts by time, no characters that need quoting. */

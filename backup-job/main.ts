@@ -6,7 +6,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { Cron } from "croner";
-import { EXIT_CODES, healthProblem, JobError, readJobConfig, runBackup, type Status } from "./job";
+import { EXIT_CODES, healthProblem, JobError, latestBackupAt, readJobConfig, runBackup, s3Client, type Status } from "./job";
 
 const STATUS_FILE = process.env.BACKUP_STATUS_FILE || "/tmp/backup-status.json";
 /** How long a scheduled backup may take before the health check calls it overdue. */
@@ -37,11 +37,19 @@ function writeStatus(status: Status): void {
     renameSync(`${STATUS_FILE}.tmp`, STATUS_FILE);
 }
 
-function schedule(): void {
+async function schedule(): Promise<void> {
     const expression = process.env.BACKUP_SCHEDULE || "0 2 * * *";
     // Fail at start, not at 02:00, on bad settings.
-    readJobConfig(process.env);
+    const config = readJobConfig(process.env);
     const status: Status = { startedAt: new Date().toISOString() };
+    // A restarted (or rescheduled) scheduler picks up from the newest backup in the bucket, so a
+    // missed run stays visible in the health check; with none, it judges runs from now on.
+    try {
+        const latest = await latestBackupAt(s3Client(config), config);
+        if (latest) status.startedAt = status.lastSuccessAt = latest.toISOString();
+    } catch (err) {
+        line(process.stderr, { event: "backup.history-unavailable", error: (err as Error).message });
+    }
     writeStatus(status);
     const job = new Cron(expression, { timezone: "UTC", protect: true, catch: (err: unknown) => line(process.stderr, { event: "backup.scheduler-error", error: String(err) }) }, async () => {
         status.lastAttemptAt = new Date().toISOString();
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
             process.once("SIGINT", () => interrupted.abort());
             process.exitCode = await once();
         }
-        else if (command === "schedule") schedule();
+        else if (command === "schedule") await schedule();
         else if (command === "health") process.exitCode = health();
         else {
             process.stderr.write(`usage: backup-job run | schedule | health (got ${JSON.stringify(command ?? "")})\n`);

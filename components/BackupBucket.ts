@@ -34,7 +34,7 @@ export interface BackupBucketArgs {
 /**
  * The S3 bucket the nightly backups go to: versioned, encrypted, private, TLS-only, expiring
  * backups after the retention, optionally object-locked; never deleted by `pulumi destroy`.
- * Its uploader may only write (and read back) backups under the prefix.
+ * Its uploader may only write, read back and list backups under the prefix.
  */
 export class BackupBucket extends pulumi.ComponentResource {
     readonly bucketName: pulumi.Output<string>;

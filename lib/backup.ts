@@ -1,6 +1,6 @@
 /**
  * Backup bucket rules as plain data: the bucket policy, the uploader's policy, lifecycle rules.
- * The uploader may write backups under its prefix (and read them back to verify), never delete,
+ * The uploader may write backups under its prefix (read them back to verify, list their keys), never delete,
  * change retention or legal holds, or touch the bucket's own settings.
  */
 
@@ -48,11 +48,15 @@ export function bucketPolicyDocument({ bucketArn, kmsKeyArn }: BucketPolicyInput
     return { Version: "2012-10-17", Statement: statements };
 }
 
-/** Write (and multipart) under the prefix, read back to verify; the KMS calls on the one key. */
+/**
+ * Write (and multipart) under the prefix, read back to verify, list the prefix's keys (so a
+ * restarted scheduler knows when the last backup was); the KMS calls on the one key.
+ */
 export function uploaderPolicyDocument(bucketArn: string, prefix: string, kmsKeyArn?: string): { Version: string; Statement: Statement[] } {
     const statements: Statement[] = [
         { Sid: "WriteBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: `${bucketArn}/${prefix}/*` },
         { Sid: "VerifyBackups", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${prefix}/*` },
+        { Sid: "ListBackups", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn, Condition: { StringLike: { "s3:prefix": [`${prefix}/*`] } } },
     ];
     if (kmsKeyArn) statements.push({ Sid: "EncryptBackups", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: kmsKeyArn });
     return { Version: "2012-10-17", Statement: statements };

@@ -72,12 +72,14 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
             expect(s.Effect).toBe("Allow");
             for (const action of [s.Action].flat()) for (const forbidden of FORBIDDEN_UPLOADER_ACTIONS) expect(action, s.Sid).not.toMatch(forbidden);
             for (const resource of [s.Resource].flat()) {
-                if (resource.startsWith("arn:aws:s3")) expect(resource).toBe(`arn:aws:s3:::${bucket}/supabase/*`);
+                // Listing is the one bucket-level grant, and only for keys under the prefix.
+                if (s.Sid === "ListBackups") expect([resource, s.Action, s.Condition]).toEqual([`arn:aws:s3:::${bucket}`, ["s3:ListBucket"], { StringLike: { "s3:prefix": ["supabase/*"] } }]);
+                else if (resource.startsWith("arn:aws:s3")) expect(resource).toBe(`arn:aws:s3:::${bucket}/supabase/*`);
                 else expect(resource).toMatch(/^arn:aws:kms:.*:key\//);
             }
         }
         expect(policy.map((s) => [s.Action].flat()).flat().sort()).toEqual(
-            ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject", ...(prod ? ["kms:Decrypt", "kms:GenerateDataKey"] : [])].sort(),
+            ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject", ...(prod ? ["kms:Decrypt", "kms:GenerateDataKey"] : [])].sort(),
         );
     });
 

@@ -12,10 +12,10 @@ import { createServer, type Server, type Socket } from "node:net";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBackupJob } from "../backup-job/build";
-import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT, uploadParams } from "../backup-job/job";
+import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT, uploadParams, type Status } from "../backup-job/job";
 import { reveal } from "../lib/offline/values";
 import { byName, evaluateStack, PROJECT_DIR } from "./harness";
 import { freePort } from "./support/net";
@@ -359,6 +359,50 @@ describe("backup job against PostgreSQL and S3", () => {
             expect(result.code).toBe(3);
             expect(await s3.keys(BUCKET)).toEqual(before);
         }, 120_000);
+    });
+});
+
+describe("the scheduler's health across restarts", () => {
+    /** Starts `schedule`, waits for its first status, stops it, and returns the status it wrote. */
+    async function scheduleOnce(prefix: string): Promise<Status> {
+        const statusFile = join(work, `status-${prefix}.json`);
+        const child = spawn(process.execPath, [bundle, "schedule"], { env: jobEnv({ BACKUP_PREFIX: prefix, BACKUP_STATUS_FILE: statusFile }), stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+        const exited = new Promise((resolve) => child.on("close", resolve));
+        for (let i = 0; i < 200 && !out.includes('"backup.scheduled"'); i++) await new Promise((r) => setTimeout(r, 25));
+        expect(out).toContain('"backup.scheduled"');
+        child.kill("SIGTERM");
+        await exited;
+        return JSON.parse(readFileSync(statusFile, "utf8")) as Status;
+    }
+
+    const health = (statusFile: string) =>
+        run(process.execPath, [bundle, "health"], { env: jobEnv({ BACKUP_STATUS_FILE: statusFile }) }).then(
+            () => ({ code: 0, stderr: "" }),
+            (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+        );
+
+    it("picks up the newest backup in the bucket, so a missed run stays unhealthy after a restart", async () => {
+        const day = 86_400_000;
+        const older = backupKey("restarted", new Date(Date.now() - 5 * day));
+        const newest = backupKey("restarted", new Date(Date.now() - 3 * day));
+        for (const Key of [older, newest, "restarted/notes.txt"]) await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: "x" }));
+        const status = await scheduleOnce("restarted");
+        expect(backupKey("restarted", new Date(status.lastSuccessAt!))).toBe(newest);
+        // Three days without a backup: whatever the time of day, the daily 02:00 run is overdue.
+        const result = await health(join(work, "status-restarted.json"));
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(/the backup due at .* has not succeeded/);
+    });
+
+    it("starts judging from now when the bucket holds no backup yet, and is healthy after a success", async () => {
+        const status = await scheduleOnce("fresh");
+        expect(status.lastSuccessAt).toBeUndefined();
+        expect(Date.now() - Date.parse(status.startedAt)).toBeLessThan(60_000);
+        expect((await health(join(work, "status-fresh.json"))).code).toBe(0);
+        writeFileSync(join(work, "status-ok.json"), JSON.stringify({ startedAt: "2020-01-01T00:00:00.000Z", lastSuccessAt: new Date().toISOString() }));
+        expect((await health(join(work, "status-ok.json"))).code).toBe(0);
     });
 });
 
