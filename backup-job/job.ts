@@ -319,7 +319,14 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
             throw new JobError("storage", `upload of s3://${c.bucket}/${key} failed: ${describeStorageError(err, c)}`);
         }
         const sha256 = hash.digest("hex");
-        const readBackSha256 = await verify(client, c, key, bytes, sha256, cancel.signal);
+        let readBackSha256: string | undefined;
+        try {
+            readBackSha256 = await verify(client, c, key, bytes, sha256, cancel.signal);
+        } catch (err) {
+            // A timeout or signal during the read-back is an abort, not a bad object.
+            if (aborted) throw new JobError("aborted", `backup ${aborted}`, key);
+            throw err;
+        }
         if (aborted) throw new JobError("aborted", `backup ${aborted}`, key);
         return {
             event: "backup.completed",
