@@ -11,6 +11,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type PutObjectCommandInput, type ServerSideEncryption } from "@aws-sdk/client-s3";
 import { fromIni } from "@aws-sdk/credential-providers";
 import { Upload } from "@aws-sdk/lib-storage";
+import { SCHEMA_NAME } from "../lib/backup";
 
 /** The transaction pooler (Supavisor/PgBouncer transaction mode) cannot serve pg_dump's snapshot. */
 export const TRANSACTION_POOLER_PORT = 6543;
@@ -85,7 +86,7 @@ export function readJobConfig(env: NodeJS.ProcessEnv): JobConfig {
     const verify = need("BACKUP_VERIFY", (v) => v === "read" || v === "head", "must be read or head", "read") as JobConfig["verify"];
     const schemasRaw = get("BACKUP_SCHEMAS");
     const schemas = schemasRaw ? schemasRaw.split(",").map((s) => s.trim()) : [];
-    if (schemas.some((s) => !/^[a-z_][a-z0-9_$]{0,62}$/.test(s))) problems.push(`BACKUP_SCHEMAS=${JSON.stringify(schemasRaw)}: must be comma-separated schema names`);
+    if (schemas.some((s) => !SCHEMA_NAME.test(s))) problems.push(`BACKUP_SCHEMAS=${JSON.stringify(schemasRaw)}: must be comma-separated schema names`);
     const threads = Number(need("BACKUP_THREADS", int(0, 256), "must be a number of zstd threads from 0 (every core) to 256", "0"));
     const timeoutMinutes = Number(need("BACKUP_TIMEOUT_MINUTES", int(1, 7 * 24 * 60), "must be minutes from 1 to 10080", "360"));
     const s3TimeoutSeconds = Number(need("BACKUP_S3_TIMEOUT_SECONDS", int(1, 3600), "must be seconds from 1 to 3600", "120"));

@@ -6,9 +6,11 @@
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { Cron } from "croner";
+import { DEFAULT_BACKUP_SCHEDULE } from "../lib/backup";
 import { EXIT_CODES, healthProblem, JobError, latestBackupAt, readJobConfig, runBackup, s3Client, type Status } from "./job";
 
 const STATUS_FILE = process.env.BACKUP_STATUS_FILE || "/tmp/backup-status.json";
+const SCHEDULE = process.env.BACKUP_SCHEDULE || DEFAULT_BACKUP_SCHEDULE;
 /** How long a scheduled backup may take before the health check calls it overdue. */
 const GRACE_MS = 6 * 3600_000;
 
@@ -38,7 +40,6 @@ function writeStatus(status: Status): void {
 }
 
 async function schedule(): Promise<void> {
-    const expression = process.env.BACKUP_SCHEDULE || "0 2 * * *";
     // Fail at start, not at 02:00, on bad settings.
     const config = readJobConfig(process.env);
     const status: Status = { startedAt: new Date().toISOString() };
@@ -51,7 +52,7 @@ async function schedule(): Promise<void> {
         line(process.stderr, { event: "backup.history-unavailable", error: (err as Error).message });
     }
     writeStatus(status);
-    const job = new Cron(expression, { timezone: "UTC", protect: true, catch: (err: unknown) => line(process.stderr, { event: "backup.scheduler-error", error: String(err) }) }, async () => {
+    const job = new Cron(SCHEDULE, { timezone: "UTC", protect: true, catch: (err: unknown) => line(process.stderr, { event: "backup.scheduler-error", error: String(err) }) }, async () => {
         status.lastAttemptAt = new Date().toISOString();
         const code = await once();
         if (code === 0) {
@@ -60,7 +61,7 @@ async function schedule(): Promise<void> {
         } else status.lastError = `exit ${code}`;
         writeStatus(status);
     });
-    line(process.stdout, { event: "backup.scheduled", schedule: expression, timezone: "UTC", nextRun: job.nextRun()?.toISOString() });
+    line(process.stdout, { event: "backup.scheduled", schedule: SCHEDULE, timezone: "UTC", nextRun: job.nextRun()?.toISOString() });
     const stop = () => {
         job.stop();
         // A run in progress ends with its own backup.failed line (stage aborted), then the process exits.
@@ -73,7 +74,6 @@ async function schedule(): Promise<void> {
 }
 
 function health(): number {
-    const expression = process.env.BACKUP_SCHEDULE || "0 2 * * *";
     let status: Status;
     try {
         status = JSON.parse(readFileSync(STATUS_FILE, "utf8")) as Status;
@@ -81,7 +81,7 @@ function health(): number {
         process.stderr.write(`no scheduler status at ${STATUS_FILE}\n`);
         return 1;
     }
-    const schedule = new Cron(expression, { timezone: "UTC", paused: true });
+    const schedule = new Cron(SCHEDULE, { timezone: "UTC", paused: true });
     // A backup may take GRACE_MS, or until the next one is due if they come more often.
     const [next, afterNext] = schedule.nextRuns(2);
     const grace = next && afterNext ? Math.min(GRACE_MS, afterNext.getTime() - next.getTime()) : GRACE_MS;

@@ -12,6 +12,12 @@ export interface BucketPolicyInput {
 
 type Statement = Record<string, unknown>;
 
+/** The guide's cron time: daily at 02:00 (UTC). Shared by the stack config and the job itself. */
+export const DEFAULT_BACKUP_SCHEDULE = "0 2 * * *";
+
+/** A schema name pg_dump's --schema may take: the stack config and the job check it alike. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
+
 export function bucketPolicyDocument({ bucketArn, kmsKeyArn }: BucketPolicyInput): { Version: string; Statement: Statement[] } {
     const everything = [bucketArn, `${bucketArn}/*`];
     const statements: Statement[] = [

@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "node:crypto";
 import { Cron } from "croner";
+import { DEFAULT_BACKUP_SCHEDULE, SCHEMA_NAME } from "./backup";
 import { containerHost, containerUrl, HOST_GATEWAY_ALIAS, isLoopbackHost } from "./endpoints";
 
 export const PROJECT = "toolboxai";
@@ -210,7 +211,7 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "backupObjectLockMode", type: "string", description: "GOVERNANCE or COMPLIANCE.", staticDefault: "GOVERNANCE", defaultText: "GOVERNANCE" },
     { key: "backupObjectLockDays", type: "integer", description: "Default lock retention in days; shorter than backupRetentionDays.", staticDefault: 0, defaultText: "backupRetentionDays - 1" },
     { key: "backupColdTransitionDays", type: "integer", description: "Days before backups move to STANDARD_IA; 0 for never. Only where it saves money: at least 30, and 30 days before expiry.", staticDefault: 0, defaultText: "0" },
-    { key: "backupSchedule", type: "string", description: "When the backup job runs: a cron expression in UTC (5 fields).", staticDefault: "0 2 * * *", defaultText: "0 2 * * * (02:00 UTC daily)" },
+    { key: "backupSchedule", type: "string", description: "When the backup job runs: a cron expression in UTC (5 fields).", staticDefault: DEFAULT_BACKUP_SCHEDULE, defaultText: `${DEFAULT_BACKUP_SCHEDULE} (02:00 UTC daily)` },
     { key: "backupSchemas", type: "string", description: "Comma-separated schemas the backup dumps; empty dumps the whole database, as the guide's script.", staticDefault: "", defaultText: "whole database" },
     { key: "dockerHost", type: "string", description: "Docker engine: unix:// socket or ssh://user@host (plain tcp:// is refused).", staticDefault: "unix:///var/run/docker.sock", defaultText: "unix:///var/run/docker.sock" },
     { key: "backendImage", type: "string", description: "Backend image; prod needs an explicit tag other than latest, or a digest.", defaultText: "required" },
@@ -367,7 +368,7 @@ function cronSchedule(raw: string): Parsed<string> {
 
 function schemaList(raw: string): Parsed<string[]> {
     const schemas = raw.split(",").map((s) => s.trim());
-    return schemas.every((s) => /^[a-z_][a-z0-9_$]{0,62}$/.test(s)) ? ok(schemas) : bad("must be comma-separated schema names such as public,private");
+    return schemas.every((s) => SCHEMA_NAME.test(s)) ? ok(schemas) : bad("must be comma-separated schema names such as public,private");
 }
 
 function parseJsonObject(key: string, raw: string, problems: ConfigProblem[]): Record<string, unknown> | undefined {
@@ -574,7 +575,7 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     if (backupColdTransitionDays && backupRetentionDays && (backupColdTransitionDays < 30 || backupRetentionDays - backupColdTransitionDays < 30)) {
         fail("backupColdTransitionDays", `must be 0, or at least 30 and at least 30 days before expiry (backupRetentionDays ${backupRetentionDays}): STANDARD_IA bills 30 days minimum`);
     }
-    const backupSchedule = field("backupSchedule", cronSchedule, "0 2 * * *");
+    const backupSchedule = field("backupSchedule", cronSchedule, DEFAULT_BACKUP_SCHEDULE);
     const backupSchemas = field("backupSchemas", schemaList, []);
     const dockerHostValue = field("dockerHost", dockerHost, "unix:///var/run/docker.sock");
     const requiredImage = "is required: an image reference such as ghcr.io/org/app:1.2.3";

@@ -9,7 +9,7 @@
  * size and restore time of each, and the ratios. Target: job >= 2x faster, size <= 1.15x.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, createReadStream, createWriteStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -17,6 +17,7 @@ import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { buildBackupJob } from "../backup-job/build";
+import { createAppDatabase, restoreFromS3 } from "../test/support/backup";
 import { startPostgres, type PostgresServer } from "../test/support/postgres";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "../test/support/s3";
 
@@ -72,13 +73,9 @@ async function main(): Promise<void> {
 
         // The database: Supabase's auth schema reproduced, the real migrations, seeded until big enough.
         const started = performance.now();
-        await db.sql("create database app");
-        await db.sqlFile(join(__dirname, "..", "test", "support", "supabase-auth.sql"), {}, "app");
-        const migrations = join(__dirname, "..", "supabase", "migrations");
-        for (const file of readdirSync(migrations).sort()) await db.sqlFile(join(migrations, file), {}, "app");
         const target = sizeGb * 1024 ** 3;
         // About 4.7 KiB of table and index per seeded user (measured): one pass, a little over the target.
-        await db.sqlFile(join(__dirname, "..", "test", "support", "seed.sql"), { scale: Math.ceil((target / 4700) * 1.05), projects_per_user: 5 }, "app");
+        await createAppDatabase(db, "app", { scale: Math.ceil((target / 4700) * 1.05), projectsPerUser: 5 });
         const size = Number(await db.sql("select pg_database_size('app')"));
         if (size < target) throw new Error(`seeded only ${mib(size)}, below the ${sizeGb} GiB asked for`);
         const rows = await db.sql("select string_agg(relname || ' ' || n_live_tup, ', ' order by relname) from pg_stat_user_tables where schemaname in ('public', 'auth')", "app");
@@ -131,23 +128,18 @@ async function main(): Promise<void> {
         for (const method of ["guide", "job"] as const) {
             const key = samples[method][samples[method].length - 1].key;
             const database = `restore_${method}`;
-            await db.sql(`create database ${database}`);
             const t0 = performance.now();
-            const object = await store.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-            const args = ["--exit-on-error", "-h", "127.0.0.1", "-U", "postgres", "-d", database];
             if (method === "guide") {
                 // The guide restores from a local file: download, then pg_restore.
+                await db.sql(`create database ${database}`);
+                const object = await store.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
                 const file = join(work, "restore.dump");
                 await pipeline(object.Body as Readable, createWriteStream(file));
-                await exec("pg_restore", [...args, file], pgEnv);
+                await exec("pg_restore", ["--exit-on-error", "-h", "127.0.0.1", "-U", "postgres", "-d", database, file], pgEnv);
                 rmSync(file);
             } else {
-                const zstd = spawn("zstd", ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
-                const restorer = spawn("pg_restore", args, { env: pgEnv, stdio: ["pipe", "ignore", "inherit"] });
-                const done = new Promise<number | null>((resolve) => restorer.on("close", resolve));
-                zstd.stdout.pipe(restorer.stdin);
-                await pipeline(object.Body as Readable, zstd.stdin);
-                if ((await done) !== 0) throw new Error("pg_restore of the job's dump failed");
+                const restored = await restoreFromS3(db, { client: store.client, bucket: BUCKET }, key, database, pgEnv);
+                if (restored.code !== 0) throw new Error(`pg_restore of the job's dump failed: ${restored.errors}`);
             }
             restoreMs[method] = performance.now() - t0;
             const count = await db.sql("select count(*) from public.projects", database);

@@ -6,10 +6,9 @@ import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { findLeaks, secretTexts } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { heartbeatCheck } from "../lib/services";
-import { byName, evaluateStack, ofType, STACKS } from "./harness";
+import { byName, containerEnv, evaluateStack, ofType, STACKS } from "./harness";
 import { makePki } from "./support/redis";
 
-const envOf = (r: RecordedResource) => Object.fromEntries(((reveal(r.inputs.envs) as string[] | undefined) ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 /** What the backend receives as secret files, in both runtimes. */
 const BACKEND_SECRET_FILES = [
     "/run/secrets/pgpass",
@@ -50,7 +49,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const ev = await evaluateStack(stack);
         const secrets = [...secretTexts(ev).keys()];
         for (const c of containers(ev)) {
-            for (const [key, value] of Object.entries(envOf(c))) for (const s of secrets) expect(value, `${c.name} ${key}`).not.toContain(s);
+            for (const [key, value] of Object.entries(containerEnv(c))) for (const s of secrets) expect(value, `${c.name} ${key}`).not.toContain(s);
             for (const u of (reveal(c.inputs.uploads) as { file: string; permissions: string }[]).filter((u) => u.file.startsWith("/run/secrets/"))) {
                 expect(u.permissions, `${c.name} ${u.file}`).toBe("0400");
             }
@@ -60,7 +59,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
 
     it("gives the backend the guide's environment, with files for every secret", async () => {
         const ev = await evaluateStack(stack);
-        const env = envOf(byName(ev, "app-backend-0"));
+        const env = containerEnv(byName(ev, "app-backend-0"));
         const pooler = stack === "prod";
         expect(env).toMatchObject({
             SUPABASE_URL: stack === "prod" ? "https://toolboxaiprodprojref.supabase.co" : "http://host.docker.internal:54321",
@@ -83,7 +82,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
     it("runs the backup job on its schedule over the direct connection, with the uploader's key and the database password as files", async () => {
         const ev = await evaluateStack(stack);
         const job = byName(ev, "app-backup-0");
-        const env = envOf(job);
+        const env = containerEnv(job);
         const bucket = byName(ev, "backups-bucket");
         expect(env).toMatchObject({
             PGHOST: stack === "prod" ? "db.toolboxaiprodprojref.supabase.co" : "host.docker.internal",
@@ -126,13 +125,13 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const ca = readFileSync((await makePki(mkdtempSync(join(tmpdir(), "toolboxai-ca-")), "db")).caCert, "utf8");
         const ev = await evaluateStack(stack, { overrides: { databaseSslMode: "verify-full", databaseCaCert: ca } });
         for (const name of ["app-backend-0", "app-worker-0", "app-backup-0"]) {
-            const env = envOf(byName(ev, name));
+            const env = containerEnv(byName(ev, name));
             expect(env.PGSSLROOTCERT, name).toBe("/etc/toolboxai/database-ca.crt");
             expect(env.PGSSLMODE ?? new URL(env.DATABASE_URL).searchParams.get("sslmode"), name).toBe("verify-full");
             const uploads = reveal(byName(ev, name).inputs.uploads) as { file: string; content: string; permissions: string }[];
             expect(uploads.find((u) => u.file === "/etc/toolboxai/database-ca.crt"), name).toMatchObject({ content: ca, permissions: "0444" });
         }
-        expect(new URL(envOf(byName(ev, "app-backend-0")).DATABASE_URL).searchParams.get("sslrootcert")).toBe("/etc/toolboxai/database-ca.crt");
+        expect(new URL(containerEnv(byName(ev, "app-backend-0")).DATABASE_URL).searchParams.get("sslrootcert")).toBe("/etc/toolboxai/database-ca.crt");
     });
 
     it("publishes ports on the backend only, and frees the port before a replacement", async () => {
@@ -156,7 +155,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         expect(containers(ev).map((c) => c.name).sort()).toEqual(["app-backend-0", "app-mcp-docs-0", "app-worker-0", "app-worker-1", "app-worker-2", "redis-server"]);
         expect(byName(ev, "app-worker-2").inputs.command).toEqual(["python", "-m", "worker"]);
         const mcp = byName(ev, "app-mcp-docs-0");
-        expect(Object.keys(envOf(mcp)).sort()).toEqual(["NODE_ENV", "SUPABASE_URL", "VAULT_ADDR"]);
+        expect(Object.keys(containerEnv(mcp)).sort()).toEqual(["NODE_ENV", "SUPABASE_URL", "VAULT_ADDR"]);
         expect((mcp.inputs.networksAdvanced as { name: string }[]).map((n) => n.name)).toEqual([`toolboxai-${stack}-frontend`, `toolboxai-${stack}-backend`]);
         for (const w of ["app-worker-0", "app-worker-1", "app-worker-2"]) {
             expect((byName(ev, w).inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toEqual(["worker"]);
@@ -180,7 +179,7 @@ describe("AppService endpoints as a container sees them", () => {
         const ev = await evaluateStack("dev", { overrides: { services } });
         expect(apps(ev).map((c) => c.name).sort()).toEqual(["app-backend-0", "app-mcp-docs-0", "app-worker-0"]);
         for (const c of apps(ev)) {
-            const env = envOf(c);
+            const env = containerEnv(c);
             for (const key of ["SUPABASE_URL", "VAULT_ADDR", "DATABASE_URL"].filter((k) => k in env)) {
                 expect(hostOf(env[key]), `${c.name} ${key}`).not.toMatch(LOOPBACK);
                 expect(hostOf(env[key]), `${c.name} ${key}`).toBe("host.docker.internal");
@@ -194,7 +193,7 @@ describe("AppService endpoints as a container sees them", () => {
     it("dev: the pgpass line names the host the container connects to, and the port stays the published one", async () => {
         const ev = await evaluateStack("dev", { overrides: { services } });
         for (const name of ["app-backend-0", "app-worker-0"]) {
-            const url = new URL(envOf(byName(ev, name)).DATABASE_URL);
+            const url = new URL(containerEnv(byName(ev, name)).DATABASE_URL);
             expect(pgpassHost(byName(ev, name)), name).toBe(url.hostname);
             expect(url.port).toBe("54322");
         }
@@ -215,14 +214,14 @@ describe("AppService endpoints as a container sees them", () => {
         });
         for (const c of apps(ev)) {
             expect(c.inputs.hosts, c.name).toBeUndefined();
-            expect(envOf(c).SUPABASE_URL).toBe("http://192.168.50.10:54321");
+            expect(containerEnv(c).SUPABASE_URL).toBe("http://192.168.50.10:54321");
         }
         expect(pgpassHost(byName(ev, "app-worker-0"))).toBe("192.168.50.10");
     });
 
     it("dev: a local pooler on loopback is reached the same way", async () => {
         const ev = await evaluateStack("dev", { overrides: { services, poolerEnabled: "true", poolerHost: "127.0.0.1", poolerPort: "54329" } });
-        const url = new URL(envOf(byName(ev, "app-worker-0")).DATABASE_URL);
+        const url = new URL(containerEnv(byName(ev, "app-worker-0")).DATABASE_URL);
         expect([url.hostname, url.port]).toEqual(["host.docker.internal", "54329"]);
         expect(pgpassHost(byName(ev, "app-worker-0"))).toBe("host.docker.internal");
     });
@@ -238,10 +237,10 @@ describe("AppService endpoints as a container sees them", () => {
         const ev = await evaluateStack("prod", { overrides: { services } });
         for (const c of apps(ev)) {
             expect(c.inputs.hosts, c.name).toBeUndefined();
-            expect(envOf(c).SUPABASE_URL).toBe("https://toolboxaiprodprojref.supabase.co");
-            expect(envOf(c).VAULT_ADDR).toBe("https://vault.toolboxai.internal:8200");
+            expect(containerEnv(c).SUPABASE_URL).toBe("https://toolboxaiprodprojref.supabase.co");
+            expect(containerEnv(c).VAULT_ADDR).toBe("https://vault.toolboxai.internal:8200");
         }
-        const url = new URL(envOf(byName(ev, "app-backend-0")).DATABASE_URL);
+        const url = new URL(containerEnv(byName(ev, "app-backend-0")).DATABASE_URL);
         expect(url.hostname).toBe("aws-0-eu-central-1.pooler.supabase.com");
         expect(pgpassHost(byName(ev, "app-backend-0"))).toBe(url.hostname);
     });

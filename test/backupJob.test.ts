@@ -5,21 +5,21 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server, type Socket } from "node:net";
-import { PassThrough, type Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBackupJob } from "../backup-job/build";
 import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT, uploadParams, type Status } from "../backup-job/job";
 import { reveal } from "../lib/offline/values";
-import { byName, evaluateStack, PROJECT_DIR } from "./harness";
+import { byName, containerEnv, evaluateStack, PROJECT_DIR } from "./harness";
 import { freePort } from "./support/net";
 import { startPostgres, type PostgresServer } from "./support/postgres";
+import { createAppDatabase, restoreFromS3 } from "./support/backup";
 import { makePki, type Pki } from "./support/redis";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "./support/s3";
 
@@ -27,8 +27,6 @@ const run = promisify(execFile);
 const DB_PASSWORD = "backup-test-db-password-5b1f0c";
 const AWS_SECRET = "backup-test-aws-secret-8e2d71";
 const BUCKET = "toolboxai-test-backups";
-const SEED = join(__dirname, "support", "seed.sql");
-const AUTH_SQL = join(__dirname, "support", "supabase-auth.sql");
 
 let pg: PostgresServer;
 let s3: S3Server;
@@ -117,20 +115,9 @@ async function securityCatalog(database: string): Promise<string> {
 }
 
 async function restore(key: string, database: string): Promise<void> {
-    await pg.sql(`create database ${database}`);
-    const object = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     // The restore the README documents: zstd -dc | pg_restore.
-    const zstd = spawn("zstd", ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
-    const restorer = spawn("pg_restore", ["--exit-on-error", "-h", "127.0.0.1", "-p", String(pg.port), "-U", "postgres", "-d", database], {
-        env: { ...process.env, PGPASSFILE: join(work, "pgpass") },
-        stdio: ["pipe", "inherit", "pipe"],
-    });
-    let errors = "";
-    restorer.stderr.on("data", (c: Buffer) => (errors += c.toString()));
-    const exited = new Promise<number | null>((resolve) => restorer.on("close", resolve));
-    zstd.stdout.pipe(restorer.stdin);
-    await pipeline(object.Body as Readable, zstd.stdin);
-    expect({ code: await exited, errors }).toEqual({ code: 0, errors: "" });
+    const result = await restoreFromS3(pg, { client: s3.client, bucket: BUCKET }, key, database, { ...process.env, PGPASSFILE: join(work, "pgpass") });
+    expect(result).toEqual({ code: 0, errors: "" });
 }
 
 beforeAll(async () => {
@@ -150,11 +137,7 @@ beforeAll(async () => {
     writeSecretFile("aws_credentials", `[default]\naws_access_key_id = ${S3RVER_ACCESS_KEY_ID}\naws_secret_access_key = ${AWS_SECRET}\n`);
     writeFileSync(join(work, "aws_config"), "");
     // A Supabase-shaped database: the platform's roles and auth schema, the real migrations, seeded.
-    await pg.sql("create database app");
-    await pg.sqlFile(AUTH_SQL, {}, "app");
-    const migrations = join(PROJECT_DIR, "supabase", "migrations");
-    for (const file of readdirSync(migrations).sort()) await pg.sqlFile(join(migrations, file), {}, "app");
-    await pg.sqlFile(SEED, { scale: 2000, projects_per_user: 3 }, "app");
+    await createAppDatabase(pg, "app", { scale: 2000, projectsPerUser: 3 });
     // Two tables of hard-to-compress text (about 60 MB compressed): failures strike while pg_dump
     // is still writing and several 5 MiB parts are already uploaded.
     await pg.sql("create database bulk");
@@ -263,7 +246,7 @@ describe("backup job against PostgreSQL and S3", () => {
         // The CA file and variables the backup container gets for a stack with verify-full.
         const ev = await evaluateStack("prod", { overrides: { databaseSslMode: "verify-full", databaseCaCert: readFileSync(pki.caCert, "utf8") } });
         const job = byName(ev, "app-backup-0");
-        const env = Object.fromEntries((reveal(job.inputs.envs) as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+        const env = containerEnv(job);
         const caFile = (reveal(job.inputs.uploads) as { file: string; content: string }[]).find((u) => u.file === env.PGSSLROOTCERT)!;
         writeFileSync(join(work, "database-ca.crt"), caFile.content);
         const trusted = await runJob(jobEnv({ PGSSLMODE: env.PGSSLMODE, PGSSLROOTCERT: join(work, "database-ca.crt") }));

@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { vi } from "vitest";
 import { evaluateProgram, type EvaluateOptions, type Evaluation, type RecordedResource } from "../lib/offline/evaluate";
+import { reveal } from "../lib/offline/values";
 
 export const PROJECT_DIR = resolve(__dirname, "..");
 export const STACKS = ["dev", "prod"] as const;
@@ -43,6 +44,12 @@ export function byName(evaluation: Evaluation, name: string): RecordedResource {
         throw new Error(`expected one resource named ${name}, found ${found.length}; names: ${evaluation.resources.map((r) => r.name).join(", ")}`);
     }
     return found[0];
+}
+
+/** A container's environment variables (Container `envs`, `KEY=value`) as an object. */
+export function containerEnv(container: RecordedResource): Record<string, string> {
+    const envs = (reveal(container.inputs.envs) as string[] | undefined) ?? [];
+    return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
 
 export function parentName(evaluation: Evaluation, resource: RecordedResource): string | undefined {

@@ -1,0 +1,43 @@
+/**
+ * What the backup tests and `npm run bench:backup` share: a Supabase-shaped database (the
+ * platform's roles and auth schema reproduced, the real migrations, seeded like the application),
+ * and the restore the README documents, `zstd -dc | pg_restore`, straight from S3.
+ */
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { PostgresServer } from "./postgres";
+
+const PROJECT_DIR = join(__dirname, "..", "..");
+
+/** Creates `database` and fills it: `scale` users, each with a workspace and `projectsPerUser` projects. */
+export async function createAppDatabase(pg: PostgresServer, database: string, seed: { scale: number; projectsPerUser: number }): Promise<void> {
+    await pg.sql(`create database ${database}`);
+    await pg.sqlFile(join(__dirname, "supabase-auth.sql"), {}, database);
+    const migrations = join(PROJECT_DIR, "supabase", "migrations");
+    for (const file of readdirSync(migrations).sort()) await pg.sqlFile(join(migrations, file), {}, database);
+    await pg.sqlFile(join(__dirname, "seed.sql"), { scale: seed.scale, projects_per_user: seed.projectsPerUser }, database);
+}
+
+/** Restores the object at `key` into a new `database`: returns pg_restore's exit code and error output. */
+export async function restoreFromS3(
+    pg: PostgresServer,
+    s3: { client: S3Client; bucket: string },
+    key: string,
+    database: string,
+    env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; errors: string }> {
+    await pg.sql(`create database ${database}`);
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+    const zstd = spawn("zstd", ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
+    const restorer = spawn("pg_restore", ["--exit-on-error", "-h", pg.host, "-p", String(pg.port), "-U", "postgres", "-d", database], { env, stdio: ["pipe", "ignore", "pipe"] });
+    let errors = "";
+    restorer.stderr.on("data", (c: Buffer) => (errors += c.toString()));
+    const exited = new Promise<number | null>((resolve) => restorer.on("close", resolve));
+    zstd.stdout.pipe(restorer.stdin);
+    await pipeline(object.Body as Readable, zstd.stdin);
+    return { code: await exited, errors };
+}
