@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "node:crypto";
 import { Cron } from "croner";
 import { DEFAULT_BACKUP_SCHEDULE, SCHEMA_NAME } from "./backup";
+import { cpusReadBackUnchanged } from "./providerForms";
 import { containerHost, containerUrl, HOST_GATEWAY_ALIAS, isLoopbackHost } from "./endpoints";
 
 export const PROJECT = "toolboxai";
@@ -451,6 +452,7 @@ function parseServices(
         if (!Number.isInteger(memoryMb) || (memoryMb as number) < 64 || (memoryMb as number) > 65536) complain("memoryMb", v.memoryMb, "must be an integer from 64 to 65536");
         const cpus = v.cpus ?? 1;
         if (typeof cpus !== "number" || cpus <= 0 || cpus > 64) complain("cpus", v.cpus, "must be a number above 0 and at most 64");
+        else if (!cpusReadBackUnchanged(cpus)) complain("cpus", v.cpus, "must be an amount the Docker provider reads back unchanged (it keeps one decimal when the rest are zeros, so 0.05 becomes 0.1): e.g. 0.1, 0.25, 1, 1.5");
         const healthcheck = v.healthcheck;
         if (healthcheck !== undefined && !isHealthcheckTest(healthcheck)) {
             complain("healthcheck", healthcheck, 'must be ["CMD", "<program>", "<argument>", ...] or ["CMD-SHELL", "<one shell command>"]: a check that can fail (NONE is refused)');

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { PROJECT, type DockerNetwork } from "./config";
+import { providerCpus } from "./providerForms";
 
 /** The guide's compose networks: only frontend reaches the outside. */
 export const NETWORKS: Record<DockerNetwork, { internal: boolean }> = {
@@ -51,7 +52,7 @@ export function hardening(o: HardeningOptions) {
         memory: o.memoryMb,
         // No swap beyond the memory limit.
         memorySwap: o.memoryMb,
-        cpus: String(o.cpus),
+        cpus: providerCpus(o.cpus),
         restart: "unless-stopped",
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "5" },
@@ -97,3 +98,4 @@ export const SWARM_UPDATE = {
 export function contentName(base: string, content: string): string {
     return `${base}-${createHash("sha256").update(content).digest("hex").slice(0, 12)}`;
 }
+
