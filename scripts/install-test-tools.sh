@@ -28,6 +28,10 @@ needed=(
     "busybox:busybox"
     # the backup job compresses with zstd; its tests restore through it
     "zstd:zstd"
+    # the real-engine tests (test/engine.test.ts): Docker Engine on a private socket, and the
+    # stand-in images' root filesystem built from Debian packages
+    "/usr/sbin/dockerd:docker.io"
+    "/usr/sbin/debootstrap:debootstrap"
 )
 
 packages=()
