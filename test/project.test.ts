@@ -137,6 +137,9 @@ describe("README", () => {
     it("gives the two set-up commands, and CI runs the README's test command", () => {
         expect(readme).toContain("npm ci && npm run plan -- --stack dev");
         expect(readme).toMatch(/^npm run test:all\b/m);
+        // test:all installs the tools, then runs what CI runs after installing them: npm test.
+        expect(JSON.parse(read("package.json")).scripts["test:all"]).toMatch(/scripts\/install-test-tools\.sh.*&& npm test$/);
+        expect(read(".ci/run")).toMatch(/^bash scripts\/install-test-tools\.sh$/m);
         expect(read(".ci/run")).toMatch(/^npm test$/m);
     });
 });
