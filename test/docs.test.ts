@@ -14,7 +14,6 @@ import { evaluateStack, PROJECT_DIR, STACKS } from "./harness";
 const PENDING = [
     "docs/testing.md",
     "docs/redis-acl.md",
-    "docs/docker-runtime.md",
     "docs/workflows.md",
     "docs/hosted-project.md",
     "docs/operations/vault.md",
