@@ -24,12 +24,15 @@ import { REDIS_COMMANDS, REDIS_PATHS } from "../lib/redis";
 import { SEED_LABEL } from "../components/seed";
 import { byName, evaluateStack, ofType, runningContainers, TEST_CLOCK } from "./harness";
 import { startEngine, waitFor, type Engine } from "./support/docker";
-import { createContainer, createNetwork, createVolume, deleteContainer, type Substitutions } from "./support/dockerProvider";
+import { createContainer, createNetwork, createSwarmFile, createVolume, deleteContainer, serviceSpec, type Substitutions } from "./support/dockerProvider";
+import { mockId } from "../lib/offline/mockProviders";
+import { REDIS_NODE_LABEL } from "../components/RedisServer";
 import { freePort } from "./support/net";
 import { makePki } from "./support/redis";
 import { loadStandinImages, type Role } from "./support/standinImages";
 
 const CONTAINER = "docker:index/container:Container";
+const SERVICE = "docker:index/service:Service";
 const HEALTH_INTERVAL = "2s";
 /** Whether the worker's Redis ACL allows Celery's result backend (its PUBLISH): h12b's change. */
 const celeryAcl = /\+(@pubsub|publish)\b/.test(REDIS_COMMANDS.worker);
@@ -60,14 +63,27 @@ function imageRoles(e: Evaluation): Record<string, Role> {
 }
 
 /** A planned container with only the replay's substitutions applied to its inputs (health check interval). */
+function withShortServiceInterval(r: RecordedResource): RecordedResource {
+    const task = r.inputs.taskSpec as { containerSpec: Record<string, unknown> };
+    const health = task.containerSpec.healthcheck as Record<string, unknown> | undefined;
+    if (!health) return r;
+    return { ...r, inputs: { ...r.inputs, taskSpec: { ...task, containerSpec: { ...task.containerSpec, healthcheck: { ...health, interval: HEALTH_INTERVAL } } } } };
+}
+
 function withShortInterval(r: RecordedResource): RecordedResource {
     const health = r.inputs.healthcheck as Record<string, unknown> | undefined;
     return health ? { ...r, inputs: { ...r.inputs, healthcheck: { ...health, interval: HEALTH_INTERVAL } } } : r;
 }
 
+/** The offline plan's stand-in for a key or certificate (lib/offline/mockProviders.ts): a PEM around "offline placeholder …". */
+function isPlaceholder(content: string): boolean {
+    const body = /-----BEGIN [A-Z ]+-----\n([A-Za-z0-9+/=\n]+)-----END/.exec(content)?.[1];
+    return body !== undefined && Buffer.from(body, "base64").toString().startsWith("offline placeholder");
+}
+
 /** Every upload whose planned content is an offline placeholder must be substituted: say which. */
 function placeholderFiles(e: Evaluation): string[] {
-    return ofType(e, CONTAINER).flatMap((c) => ((reveal(c.inputs.uploads) as { file: string; content: string }[] | undefined) ?? []).filter((u) => u.content.includes("offline placeholder")).map((u) => u.file));
+    return ofType(e, CONTAINER).flatMap((c) => ((reveal(c.inputs.uploads) as { file: string; content: string }[] | undefined) ?? []).filter((u) => isPlaceholder(u.content)).map((u) => u.file));
 }
 
 async function tlsFiles(): Promise<Record<string, string>> {
@@ -158,7 +174,10 @@ beforeAll(async () => {
     ev = await evaluateStack("dev");
     await loadStandinImages(engine, imageRoles(ev));
     const files = await tlsFiles();
-    const missing = placeholderFiles(ev).filter((f) => !(f in files));
+    const placeholders = placeholderFiles(ev);
+    // The check must see the placeholders it is about: CA and server certificate, key, and the apps' CA copies.
+    if (placeholders.length < 4) throw new Error(`expected the plan's TLS placeholders, found ${placeholders.join(", ") || "none"}`);
+    const missing = placeholders.filter((f) => !(f in files));
     if (missing.length) throw new Error(`offline placeholders with no real substitute: ${missing.join(", ")}`);
     backendPort = await freePort();
     const images = Object.fromEntries(ofType(ev, "docker:index/remoteImage:RemoteImage").map((i) => [String(i.outputs.imageId), String(i.inputs.name)]));
@@ -305,4 +324,80 @@ describe("dev's plan on a real Docker engine", () => {
     });
 
     it.todo("holds the PIDs limit (waits for h12b's pidsLimit in the plan: dockerProvider.ts already sends it as HostConfig.PidsLimit)");
+});
+
+describe("dev's plan in Swarm mode on a single-node swarm", () => {
+    let swarm: Evaluation;
+    const services: Record<string, string> = {};
+
+    /** The planned id of a resource (the mock's), as services reference secrets, configs and networks. */
+    const plannedId = (r: RecordedResource) => mockId({ stack: "dev", type: r.type, name: r.name, inputs: {} });
+
+    /** The running task container of a Swarm service. */
+    async function taskContainer(service: string): Promise<string | undefined> {
+        const [c] = await engine.docker.listContainers({ filters: { label: [`com.docker.swarm.service.name=${service}`], status: ["running"] } });
+        return c?.Id;
+    }
+
+    beforeAll(async () => {
+        // Leave the single-host replay behind: its containers and bridge networks hold the names.
+        for (const c of await engine.docker.listContainers({ all: true })) await engine.docker.getContainer(c.Id).remove({ force: true });
+        for (const n of ofType(ev, "docker:index/network:Network")) await engine.docker.getNetwork(String(n.inputs.name)).remove();
+        await engine.docker.swarmInit({ ListenAddr: "127.0.0.1:2377", AdvertiseAddr: "127.0.0.1" });
+        const [node] = await engine.docker.listNodes();
+        await engine.docker.getNode(node.ID).update({ version: node.Version.Index, Role: "manager", Availability: "active", Labels: { [REDIS_NODE_LABEL]: "true" } });
+
+        swarm = await evaluateStack("dev", { overrides: { dockerMode: "swarm" } });
+        const ids: Record<string, string> = {};
+        for (const n of ofType(swarm, "docker:index/network:Network")) ids[plannedId(n)] = (await createNetwork(engine.docker, n)).id;
+        // Each Secret and config is mounted at one path: substitute the TLS placeholders by path.
+        const files = await tlsFiles();
+        const pathOf = new Map<string, string>();
+        for (const svc of ofType(swarm, SERVICE)) {
+            const spec = (reveal(svc.inputs.taskSpec) as { containerSpec: { secrets?: { secretId: string; fileName: string }[]; configs?: { configId: string; fileName: string }[] } }).containerSpec;
+            for (const f of spec.secrets ?? []) pathOf.set(f.secretId, f.fileName);
+            for (const f of spec.configs ?? []) pathOf.set(f.configId, f.fileName);
+        }
+        for (const f of [...ofType(swarm, "docker:index/secret:Secret"), ...ofType(swarm, "docker:index/serviceConfig:ServiceConfig")]) {
+            // A Secret's `data` is base64 (components/swarmFiles.ts), a config's `dataRaw` plain.
+            const planned = f.inputs.data !== undefined ? Buffer.from(String(reveal(f.inputs.data)), "base64").toString() : String(reveal(f.inputs.dataRaw));
+            const path = pathOf.get(plannedId(f)) ?? "";
+            const content = isPlaceholder(planned) ? files[path] : planned;
+            if (content === undefined) throw new Error(`offline placeholder with no real substitute: ${f.name} at ${path}`);
+            ids[plannedId(f)] = await createSwarmFile(engine.docker, f, content);
+        }
+        const images = Object.fromEntries(ofType(swarm, "docker:index/remoteImage:RemoteImage").map((i) => [String(i.outputs.repoDigest), String(i.inputs.name)]));
+        for (const svc of ofType(swarm, SERVICE)) {
+            const spec = serviceSpec(withShortServiceInterval(svc), { images, ids, ports: { 8000: backendPort } });
+            services[svc.name] = String(((await engine.docker.createService(spec)) as { id?: string; ID?: string }).id ?? "");
+        }
+    }, 300_000);
+
+    it("starts every service's task with its secrets as 0400 files of the service's user, on a read-only root", async () => {
+        for (const svc of ofType(swarm, SERVICE)) {
+            const name = String(svc.inputs.name);
+            const id = await waitFor(() => taskContainer(name), 120_000, async () => `no running task for ${name}: ${JSON.stringify((await engine.docker.listTasks({ filters: { service: [name] } })).map((t) => (t as { Status?: unknown }).Status))}`);
+            const spec = (reveal(svc.inputs.taskSpec) as { containerSpec: { user: string; secrets?: { fileName: string }[] } }).containerSpec;
+            const uid = spec.user.split(":")[0];
+            expect(spec.secrets?.length, name).toBeGreaterThan(0);
+            for (const s of spec.secrets ?? []) {
+                expect((await exec(id, ["stat", "-L", "-c", "%a %u %g", s.fileName])).output.trim(), `${name} ${s.fileName}`).toBe(`400 ${uid} ${uid}`);
+                expect((await exec(id, ["cat", s.fileName])).code, `${name} ${s.fileName}`).toBe(0);
+                expect((await exec(id, ["cat", s.fileName], "10002:10002")).code, `${name} ${s.fileName} as 10002`).not.toBe(0);
+            }
+            expect((await inspect(id)).HostConfig.ReadonlyRootfs, name).toBe(true);
+        }
+    });
+
+    it("makes Redis (TLS, its ACL, its data volume) and the backup job healthy by their own checks", async () => {
+        for (const name of ["toolboxai-dev-redis", "toolboxai-dev-backup"]) {
+            const id = await waitFor(() => taskContainer(name), 60_000, () => `no running task for ${name}`);
+            await healthy(name, id);
+        }
+    });
+
+    // On an engine without iptables (as here), a service's virtual IP does not route: the worker
+    // gets "No route to host" for redis:6380, and the routing mesh does not publish the backend's
+    // port. Both need a swarm whose engines manage iptables.
+    it.todo("Swarm: backend and worker reach Redis over the overlay network, and the backend answers on its published port (needs an engine with iptables)");
 });

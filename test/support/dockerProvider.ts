@@ -155,3 +155,68 @@ export async function createContainer(docker: Docker, r: RecordedResource, subs:
 export async function deleteContainer(docker: Docker, id: string): Promise<void> {
     await docker.getContainer(id).remove({ force: true, v: false });
 }
+
+/** A Secret or ServiceConfig as the provider creates it: its (auto-)name and its data, base64. */
+export async function createSwarmFile(docker: Docker, r: RecordedResource, content: string): Promise<string> {
+    const i = reveal(r.inputs) as Inputs;
+    const spec = { Name: String(i.name ?? reveal(r.outputs.name)), Data: Buffer.from(content).toString("base64"), Labels: labelMap(i.labels) };
+    const created = (r.type === "docker:index/secret:Secret" ? await docker.createSecret(spec) : await docker.createConfig(spec)) as { id?: string; ID?: string };
+    return String(created.id ?? created.ID);
+}
+
+type FileRef = { fileName: string; fileUid?: string; fileGid?: string; fileMode?: number; secretId?: string; secretName?: string; configId?: string; configName?: string };
+
+/**
+ * The ServiceSpec kreuzwerker builds from a docker_service's inputs (resource_docker_service_funcs.go
+ * createServiceSpec): `ids` maps planned secret, config and network ids to the engine's.
+ */
+export function serviceSpec(r: RecordedResource, subs: Substitutions & { ids: Record<string, string>; publishMode?: string }): Record<string, unknown> {
+    const i = reveal(r.inputs) as Inputs;
+    const task = i.taskSpec as Inputs;
+    const c = task.containerSpec as Inputs;
+    const health = c.healthcheck as { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number } | undefined;
+    const file = (f: FileRef) => ({ Name: f.fileName, UID: f.fileUid ?? "0", GID: f.fileGid ?? "0", Mode: f.fileMode ?? 0o444 });
+    const mounts = ((c.mounts as Inputs[] | undefined) ?? []).map((m) => ({
+        Target: m.target,
+        Source: m.source,
+        Type: m.type,
+        ReadOnly: m.readOnly === true,
+        ...(m.tmpfsOptions ? { TmpfsOptions: { SizeBytes: (m.tmpfsOptions as Inputs).sizeBytes, Mode: (m.tmpfsOptions as Inputs).mode } } : {}),
+        ...(m.volumeOptions
+            ? { VolumeOptions: { Labels: labelMap((m.volumeOptions as Inputs).labels), DriverConfig: { Name: (m.volumeOptions as Inputs).driverName } } }
+            : {}),
+    }));
+    const limits = ((task.resources as Inputs | undefined)?.limits as Inputs | undefined) ?? {};
+    const restart = task.restartPolicy as Inputs | undefined;
+    const ports = ((i.endpointSpec as Inputs | undefined)?.ports as Inputs[] | undefined) ?? [];
+    return {
+        Name: i.name,
+        Labels: labelMap(i.labels),
+        Mode: { Replicated: { Replicas: ((i.mode as Inputs).replicated as Inputs).replicas } },
+        TaskTemplate: {
+            ContainerSpec: {
+                Image: subs.images[String(c.image)] ?? c.image,
+                Command: c.commands,
+                Env: Object.entries((c.env as Record<string, string> | undefined) ?? {}).map(([k, v]) => `${k}=${v}`),
+                User: c.user,
+                ReadOnly: c.readOnly === true,
+                CapabilityDrop: c.capDrops,
+                Init: c.init === true,
+                Labels: labelMap(c.labels),
+                Mounts: mounts,
+                Hosts: ((c.hosts as { host: string; ip: string }[] | undefined) ?? []).map((h) => `${h.host}:${h.ip}`),
+                Healthcheck: health ? { Test: health.tests, Interval: ns(health.interval), Timeout: ns(health.timeout), StartPeriod: ns(health.startPeriod), Retries: health.retries ?? 0 } : undefined,
+                Secrets: ((c.secrets as FileRef[] | undefined) ?? []).map((s) => ({ File: file(s), SecretID: subs.ids[s.secretId!], SecretName: s.secretName })),
+                Configs: ((c.configs as FileRef[] | undefined) ?? []).map((s) => ({ File: file(s), ConfigID: subs.ids[s.configId!], ConfigName: s.configName })),
+            },
+            Resources: { Limits: { MemoryBytes: limits.memoryBytes, NanoCPUs: limits.nanoCpus } },
+            RestartPolicy: restart ? { Condition: restart.condition, Delay: ns(restart.delay), Window: ns(restart.window) } : undefined,
+            Placement: task.placement ? { Constraints: (task.placement as Inputs).constraints } : undefined,
+            Networks: ((task.networksAdvanceds as { id: string; aliases?: string[] }[] | undefined) ?? []).map((n) => ({ Target: subs.ids[n.id] ?? n.id, Aliases: n.aliases })),
+            LogDriver: task.logDriver ? { Name: (task.logDriver as Inputs).name, Options: (task.logDriver as Inputs).options } : undefined,
+        },
+        EndpointSpec: ports.length
+            ? { Ports: ports.map((p) => ({ TargetPort: p.targetPort, PublishedPort: subs.ports?.[Number(p.publishedPort)] ?? p.publishedPort, Protocol: p.protocol, PublishMode: subs.publishMode ?? p.publishMode })) }
+            : undefined,
+    };
+}
