@@ -11,7 +11,8 @@
  * - the backend's published port 8000 becomes a free host port (machines run several engines);
  * - health check intervals become 2 s (the engine waits a whole interval before the first check:
  *   30 s, and 5 min for the backup job); commands, timeouts and retries are the planned ones;
- * - a replacement container that Pulumi would auto-name anew gets a `-next` suffix.
+ * - a replacement container that Pulumi would auto-name anew gets a `-next` suffix;
+ * - Swarm: the same images and TLS material; secrets, configs and networks get the engine's ids.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
