@@ -251,6 +251,7 @@ describe("dev's plan on a real Docker engine", () => {
     // test below checks that this is the reason; once it lands, the round trip runs by itself.
 
     it.runIf(celeryAcl)("round-trips a Celery task between the backend and the worker containers", async () => {
+        for (const name of ["app-backend-0", "app-worker-0"]) await healthy(name, deployed.containers[name]);
         const res = await httpGet("/enqueue?x=2&y=3");
         expect(res.status, `${JSON.stringify(res.body)}\nworker: ${await logs(deployed.containers["app-worker-0"])}`).toBe(200);
         expect(res.body.sum).toBe(5);
