@@ -8,7 +8,7 @@ import type { Consumer } from "./credentials";
 import { awsCredentialsFile } from "./backup";
 import { pgpassLine } from "./docker";
 import { containerHost, gatewayHosts } from "./endpoints";
-import { REDIS_TLS_PORT } from "./redis";
+import { redisUrl } from "./redis";
 
 const SECRETS = "/run/secrets";
 const FILES = "/etc/toolboxai";
@@ -98,7 +98,7 @@ export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeS
         environment.PGPASSFILE = `${SECRETS}/pgpass`;
         secretFiles.pgpass = secrets.databasePassword.apply((pw) => pgpassLine(db.host, db.port, db.database, db.user, pw));
         const redisUser = secrets.redisUsers[consumer];
-        environment.REDIS_URL = `rediss://${redisUser.username}@redis:${REDIS_TLS_PORT}/0`;
+        environment.REDIS_URL = redisUrl(redisUser.username);
         environment.REDIS_PASSWORD_FILE = `${SECRETS}/redis_password`;
         environment.REDIS_CA_FILE = `${FILES}/redis-ca.crt`;
         secretFiles.redis_password = redisUser.password;

@@ -21,6 +21,7 @@ have() {
 needed=(
     "/usr/lib/postgresql/*/bin/initdb:$pg"
     "psql:${pg/postgresql/postgresql-client}"
+    "pg_restore:${pg/postgresql/postgresql-client}"
     "redis-server:redis-server"
     "redis-cli:redis-tools"
     "openssl:openssl"
@@ -28,6 +29,10 @@ needed=(
     "busybox:busybox"
     # the backup job compresses with zstd; its tests restore through it
     "zstd:zstd"
+    # a real Celery worker and producer against the generated Redis ACL (test/celery.test.ts);
+    # Debian's packages live in /usr/lib/python3, for Debian's /usr/bin/python3
+    "/usr/lib/python3/dist-packages/celery/__init__.py:python3-celery"
+    "/usr/lib/python3/dist-packages/redis/__init__.py:python3-redis"
 )
 
 packages=()
