@@ -116,9 +116,10 @@ describe("README", () => {
         }
     });
 
-    it("gives the two set-up commands, and CI runs the README's test command", () => {
+    it("gives the two set-up commands, and CI runs the README's test command, which installs the test tools first", () => {
         expect(readme).toContain("npm ci && npm run plan -- --stack dev");
-        expect(readme).toMatch(/^npm test\b/m);
-        expect(read(".ci/run")).toMatch(/^npm test$/m);
+        expect(readme).toMatch(/^npm run test:all\b/m);
+        expect(read(".ci/run")).toMatch(/^npm run test:all$/m);
+        expect(JSON.parse(read("package.json")).scripts["test:all"]).toBe("bash scripts/install-test-tools.sh && npm test");
     });
 });
