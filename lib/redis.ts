@@ -27,6 +27,11 @@ export const REDIS_PATHS = {
     data: "/data",
 } as const;
 export const REDIS_UID = 999;
+/**
+ * PIDs limit of the Redis container (CIS Docker 5.28): redis-server runs a main thread, three
+ * background I/O threads and, while saving, one forked child; 64 leaves room for io-threads.
+ */
+export const REDIS_PIDS_LIMIT = 64;
 
 /** The TLS material RedisServer asks @pulumi/tls for (the real tests make the same with openssl). */
 export const REDIS_TLS = {
