@@ -116,12 +116,27 @@ async function deploy(e: Evaluation, subs: Substitutions): Promise<Deployed> {
         if (seedId) ids[plannedSeedId(c)] = seedId;
         containers[c.name] = (await createContainer(engine.docker, withShortInterval(c), { ...subs, ids })).id;
     }
+    for (const c of runningContainers(e)) await applyPidsLimit(e, c.name, String(reveal(c.outputs.name)));
     return { containers, subs: { ...subs, ids } };
 }
 
 function plannedSeedId(c: RecordedResource): string {
     return (reveal(c.inputs.labels) as { label: string; value: string }[]).find((l) => l.label === SEED_LABEL)!.value;
 }
+
+/**
+ * @pulumi/docker has no PIDs limit: the program runs `docker update --pids-limit` after the
+ * container (components/pidsLimit.ts). Replayed as planned, against this engine, for `target`.
+ */
+async function applyPidsLimit(e: Evaluation, container: string, target: string): Promise<void> {
+    const name = container === "redis-server" ? "redis-pids" : `${container}-pids`;
+    const planned = String(reveal(byName(e, name).inputs.create));
+    const args = planned.split(" ");
+    if (args[0] !== "docker") throw new Error(`${name}: expected a docker command, planned ${planned}`);
+    await engine.cli([...args.slice(1, -1), target]);
+}
+
+const plannedPidsLimit = (e: Evaluation, container: string) => Number(/--pids-limit (\d+)/.exec(String(reveal(byName(e, container === "redis-server" ? "redis-pids" : `${container}-pids`).inputs.create)))?.[1]);
 
 const inspect = (id: string) => engine.docker.getContainer(id).inspect();
 
@@ -310,6 +325,8 @@ describe("dev's plan on a real Docker engine", () => {
                 deployed.containers[c.name] = (await createContainer(engine.docker, replacement, { ...deployed.subs, ids })).id;
                 await deleteContainer(engine.docker, old);
             }
+            // The PIDs command runs again for the new container (its trigger is the container's id).
+            await applyPidsLimit(next, c.name, `${c.name}-next`);
             await deleteContainer(engine.docker, deployed.containers[`${c.name}-seed`]);
             deployed.containers[`${c.name}-seed`] = newSeed.id;
         }
@@ -325,7 +342,15 @@ describe("dev's plan on a real Docker engine", () => {
         expect(onData).toBe(1);
     });
 
-    it.todo("holds the PIDs limit (waits for h12b's pidsLimit in the plan: dockerProvider.ts already sends it as HostConfig.PidsLimit)");
+    it("holds the planned PIDs limit: a container cannot start more processes", async () => {
+        for (const c of runningContainers(ev)) {
+            expect((await inspect(deployed.containers[c.name])).HostConfig.PidsLimit, c.name).toBe(plannedPidsLimit(ev, c.name));
+        }
+        // Redis's limit is the smallest: more short sleeps than it allows cannot all start.
+        const limit = plannedPidsLimit(ev, "redis-server");
+        const out = await exec(deployed.containers["redis-server"], ["sh", "-c", `for i in $(seq 1 ${limit + 16}); do sleep 2 & done; wait`]);
+        expect(out.output).toMatch(/Cannot fork|Resource temporarily unavailable/);
+    });
 });
 
 describe("dev's plan in Swarm mode on a single-node swarm", () => {
@@ -345,7 +370,7 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
         // Leave the single-host replay behind: its containers and bridge networks hold the names.
         for (const c of await engine.docker.listContainers({ all: true })) await engine.docker.getContainer(c.Id).remove({ force: true });
         for (const n of ofType(ev, "docker:index/network:Network")) await engine.docker.getNetwork(String(n.inputs.name)).remove();
-        await engine.docker.swarmInit({ ListenAddr: "127.0.0.1:2377", AdvertiseAddr: "127.0.0.1" });
+        await engine.docker.swarmInit({ ListenAddr: "127.0.0.1:2377", AdvertiseAddr: "127.0.0.1", DefaultAddrPool: [engine.pool.replace(/^10\.(\d+)/, (_, n) => `10.${Number(n) + 1}`)], SubnetSize: 24 });
         const [node] = await engine.docker.listNodes();
         await engine.docker.getNode(node.ID).update({ version: node.Version.Index, Role: "manager", Availability: "active", Labels: { [REDIS_NODE_LABEL]: "true" } });
 

@@ -10,14 +10,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
+import { requireTool } from "./tools";
 
 const run = promisify(execFile);
-const INSTALL = "bash scripts/install-test-tools.sh";
 export const DOCKERD = "/usr/sbin/dockerd";
 export const DOCKER_CLI = "/usr/bin/docker";
 
 export interface Engine {
     docker: Docker;
+    /** The /16 this engine's bridge networks come from (a Swarm's overlays take the next one). */
+    pool: string;
     /** unix:///…/docker.sock, for the docker CLI's -H. */
     host: string;
     /** Runs the docker CLI against this engine (image builds and imports only; containers go through the API). */
@@ -27,23 +29,21 @@ export interface Engine {
     stop(): Promise<void>;
 }
 
-/** A clear failure naming the tool and the command that installs it. */
-export function requireTool(path: string, pkg: string): void {
-    if (!existsSync(path)) throw new Error(`${path} not found: the real-engine tests need Debian's ${pkg} package; install it with \`${INSTALL}\``);
-}
-
 /**
  * Starts dockerd (flags from shared/reference/docker-engine.md). Throws, with the daemon's log,
  * when it is missing, cannot run (not root), or does not answer within `timeoutMs`.
  */
 export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
-    requireTool(DOCKERD, "docker.io");
-    requireTool(DOCKER_CLI, "docker.io");
+    requireTool(DOCKERD);
+    requireTool(DOCKER_CLI);
     if (process.getuid?.() !== 0) throw new Error("dockerd needs root: run the real-engine tests (test/engine.test.ts) as root, e.g. in CI's container");
     // A short path: a unix socket's path is limited to 108 bytes.
     const dir = mkdtempSync(join(tmpdir(), "tbx-docker-"));
     const socket = join(dir, "docker.sock");
     const host = `unix://${socket}`;
+    // Other engines on this host hold bridges from Docker's default pools: take a /16 of 10/8 at
+    // random, in /24 networks (Docker still checks each subnet against the host's routes).
+    const pool = `10.${64 + Math.floor(Math.random() * 180)}.0.0/16`;
     const args = [
         `--host=${host}`,
         `--data-root=${join(dir, "data")}`,
@@ -55,6 +55,7 @@ export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
         "--bridge=none",
         // No docker0 bridge, so `host-gateway` (the dev stack's host.docker.internal) needs an address.
         "--host-gateway-ip=127.0.0.1",
+        `--default-address-pool=base=${pool},size=24`,
         // Containerd of its own, under the private directories.
         "--containerd-namespace=toolboxai-test",
         "--containerd-plugins-namespace=toolboxai-test-plugins",
@@ -103,6 +104,7 @@ export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
 
     return {
         docker,
+        pool,
         host,
         cli,
         log: () => log,

@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:f
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { requireTool, type Engine } from "./docker";
+import type { Engine } from "./docker";
+import { requireTool } from "./tools";
 
 const run = promisify(execFile);
 
@@ -50,7 +51,7 @@ export async function rootfsTar(): Promise<string> {
     const dir = join(CACHE_DIR, key);
     const tar = join(dir, "rootfs.tar");
     if (existsSync(tar)) return tar;
-    requireTool("/usr/sbin/debootstrap", "debootstrap");
+    requireTool("/usr/sbin/debootstrap");
     mkdirSync(dir, { recursive: true });
     const work = join(dir, `build-${process.pid}`);
     rmSync(work, { recursive: true, force: true });
