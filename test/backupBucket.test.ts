@@ -35,7 +35,8 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
         expect(policy.every((s) => s.Effect === "Deny")).toBe(true);
         expect(bySid.DenyInsecureTransport.Condition).toEqual({ Bool: { "aws:SecureTransport": "false" } });
         expect(bySid.DenyTlsBelow12.Condition).toEqual({ NumericLessThan: { "s3:TlsVersion": "1.2" } });
-        expect(bySid.DenyWrongEncryption.Condition).toEqual({ StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": prod ? "aws:kms" : "AES256" } });
+        // Judged only where the header is present: UploadPart never carries it (test/backupPolicyEvaluation.test.ts).
+        expect(bySid.DenyWrongEncryption.Condition).toEqual({ Null: { "s3:x-amz-server-side-encryption": "false" }, StringNotEquals: { "s3:x-amz-server-side-encryption": prod ? "aws:kms" : "AES256" } });
         expect(bySid.DenySseC.Condition).toEqual({ Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } });
         expect(Boolean(bySid.DenyWrongKmsKey)).toBe(prod);
         expect(byName(ev, "backups-policy").options.dependencies).toContain(byName(ev, "backups-public-access").urn);
