@@ -21,16 +21,24 @@ const DOCKERFILE = readFileSync(join(PROJECT_DIR, "backup-job", "Dockerfile"), "
  * machine). The project's node_modules is that same install (checked: its .package-lock.json matches the
  * package-lock.json the stage copied), so the stage links it; the sources stay the stage's own copies.
  */
-const adaptRun = (command: string) => (/^npm ci\b/.test(command) ? `ln -s ${JSON.stringify(join(PROJECT_DIR, "node_modules"))} node_modules` : command);
+const adaptRun = (command: string) =>
+    /^npm ci\b/.test(command) ? `ln -s ${JSON.stringify(join(PROJECT_DIR, "node_modules"))} node_modules` : command;
 
 /** Packages of the installed tree that differ from the lockfile, or that the lockfile requires and the tree lacks. */
 function installDrift(lockfile: string): string[] {
     type Packages = Record<string, { version?: string; optional?: boolean; peer?: boolean }>;
     const locked = (JSON.parse(readFileSync(lockfile, "utf8")) as { packages: Packages }).packages;
-    const installed = (JSON.parse(readFileSync(join(PROJECT_DIR, "node_modules", ".package-lock.json"), "utf8")) as { packages: Packages }).packages;
-    const drift = Object.entries(installed).filter(([path, p]) => locked[path]?.version !== p.version).map(([path]) => `installed ${path}`);
+    const installed = (JSON.parse(readFileSync(join(PROJECT_DIR, "node_modules", ".package-lock.json"), "utf8")) as { packages: Packages })
+        .packages;
+    const drift = Object.entries(installed)
+        .filter(([path, p]) => locked[path]?.version !== p.version)
+        .map(([path]) => `installed ${path}`);
     // Optional packages for other platforms (esbuild's) are locked but not installed.
-    return drift.concat(Object.entries(locked).filter(([path, p]) => path !== "" && !installed[path] && !p.optional && !p.peer).map(([path]) => `missing ${path}`));
+    return drift.concat(
+        Object.entries(locked)
+            .filter(([path, p]) => path !== "" && !installed[path] && !p.optional && !p.peer)
+            .map(([path]) => `missing ${path}`),
+    );
 }
 /** The runtime stage's apt-get step installs pg_dump and zstd into Debian bookworm: only the real build (workflow) can run it. */
 const skipRun = (command: string) => command.startsWith("apt-get update");
@@ -42,7 +50,12 @@ function replay(dockerfile: string, name: string): { build: ReplayedStage; runti
     const [buildStage, runtimeStage] = stages as [Stage, Stage];
     const dir = join(workDir, name);
     const build = replayStage(buildStage, { contextDir: PROJECT_DIR, workDir: dir, adaptRun });
-    const runtime = replayStage(runtimeStage, { contextDir: PROJECT_DIR, workDir: dir, stages: { [buildStage.name ?? "0"]: build }, skipRun });
+    const runtime = replayStage(runtimeStage, {
+        contextDir: PROJECT_DIR,
+        workDir: dir,
+        stages: { [buildStage.name ?? "0"]: build },
+        skipRun,
+    });
     return { build, runtime };
 }
 
@@ -65,7 +78,13 @@ describe("backup-job/Dockerfile, replayed", () => {
 
     it("builds dist/backup-job.js from only the paths its COPY lines name", () => {
         expect(installDrift(join(image.build.root, image.build.workdir, "package-lock.json"))).toEqual([]);
-        expect(image.build.copiedFromContext.sort()).toEqual(["backup-job", "lib", "package-lock.json", "package.json", "scripts/register.js"]);
+        expect(image.build.copiedFromContext.sort()).toEqual([
+            "backup-job",
+            "lib",
+            "package-lock.json",
+            "package.json",
+            "scripts/register.js",
+        ]);
         expect(existsSync(join(image.build.root, image.build.workdir, "dist", "backup-job.js"))).toBe(true);
     });
 
@@ -82,7 +101,12 @@ describe("backup-job/Dockerfile, replayed", () => {
         expect(image.runtime.cmd).toEqual(["schedule"]);
         expect(image.runtime.skippedRuns).toHaveLength(1);
         // As the workflow's smoke test: no settings, so it exits with the settings code (2) and names one.
-        const run = spawnSync(process.execPath, [bundle, "run"], { cwd: image.runtime.root, env: { PATH: process.env.PATH ?? "" }, encoding: "utf8", timeout: 30_000 });
+        const run = spawnSync(process.execPath, [bundle, "run"], {
+            cwd: image.runtime.root,
+            env: { PATH: process.env.PATH ?? "" },
+            encoding: "utf8",
+            timeout: 30_000,
+        });
         expect(run.status, run.stderr).toBe(2);
         expect(run.stdout + run.stderr).toMatch(/BACKUP_/);
     });
@@ -94,13 +118,18 @@ describe("backup-job/Dockerfile, replayed", () => {
     });
 
     it("is rebuilt by the backup-image workflow whenever a path it copies changes", () => {
-        const workflow = load(readFileSync(join(PROJECT_DIR, ".github", "workflows", "backup-image.yml"), "utf8")) as { on: Record<string, { paths?: string[] }> };
+        const workflow = load(readFileSync(join(PROJECT_DIR, ".github", "workflows", "backup-image.yml"), "utf8")) as {
+            on: Record<string, { paths?: string[] }>;
+        };
         for (const event of ["pull_request", "push"]) {
             const paths = workflow.on[event].paths ?? [];
             for (const copied of [...image.build.copiedFromContext, ...image.runtime.copiedFromContext, "backup-job/Dockerfile"]) {
                 // A directory is covered when a file inside it is.
                 const probe = existsSync(join(PROJECT_DIR, copied, ".")) && !copied.includes(".") ? `${copied}/any/file.ts` : copied;
-                expect(paths.some((p) => minimatch(probe, p, { dot: true })), `${event} paths miss ${copied}`).toBe(true);
+                expect(
+                    paths.some((p) => minimatch(probe, p, { dot: true })),
+                    `${event} paths miss ${copied}`,
+                ).toBe(true);
             }
         }
     });

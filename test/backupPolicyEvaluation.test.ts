@@ -32,7 +32,12 @@ interface Request {
 /** AWS's decision for one request: identity policies of the caller, the resource's policy, same- or cross-account. */
 async function decide(r: Request): Promise<Decision> {
     const simulation: Simulation = {
-        request: { principal: r.principal, action: r.action, resource: { resource: r.resource, accountId: OWNER_ACCOUNT }, contextVariables: r.context ?? {} },
+        request: {
+            principal: r.principal,
+            action: r.action,
+            resource: { resource: r.resource, accountId: OWNER_ACCOUNT },
+            contextVariables: r.context ?? {},
+        },
         identityPolicies: (r.identity ?? []).map((policy, i) => ({ name: `identity-${i}`, policy })),
         serviceControlPolicies: [],
         resourceControlPolicies: [],
@@ -42,7 +47,8 @@ async function decide(r: Request): Promise<Decision> {
     };
     const result = await runSimulation(simulation, {});
     // A request the evaluator cannot judge (unknown action, context key or malformed policy) is a test error, not a deny.
-    if (result.resultType === "error") throw new Error(`iam-simulate refused ${r.action} on ${r.resource}: ${JSON.stringify(result.errors)}`);
+    if (result.resultType === "error")
+        throw new Error(`iam-simulate refused ${r.action} on ${r.resource}: ${JSON.stringify(result.errors)}`);
     return result.overallResult as Decision;
 }
 
@@ -53,7 +59,8 @@ describe("the independent evaluator judges as AWS documents", () => {
         Version: "2012-10-17",
         Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `${bucket}/*`, Condition: condition }],
     });
-    const put = (resourcePolicy: Policy, context: Context = {}) => decide({ principal: user, action: "s3:PutObject", resource: `${bucket}/k`, context, identity: [allowAll("s3:*")], resourcePolicy });
+    const put = (resourcePolicy: Policy, context: Context = {}) =>
+        decide({ principal: user, action: "s3:PutObject", resource: `${bucket}/k`, context, identity: [allowAll("s3:*")], resourcePolicy });
 
     it.each([
         ["...IfExists is true when the key is absent", { StringNotEqualsIfExists: { [SSE]: "AES256" } }, {}, "ExplicitlyDenied"],
@@ -62,7 +69,12 @@ describe("the independent evaluator judges as AWS documents", () => {
         ["Null false is false when the key is absent", { Null: { [SSE]: "false" } }, {}, "Allowed"],
         ["Null false is true when the key is present", { Null: { [SSE]: "false" } }, { [SSE]: "AES256" }, "ExplicitlyDenied"],
         ["operators in one block are ANDed (absent)", { Null: { [SSE]: "false" }, StringNotEquals: { [SSE]: "AES256" } }, {}, "Allowed"],
-        ["operators in one block are ANDed (wrong)", { Null: { [SSE]: "false" }, StringNotEquals: { [SSE]: "AES256" } }, { [SSE]: "aws:kms" }, "ExplicitlyDenied"],
+        [
+            "operators in one block are ANDed (wrong)",
+            { Null: { [SSE]: "false" }, StringNotEquals: { [SSE]: "AES256" } },
+            { [SSE]: "aws:kms" },
+            "ExplicitlyDenied",
+        ],
         ["Bool matches false", { Bool: { "aws:SecureTransport": "false" } }, { "aws:SecureTransport": "false" }, "ExplicitlyDenied"],
         ["Bool does not match true", { Bool: { "aws:SecureTransport": "false" } }, { "aws:SecureTransport": "true" }, "Allowed"],
         ["NumericLessThan 1.1 < 1.2", { NumericLessThan: { "s3:TlsVersion": "1.2" } }, { "s3:TlsVersion": "1.1" }, "ExplicitlyDenied"],
@@ -72,10 +84,17 @@ describe("the independent evaluator judges as AWS documents", () => {
     });
 
     it("same account: an identity allow suffices; another account needs the resource policy too; an explicit deny wins", async () => {
-        const none: Policy = { Version: "2012-10-17", Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:DeleteBucket", Resource: bucket }] };
-        const grant = (principal: string): Policy => ({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: principal }, Action: "s3:PutObject", Resource: `${bucket}/*` }] });
+        const none: Policy = {
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:DeleteBucket", Resource: bucket }],
+        };
+        const grant = (principal: string): Policy => ({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { AWS: principal }, Action: "s3:PutObject", Resource: `${bucket}/*` }],
+        });
         const other = `arn:aws:iam::${OTHER_ACCOUNT}:user/o`;
-        const request = (principal: string, resourcePolicy: Policy, identity = [allowAll("s3:*")]) => decide({ principal, action: "s3:PutObject", resource: `${bucket}/k`, identity, resourcePolicy });
+        const request = (principal: string, resourcePolicy: Policy, identity = [allowAll("s3:*")]) =>
+            decide({ principal, action: "s3:PutObject", resource: `${bucket}/k`, identity, resourcePolicy });
         expect(await request(user, none)).toBe("Allowed");
         expect(await request(user, none, [])).toBe("ImplicitlyDenied");
         expect(await request(other, none)).toBe("ImplicitlyDenied");
@@ -122,13 +141,21 @@ describe.each(STACKS)("planned backup policies under AWS evaluation (%s)", (stac
             // Without a header the bucket's default encryption applies: the same algorithm and key.
             ["PutObject without a header", "allow", { action: "s3:PutObject" }],
             ["GetObject (read back)", "allow", { action: "s3:GetObject" }],
-            ["ListBucket under the prefix", "allow", { action: "s3:ListBucket", resource: p.bucketArn, context: { "s3:prefix": "supabase/" } }],
+            [
+                "ListBucket under the prefix",
+                "allow",
+                { action: "s3:ListBucket", resource: p.bucketArn, context: { "s3:prefix": "supabase/" } },
+            ],
             // Transport.
             ["UploadPart over plain HTTP", "deny", { action: "s3:PutObject", context: { "aws:SecureTransport": "false" } }],
             ["PutObject over plain HTTP", "deny", { action: "s3:PutObject", context: { ...header, "aws:SecureTransport": "false" } }],
             ["GetObject over plain HTTP", "deny", { action: "s3:GetObject", context: { "aws:SecureTransport": "false" } }],
             ["UploadPart over TLS 1.1", "deny", { action: "s3:PutObject", context: { "s3:TlsVersion": "1.1" } }],
-            ["ListBucket over TLS 1.1", "deny", { action: "s3:ListBucket", resource: p.bucketArn, context: { "s3:prefix": "supabase/", "s3:TlsVersion": "1.1" } }],
+            [
+                "ListBucket over TLS 1.1",
+                "deny",
+                { action: "s3:ListBucket", resource: p.bucketArn, context: { "s3:prefix": "supabase/", "s3:TlsVersion": "1.1" } },
+            ],
             // Encryption.
             ["a wrong algorithm", "deny", { action: "s3:PutObject", context: wrongAlgorithm }],
             ["aws:kms:dsse", "deny", { action: "s3:PutObject", context: { [SSE]: "aws:kms:dsse" } }],
@@ -138,9 +165,17 @@ describe.each(STACKS)("planned backup policies under AWS evaluation (%s)", (stac
             ["SSE-C on UploadPart", "deny", { action: "s3:PutObject", context: { [SSE_C]: "AES256" } }],
             // The prefix.
             ["PutObject outside the prefix", "deny", { action: "s3:PutObject", resource: `${p.bucketArn}/other/x`, context: header }],
-            ["PutObject beside the prefix (supabase-x/)", "deny", { action: "s3:PutObject", resource: `${p.bucketArn}/supabase-x/y`, context: header }],
+            [
+                "PutObject beside the prefix (supabase-x/)",
+                "deny",
+                { action: "s3:PutObject", resource: `${p.bucketArn}/supabase-x/y`, context: header },
+            ],
             ["GetObject outside the prefix", "deny", { action: "s3:GetObject", resource: `${p.bucketArn}/other/x` }],
-            ["ListBucket of another prefix", "deny", { action: "s3:ListBucket", resource: p.bucketArn, context: { "s3:prefix": "other/" } }],
+            [
+                "ListBucket of another prefix",
+                "deny",
+                { action: "s3:ListBucket", resource: p.bucketArn, context: { "s3:prefix": "other/" } },
+            ],
             ["ListBucket of the whole bucket", "deny", { action: "s3:ListBucket", resource: p.bucketArn }],
             // What a stolen uploader key must not do.
             ["DeleteObject", "deny", { action: "s3:DeleteObject" }],
@@ -158,13 +193,35 @@ describe.each(STACKS)("planned backup policies under AWS evaluation (%s)", (stac
             // Other callers.
             ["anonymous GetObject", "deny", { principal: anonymousPrincipal, identity: [], action: "s3:GetObject" }],
             ["anonymous PutObject", "deny", { principal: anonymousPrincipal, identity: [], action: "s3:PutObject", context: header }],
-            ["anonymous ListBucket", "deny", { principal: anonymousPrincipal, identity: [], action: "s3:ListBucket", resource: p.bucketArn, context: { "s3:prefix": "supabase/" } }],
-            ["another account with s3:*", "deny", { principal: outsider, identity: [allowAll("s3:*")], action: "s3:PutObject", context: header }],
+            [
+                "anonymous ListBucket",
+                "deny",
+                {
+                    principal: anonymousPrincipal,
+                    identity: [],
+                    action: "s3:ListBucket",
+                    resource: p.bucketArn,
+                    context: { "s3:prefix": "supabase/" },
+                },
+            ],
+            [
+                "another account with s3:*",
+                "deny",
+                { principal: outsider, identity: [allowAll("s3:*")], action: "s3:PutObject", context: header },
+            ],
             ["another account reading", "deny", { principal: outsider, identity: [allowAll("s3:*")], action: "s3:GetObject" }],
             // The bucket policy binds everyone, and locks no administrator out.
             ["an administrator over TLS", "allow", { principal: admin, identity: [allowAll("*")], action: "s3:GetObject" }],
-            ["an administrator over plain HTTP", "deny", { principal: admin, identity: [allowAll("*")], action: "s3:GetObject", context: { "aws:SecureTransport": "false" } }],
-            ["an administrator with a wrong algorithm", "deny", { principal: admin, identity: [allowAll("*")], action: "s3:PutObject", context: wrongAlgorithm }],
+            [
+                "an administrator over plain HTTP",
+                "deny",
+                { principal: admin, identity: [allowAll("*")], action: "s3:GetObject", context: { "aws:SecureTransport": "false" } },
+            ],
+            [
+                "an administrator with a wrong algorithm",
+                "deny",
+                { principal: admin, identity: [allowAll("*")], action: "s3:PutObject", context: wrongAlgorithm },
+            ],
         ];
 
         const got: string[] = [];
@@ -186,12 +243,26 @@ describe.each(STACKS)("planned backup policies under AWS evaluation (%s)", (stac
     it.runIf(prod)("lets the uploader use the bucket's KMS key for data keys only", async () => {
         const p = await planned();
         // No key policy is set, so AWS gives the key its default policy: the account's IAM policies decide.
-        const keyPolicy: Policy = { Version: "2012-10-17", Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OWNER_ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }] };
-        const kms = (action: string, resource = p.keyArn as string) => decide({ principal: p.uploader, identity: [p.uploaderPolicy], action, resource, resourcePolicy: keyPolicy, context: TLS });
+        const keyPolicy: Policy = {
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "Enable IAM User Permissions",
+                    Effect: "Allow",
+                    Principal: { AWS: `arn:aws:iam::${OWNER_ACCOUNT}:root` },
+                    Action: "kms:*",
+                    Resource: "*",
+                },
+            ],
+        };
+        const kms = (action: string, resource = p.keyArn as string) =>
+            decide({ principal: p.uploader, identity: [p.uploaderPolicy], action, resource, resourcePolicy: keyPolicy, context: TLS });
         expect(await kms("kms:GenerateDataKey")).toBe("Allowed");
         expect(await kms("kms:Decrypt")).toBe("Allowed");
         expect(await kms("kms:ScheduleKeyDeletion")).not.toBe("Allowed");
         expect(await kms("kms:PutKeyPolicy")).not.toBe("Allowed");
-        expect(await kms("kms:GenerateDataKey", `arn:aws:kms:offline-region:${OWNER_ACCOUNT}:key/00000000-0000-0000-0000-000000000000`)).not.toBe("Allowed");
+        expect(
+            await kms("kms:GenerateDataKey", `arn:aws:kms:offline-region:${OWNER_ACCOUNT}:key/00000000-0000-0000-0000-000000000000`),
+        ).not.toBe("Allowed");
     });
 });

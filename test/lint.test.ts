@@ -8,7 +8,9 @@ import { PROJECT_DIR } from "./harness";
 describe("lint ignores", () => {
     it("cover every generated directory .gitignore names (dist/ holds the backup job bundle)", async () => {
         const eslint = new ESLint({ cwd: PROJECT_DIR });
-        const generated = readFileSync(join(PROJECT_DIR, ".gitignore"), "utf8").split("\n").filter((line) => line.endsWith("/"));
+        const generated = readFileSync(join(PROJECT_DIR, ".gitignore"), "utf8")
+            .split("\n")
+            .filter((line) => line.endsWith("/"));
         expect(generated).toContain("dist/");
         const linted: string[] = [];
         for (const dir of generated) if (!(await eslint.isPathIgnored(join(PROJECT_DIR, dir, "backup-job.js")))) linted.push(dir);

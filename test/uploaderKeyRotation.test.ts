@@ -31,7 +31,11 @@ function keysOf(ev: Evaluation): Keys {
     const container = JSON.stringify(reveal(byName(ev, "app-backup-0").inputs));
     expect(container).toContain(vault.secret_access_key);
     for (const other of slots.filter((s) => s !== holders[0])) expect(container).not.toContain(String(reveal(other.key.outputs.secret)));
-    return { existing: slots.map(identity), active: identity(holders[0]), deleteBeforeReplace: slots.map((s) => s.key.options.deleteBeforeReplace === true) };
+    return {
+        existing: slots.map(identity),
+        active: identity(holders[0]),
+        deleteBeforeReplace: slots.map((s) => s.key.options.deleteBeforeReplace === true),
+    };
 }
 
 /** The most keys that exist at once while the engine goes from one set to the next (replacements one by one). */
@@ -53,13 +57,16 @@ describe.each(STACKS)("uploader access key rotation (%s)", (stack) => {
     it("crosses a boundary: one new key, the previous one kept for a period, Vault and the container switched", async () => {
         const first = await evaluateStack(stack);
         const { periodDays, nextRotationAfter } = first.outputs.credentialsRotation as { periodDays: number; nextRotationAfter: string };
-        const at = (periods: number) => new Date(Date.parse(nextRotationAfter) + (periods - 1) * periodDays * 86_400_000 + 3_600_000).toISOString();
+        const at = (periods: number) =>
+            new Date(Date.parse(nextRotationAfter) + (periods - 1) * periodDays * 86_400_000 + 3_600_000).toISOString();
         const same = keysOf(await evaluateStack(stack, { now: new Date(Date.parse(TEST_CLOCK) + 3_600_000).toISOString() }));
         const before = keysOf(first);
         const after = keysOf(await evaluateStack(stack, { now: at(1) }));
         const later = keysOf(await evaluateStack(stack, { now: at(2) }));
 
-        console.log(`${stack} keys: before ${before.existing.join(", ")} (active ${before.active}); after one boundary ${after.existing.join(", ")} (active ${after.active}); after two ${later.existing.join(", ")} (active ${later.active})`);
+        console.log(
+            `${stack} keys: before ${before.existing.join(", ")} (active ${before.active}); after one boundary ${after.existing.join(", ")} (active ${after.active}); after two ${later.existing.join(", ")} (active ${later.active})`,
+        );
         // Within a period nothing changes.
         expect(same).toEqual(before);
         // One boundary: exactly one new key, it is the active one, and the previously active key is kept.

@@ -30,7 +30,11 @@ export function parseStages(dockerfile: string): Stage[] {
     const stages: Stage[] = [];
     for (const i of DockerfileParser.parse(dockerfile).getInstructions()) {
         const keyword = i.getKeyword();
-        const flags = Object.fromEntries(("getFlags" in i ? (i as unknown as { getFlags(): { getName(): string; getValue(): string | null }[] }).getFlags() : []).map((f) => [f.getName(), f.getValue()]));
+        const flags = Object.fromEntries(
+            ("getFlags" in i ? (i as unknown as { getFlags(): { getName(): string; getValue(): string | null }[] }).getFlags() : []).map(
+                (f) => [f.getName(), f.getValue()],
+            ),
+        );
         const text = i.getArgumentsContent() ?? "";
         const raw = i.getArguments().map((a) => a.getValue());
         const json = text.trim().startsWith("[") ? (JSON.parse(text) as string[]) : undefined;
@@ -102,14 +106,17 @@ export function replayStage(stage: Stage, o: ReplayOptions): ReplayedStage {
                 const sources = i.args.slice(0, -1);
                 const destArg = i.args[i.args.length - 1];
                 const dest = destArg.startsWith("/") ? destArg : join(workdir, destArg);
-                if (sources.length > 1 && !destArg.endsWith("/")) throw new Error(`${where}: several sources need a destination ending in /`);
+                if (sources.length > 1 && !destArg.endsWith("/"))
+                    throw new Error(`${where}: several sources need a destination ending in /`);
                 for (const source of sources) {
                     if (/[*?[]/.test(source)) throw new Error(`${where}: wildcards are not supported by the replay`);
                     const path = join(sourceRoot, source);
-                    if (!existsSync(path)) throw new Error(`${where}: ${source} not found ${from ? `in stage ${from}` : "in the build context"}`);
+                    if (!existsSync(path))
+                        throw new Error(`${where}: ${source} not found ${from ? `in stage ${from}` : "in the build context"}`);
                     if (!from) result.copiedFromContext.push(relative(o.contextDir, path));
                     // Docker copies a directory's contents into the destination; a file into it (dest/) or as it.
-                    const target = statSync(path).isDirectory() || !destArg.endsWith("/") ? inRoot(dest) : inRoot(join(dest, basename(source)));
+                    const target =
+                        statSync(path).isDirectory() || !destArg.endsWith("/") ? inRoot(dest) : inRoot(join(dest, basename(source)));
                     mkdirSync(dirname(target), { recursive: true });
                     cpSync(path, target, { recursive: true });
                 }
