@@ -77,7 +77,8 @@ describe("backup-job/Dockerfile, replayed", () => {
     });
 
     it("builds dist/backup-job.js from only the paths its COPY lines name", () => {
-        expect(installDrift(join(image.build.root, image.build.workdir, "package-lock.json"))).toEqual([]);
+        const drift = installDrift(join(image.build.root, image.build.workdir, "package-lock.json"));
+        expect(drift, "node_modules does not match package-lock.json (the stage stands in for npm ci with it): run npm ci").toEqual([]);
         expect(image.build.copiedFromContext.sort()).toEqual([
             "backup-job",
             "lib",
