@@ -125,7 +125,7 @@ export class BackupBucket extends pulumi.ComponentResource {
                     ...child,
                     replacementTrigger: args.keySlots.keepers[slot],
                     deleteBeforeReplace: true,
-                    // Slot a continues the single key of earlier versions (same key, no new one at upgrade).
+                    // Slot a takes over the single key of earlier versions (its state, by alias).
                     ...(slot === "a" ? { aliases: [{ name: `${name}-uploader-key` }] } : {}),
                 },
             );
