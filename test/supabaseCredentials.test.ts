@@ -110,9 +110,10 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const keptSlot = `credentials-database-password-${slots.active === "a" ? "b" : "a"}`;
         const generated = ofType(before, "random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n !== keptSlot);
         // migrations-push: its PGPASSWORD changes, an update that does not push again.
-        // The containers are the consumers: new secret files (and Redis's new ACL) replace them.
+        // The containers are the consumers: new secret files (and Redis's new ACL) make new seeds, whose
+        // new ids replace the containers, and the PIDs commands run again for the new containers.
         // backups-uploader-credentials: Vault gets the uploader's new access key (test/uploaderKeyRotation.test.ts).
-        const carriers = ["backups-uploader-credentials", "app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
+        const carriers = ["backups-uploader-credentials", "app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "app-backend-0-seed", "app-backup-0-seed", "app-worker-0-seed", "redis-server-seed", "app-backend-0-pids", "app-backup-0-pids", "app-worker-0-pids", "redis-pids", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
         expect(changed).toEqual([...generated, ...carriers].sort());
         for (const name of generated) expect(byName(after, name).outputs.result).not.toEqual(byName(before, name).outputs.result);
         expect(vaultData(after, "database").password).not.toBe(vaultData(before, "database").password);

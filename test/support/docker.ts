@@ -34,8 +34,8 @@ export interface Engine {
  * when it is missing, cannot run (not root), or does not answer within `timeoutMs`.
  */
 export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
-    requireTool(DOCKERD);
-    requireTool(DOCKER_CLI);
+    requireTool("/usr/sbin/dockerd");
+    requireTool("/usr/bin/docker");
     if (process.getuid?.() !== 0) throw new Error("dockerd needs root: run the real-engine tests (test/engine.test.ts) as root, e.g. in CI's container");
     // A short path: a unix socket's path is limited to 108 bytes.
     const dir = mkdtempSync(join(tmpdir(), "tbx-docker-"));
