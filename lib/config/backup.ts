@@ -7,6 +7,7 @@ import { vaultSettings } from "./vault";
 const LOCK_MODES = ["GOVERNANCE", "COMPLIANCE"] as const;
 
 export const backupSettings = vaultSettings
+    .group("Backups")
     .add("awsRegion", awsRegion, { type: "string", doc: "AWS region of the backup bucket.", required: "is required: an AWS region code such as eu-central-1" })
     .add("backupRetentionDays", integer(1, 3650), {
         type: "integer",

@@ -14,6 +14,7 @@ const IMAGE_REQUIRED = "is required: an image reference such as ghcr.io/org/app:
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/;
 
 export const dockerSettings = backupSettings
+    .group("Docker runtime")
     .add("dockerHost", dockerHost, {
         type: "string",
         doc: "Docker engine: unix:// socket or ssh://user@host (plain tcp:// is refused).",

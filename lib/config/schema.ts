@@ -81,6 +81,8 @@ export interface SecretRow<S> {
 /** A row without its types, as the engine and the docs walk it. */
 export interface AnyRow {
     key: string;
+    /** The heading it is documented under. */
+    group: string;
     type: Row<unknown, unknown>["type"];
     doc: string;
     secret: boolean;
@@ -99,13 +101,22 @@ const requirementOf = <S>(required: string | ((above: Above<S>) => string | unde
     typeof required === "function" ? required(above) : required;
 
 export class Schema<S extends object, X extends string = never> {
-    constructor(readonly rows: readonly AnyRow[] = []) {}
+    constructor(
+        readonly rows: readonly AnyRow[] = [],
+        private readonly heading = "",
+    ) {}
+
+    /** Rows added after this are documented under `heading`. */
+    group(heading: string): Schema<S, X> {
+        return new Schema(this.rows, heading);
+    }
 
     add<K extends string, T, O extends boolean = false>(key: K, parse: Parser<T, S>, row: Row<T, S> & { optional?: O }): Schema<S & { [P in K]: O extends true ? T | undefined : T }, X> {
         const staticDefault = isStatic(row.default) ? row.default : undefined;
         const yamlDefault = row.yamlDefault ?? staticDefault;
         const any: AnyRow = {
             key,
+            group: this.heading,
             type: row.type,
             doc: row.doc,
             secret: false,
@@ -133,12 +144,13 @@ export class Schema<S extends object, X extends string = never> {
                 return value;
             },
         };
-        return new Schema([...this.rows, any]);
+        return new Schema([...this.rows, any], this.heading);
     }
 
     secret<K extends string>(key: K, row: SecretRow<S>): Schema<S, X | K> {
         const any: AnyRow = {
             key,
+            group: this.heading,
             type: "string",
             doc: row.doc,
             secret: true,
@@ -160,7 +172,7 @@ export class Schema<S extends object, X extends string = never> {
                 return value;
             },
         };
-        return new Schema([...this.rows, any]);
+        return new Schema([...this.rows, any], this.heading);
     }
 }
 

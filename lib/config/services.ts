@@ -33,7 +33,7 @@ const DEFAULT_NETWORKS: Record<ServiceRole, DockerNetwork[]> = {
 
 const DEFAULT_SERVICES = { backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker" }, backup: { role: "backup", cpus: 2, memoryMb: 1024 } };
 
-export const serviceSettings = dockerSettings.add("services", (raw, s, t) => ok(parseServices(raw, servicesContext(s, t.given), t.report)), {
+export const serviceSettings = dockerSettings.group("Application services").add("services", (raw, s, t) => ok(parseServices(raw, servicesContext(s, t.given), t.report)), {
     type: "string",
     undeclared: true,
     doc: "Application services as a JSON object: name to {role: backend|worker|mcp|backup, image, command, replicas, networks, ports, memoryMb, cpus, healthcheck}. Unset: one backend (port 8000), one worker and the backup job.",

@@ -10,6 +10,7 @@ export type SslMode = (typeof SSL_MODES)[number];
 const ENCRYPTED_SSL_MODES: readonly SslMode[] = ["require", "verify-ca", "verify-full"];
 
 export const supabaseSettings = environmentSettings
+    .group("Supabase and the database")
     .add("supabaseMode", oneOf(SUPABASE_MODES), {
         type: "string",
         doc: "local (`supabase start`, keys generated) or hosted (supabase.com project, keys from secret config). prod must be hosted.",

@@ -4,6 +4,7 @@ import { boolean, httpUrl, integer, vaultMount, vaultPathPrefix } from "./parser
 import { supabaseSettings } from "./supabase";
 
 export const vaultSettings = supabaseSettings
+    .group("Vault and rotation")
     .add("vaultAddress", (raw, s) => httpUrl(s.environment === "prod")(raw), {
         type: "string",
         doc: "Vault server URL (https in prod).",
