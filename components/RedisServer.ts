@@ -47,8 +47,12 @@ export class RedisServer extends pulumi.ComponentResource {
     /** The container's or the Swarm service's name. */
     readonly runtimeName: pulumi.Output<string>;
 
+    /** Whether the data volume is protected and retained: the caller's `protect`/`retainOnDelete`, true unless it says otherwise. */
+    private readonly keepData: { protect: boolean; retainOnDelete: boolean };
+
     constructor(name: string, args: RedisServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("toolboxai:cache:RedisServer", name, {}, opts);
+        this.keepData = { protect: opts?.protect ?? true, retainOnDelete: opts?.retainOnDelete ?? true };
         const child = { parent: this };
         const labels = dockerLabels(args.tags, { service: "redis" });
 
@@ -116,7 +120,7 @@ export class RedisServer extends pulumi.ComponentResource {
         const child = { parent: this };
         const owner = String(REDIS_UID);
         // Data survives replacement and `pulumi destroy`.
-        const data = new Volume(`${run.name}-data`, { name: dockerName(args.stack, REDIS_DATA_VOLUME), labels: run.labels }, { ...child, protect: true, retainOnDelete: true });
+        const data = new Volume(`${run.name}-data`, { name: dockerName(args.stack, REDIS_DATA_VOLUME), labels: run.labels }, { ...child, ...this.keepData });
         // A read-only root filesystem takes uploads only into volumes: config, certificates and
         // secret files live on their own volumes, rewritten at every replacement.
         const configVolume = new Volume(`${run.name}-config`, { labels: run.labels }, child);
