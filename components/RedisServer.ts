@@ -11,6 +11,7 @@ import type { RedisUser } from "../lib/credentials";
 import type { DockerMode } from "../lib/config";
 import { dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
 import { swarmFiles } from "./swarmFiles";
+import { CONTAINER_SECRETS_DIR } from "../lib/constants";
 import { aclFile, REDIS_PATHS, REDIS_TLS, REDIS_TLS_PORT, REDIS_UID, redisConf } from "../lib/redis";
 
 export interface RedisServerArgs {
@@ -31,7 +32,6 @@ export interface RedisServerArgs {
 }
 
 const CONFIG_DIR = "/etc/redis";
-const SECRETS_DIR = "/run/secrets";
 
 /**
  * Redis as the guide runs it, hardened: TLS only on 6380 with a CA and server certificate the
@@ -134,7 +134,7 @@ export class RedisServer extends pulumi.ComponentResource {
                 volumes: [
                     { volumeName: data.name, containerPath: REDIS_PATHS.data },
                     { volumeName: configVolume.name, containerPath: CONFIG_DIR },
-                    { volumeName: secretsVolume.name, containerPath: SECRETS_DIR },
+                    { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR },
                 ],
                 uploads: [
                     ...Object.entries(run.files.public).map(([file, content]) => ({ file, content, permissions: "0444", owner, group: owner })),

@@ -12,7 +12,6 @@ import {
     appRoleLimits,
     CONSUMER_READS,
     CONSUMERS,
-    postgresUrl,
     readOnlyPolicy,
     REDIS_USERS,
     signSupabaseKey,
@@ -23,6 +22,7 @@ import {
     type RedisUser,
     type RotationPeriod,
 } from "../lib/credentials";
+import { postgresUrl } from "../lib/postgres";
 import { vaultKvPath, vaultSecretName } from "../lib/naming";
 
 export interface SupabaseCredentialsArgs {
