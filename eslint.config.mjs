@@ -3,7 +3,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "coverage/", "plans/", ".tmp/"] },
+    { ignores: ["node_modules/", "bin/", "coverage/", "plans/", ".tmp/", "dist/"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
