@@ -9,7 +9,12 @@ const raw = (values: Record<string, string>, secretKeys: string[] = []) => ({ va
 describe("settings table engine", () => {
     const table = new Schema()
         .add("size", integer(1, 9), { type: "integer", doc: "A size.", default: 3 })
-        .add("double", integer(1, 99), { type: "integer", doc: "Twice the size.", default: (above) => above.size && above.size * 2, check: (v, above) => (above.size && v < above.size ? "must be at least size" : undefined) })
+        .add("double", integer(1, 99), {
+            type: "integer",
+            doc: "Twice the size.",
+            default: (above) => above.size && above.size * 2,
+            check: (v, above) => (above.size && v < above.size ? "must be at least size" : undefined),
+        })
         .secret("token", { doc: "A token.", defaultText: "required (secret)", required: "is required" });
 
     it("applies static and derived defaults, and keeps secrets apart", () => {
@@ -34,7 +39,9 @@ describe("settings table engine", () => {
     });
 
     it("runs a row's cross-setting check on given values", () => {
-        expect(() => evaluate(table, raw({ size: "5", double: "2", token: "t" }, ["token"]))).toThrow(/toolboxai:double = "2": must be at least size/);
+        expect(() => evaluate(table, raw({ size: "5", double: "2", token: "t" }, ["token"]))).toThrow(
+            /toolboxai:double = "2": must be at least size/,
+        );
     });
 
     it("calls a row that ends without a value, a default or a problem a bug in the table", () => {
@@ -53,7 +60,12 @@ describe("the real table", () => {
     it("needs the hosted keys only in hosted mode, and never the optional bootstrap password", () => {
         expect(SECRET_KEYS).toContain("databaseBootstrapPassword");
         expect(neededSecretKeys({ environment: "dev" })).toEqual(["vaultToken"]);
-        expect(neededSecretKeys({ environment: "prod" })).toEqual(["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"]);
+        expect(neededSecretKeys({ environment: "prod" })).toEqual([
+            "vaultToken",
+            "supabaseAnonKey",
+            "supabaseServiceRoleKey",
+            "supabaseJwtSecret",
+        ]);
         expect(neededSecretKeys({ environment: "dev", supabaseMode: "hosted" })).toHaveLength(4);
     });
 });

@@ -25,7 +25,10 @@ const program = (build: () => void) => evaluateProgramInline(() => (build(), {})
 describe("URNs of a committed plan", () => {
     it("are rebuilt from the plan's types and parents", async () => {
         const plan = toPlanJson(await program(() => new Thing("old", "part")));
-        expect(planUrns(plan).sort()).toEqual(["urn:pulumi:dev::toolboxai::toolboxai:test:Thing$toolboxai:test:Part::old-part", "urn:pulumi:dev::toolboxai::toolboxai:test:Thing::old"]);
+        expect(planUrns(plan).sort()).toEqual([
+            "urn:pulumi:dev::toolboxai::toolboxai:test:Thing$toolboxai:test:Part::old-part",
+            "urn:pulumi:dev::toolboxai::toolboxai:test:Thing::old",
+        ]);
     });
 
     it("are lost when a component is renamed without an alias, with its children", async () => {
@@ -40,7 +43,9 @@ describe("URNs of a committed plan", () => {
 
     it("are lost when a child is renamed, unless it names its old name", async () => {
         const before = toPlanJson(await program(() => new Thing("old", "part")));
-        expect(lostUrns(before, await program(() => new Thing("old", "piece")))).toEqual(["urn:pulumi:dev::toolboxai::toolboxai:test:Thing$toolboxai:test:Part::old-part"]);
+        expect(lostUrns(before, await program(() => new Thing("old", "piece")))).toEqual([
+            "urn:pulumi:dev::toolboxai::toolboxai:test:Thing$toolboxai:test:Part::old-part",
+        ]);
         expect(lostUrns(before, await program(() => new Thing("old", "piece", undefined, [{ name: "old-part" }])))).toEqual([]);
     });
 

@@ -26,7 +26,16 @@ afterAll(async () => pg?.stop());
 
 describe("postgresUrl", () => {
     it("is read by node-postgres: user, password and database arrive intact", async () => {
-        const client = new Client({ connectionString: postgresUrl({ user: USER, password: PASSWORD, host: pg.host, port: pg.port, database: DATABASE, sslMode: "disable" }) });
+        const client = new Client({
+            connectionString: postgresUrl({
+                user: USER,
+                password: PASSWORD,
+                host: pg.host,
+                port: pg.port,
+                database: DATABASE,
+                sslMode: "disable",
+            }),
+        });
         await client.connect();
         try {
             const { rows } = await client.query("select current_user as u, current_database() as d");
@@ -37,14 +46,35 @@ describe("postgresUrl", () => {
     });
 
     it("is read by libpq (psql), extra parameters included; the password comes from PGPASSWORD as in the containers' PGPASSFILE", async () => {
-        const url = postgresUrl({ user: USER, host: pg.host, port: pg.port, database: DATABASE, sslMode: "disable", params: { sslrootcert: "/etc/toolbox ai/ca+1.crt", application_name: "a b+c" } });
-        const { stdout } = await run("psql", ["-X", "-A", "-t", "-d", url, "-c", "select current_user || '|' || current_database() || '|' || current_setting('application_name')"], {
-            env: { PATH: process.env.PATH, PGPASSWORD: PASSWORD },
+        const url = postgresUrl({
+            user: USER,
+            host: pg.host,
+            port: pg.port,
+            database: DATABASE,
+            sslMode: "disable",
+            params: { sslrootcert: "/etc/toolbox ai/ca+1.crt", application_name: "a b+c" },
         });
+        const { stdout } = await run(
+            "psql",
+            [
+                "-X",
+                "-A",
+                "-t",
+                "-d",
+                url,
+                "-c",
+                "select current_user || '|' || current_database() || '|' || current_setting('application_name')",
+            ],
+            {
+                env: { PATH: process.env.PATH, PGPASSWORD: PASSWORD },
+            },
+        );
         expect(stdout.trim()).toBe(`${USER}|${DATABASE}|a b+c`);
     });
 
     it("brackets an IPv6 host", () => {
-        expect(postgresUrl({ user: "u", host: "::1", port: 5432, database: "d", sslMode: "require" })).toBe("postgresql://u@[::1]:5432/d?sslmode=require");
+        expect(postgresUrl({ user: "u", host: "::1", port: 5432, database: "d", sslMode: "require" })).toBe(
+            "postgresql://u@[::1]:5432/d?sslmode=require",
+        );
     });
 });

@@ -8,7 +8,11 @@ const LOCK_MODES = ["GOVERNANCE", "COMPLIANCE"] as const;
 
 export const backupSettings = vaultSettings
     .group("Backups")
-    .add("awsRegion", awsRegion, { type: "string", doc: "AWS region of the backup bucket.", required: "is required: an AWS region code such as eu-central-1" })
+    .add("awsRegion", awsRegion, {
+        type: "string",
+        doc: "AWS region of the backup bucket.",
+        required: "is required: an AWS region code such as eu-central-1",
+    })
     .add("backupRetentionDays", integer(1, 3650), {
         type: "integer",
         doc: "Days a backup is kept (1-3650).",
@@ -30,20 +34,24 @@ export const backupSettings = vaultSettings
     })
     .add("backupObjectLockMode", oneOf(LOCK_MODES), { type: "string", doc: "GOVERNANCE or COMPLIANCE.", default: "GOVERNANCE" })
     // 0 (Pulumi.yaml's default) means a day less than the retention.
-    .add("backupObjectLockDays", (raw, s) => {
-        const r = integer(0, 3650)(raw);
-        return r.ok && r.value === 0 ? ok(lockDaysFor(s.backupRetentionDays)) : r;
-    }, {
-        type: "integer",
-        doc: "Default lock retention in days; shorter than backupRetentionDays.",
-        default: (s) => lockDaysFor(s.backupRetentionDays),
-        yamlDefault: 0,
-        defaultText: "backupRetentionDays - 1",
-        check: (days, s) =>
-            s.backupObjectLock && s.backupRetentionDays && days >= s.backupRetentionDays
-                ? `must be shorter than backupRetentionDays (${s.backupRetentionDays}): a locked backup could not expire`
-                : undefined,
-    })
+    .add(
+        "backupObjectLockDays",
+        (raw, s) => {
+            const r = integer(0, 3650)(raw);
+            return r.ok && r.value === 0 ? ok(lockDaysFor(s.backupRetentionDays)) : r;
+        },
+        {
+            type: "integer",
+            doc: "Default lock retention in days; shorter than backupRetentionDays.",
+            default: (s) => lockDaysFor(s.backupRetentionDays),
+            yamlDefault: 0,
+            defaultText: "backupRetentionDays - 1",
+            check: (days, s) =>
+                s.backupObjectLock && s.backupRetentionDays && days >= s.backupRetentionDays
+                    ? `must be shorter than backupRetentionDays (${s.backupRetentionDays}): a locked backup could not expire`
+                    : undefined,
+        },
+    )
     .add("backupColdTransitionDays", integer(0, 3650), {
         type: "integer",
         doc: "Days before backups move to STANDARD_IA; 0 for never. Only where it saves money: at least 30, and 30 days before expiry.",

@@ -1,7 +1,7 @@
 /** The Docker runtime: the engine, the images, single host or Swarm, and how containers reach the outside. */
 import { containerHost, containerUrl, HOST_GATEWAY_ALIAS } from "../endpoints";
 import { backupSettings } from "./backup";
-import { dockerHost, hostname, httpUrl, image, jsonObject, oneOf, reachableFromContainer, urlHost } from "./parsers";
+import { dockerHost, hostAddress, hostname, httpUrl, image, jsonObject, oneOf, reachableFromContainer, urlHost } from "./parsers";
 import { ok } from "./schema";
 
 export const DOCKER_MODES = ["single", "swarm"] as const;
@@ -25,18 +25,36 @@ export const dockerSettings = backupSettings
         doc: "Backend image; prod needs an explicit tag other than latest, or a digest.",
         required: IMAGE_REQUIRED,
     })
-    .add("workerImage", (raw, s) => image(s.environment === "prod")(raw), { type: "string", doc: "Worker image; same pinning rule as backendImage.", required: IMAGE_REQUIRED })
+    .add("workerImage", (raw, s) => image(s.environment === "prod")(raw), {
+        type: "string",
+        doc: "Worker image; same pinning rule as backendImage.",
+        required: IMAGE_REQUIRED,
+    })
     .add("backupImage", (raw, s) => image(s.environment === "prod")(raw), {
         type: "string",
         doc: "Backup job image, built from backup-job/Dockerfile; same pinning rule as backendImage.",
         default: "",
         defaultText: "required when a backup service runs",
     })
-    .add("redisImage", (raw, s) => image(s.environment === "prod")(raw), { type: "string", doc: "Redis image; same pinning rule as backendImage.", required: IMAGE_REQUIRED })
+    .add("redisImage", (raw, s) => image(s.environment === "prod")(raw), {
+        type: "string",
+        doc: "Redis image; same pinning rule as backendImage.",
+        required: IMAGE_REQUIRED,
+    })
     .add("dockerMode", oneOf(DOCKER_MODES), {
         type: "string",
         doc: "single: containers on one Docker host; swarm: Swarm services, Docker secrets and overlay networks.",
         default: "single",
+    })
+    .add("backendHostAddress", hostAddress, {
+        type: "string",
+        doc: "Host IP address the backend's published port binds to, e.g. 127.0.0.1 behind a reverse proxy on the same host. Single mode only: Swarm's ingress publishes on every node's interfaces.",
+        default: "0.0.0.0",
+        defaultText: "0.0.0.0 (every interface, as the guide's compose file)",
+        check: (address, s) =>
+            s.dockerMode === "swarm" && address !== "0.0.0.0"
+                ? "must stay 0.0.0.0 in swarm mode: Swarm's ingress publishes on every node's interfaces (restrict it with the nodes' firewall, or use dockerMode single)"
+                : undefined,
     })
     // Defaults follow the host-side settings; those stay unset when invalid (their own problem says so).
     .add("containerSupabaseUrl", (raw, s) => reachableFromContainer(httpUrl(s.supabaseMode === "hosted"), urlHost)(raw), {
@@ -46,13 +64,17 @@ export const dockerSettings = backupSettings
         yamlDefault: "",
         defaultText: `supabaseUrl, a loopback host replaced by ${HOST_GATEWAY_ALIAS}`,
     })
-    .add("containerDbHost", reachableFromContainer(hostname, (h) => h), {
-        type: "string",
-        doc: "Database host as the containers reach it, in their DATABASE_URL and pgpass file (supabaseDbHost serves commands on the host).",
-        default: (s) => s.supabaseDbHost && containerHost(s.supabaseDbHost),
-        yamlDefault: "",
-        defaultText: `supabaseDbHost, a loopback host replaced by ${HOST_GATEWAY_ALIAS}`,
-    })
+    .add(
+        "containerDbHost",
+        reachableFromContainer(hostname, (h) => h),
+        {
+            type: "string",
+            doc: "Database host as the containers reach it, in their DATABASE_URL and pgpass file (supabaseDbHost serves commands on the host).",
+            default: (s) => s.supabaseDbHost && containerHost(s.supabaseDbHost),
+            yamlDefault: "",
+            defaultText: `supabaseDbHost, a loopback host replaced by ${HOST_GATEWAY_ALIAS}`,
+        },
+    )
     .add("containerVaultAddress", (raw, s) => reachableFromContainer(httpUrl(s.environment === "prod"), urlHost)(raw), {
         type: "string",
         doc: "Vault URL as the containers reach it (vaultAddress serves the program itself).",
@@ -73,8 +95,10 @@ function parseSubnets(raw: string, report: Parameters<typeof jsonObject>[2]): Pa
     const out: Partial<Record<DockerNetwork, string>> = {};
     for (const [network, cidr] of Object.entries(jsonObject("networkSubnets", raw, report) ?? {})) {
         const key = `networkSubnets.${network}`;
-        if (!(DOCKER_NETWORKS as readonly string[]).includes(network)) report({ key, shown: JSON.stringify(cidr), allowed: `is not a network; allowed: ${DOCKER_NETWORKS.join(", ")}` });
-        else if (typeof cidr !== "string" || !CIDR.test(cidr)) report({ key, shown: JSON.stringify(cidr), allowed: "must be an IPv4 CIDR such as 172.30.1.0/24" });
+        if (!(DOCKER_NETWORKS as readonly string[]).includes(network))
+            report({ key, shown: JSON.stringify(cidr), allowed: `is not a network; allowed: ${DOCKER_NETWORKS.join(", ")}` });
+        else if (typeof cidr !== "string" || !CIDR.test(cidr))
+            report({ key, shown: JSON.stringify(cidr), allowed: "must be an IPv4 CIDR such as 172.30.1.0/24" });
         else out[network as DockerNetwork] = cidr;
     }
     return out;

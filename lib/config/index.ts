@@ -13,7 +13,7 @@ export { ConfigError, type ConfigProblem, type RawConfig } from "./schema";
 export { ENVIRONMENTS, type Environment } from "./environment";
 export { SSL_MODES, SUPABASE_MODES, type SslMode, type SupabaseMode } from "./supabase";
 export { DOCKER_MODES, DOCKER_NETWORKS, type DockerMode, type DockerNetwork } from "./docker";
-export { SERVICE_ROLES, type ServiceRole, type ServiceSpec } from "./services";
+export { BACKEND_PORT, backendPort, DEFAULT_PIDS_LIMIT, SERVICE_ROLES, type ServiceRole, type ServiceSpec } from "./services";
 
 /** Every setting, in evaluation order. */
 export const SCHEMA = secretSettings;
@@ -103,7 +103,8 @@ export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
         settings,
         secrets: {
             vaultToken: secret(secrets.vaultToken),
-            databaseBootstrapPassword: secrets.databaseBootstrapPassword === undefined ? undefined : secret(secrets.databaseBootstrapPassword),
+            databaseBootstrapPassword:
+                secrets.databaseBootstrapPassword === undefined ? undefined : secret(secrets.databaseBootstrapPassword),
             hosted:
                 settings.supabaseMode === "hosted"
                     ? {

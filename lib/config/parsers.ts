@@ -2,6 +2,7 @@
  * Field parsers: each takes the raw string and returns the value or what is allowed.
  */
 import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
 import { Cron } from "croner";
 import { SCHEMA_NAME } from "../backup";
 import { HOST_GATEWAY_ALIAS, isLoopbackHost } from "../endpoints";
@@ -31,6 +32,11 @@ export function boolean(raw: string): Parsed<boolean> {
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
+/** A literal IPv4 or IPv6 address (no hostname: Docker binds to addresses). */
+export function hostAddress(raw: string): Parsed<string> {
+    return isIP(raw) ? ok(raw) : bad("must be an IP address of the Docker host, such as 127.0.0.1, 10.0.0.5 or 0.0.0.0 (every interface)");
+}
+
 export function hostname(raw: string): Parsed<string> {
     return HOSTNAME.test(raw) || IPV4.test(raw) ? ok(raw) : bad("must be a DNS hostname or IPv4 address");
 }
@@ -40,7 +46,9 @@ export function reachableFromContainer(parse: (raw: string) => Parsed<string>, h
     return (raw: string): Parsed<string> => {
         const r = parse(raw);
         if (r.ok && isLoopbackHost(hostOf(r.value))) {
-            return bad(`must be reachable from inside a container, where ${hostOf(r.value)} is the container itself: use ${HOST_GATEWAY_ALIAS} for the Docker host, or the service's address`);
+            return bad(
+                `must be reachable from inside a container, where ${hostOf(r.value)} is the container itself: use ${HOST_GATEWAY_ALIAS} for the Docker host, or the service's address`,
+            );
         }
         return r;
     };
@@ -65,7 +73,9 @@ export function httpUrl(requireHttps: boolean) {
 
 const IDENTIFIER = /^[a-z_][a-z0-9_.$-]{0,62}$/;
 export function identifier(raw: string): Parsed<string> {
-    return IDENTIFIER.test(raw) ? ok(raw) : bad("must be a PostgreSQL identifier: lowercase letters, digits, _ . $ -, at most 63 characters");
+    return IDENTIFIER.test(raw)
+        ? ok(raw)
+        : bad("must be a PostgreSQL identifier: lowercase letters, digits, _ . $ -, at most 63 characters");
 }
 
 const PATH_SEGMENT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -97,7 +107,8 @@ export function dockerHost(raw: string): Parsed<string> {
 }
 
 // Docker reference grammar (distribution/reference), simplified to what registries accept.
-const IMAGE = /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*)(:(?<tag>[\w][\w.-]{0,127}))?(@(?<digest>sha256:[a-f0-9]{64}))?$/;
+const IMAGE =
+    /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*)(:(?<tag>[\w][\w.-]{0,127}))?(@(?<digest>sha256:[a-f0-9]{64}))?$/;
 export function image(pinned: boolean) {
     return (raw: string): Parsed<string> => {
         const m = IMAGE.exec(raw);

@@ -111,7 +111,11 @@ export class Schema<S extends object, X extends string = never> {
         return new Schema(this.rows, heading);
     }
 
-    add<K extends string, T, O extends boolean = false>(key: K, parse: Parser<T, S>, row: Row<T, S> & { optional?: O }): Schema<S & { [P in K]: O extends true ? T | undefined : T }, X> {
+    add<K extends string, T, O extends boolean = false>(
+        key: K,
+        parse: Parser<T, S>,
+        row: Row<T, S> & { optional?: O },
+    ): Schema<S & { [P in K]: O extends true ? T | undefined : T }, X> {
         const staticDefault = isStatic(row.default) ? row.default : undefined;
         const yamlDefault = row.yamlDefault ?? staticDefault;
         const any: AnyRow = {
@@ -157,7 +161,8 @@ export class Schema<S extends object, X extends string = never> {
             undeclared: row.undeclared ?? false,
             defaultText: row.defaultText,
             optional: true,
-            requirement: (values) => ((row.appliesWhen?.(values as Above<S>) ?? true) ? requirementOf(row.required, values as Above<S>) : undefined),
+            requirement: (values) =>
+                (row.appliesWhen?.(values as Above<S>) ?? true) ? requirementOf(row.required, values as Above<S>) : undefined,
             run(values, tools, fail) {
                 const above = values as Above<S>;
                 if (!(row.appliesWhen?.(above) ?? true)) return undefined;
@@ -189,7 +194,10 @@ type Settled<S> = { [K in keyof S]: S[K] };
  * Validates every row in order and returns the settings with defaults applied and the secrets apart,
  * or throws one ConfigError listing every problem.
  */
-export function evaluate<S extends object, X extends string>(schema: Schema<S, X>, raw: RawConfig): { settings: Settled<S>; secrets: Partial<Record<X, string>> } {
+export function evaluate<S extends object, X extends string>(
+    schema: Schema<S, X>,
+    raw: RawConfig,
+): { settings: Settled<S>; secrets: Partial<Record<X, string>> } {
     const problems: ConfigProblem[] = [];
     const secretKeys = new Set(schema.rows.filter((r) => r.secret).map((r) => r.key));
     const known = new Set(schema.rows.map((r) => r.key));
@@ -198,12 +206,17 @@ export function evaluate<S extends object, X extends string>(schema: Schema<S, X
         return v === undefined || v === "" ? undefined : v;
     };
     /** Shows a bad value without ever echoing a secret. */
-    const show = (key: string, v: string | undefined) => (v === undefined ? "(missing)" : secretKeys.has(key) ? `[secret, ${v.length} characters]` : JSON.stringify(v));
+    const show = (key: string, v: string | undefined) =>
+        v === undefined ? "(missing)" : secretKeys.has(key) ? `[secret, ${v.length} characters]` : JSON.stringify(v);
 
     for (const key of Object.keys(raw.values)) {
         if (!known.has(key)) {
             const hint = closestKey(key, known);
-            problems.push({ key, shown: show(key, raw.values[key]), allowed: `is not a setting of this program${hint ? ` (did you mean ${hint}?)` : ""}` });
+            problems.push({
+                key,
+                shown: show(key, raw.values[key]),
+                allowed: `is not a setting of this program${hint ? ` (did you mean ${hint}?)` : ""}`,
+            });
         }
     }
     for (const key of secretKeys) {
@@ -224,7 +237,8 @@ export function evaluate<S extends object, X extends string>(schema: Schema<S, X
     if (problems.length > 0) throw new ConfigError(problems);
     // A required row left without a value and without a problem is a bug in the table, not in the stack.
     const unset = schema.rows.filter((r) => !r.optional && settings[r.key] === undefined).map((r) => r.key);
-    if (unset.length > 0) throw new Error(`Settings table: ${unset.join(", ")} ended without a value; give each a default or a required message`);
+    if (unset.length > 0)
+        throw new Error(`Settings table: ${unset.join(", ")} ended without a value; give each a default or a required message`);
     return { settings: settings as Settled<S>, secrets: secrets as Partial<Record<X, string>> };
 }
 

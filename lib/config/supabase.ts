@@ -30,14 +30,16 @@ export const supabaseSettings = environmentSettings
     .add("supabaseUrl", (raw, s) => httpUrl(s.supabaseMode === "hosted")(raw), {
         type: "string",
         doc: "Supabase API URL.",
-        default: (s) => (s.supabaseMode === "hosted" ? s.supabaseProjectRef && `https://${s.supabaseProjectRef}.supabase.co` : LOCAL_SUPABASE.apiUrl),
+        default: (s) =>
+            s.supabaseMode === "hosted" ? s.supabaseProjectRef && `https://${s.supabaseProjectRef}.supabase.co` : LOCAL_SUPABASE.apiUrl,
         yamlDefault: "",
         defaultText: `local: ${LOCAL_SUPABASE.apiUrl}; hosted: https://<ref>.supabase.co`,
     })
     .add("supabaseDbHost", hostname, {
         type: "string",
         doc: "Direct database host (migrations and backups use it, never the pooler).",
-        default: (s) => (s.supabaseMode === "hosted" ? s.supabaseProjectRef && `db.${s.supabaseProjectRef}.supabase.co` : LOCAL_SUPABASE.dbHost),
+        default: (s) =>
+            s.supabaseMode === "hosted" ? s.supabaseProjectRef && `db.${s.supabaseProjectRef}.supabase.co` : LOCAL_SUPABASE.dbHost,
         yamlDefault: "",
         defaultText: `local: ${LOCAL_SUPABASE.dbHost}; hosted: db.<ref>.supabase.co`,
     })
@@ -59,7 +61,9 @@ export const supabaseSettings = environmentSettings
         default: (s) => (s.supabaseMode === "hosted" ? "require" : "disable"),
         defaultText: "hosted: require; local: disable",
         check: (mode, s) =>
-            s.supabaseMode === "hosted" && !ENCRYPTED_SSL_MODES.includes(mode) ? `must be one of ${ENCRYPTED_SSL_MODES.join(", ")} when supabaseMode is hosted` : undefined,
+            s.supabaseMode === "hosted" && !ENCRYPTED_SSL_MODES.includes(mode)
+                ? `must be one of ${ENCRYPTED_SSL_MODES.join(", ")} when supabaseMode is hosted`
+                : undefined,
     })
     .add("databaseCaCert", caCertificate, {
         type: "string",

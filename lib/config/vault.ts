@@ -11,7 +11,11 @@ export const vaultSettings = supabaseSettings
         required: "is required: the Vault server URL",
     })
     .add("vaultMount", vaultMount, { type: "string", doc: "KV v2 mount path.", default: "secret" })
-    .add("vaultPathPrefix", vaultPathPrefix, { type: "string", doc: "Path prefix under the mount; must differ between stacks sharing a Vault.", default: PROJECT })
+    .add("vaultPathPrefix", vaultPathPrefix, {
+        type: "string",
+        doc: "Path prefix under the mount; must differ between stacks sharing a Vault.",
+        default: PROJECT,
+    })
     .add("vaultMountManaged", boolean, {
         type: "boolean",
         doc: "The program creates the KV v2 mount (true) or uses an existing one (false, e.g. a Vault dev server's `secret/`).",
@@ -22,4 +26,8 @@ export const vaultSettings = supabaseSettings
         doc: "Generated secrets rotate at fixed boundaries of this many days (the guide's quarterly rotation).",
         default: 90,
     })
-    .add("rotationGeneration", integer(0, 1_000_000), { type: "integer", doc: "Raise by one to rotate every generated secret at the next `pulumi up`.", default: 0 });
+    .add("rotationGeneration", integer(0, 1_000_000), {
+        type: "integer",
+        doc: "Raise by one to rotate every generated secret at the next `pulumi up`.",
+        default: 0,
+    });
