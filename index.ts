@@ -32,6 +32,8 @@ const providers = new Providers("providers", {
 });
 
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);
+// The database password and the backup uploader's access keys share the two-slot rotation.
+const slots = passwordSlots(period, settings.rotationGeneration);
 const credentials = new SupabaseCredentials(
     "credentials",
     {
@@ -47,7 +49,7 @@ const credentials = new SupabaseCredentials(
             period,
             keeper: rotationKeeper(period, settings.rotationGeneration),
             periodDays: settings.rotationPeriodDays,
-            slots: passwordSlots(period, settings.rotationGeneration),
+            slots,
         },
         bootstrapPassword: config.secrets.databaseBootstrapPassword,
         replicas: {
@@ -69,6 +71,7 @@ const backups = new BackupBucket(
         objectLock: settings.backupObjectLock ? { mode: settings.backupObjectLockMode, days: settings.backupObjectLockDays } : undefined,
         coldTransitionDays: settings.backupColdTransitionDays,
         vault: { mount: settings.vaultMount, name: `${settings.vaultPathPrefix}/backup` },
+        keySlots: slots,
     },
     { providers: [providers.aws, providers.vault], dependsOn: [credentials] },
 );

@@ -5,7 +5,8 @@ import { findLeaks } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { bucketsProtected } from "../policy/policies";
 import { BackupBucket } from "../components/BackupBucket";
-import { byName, evaluateProgramInline, evaluateStack, STACKS } from "./harness";
+import { passwordSlots, rotationPeriod } from "../lib/credentials";
+import { byName, evaluateProgramInline, evaluateStack, STACKS, TEST_CLOCK } from "./harness";
 
 type Statement = { Sid: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string>> };
 const statements = (policy: unknown) => (JSON.parse(String(policy)) as { Statement: Statement[] }).Statement;
@@ -36,7 +37,8 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
         expect(policy.every((s) => s.Effect === "Deny")).toBe(true);
         expect(bySid.DenyInsecureTransport.Condition).toEqual({ Bool: { "aws:SecureTransport": "false" } });
         expect(bySid.DenyTlsBelow12.Condition).toEqual({ NumericLessThan: { "s3:TlsVersion": "1.2" } });
-        expect(bySid.DenyWrongEncryption.Condition).toEqual({ StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": prod ? "aws:kms" : "AES256" } });
+        // Judged only where the header is present: UploadPart never carries it (test/backupPolicyEvaluation.test.ts).
+        expect(bySid.DenyWrongEncryption.Condition).toEqual({ Null: { "s3:x-amz-server-side-encryption": "false" }, StringNotEquals: { "s3:x-amz-server-side-encryption": prod ? "aws:kms" : "AES256" } });
         expect(bySid.DenySseC.Condition).toEqual({ Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } });
         expect(Boolean(bySid.DenyWrongKmsKey)).toBe(prod);
         expect(byName(ev, "backups-policy").options.dependencies).toContain(byName(ev, "backups-public-access").urn);
@@ -86,12 +88,14 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
 
     it("stores the uploader's key in Vault only, as a secret", async () => {
         const ev = await evaluateStack(stack);
-        expect(byName(ev, "backups-uploader-key").outputs.secret).toBeInstanceOf(SecretValue);
+        const keys = ["a", "b"].map((slot) => byName(ev, `backups-uploader-key-${slot}`));
+        for (const key of keys) expect(key.outputs.secret).toBeInstanceOf(SecretValue);
         const vault = byName(ev, "backups-uploader-credentials");
         expect(vault.inputs.name).toBe(`${prod ? "toolboxai" : "toolboxai-dev"}/backup`);
         const data = JSON.parse(reveal(vault.inputs.dataJson) as string);
         expect(Object.keys(data).sort()).toEqual(["access_key_id", "bucket", "kms_key_arn", "prefix", "region", "secret_access_key"]);
-        expect(data.secret_access_key).toBe(reveal(byName(ev, "backups-uploader-key").outputs.secret));
+        // The active slot's key (test/uploaderKeyRotation.test.ts: which one, and how it rotates).
+        expect(keys.map((key) => reveal(key.outputs.secret))).toContain(data.secret_access_key);
         expect(findLeaks(ev)).toEqual([]);
     });
 
@@ -105,7 +109,8 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
 });
 
 describe("BackupBucket alone", () => {
-    const args = { bucketPrefix: "t-", prefix: "supabase", retentionDays: 7, kms: true, coldTransitionDays: 0, vault: { mount: "secret", name: "t/backup" } };
+    const period = rotationPeriod(new Date(TEST_CLOCK), 90);
+    const args = { bucketPrefix: "t-", prefix: "supabase", retentionDays: 7, kms: true, coldTransitionDays: 0, vault: { mount: "secret", name: "t/backup" }, keySlots: passwordSlots(period, 0) };
 
     it("protects its data unless the caller says otherwise, and leaves the rest to the caller", async () => {
         const protectedByDefault = await evaluateProgramInline(() => (new BackupBucket("b", args), {}));
@@ -115,5 +120,20 @@ describe("BackupBucket alone", () => {
         const throwaway = await evaluateProgramInline(() => (new BackupBucket("b", args, { protect: false, retainOnDelete: false }), {}));
         for (const name of ["b-bucket", "b-key"]) expect(byName(throwaway, name).options.protect ?? false, name).toBe(false);
         expect(byName(throwaway, "b-bucket").options.retainOnDelete ?? false).toBe(false);
+    });
+});
+
+describe("BackupBucket identity", () => {
+    // provider-pitfalls #12: a ForceNew change on a protected resource fails the whole `up`.
+    it("never plans to replace the protected bucket: object lock turned on later goes through the lock configuration", async () => {
+        const [before, after] = [await evaluateStack("dev"), await evaluateStack("dev", { overrides: { backupObjectLock: "true" } })];
+        const [old, next] = [byName(before, "backups-bucket"), byName(after, "backups-bucket")];
+        const ignored = next.options.ignoreChanges ?? [];
+        expect(ignored).toEqual(expect.arrayContaining(["objectLockEnabled", "bucketPrefix"]));
+        const changed = Object.keys({ ...old.inputs, ...next.inputs }).filter((k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(next.inputs[k]));
+        expect(changed).toEqual(["objectLockEnabled"]);
+        for (const input of changed) expect(ignored).toContain(input);
+        expect(byName(after, "backups-object-lock").inputs).toMatchObject({ objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: 6 } } });
+        expect(next.options).toMatchObject({ protect: true, retainOnDelete: true });
     });
 });

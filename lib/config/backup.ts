@@ -28,7 +28,7 @@ export const backupSettings = vaultSettings
     })
     .add("backupObjectLock", boolean, {
         type: "boolean",
-        doc: "S3 Object Lock on the bucket (set at creation: changing it replaces the bucket).",
+        doc: "S3 Object Lock on the bucket (turned on later, it is enabled on the existing bucket; AWS never turns it off, false only drops the default retention).",
         default: (s) => s.environment === "prod",
         defaultText: "prod: true; else false",
     })
