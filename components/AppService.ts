@@ -9,9 +9,8 @@ import { canonicalHealthcheck } from "../lib/providerForms";
 import { seedContainer, seededLabels } from "./seed";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
+import { CONTAINER_FILES_DIR, CONTAINER_SECRETS_DIR } from "../lib/constants";
 
-export const SECRETS_DIR = "/run/secrets";
-export const FILES_DIR = "/etc/toolboxai";
 
 export interface AppServiceArgs {
     /** Stack name, for Docker object names. */
@@ -65,14 +64,14 @@ export class AppService extends pulumi.ComponentResource {
             .map(([key, value]) => pulumi.interpolate`${key}=${value}`);
         const uploads = [
             ...Object.entries(args.secretFiles).map(([file, content]) => ({
-                file: `${SECRETS_DIR}/${file}`,
+                file: `${CONTAINER_SECRETS_DIR}/${file}`,
                 content: pulumi.secret(content),
                 // With every capability dropped, only the owner can read a 0400 file: the service's own user.
                 permissions: "0400",
                 owner: APP_UID,
                 group: APP_UID,
             })),
-            ...Object.entries(args.files).map(([file, content]) => ({ file: `${FILES_DIR}/${file}`, content, permissions: "0444", owner: APP_UID, group: APP_UID })),
+            ...Object.entries(args.files).map(([file, content]) => ({ file: `${CONTAINER_FILES_DIR}/${file}`, content, permissions: "0444", owner: APP_UID, group: APP_UID })),
         ];
         const names: pulumi.Output<string>[] = [];
         for (let replica = 0; replica < spec.replicas; replica++) {
@@ -81,8 +80,8 @@ export class AppService extends pulumi.ComponentResource {
             const secrets = new Volume(`${id}-secrets`, { labels }, child);
             const files = new Volume(`${id}-files`, { labels }, child);
             const volumes = [
-                { volumeName: secrets.name, containerPath: SECRETS_DIR },
-                { volumeName: files.name, containerPath: FILES_DIR },
+                { volumeName: secrets.name, containerPath: CONTAINER_SECRETS_DIR },
+                { volumeName: files.name, containerPath: CONTAINER_FILES_DIR },
             ];
             const seed = seedContainer(id, { image: image.imageId, user: APP_USER, volumes, uploads, labels }, child);
             const container = new Container(
@@ -117,8 +116,8 @@ export class AppService extends pulumi.ComponentResource {
                 name,
                 stack: args.stack,
                 owner: spec.name,
-                secret: Object.fromEntries(Object.entries(args.secretFiles).map(([file, content]) => [`${SECRETS_DIR}/${file}`, content])),
-                public: Object.fromEntries(Object.entries(args.files).map(([file, content]) => [`${FILES_DIR}/${file}`, content])),
+                secret: Object.fromEntries(Object.entries(args.secretFiles).map(([file, content]) => [`${CONTAINER_SECRETS_DIR}/${file}`, content])),
+                public: Object.fromEntries(Object.entries(args.files).map(([file, content]) => [`${CONTAINER_FILES_DIR}/${file}`, content])),
                 uid: APP_UID,
                 labels,
             },

@@ -14,6 +14,7 @@ import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
 import { seedContainer, seededLabels } from "./seed";
 import { canonicalHealthcheck } from "../lib/providerForms";
+import { CONTAINER_SECRETS_DIR } from "../lib/constants";
 import { aclFile, REDIS_PATHS, REDIS_PIDS_LIMIT, REDIS_TLS, REDIS_TLS_PORT, REDIS_UID, redisConf } from "../lib/redis";
 
 export interface RedisServerArgs {
@@ -36,7 +37,6 @@ export interface RedisServerArgs {
 }
 
 const CONFIG_DIR = "/etc/redis";
-const SECRETS_DIR = "/run/secrets";
 
 /**
  * Redis as the guide runs it, hardened: TLS only on 6380 with a CA and server certificate the
@@ -52,8 +52,12 @@ export class RedisServer extends pulumi.ComponentResource {
     /** The container's or the Swarm service's name. */
     readonly runtimeName: pulumi.Output<string>;
 
+    /** Whether the data volume is protected and retained: the caller's `protect`/`retainOnDelete`, true unless it says otherwise. */
+    private readonly keepData: { protect: boolean; retainOnDelete: boolean };
+
     constructor(name: string, args: RedisServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("toolboxai:cache:RedisServer", name, {}, opts);
+        this.keepData = { protect: opts?.protect ?? true, retainOnDelete: opts?.retainOnDelete ?? true };
         const child = { parent: this };
         const labels = dockerLabels(args.tags, { service: "redis" });
 
@@ -125,7 +129,7 @@ export class RedisServer extends pulumi.ComponentResource {
         const data = new Volume(
             `${run.name}-data`,
             { name: dockerName(args.stack, REDIS_DATA_VOLUME), labels: run.labels },
-            { ...child, protect: true, retainOnDelete: true, ignoreChanges: ["labels"] },
+            { ...child, ...this.keepData, ignoreChanges: ["labels"] },
         );
         // Config, certificates and secret files live on their own volumes, filled by the seed
         // (./seed.ts): a read-only root filesystem takes no uploads.
@@ -139,7 +143,7 @@ export class RedisServer extends pulumi.ComponentResource {
                 user,
                 volumes: [
                     { volumeName: configVolume.name, containerPath: CONFIG_DIR },
-                    { volumeName: secretsVolume.name, containerPath: SECRETS_DIR },
+                    { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR },
                 ],
                 uploads: [
                     ...Object.entries(run.files.public).map(([file, content]) => ({ file, content, permissions: "0444", owner, group: owner })),
@@ -158,7 +162,7 @@ export class RedisServer extends pulumi.ComponentResource {
                 volumes: [
                     { volumeName: data.name, containerPath: REDIS_PATHS.data },
                     { volumeName: configVolume.name, containerPath: CONFIG_DIR },
-                    { volumeName: secretsVolume.name, containerPath: SECRETS_DIR },
+                    { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR },
                 ],
                 healthcheck: canonicalHealthcheck(run.healthcheck, "container"),
                 ...hardening({ user, memoryMb: run.memoryMb, cpus: 1, labels: run.labels }),
