@@ -52,6 +52,9 @@ export function seedContainer(name: string, args: SeedArgs, opts: pulumi.CustomR
 }
 
 /** The hardened container's labels: its own plus the seed's id. */
-export function seededLabels(labels: { label: string; value: string }[], seed: Container): pulumi.Input<{ label: string; value: pulumi.Input<string> }[]> {
+export function seededLabels(
+    labels: { label: string; value: string }[],
+    seed: Container,
+): pulumi.Input<{ label: string; value: pulumi.Input<string> }[]> {
     return [...labels, { label: SEED_LABEL, value: seed.id }];
 }

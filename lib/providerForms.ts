@@ -34,12 +34,22 @@ export function cpusReadBackUnchanged(cpus: number): boolean {
 export function providerCpus(cpus: number): string {
     const text = nanoCpusString(BigInt(Math.round(cpus * 1e9)));
     if (!cpusReadBackUnchanged(cpus)) {
-        throw new Error(`cpus ${cpus} is read back by the Docker provider as "${text}", a different amount, so every refresh would replace the container: choose a value it reads back unchanged, e.g. 0.1, 0.25, 1 or 1.5`);
+        throw new Error(
+            `cpus ${cpus} is read back by the Docker provider as "${text}", a different amount, so every refresh would replace the container: choose a value it reads back unchanged, e.g. 0.1, 0.25, 1 or 1.5`,
+        );
     }
     return text;
 }
 
-const DURATION_UNITS: Record<string, bigint> = { ns: 1n, us: 1_000n, "µs": 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+const DURATION_UNITS: Record<string, bigint> = {
+    ns: 1n,
+    us: 1_000n,
+    µs: 1_000n,
+    ms: 1_000_000n,
+    s: 1_000_000_000n,
+    m: 60_000_000_000n,
+    h: 3_600_000_000_000n,
+};
 
 /** Parses a Go duration ("30s", "5m", "1m30s", "1.5s", "500ms") into nanoseconds; throws on anything else. */
 export function parseGoDuration(text: string): bigint {
@@ -100,5 +110,10 @@ export interface HealthcheckSpec {
  */
 export function canonicalHealthcheck(h: HealthcheckSpec, kind: "container" | "service"): HealthcheckSpec {
     const form = (d: string) => (kind === "container" ? goDurationString : goShortDuration)(parseGoDuration(d));
-    return { ...h, interval: form(h.interval), timeout: form(h.timeout), ...(h.startPeriod !== undefined ? { startPeriod: form(h.startPeriod) } : {}) };
+    return {
+        ...h,
+        interval: form(h.interval),
+        timeout: form(h.timeout),
+        ...(h.startPeriod !== undefined ? { startPeriod: form(h.startPeriod) } : {}),
+    };
 }

@@ -25,7 +25,15 @@ import { REDIS_COMMANDS, REDIS_PATHS } from "../lib/redis";
 import { SEED_LABEL } from "../components/seed";
 import { byName, evaluateStack, ofType, runningContainers, TEST_CLOCK } from "./harness";
 import { startEngine, waitFor, type Engine } from "./support/docker";
-import { createContainer, createNetwork, createSwarmFile, createVolume, deleteContainer, serviceSpec, type Substitutions } from "./support/dockerProvider";
+import {
+    createContainer,
+    createNetwork,
+    createSwarmFile,
+    createVolume,
+    deleteContainer,
+    serviceSpec,
+    type Substitutions,
+} from "./support/dockerProvider";
 import { mockId } from "../lib/offline/mockProviders";
 import { REDIS_NODE_LABEL } from "../components/RedisServer";
 import { freePort } from "./support/net";
@@ -55,9 +63,12 @@ function imageRoles(e: Evaluation): Record<string, Role> {
     for (const image of ofType(e, "docker:index/remoteImage:RemoteImage")) {
         const user = runningContainers(e).find((c) => c.inputs.image === image.outputs.imageId);
         if (!user) continue;
-        const labels = Object.fromEntries((reveal(user.inputs.labels) as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+        const labels = Object.fromEntries(
+            (reveal(user.inputs.labels) as { label: string; value: string }[]).map((l) => [l.label, l.value]),
+        );
         const role = labels["com.toolboxai.service"] === "redis" ? "redis" : labels["com.toolboxai.role"];
-        if (!["redis", "backend", "worker", "backup"].includes(role)) throw new Error(`no stand-in image for ${image.inputs.name} (role ${role})`);
+        if (!["redis", "backend", "worker", "backup"].includes(role))
+            throw new Error(`no stand-in image for ${image.inputs.name} (role ${role})`);
         roles[String(image.inputs.name)] = role as Role;
     }
     return roles;
@@ -68,7 +79,13 @@ function withShortServiceInterval(r: RecordedResource): RecordedResource {
     const task = r.inputs.taskSpec as { containerSpec: Record<string, unknown> };
     const health = task.containerSpec.healthcheck as Record<string, unknown> | undefined;
     if (!health) return r;
-    return { ...r, inputs: { ...r.inputs, taskSpec: { ...task, containerSpec: { ...task.containerSpec, healthcheck: { ...health, interval: HEALTH_INTERVAL } } } } };
+    return {
+        ...r,
+        inputs: {
+            ...r.inputs,
+            taskSpec: { ...task, containerSpec: { ...task.containerSpec, healthcheck: { ...health, interval: HEALTH_INTERVAL } } },
+        },
+    };
 }
 
 function withShortInterval(r: RecordedResource): RecordedResource {
@@ -84,7 +101,11 @@ function isPlaceholder(content: string): boolean {
 
 /** Every upload whose planned content is an offline placeholder must be substituted: say which. */
 function placeholderFiles(e: Evaluation): string[] {
-    return ofType(e, CONTAINER).flatMap((c) => ((reveal(c.inputs.uploads) as { file: string; content: string }[] | undefined) ?? []).filter((u) => isPlaceholder(u.content)).map((u) => u.file));
+    return ofType(e, CONTAINER).flatMap((c) =>
+        ((reveal(c.inputs.uploads) as { file: string; content: string }[] | undefined) ?? [])
+            .filter((u) => isPlaceholder(u.content))
+            .map((u) => u.file),
+    );
 }
 
 async function tlsFiles(): Promise<Record<string, string>> {
@@ -136,7 +157,12 @@ async function applyPidsLimit(e: Evaluation, container: string, target: string):
     await engine.cli([...args.slice(1, -1), target]);
 }
 
-const plannedPidsLimit = (e: Evaluation, container: string) => Number(/--pids-limit (\d+)/.exec(String(reveal(byName(e, container === "redis-server" ? "redis-pids" : `${container}-pids`).inputs.create)))?.[1]);
+const plannedPidsLimit = (e: Evaluation, container: string) =>
+    Number(
+        /--pids-limit (\d+)/.exec(
+            String(reveal(byName(e, container === "redis-server" ? "redis-pids" : `${container}-pids`).inputs.create)),
+        )?.[1],
+    );
 
 const inspect = (id: string) => engine.docker.getContainer(id).inspect();
 
@@ -176,7 +202,10 @@ async function healthy(name: string, id: string, timeoutMs = 120_000): Promise<D
 async function logs(id: string): Promise<string> {
     const out = (await engine.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 30 })) as unknown as Buffer;
     // Without a TTY the log carries 8-byte frame headers: keep printable text and newlines.
-    return [...out.toString()].filter((ch) => ch >= " " || ch === "\n").join("").slice(-2000);
+    return [...out.toString()]
+        .filter((ch) => ch >= " " || ch === "\n")
+        .join("")
+        .slice(-2000);
 }
 
 async function httpGet(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -196,7 +225,9 @@ beforeAll(async () => {
     const missing = placeholders.filter((f) => !(f in files));
     if (missing.length) throw new Error(`offline placeholders with no real substitute: ${missing.join(", ")}`);
     backendPort = await freePort();
-    const images = Object.fromEntries(ofType(ev, "docker:index/remoteImage:RemoteImage").map((i) => [String(i.outputs.imageId), String(i.inputs.name)]));
+    const images = Object.fromEntries(
+        ofType(ev, "docker:index/remoteImage:RemoteImage").map((i) => [String(i.outputs.imageId), String(i.inputs.name)]),
+    );
     deployed = await deploy(ev, { images, files, ports: { 8000: backendPort } });
     console.log(`engine, images and dev's plan up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }, 600_000);
@@ -223,7 +254,13 @@ describe("dev's plan on a real Docker engine", () => {
         for (const c of runningContainers(ev)) {
             const id = deployed.containers[c.name];
             const info = await inspect(id);
-            expect(info.HostConfig, c.name).toMatchObject({ ReadonlyRootfs: true, CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"], Privileged: false, Memory: Number(c.inputs.memory) * 1024 * 1024 });
+            expect(info.HostConfig, c.name).toMatchObject({
+                ReadonlyRootfs: true,
+                CapDrop: ["ALL"],
+                SecurityOpt: ["no-new-privileges:true"],
+                Privileged: false,
+                Memory: Number(c.inputs.memory) * 1024 * 1024,
+            });
             expect(info.HostConfig.NanoCpus, c.name).toBe(Number.parseFloat(String(c.inputs.cpus)) * 1e9);
             const write = await exec(id, ["sh", "-c", "touch /root-write-test"]);
             expect(write.code, c.name).not.toBe(0);
@@ -236,7 +273,9 @@ describe("dev's plan on a real Docker engine", () => {
         for (const c of runningContainers(ev)) {
             const id = deployed.containers[c.name];
             const seed = byName(ev, `${c.name}-seed`);
-            const secrets = (reveal(seed.inputs.uploads) as { file: string; content: string; permissions: string }[]).filter((u) => u.permissions === "0400");
+            const secrets = (reveal(seed.inputs.uploads) as { file: string; content: string; permissions: string }[]).filter(
+                (u) => u.permissions === "0400",
+            );
             expect(secrets.length, c.name).toBeGreaterThan(0);
             const uid = String(c.inputs.user).split(":")[0];
             for (const s of secrets) {
@@ -274,18 +313,31 @@ describe("dev's plan on a real Docker engine", () => {
         expect(deployed.containers["app-worker-0"].startsWith(String(res.body.worker))).toBe(true);
     });
 
-    it.skipIf(celeryAcl)("cannot round-trip a Celery task yet: the worker's ACL refuses the result's PUBLISH (waits for h12b's Celery ACL)", async () => {
-        const stored = await exec(deployed.containers["app-worker-0"], ["python3", "-c", "import sys; sys.path.insert(0, '/opt/standin'); import tasks; tasks.app.backend.store_result('probe', 1, 'SUCCESS')"]);
-        expect(stored.code).not.toBe(0);
-        expect(stored.output).toMatch(/NOPERM|NoPermission/);
-    });
+    it.skipIf(celeryAcl)(
+        "cannot round-trip a Celery task yet: the worker's ACL refuses the result's PUBLISH (waits for h12b's Celery ACL)",
+        async () => {
+            const stored = await exec(deployed.containers["app-worker-0"], [
+                "python3",
+                "-c",
+                "import sys; sys.path.insert(0, '/opt/standin'); import tasks; tasks.app.backend.store_result('probe', 1, 'SUCCESS')",
+            ]);
+            expect(stored.code).not.toBe(0);
+            expect(stored.output).toMatch(/NOPERM|NoPermission/);
+        },
+    );
 
     it("attaches Redis to internal networks only; on this engine an internal network still gives a default route", async () => {
         for (const n of ofType(ev, "docker:index/network:Network")) {
-            expect((await engine.docker.getNetwork(String(n.inputs.name)).inspect()).Internal, String(n.inputs.name)).toBe(n.inputs.internal);
+            expect((await engine.docker.getNetwork(String(n.inputs.name)).inspect()).Internal, String(n.inputs.name)).toBe(
+                n.inputs.internal,
+            );
         }
         const info = await inspect(deployed.containers["redis-server"]);
-        const internal = new Set(ofType(ev, "docker:index/network:Network").filter((n) => n.inputs.internal === true).map((n) => String(n.inputs.name)));
+        const internal = new Set(
+            ofType(ev, "docker:index/network:Network")
+                .filter((n) => n.inputs.internal === true)
+                .map((n) => String(n.inputs.name)),
+        );
         expect(Object.keys(info.NetworkSettings.Networks).sort()).toEqual(["toolboxai-dev-backend", "toolboxai-dev-cache"]);
         for (const name of Object.keys(info.NetworkSettings.Networks)) expect(internal.has(name), name).toBe(true);
         // Docker 20.10 started with --iptables=false (as here: the tests must not touch the host's
@@ -293,28 +345,45 @@ describe("dev's plan on a real Docker engine", () => {
         // its iptables rules (DOCKER-ISOLATION) to keep it in. So "no default route" cannot be
         // shown here; a host running dockerd with iptables (the default) drops that traffic.
         const routes = (await exec(deployed.containers["redis-server"], ["cat", "/proc/net/route"])).output;
-        const hasDefault = routes.split("\n").slice(1).some((line) => line.split(/\s+/)[1] === "00000000");
+        const hasDefault = routes
+            .split("\n")
+            .slice(1)
+            .some((line) => line.split(/\s+/)[1] === "00000000");
         expect(hasDefault, routes).toBe(true);
     });
 
     it("refuses the old design: uploads into the hardened container itself fail on the read-only root", async () => {
         const backend = byName(ev, "app-backend-0");
         const seed = byName(ev, "app-backend-0-seed");
-        const old: RecordedResource = { ...backend, outputs: { ...backend.outputs, name: "app-backend-0-old-design" }, inputs: { ...backend.inputs, uploads: seed.inputs.uploads, ports: [] } };
-        await expect(createContainer(engine.docker, old, deployed.subs)).rejects.toThrow(/Unable to upload volume content: .*container rootfs is marked read-only/);
+        const old: RecordedResource = {
+            ...backend,
+            outputs: { ...backend.outputs, name: "app-backend-0-old-design" },
+            inputs: { ...backend.inputs, uploads: seed.inputs.uploads, ports: [] },
+        };
+        await expect(createContainer(engine.docker, old, deployed.subs)).rejects.toThrow(
+            /Unable to upload volume content: .*container rootfs is marked read-only/,
+        );
         await deleteContainer(engine.docker, "app-backend-0-old-design");
     });
 
     it("replaces containers after their secrets change (rotation): Redis and the backend delete-first, on the same published port", async () => {
         // The next rotation period: new passwords, secret-ids and keys, so new seeds and containers.
         const next = await evaluateStack("dev", { now: new Date(Date.parse(TEST_CLOCK) + 91 * 86_400_000).toISOString() });
-        const changed = runningContainers(next).filter((c) => JSON.stringify(reveal(byName(next, `${c.name}-seed`).inputs.uploads)) !== JSON.stringify(reveal(byName(ev, `${c.name}-seed`).inputs.uploads)));
+        const changed = runningContainers(next).filter(
+            (c) =>
+                JSON.stringify(reveal(byName(next, `${c.name}-seed`).inputs.uploads)) !==
+                JSON.stringify(reveal(byName(ev, `${c.name}-seed`).inputs.uploads)),
+        );
         expect(changed.map((c) => c.name).sort()).toEqual(["app-backend-0", "app-backup-0", "app-worker-0", "redis-server"]);
         const ids = { ...deployed.subs.ids };
         for (const c of [changed.find((x) => x.name === "redis-server")!, ...changed.filter((x) => x.name !== "redis-server")]) {
             const seed = byName(next, `${c.name}-seed`);
             // Pulumi's order: the new seed first (create-before-delete), then the container.
-            const newSeed = await createContainer(engine.docker, { ...seed, outputs: { ...seed.outputs, name: `${c.name}-seed-next` } }, { ...deployed.subs, ids });
+            const newSeed = await createContainer(
+                engine.docker,
+                { ...seed, outputs: { ...seed.outputs, name: `${c.name}-seed-next` } },
+                { ...deployed.subs, ids },
+            );
             ids[plannedSeedId(c)] = newSeed.id;
             const old = deployed.containers[c.name];
             const replacement = { ...withShortInterval(c), outputs: { ...c.outputs, name: `${c.name}-next` } };
@@ -333,7 +402,9 @@ describe("dev's plan on a real Docker engine", () => {
         ev = next;
         for (const c of changed) await healthy(c.name, deployed.containers[c.name]);
         // The new backend has the new secret-id, and answers on the same host port.
-        const secretId = (reveal(byName(next, "app-backend-0-seed").inputs.uploads) as { file: string; content: string }[]).find((u) => u.file === "/run/secrets/vault_secret_id")!.content;
+        const secretId = (reveal(byName(next, "app-backend-0-seed").inputs.uploads) as { file: string; content: string }[]).find(
+            (u) => u.file === "/run/secrets/vault_secret_id",
+        )!.content;
         expect((await exec(deployed.containers["app-backend-0"], ["cat", "/run/secrets/vault_secret_id"])).output).toBe(secretId);
         expect((await httpGet("/health")).status).toBe(200);
         if (celeryAcl) expect((await httpGet("/enqueue?x=20&y=22")).body.sum).toBe(42);
@@ -348,7 +419,11 @@ describe("dev's plan on a real Docker engine", () => {
         }
         // Redis's limit is the smallest: more short sleeps than it allows cannot all start.
         const limit = plannedPidsLimit(ev, "redis-server");
-        const out = await exec(deployed.containers["redis-server"], ["sh", "-c", `for i in $(seq 1 ${limit + 16}); do sleep 2 & done; wait`]);
+        const out = await exec(deployed.containers["redis-server"], [
+            "sh",
+            "-c",
+            `for i in $(seq 1 ${limit + 16}); do sleep 2 & done; wait`,
+        ]);
         expect(out.output).toMatch(/Cannot fork|Resource temporarily unavailable/);
     });
 });
@@ -362,7 +437,9 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
 
     /** The running task container of a Swarm service. */
     async function taskContainer(service: string): Promise<string | undefined> {
-        const [c] = await engine.docker.listContainers({ filters: { label: [`com.docker.swarm.service.name=${service}`], status: ["running"] } });
+        const [c] = await engine.docker.listContainers({
+            filters: { label: [`com.docker.swarm.service.name=${service}`], status: ["running"] },
+        });
         return c?.Id;
     }
 
@@ -370,9 +447,16 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
         // Leave the single-host replay behind: its containers and bridge networks hold the names.
         for (const c of await engine.docker.listContainers({ all: true })) await engine.docker.getContainer(c.Id).remove({ force: true });
         for (const n of ofType(ev, "docker:index/network:Network")) await engine.docker.getNetwork(String(n.inputs.name)).remove();
-        await engine.docker.swarmInit({ ListenAddr: "127.0.0.1:2377", AdvertiseAddr: "127.0.0.1", DefaultAddrPool: [engine.pool.replace(/^10\.(\d+)/, (_, n) => `10.${Number(n) + 1}`)], SubnetSize: 24 });
+        await engine.docker.swarmInit({
+            ListenAddr: "127.0.0.1:2377",
+            AdvertiseAddr: "127.0.0.1",
+            DefaultAddrPool: [engine.pool.replace(/^10\.(\d+)/, (_, n) => `10.${Number(n) + 1}`)],
+            SubnetSize: 24,
+        });
         const [node] = await engine.docker.listNodes();
-        await engine.docker.getNode(node.ID).update({ version: node.Version.Index, Role: "manager", Availability: "active", Labels: { [REDIS_NODE_LABEL]: "true" } });
+        await engine.docker
+            .getNode(node.ID)
+            .update({ version: node.Version.Index, Role: "manager", Availability: "active", Labels: { [REDIS_NODE_LABEL]: "true" } });
 
         swarm = await evaluateStack("dev", { overrides: { dockerMode: "swarm" } });
         const ids: Record<string, string> = {};
@@ -381,19 +465,31 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
         const files = await tlsFiles();
         const pathOf = new Map<string, string>();
         for (const svc of ofType(swarm, SERVICE)) {
-            const spec = (reveal(svc.inputs.taskSpec) as { containerSpec: { secrets?: { secretId: string; fileName: string }[]; configs?: { configId: string; fileName: string }[] } }).containerSpec;
+            const spec = (
+                reveal(svc.inputs.taskSpec) as {
+                    containerSpec: {
+                        secrets?: { secretId: string; fileName: string }[];
+                        configs?: { configId: string; fileName: string }[];
+                    };
+                }
+            ).containerSpec;
             for (const f of spec.secrets ?? []) pathOf.set(f.secretId, f.fileName);
             for (const f of spec.configs ?? []) pathOf.set(f.configId, f.fileName);
         }
         for (const f of [...ofType(swarm, "docker:index/secret:Secret"), ...ofType(swarm, "docker:index/serviceConfig:ServiceConfig")]) {
             // A Secret's `data` is base64 (components/swarmFiles.ts), a config's `dataRaw` plain.
-            const planned = f.inputs.data !== undefined ? Buffer.from(String(reveal(f.inputs.data)), "base64").toString() : String(reveal(f.inputs.dataRaw));
+            const planned =
+                f.inputs.data !== undefined
+                    ? Buffer.from(String(reveal(f.inputs.data)), "base64").toString()
+                    : String(reveal(f.inputs.dataRaw));
             const path = pathOf.get(plannedId(f)) ?? "";
             const content = isPlaceholder(planned) ? files[path] : planned;
             if (content === undefined) throw new Error(`offline placeholder with no real substitute: ${f.name} at ${path}`);
             ids[plannedId(f)] = await createSwarmFile(engine.docker, f, content);
         }
-        const images = Object.fromEntries(ofType(swarm, "docker:index/remoteImage:RemoteImage").map((i) => [String(i.outputs.repoDigest), String(i.inputs.name)]));
+        const images = Object.fromEntries(
+            ofType(swarm, "docker:index/remoteImage:RemoteImage").map((i) => [String(i.outputs.repoDigest), String(i.inputs.name)]),
+        );
         for (const svc of ofType(swarm, SERVICE)) {
             const spec = serviceSpec(withShortServiceInterval(svc), { images, ids, ports: { 8000: backendPort } });
             services[svc.name] = String(((await engine.docker.createService(spec)) as { id?: string; ID?: string }).id ?? "");
@@ -403,12 +499,20 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
     it("starts every service's task with its secrets as 0400 files of the service's user, on a read-only root", async () => {
         for (const svc of ofType(swarm, SERVICE)) {
             const name = String(svc.inputs.name);
-            const id = await waitFor(() => taskContainer(name), 120_000, async () => `no running task for ${name}: ${JSON.stringify((await engine.docker.listTasks({ filters: { service: [name] } })).map((t) => (t as { Status?: unknown }).Status))}`);
-            const spec = (reveal(svc.inputs.taskSpec) as { containerSpec: { user: string; secrets?: { fileName: string }[] } }).containerSpec;
+            const id = await waitFor(
+                () => taskContainer(name),
+                120_000,
+                async () =>
+                    `no running task for ${name}: ${JSON.stringify((await engine.docker.listTasks({ filters: { service: [name] } })).map((t) => (t as { Status?: unknown }).Status))}`,
+            );
+            const spec = (reveal(svc.inputs.taskSpec) as { containerSpec: { user: string; secrets?: { fileName: string }[] } })
+                .containerSpec;
             const uid = spec.user.split(":")[0];
             expect(spec.secrets?.length, name).toBeGreaterThan(0);
             for (const s of spec.secrets ?? []) {
-                expect((await exec(id, ["stat", "-L", "-c", "%a %u %g", s.fileName])).output.trim(), `${name} ${s.fileName}`).toBe(`400 ${uid} ${uid}`);
+                expect((await exec(id, ["stat", "-L", "-c", "%a %u %g", s.fileName])).output.trim(), `${name} ${s.fileName}`).toBe(
+                    `400 ${uid} ${uid}`,
+                );
                 expect((await exec(id, ["cat", s.fileName])).code, `${name} ${s.fileName}`).toBe(0);
                 expect((await exec(id, ["cat", s.fileName], "10002:10002")).code, `${name} ${s.fileName} as 10002`).not.toBe(0);
             }
@@ -418,7 +522,11 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
 
     it("makes Redis (TLS, its ACL, its data volume) and the backup job healthy by their own checks", async () => {
         for (const name of ["toolboxai-dev-redis", "toolboxai-dev-backup"]) {
-            const id = await waitFor(() => taskContainer(name), 60_000, () => `no running task for ${name}`);
+            const id = await waitFor(
+                () => taskContainer(name),
+                60_000,
+                () => `no running task for ${name}`,
+            );
             await healthy(name, id);
         }
     });
@@ -426,5 +534,7 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
     // On an engine without iptables (as here), a service's virtual IP does not route: the worker
     // gets "No route to host" for redis:6380, and the routing mesh does not publish the backend's
     // port. Both need a swarm whose engines manage iptables.
-    it.todo("Swarm: backend and worker reach Redis over the overlay network, and the backend answers on its published port (needs an engine with iptables)");
+    it.todo(
+        "Swarm: backend and worker reach Redis over the overlay network, and the backend answers on its published port (needs an engine with iptables)",
+    );
 });

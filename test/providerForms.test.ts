@@ -13,7 +13,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cpusReadBackUnchanged, goDurationString, goShortDuration, nanoCpusString, parseGoDuration, providerCpus } from "../lib/providerForms";
+import {
+    cpusReadBackUnchanged,
+    goDurationString,
+    goShortDuration,
+    nanoCpusString,
+    parseGoDuration,
+    providerCpus,
+} from "../lib/providerForms";
 import { leaves, reveal } from "../lib/offline/values";
 import { evaluateStack, ofType, PROJECT_DIR, STACKS } from "./harness";
 
@@ -39,7 +46,17 @@ describe("the provider's read-back forms", () => {
     it("formats durations as Go's time.Duration.String and kreuzwerker's shortDur", () => {
         const go = (d: string) => goDurationString(parseGoDuration(d));
         // Go's own examples (time.Duration.String docs and time_test.go).
-        expect(["5m", "1m", "30s", "1h", "90s", "1.5s", "500ms", "1h30m", "0"].map(go)).toEqual(["5m0s", "1m0s", "30s", "1h0m0s", "1m30s", "1.5s", "500ms", "1h30m0s", "0s"]);
+        expect(["5m", "1m", "30s", "1h", "90s", "1.5s", "500ms", "1h30m", "0"].map(go)).toEqual([
+            "5m0s",
+            "1m0s",
+            "30s",
+            "1h0m0s",
+            "1m30s",
+            "1.5s",
+            "500ms",
+            "1h30m0s",
+            "0s",
+        ]);
         expect(["5m", "5m0s", "1h", "2m", "10s"].map((d) => goShortDuration(parseGoDuration(d)))).toEqual(["5m", "5m", "1h", "2m", "10s"]);
         expect(() => parseGoDuration("5 minutes")).toThrow(/"5 minutes" is not a duration/);
     });
@@ -51,17 +68,31 @@ function walk(resources: { type: string; name: string; inputs: Record<string, un
     for (const r of resources) {
         const inputs = reveal(r.inputs) as Record<string, unknown>;
         if (r.type === "docker:index/container:Container") {
-            if (inputs.cpus !== undefined) found.push({ where: `${r.name}.cpus`, value: String(inputs.cpus), expected: nanoCpusString(BigInt(Math.round(Number(inputs.cpus) * 1e9))) });
+            if (inputs.cpus !== undefined)
+                found.push({
+                    where: `${r.name}.cpus`,
+                    value: String(inputs.cpus),
+                    expected: nanoCpusString(BigInt(Math.round(Number(inputs.cpus) * 1e9))),
+                });
             const h = inputs.healthcheck as Record<string, string> | undefined;
             for (const key of ["interval", "timeout", "startPeriod"] as const) {
-                if (h?.[key] !== undefined) found.push({ where: `${r.name}.healthcheck.${key}`, value: h[key], expected: goDurationString(parseGoDuration(h[key])) });
+                if (h?.[key] !== undefined)
+                    found.push({
+                        where: `${r.name}.healthcheck.${key}`,
+                        value: h[key],
+                        expected: goDurationString(parseGoDuration(h[key])),
+                    });
             }
         }
         if (r.type === "docker:index/service:Service") {
             // Every duration-looking string in the service (health check, update, rollback, restart policy).
             for (const leaf of leaves(inputs)) {
                 if (/(interval|timeout|startPeriod|delay|monitor|window)$/i.test(leaf.path) && /^\d/.test(leaf.text)) {
-                    found.push({ where: `${r.name}.${leaf.path}`, value: leaf.text, expected: goShortDuration(parseGoDuration(leaf.text)) });
+                    found.push({
+                        where: `${r.name}.${leaf.path}`,
+                        value: leaf.text,
+                        expected: goShortDuration(parseGoDuration(leaf.text)),
+                    });
                 }
             }
         }
@@ -71,7 +102,9 @@ function walk(resources: { type: string; name: string; inputs: Record<string, un
 
 describe.each(STACKS)("every normalised value in %s's plan is already canonical", (stack) => {
     it("in the committed plan snapshot (plans/<stack>.plan.json)", () => {
-        const plan = JSON.parse(readFileSync(join(PROJECT_DIR, "plans", `${stack}.plan.json`), "utf8")) as { resources: { type: string; name: string; inputs: Record<string, unknown> }[] };
+        const plan = JSON.parse(readFileSync(join(PROJECT_DIR, "plans", `${stack}.plan.json`), "utf8")) as {
+            resources: { type: string; name: string; inputs: Record<string, unknown> }[];
+        };
         const found = walk(plan.resources);
         // Four containers with cpus and a health check each: the walk must see them.
         expect(found.filter((f) => f.where.endsWith(".cpus")).length).toBe(4);

@@ -36,7 +36,8 @@ export interface Engine {
 export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
     requireTool("/usr/sbin/dockerd");
     requireTool("/usr/bin/docker");
-    if (process.getuid?.() !== 0) throw new Error("dockerd needs root: run the real-engine tests (test/engine.test.ts) as root, e.g. in CI's container");
+    if (process.getuid?.() !== 0)
+        throw new Error("dockerd needs root: run the real-engine tests (test/engine.test.ts) as root, e.g. in CI's container");
     // A short path: a unix socket's path is limited to 108 bytes.
     const dir = mkdtempSync(join(tmpdir(), "tbx-docker-"));
     const socket = join(dir, "docker.sock");
@@ -61,7 +62,10 @@ export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
         "--containerd-plugins-namespace=toolboxai-test-plugins",
     ];
     let log = "";
-    const daemon: ChildProcess = spawn(DOCKERD, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DOCKER_HOST: undefined } });
+    const daemon: ChildProcess = spawn(DOCKERD, args, {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, DOCKER_HOST: undefined },
+    });
     daemon.stdout?.on("data", (d) => (log += d));
     daemon.stderr?.on("data", (d) => (log += d));
     const exited = new Promise<number | null>((resolve) => daemon.once("exit", (code) => resolve(code)));
@@ -69,7 +73,8 @@ export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
 
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-        if (daemon.exitCode !== null) throw new Error(`dockerd exited with ${daemon.exitCode} before answering; its log:\n${log.slice(-3000)}`);
+        if (daemon.exitCode !== null)
+            throw new Error(`dockerd exited with ${daemon.exitCode} before answering; its log:\n${log.slice(-3000)}`);
         try {
             if (existsSync(socket)) {
                 await docker.ping();
@@ -87,7 +92,10 @@ export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
 
     const cli: Engine["cli"] = async (cliArgs, { input, timeoutMs: cliTimeout = 300_000 } = {}) => {
         return new Promise((resolve, reject) => {
-            const child = spawn(DOCKER_CLI, ["-H", host, ...cliArgs], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, DOCKER_BUILDKIT: "0", DOCKER_CONFIG: join(dir, "cli") } });
+            const child = spawn(DOCKER_CLI, ["-H", host, ...cliArgs], {
+                stdio: ["pipe", "pipe", "pipe"],
+                env: { ...process.env, DOCKER_BUILDKIT: "0", DOCKER_CONFIG: join(dir, "cli") },
+            });
             let out = "";
             let err = "";
             const timer = setTimeout(() => child.kill("SIGKILL"), cliTimeout);
@@ -110,7 +118,11 @@ export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
         log: () => log,
         async stop() {
             // Containers first, so that dockerd's shutdown does not wait on their stop timeouts.
-            for (const c of await docker.listContainers({ all: true }).catch(() => [])) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
+            for (const c of await docker.listContainers({ all: true }).catch(() => []))
+                await docker
+                    .getContainer(c.Id)
+                    .remove({ force: true, v: true })
+                    .catch(() => undefined);
             daemon.kill("SIGTERM");
             const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 20_000))]);
             if (code === "timeout") {
@@ -125,7 +137,11 @@ export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
 }
 
 /** Waits until `check` returns a value (not undefined), or throws `describe()` after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, describe: () => Promise<string> | string): Promise<T> {
+export async function waitFor<T>(
+    check: () => Promise<T | undefined>,
+    timeoutMs: number,
+    describe: () => Promise<string> | string,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const value = await check();
@@ -134,4 +150,3 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs:
         await new Promise((r) => setTimeout(r, 500));
     }
 }
-

@@ -56,7 +56,11 @@ export async function createNetwork(docker: Docker, r: RecordedResource): Promis
 /** `name` is the provider's: the planned one, or the auto-name Pulumi gives it (the mock's output). */
 export async function createVolume(docker: Docker, r: RecordedResource): Promise<void> {
     const i = reveal(r.inputs) as Inputs;
-    await docker.createVolume({ Name: String(i.name ?? reveal(r.outputs.name)), Driver: String(i.driver ?? "local"), Labels: labelMap(i.labels) });
+    await docker.createVolume({
+        Name: String(i.name ?? reveal(r.outputs.name)),
+        Driver: String(i.driver ?? "local"),
+        Labels: labelMap(i.labels),
+    });
 }
 
 const ns = (d: unknown) => (typeof d === "string" && d !== "" ? Number(parseGoDuration(d)) : 0);
@@ -68,10 +72,14 @@ export function containerCreateBody(r: RecordedResource, subs: Substitutions): D
     const ports = (i.ports as { internal: number; external?: number; protocol?: string; ip?: string }[] | undefined) ?? [];
     const exposed = Object.fromEntries(ports.map((p) => [`${p.internal}/${p.protocol ?? "tcp"}`, {}]));
     const bindings = Object.fromEntries(
-        ports.map((p) => [`${p.internal}/${p.protocol ?? "tcp"}`, [{ HostIp: p.ip ?? "0.0.0.0", HostPort: String(subs.ports?.[p.external ?? p.internal] ?? p.external ?? "") }]]),
+        ports.map((p) => [
+            `${p.internal}/${p.protocol ?? "tcp"}`,
+            [{ HostIp: p.ip ?? "0.0.0.0", HostPort: String(subs.ports?.[p.external ?? p.internal] ?? p.external ?? "") }],
+        ]),
     );
     const volumes = (i.volumes as { volumeName?: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? [];
-    const health = i.healthcheck as { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number } | undefined;
+    const health = i.healthcheck as
+        { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number } | undefined;
     const caps = i.capabilities as { adds?: string[]; drops?: string[] } | undefined;
     const hosts = (i.hosts as { host: string; ip: string }[] | undefined) ?? [];
     return {
@@ -83,7 +91,15 @@ export function containerCreateBody(r: RecordedResource, subs: Substitutions): D
         User: (i.user as string | undefined) ?? "",
         ExposedPorts: ports.length ? exposed : undefined,
         Labels: labelMap(i.labels, subs.ids),
-        Healthcheck: health ? { Test: health.tests, Interval: ns(health.interval), Timeout: ns(health.timeout), StartPeriod: ns(health.startPeriod), Retries: health.retries ?? 0 } : undefined,
+        Healthcheck: health
+            ? {
+                  Test: health.tests,
+                  Interval: ns(health.interval),
+                  Timeout: ns(health.timeout),
+                  StartPeriod: ns(health.startPeriod),
+                  Retries: health.retries ?? 0,
+              }
+            : undefined,
         HostConfig: {
             Privileged: i.privileged === true,
             RestartPolicy: { Name: String(i.restart ?? "no"), MaximumRetryCount: Number(i.maxRetryCount ?? 0) },
@@ -138,7 +154,8 @@ export async function createContainer(docker: Docker, r: RecordedResource, subs:
             .getNetwork("bridge")
             .disconnect({ Container: container.id })
             .catch(() => undefined);
-        for (const n of networks) await docker.getNetwork(n.name).connect({ Container: container.id, EndpointConfig: { Aliases: n.aliases } });
+        for (const n of networks)
+            await docker.getNetwork(n.name).connect({ Container: container.id, EndpointConfig: { Aliases: n.aliases } });
     }
     for (const u of (i.uploads as Upload[] | undefined) ?? []) {
         const content = subs.files?.[u.file] ?? (u.contentBase64 ? Buffer.from(u.contentBase64, "base64").toString() : (u.content ?? ""));
@@ -159,31 +176,58 @@ export async function deleteContainer(docker: Docker, id: string): Promise<void>
 /** A Secret or ServiceConfig as the provider creates it: its (auto-)name and its data, base64. */
 export async function createSwarmFile(docker: Docker, r: RecordedResource, content: string): Promise<string> {
     const i = reveal(r.inputs) as Inputs;
-    const spec = { Name: String(i.name ?? reveal(r.outputs.name)), Data: Buffer.from(content).toString("base64"), Labels: labelMap(i.labels) };
-    const created = (r.type === "docker:index/secret:Secret" ? await docker.createSecret(spec) : await docker.createConfig(spec)) as { id?: string; ID?: string };
+    const spec = {
+        Name: String(i.name ?? reveal(r.outputs.name)),
+        Data: Buffer.from(content).toString("base64"),
+        Labels: labelMap(i.labels),
+    };
+    const created = (r.type === "docker:index/secret:Secret" ? await docker.createSecret(spec) : await docker.createConfig(spec)) as {
+        id?: string;
+        ID?: string;
+    };
     return String(created.id ?? created.ID);
 }
 
-type FileRef = { fileName: string; fileUid?: string; fileGid?: string; fileMode?: number; secretId?: string; secretName?: string; configId?: string; configName?: string };
+type FileRef = {
+    fileName: string;
+    fileUid?: string;
+    fileGid?: string;
+    fileMode?: number;
+    secretId?: string;
+    secretName?: string;
+    configId?: string;
+    configName?: string;
+};
 
 /**
  * The ServiceSpec kreuzwerker builds from a docker_service's inputs (resource_docker_service_funcs.go
  * createServiceSpec): `ids` maps planned secret, config and network ids to the engine's.
  */
-export function serviceSpec(r: RecordedResource, subs: Substitutions & { ids: Record<string, string>; publishMode?: string }): Record<string, unknown> {
+export function serviceSpec(
+    r: RecordedResource,
+    subs: Substitutions & { ids: Record<string, string>; publishMode?: string },
+): Record<string, unknown> {
     const i = reveal(r.inputs) as Inputs;
     const task = i.taskSpec as Inputs;
     const c = task.containerSpec as Inputs;
-    const health = c.healthcheck as { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number } | undefined;
+    const health = c.healthcheck as
+        { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number } | undefined;
     const file = (f: FileRef) => ({ Name: f.fileName, UID: f.fileUid ?? "0", GID: f.fileGid ?? "0", Mode: f.fileMode ?? 0o444 });
     const mounts = ((c.mounts as Inputs[] | undefined) ?? []).map((m) => ({
         Target: m.target,
         Source: m.source,
         Type: m.type,
         ReadOnly: m.readOnly === true,
-        ...(m.tmpfsOptions ? { TmpfsOptions: { SizeBytes: (m.tmpfsOptions as Inputs).sizeBytes, Mode: (m.tmpfsOptions as Inputs).mode } } : {}),
+        ...(m.tmpfsOptions
+            ? { TmpfsOptions: { SizeBytes: (m.tmpfsOptions as Inputs).sizeBytes, Mode: (m.tmpfsOptions as Inputs).mode } }
+            : {}),
         ...(m.volumeOptions
-            ? { VolumeOptions: { Labels: labelMap((m.volumeOptions as Inputs).labels), DriverConfig: { Name: (m.volumeOptions as Inputs).driverName } } }
+            ? {
+                  VolumeOptions: {
+                      Labels: labelMap((m.volumeOptions as Inputs).labels),
+                      DriverConfig: { Name: (m.volumeOptions as Inputs).driverName },
+                  },
+              }
             : {}),
     }));
     const limits = ((task.resources as Inputs | undefined)?.limits as Inputs | undefined) ?? {};
@@ -205,18 +249,44 @@ export function serviceSpec(r: RecordedResource, subs: Substitutions & { ids: Re
                 Labels: labelMap(c.labels),
                 Mounts: mounts,
                 Hosts: ((c.hosts as { host: string; ip: string }[] | undefined) ?? []).map((h) => `${h.host}:${h.ip}`),
-                Healthcheck: health ? { Test: health.tests, Interval: ns(health.interval), Timeout: ns(health.timeout), StartPeriod: ns(health.startPeriod), Retries: health.retries ?? 0 } : undefined,
-                Secrets: ((c.secrets as FileRef[] | undefined) ?? []).map((s) => ({ File: file(s), SecretID: subs.ids[s.secretId!], SecretName: s.secretName })),
-                Configs: ((c.configs as FileRef[] | undefined) ?? []).map((s) => ({ File: file(s), ConfigID: subs.ids[s.configId!], ConfigName: s.configName })),
+                Healthcheck: health
+                    ? {
+                          Test: health.tests,
+                          Interval: ns(health.interval),
+                          Timeout: ns(health.timeout),
+                          StartPeriod: ns(health.startPeriod),
+                          Retries: health.retries ?? 0,
+                      }
+                    : undefined,
+                Secrets: ((c.secrets as FileRef[] | undefined) ?? []).map((s) => ({
+                    File: file(s),
+                    SecretID: subs.ids[s.secretId!],
+                    SecretName: s.secretName,
+                })),
+                Configs: ((c.configs as FileRef[] | undefined) ?? []).map((s) => ({
+                    File: file(s),
+                    ConfigID: subs.ids[s.configId!],
+                    ConfigName: s.configName,
+                })),
             },
             Resources: { Limits: { MemoryBytes: limits.memoryBytes, NanoCPUs: limits.nanoCpus } },
             RestartPolicy: restart ? { Condition: restart.condition, Delay: ns(restart.delay), Window: ns(restart.window) } : undefined,
             Placement: task.placement ? { Constraints: (task.placement as Inputs).constraints } : undefined,
-            Networks: ((task.networksAdvanceds as { id: string; aliases?: string[] }[] | undefined) ?? []).map((n) => ({ Target: subs.ids[n.id] ?? n.id, Aliases: n.aliases })),
+            Networks: ((task.networksAdvanceds as { id: string; aliases?: string[] }[] | undefined) ?? []).map((n) => ({
+                Target: subs.ids[n.id] ?? n.id,
+                Aliases: n.aliases,
+            })),
             LogDriver: task.logDriver ? { Name: (task.logDriver as Inputs).name, Options: (task.logDriver as Inputs).options } : undefined,
         },
         EndpointSpec: ports.length
-            ? { Ports: ports.map((p) => ({ TargetPort: p.targetPort, PublishedPort: subs.ports?.[Number(p.publishedPort)] ?? p.publishedPort, Protocol: p.protocol, PublishMode: subs.publishMode ?? p.publishMode })) }
+            ? {
+                  Ports: ports.map((p) => ({
+                      TargetPort: p.targetPort,
+                      PublishedPort: subs.ports?.[Number(p.publishedPort)] ?? p.publishedPort,
+                      Protocol: p.protocol,
+                      PublishMode: subs.publishMode ?? p.publishMode,
+                  })),
+              }
             : undefined,
     };
 }

@@ -47,7 +47,10 @@ const DOCKERFILES: Record<Role, string> = {
 
 /** The cached root filesystem tar, built with debootstrap on first use (a minute or two, network to the Debian mirror). */
 export async function rootfsTar(): Promise<string> {
-    const key = createHash("sha256").update(JSON.stringify([SUITE, PACKAGES, PREPARE])).digest("hex").slice(0, 16);
+    const key = createHash("sha256")
+        .update(JSON.stringify([SUITE, PACKAGES, PREPARE]))
+        .digest("hex")
+        .slice(0, 16);
     const dir = join(CACHE_DIR, key);
     const tar = join(dir, "rootfs.tar");
     if (existsSync(tar)) return tar;
@@ -56,8 +59,13 @@ export async function rootfsTar(): Promise<string> {
     const work = join(dir, `build-${process.pid}`);
     rmSync(work, { recursive: true, force: true });
     try {
-        await run("/usr/sbin/debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, join(work, "rootfs"), MIRROR], { timeout: 600_000, maxBuffer: 64 << 20 }).catch((e: { stderr?: string; stdout?: string; message: string }) => {
-            throw new Error(`debootstrap of the stand-in root filesystem failed (mirror ${MIRROR}; set TOOLBOXAI_DEBIAN_MIRROR for another): ${e.message}\n${String(e.stdout ?? "").slice(-2000)}`);
+        await run("/usr/sbin/debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, join(work, "rootfs"), MIRROR], {
+            timeout: 600_000,
+            maxBuffer: 64 << 20,
+        }).catch((e: { stderr?: string; stdout?: string; message: string }) => {
+            throw new Error(
+                `debootstrap of the stand-in root filesystem failed (mirror ${MIRROR}; set TOOLBOXAI_DEBIAN_MIRROR for another): ${e.message}\n${String(e.stdout ?? "").slice(-2000)}`,
+            );
         });
         await run("sh", ["-c", PREPARE], { cwd: join(work, "rootfs") });
         await run("tar", ["-C", join(work, "rootfs"), "-cf", join(work, "rootfs.tar"), "."], { timeout: 300_000 });
