@@ -29,6 +29,8 @@ const providers = new Providers("providers", {
     awsRegion: settings.awsRegion,
     tags,
     dockerHost: settings.dockerHost,
+    vaultCaCertFile: settings.vaultCaCertFile,
+    registry: settings.registryAddress && config.secrets.registry ? { address: settings.registryAddress, ...config.secrets.registry } : undefined,
 });
 
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);

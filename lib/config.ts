@@ -7,6 +7,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { isAbsolute } from "node:path";
 import { Cron } from "croner";
 import { DEFAULT_BACKUP_SCHEDULE, SCHEMA_NAME } from "./backup";
 import { containerHost, containerUrl, HOST_GATEWAY_ALIAS, isLoopbackHost } from "./endpoints";
@@ -81,6 +83,8 @@ export interface Settings {
     vaultMount: string;
     vaultPathPrefix: string;
     vaultMountManaged: boolean;
+    /** Absolute path of the PEM the Vault provider verifies an https Vault with; undefined: the system's trust store (or plain http). */
+    vaultCaCertFile: string | undefined;
     rotationPeriodDays: number;
     rotationGeneration: number;
     awsRegion: string;
@@ -100,6 +104,8 @@ export interface Settings {
     workerImage: string;
     backupImage: string;
     redisImage: string;
+    /** Registry the docker provider logs in to for pulls (with the secret registryUsername and registryPassword); undefined: anonymous pulls. */
+    registryAddress: string | undefined;
     dockerMode: DockerMode;
     /** What the containers use for Supabase, the database and Vault (the host-side settings serve `pulumi up`'s own commands). */
     containerSupabaseUrl: string;
@@ -109,14 +115,15 @@ export interface Settings {
     networkSubnets: Partial<Record<DockerNetwork, string>>;
 }
 
-export const SECRET_KEYS = ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret", "databaseBootstrapPassword"] as const;
+export const SECRET_KEYS = ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret", "databaseBootstrapPassword", "registryUsername", "registryPassword"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** The secret settings a stack needs, judged from its raw values (offline placeholders are given only for these). */
 export function neededSecretKeys(values: Readonly<Record<string, string | undefined>>): SecretKey[] {
     const hosted = values.supabaseMode ? values.supabaseMode === "hosted" : values.environment === "prod";
     // databaseBootstrapPassword is optional (first deployment only): no placeholder for it.
-    return hosted ? ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] : ["vaultToken"];
+    const registry: SecretKey[] = values.registryAddress ? ["registryUsername", "registryPassword"] : [];
+    return [...(hosted ? (["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] as const) : (["vaultToken"] as const)), ...registry];
 }
 
 /** Validated config with secrets still in plain text: only this module and its tests hold it. */
@@ -132,6 +139,8 @@ export interface StackConfig {
         vaultToken: pulumi.Output<string>;
         /** The database role's password before this program managed it (first deployment only). */
         databaseBootstrapPassword?: pulumi.Output<string>;
+        /** Registry login for private images (registryAddress), when configured. */
+        registry?: { username: pulumi.Output<string>; password: pulumi.Output<string> };
         /** Present in hosted mode, where the project issues its own keys. */
         hosted?: {
             anonKey: pulumi.Output<string>;
@@ -201,6 +210,7 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "vaultMount", type: "string", description: "KV v2 mount path.", staticDefault: "secret", defaultText: "secret" },
     { key: "vaultPathPrefix", type: "string", description: "Path prefix under the mount; must differ between stacks sharing a Vault.", staticDefault: PROJECT, defaultText: PROJECT },
     { key: "vaultMountManaged", type: "boolean", description: "The program creates the KV v2 mount (true) or uses an existing one (false, e.g. a Vault dev server's `secret/`).", staticDefault: false, defaultText: "false" },
+    { key: "vaultCaCert", type: "string", description: "How the program verifies an https Vault: the absolute path of the CA's PEM file on the machine running pulumi (the same path on every runner: it is stored with the provider), or system for the machine's trust store. Not used with http.", staticDefault: "", defaultText: "required when vaultAddress is https" },
     { key: "rotationPeriodDays", type: "integer", description: "Generated secrets rotate at fixed boundaries of this many days (the guide's quarterly rotation).", staticDefault: 90, defaultText: "90" },
     { key: "rotationGeneration", type: "integer", description: "Raise by one to rotate every generated secret at the next `pulumi up`.", staticDefault: 0, defaultText: "0" },
     { key: "awsRegion", type: "string", description: "AWS region of the backup bucket.", defaultText: "required" },
@@ -218,6 +228,7 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "workerImage", type: "string", description: "Worker image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "backupImage", type: "string", description: "Backup job image, built from backup-job/Dockerfile; same pinning rule as backendImage.", staticDefault: "", defaultText: "required when a backup service runs" },
     { key: "redisImage", type: "string", description: "Redis image; same pinning rule as backendImage.", defaultText: "required" },
+    { key: "registryAddress", type: "string", description: "Registry of private images (e.g. ghcr.io) the docker provider logs in to with registryUsername and registryPassword; empty for anonymous pulls.", staticDefault: "", defaultText: "none (anonymous pulls)" },
     { key: "dockerMode", type: "string", description: "single: containers on one Docker host; swarm: Swarm services, Docker secrets and overlay networks.", staticDefault: "single", defaultText: "single" },
     { key: "containerSupabaseUrl", type: "string", description: "Supabase API URL as the containers reach it (supabaseUrl serves commands on the host).", staticDefault: "", defaultText: `supabaseUrl, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
     { key: "containerDbHost", type: "string", description: "Database host as the containers reach it, in their DATABASE_URL and pgpass file (supabaseDbHost serves commands on the host).", staticDefault: "", defaultText: `supabaseDbHost, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
@@ -228,6 +239,8 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "supabaseAnonKey", type: "string", undeclared: true, secret: true, description: "Hosted project's anon key.", defaultText: "required when hosted (secret)" },
     { key: "supabaseServiceRoleKey", type: "string", undeclared: true, secret: true, description: "Hosted project's service_role key.", defaultText: "required when hosted (secret)" },
     { key: "supabaseJwtSecret", type: "string", undeclared: true, secret: true, description: "Hosted project's JWT secret (at least 32 characters).", defaultText: "required when hosted (secret)" },
+    { key: "registryUsername", type: "string", undeclared: true, secret: true, description: "User the docker provider pulls from registryAddress as (GHCR: the account or bot that owns the token).", defaultText: "required with registryAddress (secret)" },
+    { key: "registryPassword", type: "string", undeclared: true, secret: true, description: "Password or token for registryAddress (GHCR: a token with read:packages only).", defaultText: "required with registryAddress (secret)" },
     { key: "databaseBootstrapPassword", type: "string", undeclared: true, secret: true, description: "The database role's current password, for the first deployment only: the program logs in with it once to set the generated password (local `supabase start`: postgres).", defaultText: "optional (secret)" },
 ];
 
@@ -352,6 +365,23 @@ function caCertificate(raw: string): Parsed<string> {
     } catch {
         return bad(allowed);
     }
+}
+
+/** The Vault provider's CA: `system`, or an absolute path to a PEM file (read at `pulumi up`; see loadStackConfig). */
+function vaultCaCert(raw: string): Parsed<string> {
+    if (raw === SYSTEM_TRUST) return ok(raw);
+    if (isAbsolute(raw) && !/\s/.test(raw) && !raw.endsWith("/")) return ok(raw);
+    return bad(`must be ${SYSTEM_TRUST} (the machine's trust store) or the absolute path of the CA's PEM file, such as /etc/toolboxai/vault-ca.pem`);
+}
+export const SYSTEM_TRUST = "system";
+
+/** A registry host as Docker names it: host[:port], no scheme or path. */
+function registryAddress(raw: string): Parsed<string> {
+    const [host, portText, ...rest] = raw.split(":");
+    const portOk = portText === undefined || port(portText).ok;
+    return rest.length === 0 && HOSTNAME.test(host) && host.includes(".") && portOk
+        ? ok(raw)
+        : bad("must be a registry host such as ghcr.io or registry.example.com:5000, without scheme or path");
 }
 
 function cronSchedule(raw: string): Parsed<string> {
@@ -558,6 +588,9 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const vaultMountValue = field("vaultMount", vaultMount, "secret");
     const vaultPathPrefixValue = field("vaultPathPrefix", vaultPathPrefix, PROJECT);
     const vaultMountManaged = field("vaultMountManaged", boolean, false);
+    const vaultHttps = vaultAddress?.startsWith("https:") ?? false;
+    const vaultCaCertValue = field("vaultCaCert", vaultCaCert, undefined, vaultHttps ? `is required when vaultAddress is https: the absolute path of the CA's PEM file, or ${SYSTEM_TRUST} when the machine's trust store holds it` : undefined);
+    if (vaultAddress && !vaultHttps && given("vaultCaCert") !== undefined) fail("vaultCaCert", `must be empty when vaultAddress is http (${vaultAddress}): there is no TLS to verify`);
     const rotationPeriodDays = field("rotationPeriodDays", integer(1, 3650), 90);
     const rotationGeneration = field("rotationGeneration", integer(0, 1_000_000), 0);
     const awsRegionValue = field("awsRegion", awsRegion, undefined, "is required: an AWS region code such as eu-central-1");
@@ -584,6 +617,15 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const redisImage = field("redisImage", image_(isProd), undefined, requiredImage);
     const backupImage = field("backupImage", image_(isProd), undefined);
 
+    const registryAddressValue = field("registryAddress", registryAddress, undefined);
+    const registryGiven = ["registryUsername", "registryPassword"].filter((k) => given(k) !== undefined);
+    if (registryAddressValue !== undefined || given("registryAddress") !== undefined) {
+        for (const key of ["registryUsername", "registryPassword"]) {
+            if (given(key) === undefined) fail(key, `is required when registryAddress is set: set it with \`pulumi config set --secret ${key} <value>\``);
+        }
+    } else {
+        for (const key of registryGiven) fail(key, "is used only with registryAddress: set registryAddress (e.g. ghcr.io) or remove this setting");
+    }
     const dockerMode = field("dockerMode", oneOf(DOCKER_MODES), "single");
     // Defaults follow the host-side settings; those stay undefined when invalid (their own problem says so).
     const containerSupabaseUrl = field("containerSupabaseUrl", reachableFromContainer(httpUrl(hosted), urlHost), supabaseUrl && containerUrl(supabaseUrl));
@@ -597,6 +639,7 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     if (vaultToken === undefined) fail("vaultToken", "is required: set it with `pulumi config set --secret vaultToken <token>`");
     else secrets.vaultToken = vaultToken;
     if (given("databaseBootstrapPassword") !== undefined) secrets.databaseBootstrapPassword = given("databaseBootstrapPassword");
+    for (const key of ["registryUsername", "registryPassword"] as const) if (given(key) !== undefined) secrets[key] = given(key);
     if (hosted) {
         for (const key of ["supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] as const) {
             const v = given(key);
@@ -629,6 +672,7 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         vaultMount: vaultMountValue!,
         vaultPathPrefix: vaultPathPrefixValue!,
         vaultMountManaged: vaultMountManaged!,
+        vaultCaCertFile: vaultCaCertValue === SYSTEM_TRUST ? undefined : vaultCaCertValue,
         rotationPeriodDays: rotationPeriodDays!,
         rotationGeneration: rotationGeneration!,
         awsRegion: awsRegionValue!,
@@ -646,6 +690,7 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         workerImage: workerImage!,
         backupImage: backupImage ?? "",
         redisImage: redisImage!,
+        registryAddress: registryAddressValue,
         dockerMode: dockerMode!,
         containerSupabaseUrl: containerSupabaseUrl!,
         containerDbHost: containerDbHost!,
@@ -668,15 +713,34 @@ export function readRawConfig(): RawConfig {
     return { values, secretKeys };
 }
 
+/**
+ * The Vault CA file is read where `pulumi up` runs, so it is checked there and not in the pure
+ * parse: missing, unreadable or not a CA is a problem of `vaultCaCert`, reported before any resource.
+ */
+export function checkVaultCaFile(path: string, read: (path: string) => string = (p) => readFileSync(p, "utf8")): ConfigProblem | undefined {
+    let pem: string;
+    try {
+        pem = read(path);
+    } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        return { key: "vaultCaCert", shown: JSON.stringify(path), allowed: `must name a readable PEM file on this machine (${code}); install the Vault CA there, or use ${SYSTEM_TRUST}` };
+    }
+    const r = caCertificate(pem);
+    return r.ok ? undefined : { key: "vaultCaCert", shown: JSON.stringify(path), allowed: `must name a file that ${r.allowed.replace(/^must be/, "holds")}` };
+}
+
 /** Validated settings with secrets wrapped as secret Outputs. Throws ConfigError before any resource exists. */
 export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
     const { settings, secrets } = parseStackConfig(raw);
+    const caProblem = settings.vaultCaCertFile === undefined ? undefined : checkVaultCaFile(settings.vaultCaCertFile);
+    if (caProblem) throw new ConfigError([caProblem]);
     const secret = (v: string | undefined): pulumi.Output<string> => pulumi.secret(v ?? "");
     return {
         settings,
         secrets: {
             vaultToken: secret(secrets.vaultToken),
             databaseBootstrapPassword: secrets.databaseBootstrapPassword === undefined ? undefined : secret(secrets.databaseBootstrapPassword),
+            registry: settings.registryAddress === undefined ? undefined : { username: secret(secrets.registryUsername), password: secret(secrets.registryPassword) },
             hosted:
                 settings.supabaseMode === "hosted"
                     ? {
