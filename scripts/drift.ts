@@ -3,7 +3,7 @@
  *
  *   node -r ./scripts/register.js scripts/drift.ts last-deploy history.json
  *     reads `pulumi stack history --json` and prints TOOLBOXAI_NOW=<start of the last successful up>,
- *     for $GITHUB_ENV: the preview then evaluates the rotation clock as that up did.
+ *     for $GITHUB_OUTPUT: the preview then evaluates the rotation clock as that up did.
  *   node -r ./scripts/register.js scripts/drift.ts classify preview.json
  *     reads `pulumi preview --json` and prints what changes, as drift or as scheduled (certificate
  *     renewal). Writes drift=<bool> and scheduled=<bool> to $GITHUB_OUTPUT when set.

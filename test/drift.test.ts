@@ -118,7 +118,7 @@ describe("scripts/drift.ts, as the workflow runs it", () => {
         }
     };
 
-    it("prints the pinned clock for $GITHUB_ENV", async () => {
+    it("prints the pinned clock for $GITHUB_OUTPUT", async () => {
         const r = await script(["last-deploy", "history.json"], { "history.json": [{ kind: "update", result: "succeeded", startTime: "2026-11-20 09:30:12 +0000 UTC" }] });
         expect(r).toMatchObject({ code: 0, stdout: "TOOLBOXAI_NOW=2026-11-20T09:30:12.000Z\n" });
     });
