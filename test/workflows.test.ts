@@ -166,7 +166,10 @@ describe("workflows", () => {
                 const env = { PATH: `${dir}:${process.env.PATH}`, STACK: "prod", TOOLBOXAI_TS_CACHE: "off", ...files };
                 const clock = await bash(stepRun("clock"), env, PROJECT_DIR);
                 const now = /^TOOLBOXAI_NOW=(.*)$/m.exec(readIf(files.GITHUB_OUTPUT))?.[1] ?? "";
-                const check = await bash(stepRun("check"), { ...env, GITHUB_OUTPUT: join(dir, "out-check"), TOOLBOXAI_NOW: now }, PROJECT_DIR);
+                // The check step's own env, its expressions filled from the clock step's outputs.
+                const clockOutputs: Record<string, string> = { TOOLBOXAI_NOW: now };
+                const stepEnv = Object.fromEntries(Object.entries(job.steps?.find((s) => s.id === "check")?.env ?? {}).map(([k, v]) => [k, v.replace(/\$\{\{ steps\.clock\.outputs\.(\w+) \}\}/g, (_, key: string) => clockOutputs[key] ?? "")]));
+                const check = await bash(stepRun("check"), { ...env, GITHUB_OUTPUT: join(dir, "out-check"), ...stepEnv }, PROJECT_DIR);
                 const due = check.code === 0 ? await bash(stepRun("due"), { ...env, GITHUB_OUTPUT: join(dir, "out-due") }, PROJECT_DIR) : undefined;
                 return { clock: clock.code, now, seen: readIf(join(dir, "seen-clock")).trim(), check: check.code, checkOut: readIf(join(dir, "out-check")), due: due?.code, dueOut: readIf(join(dir, "out-due")), summary: readIf(files.GITHUB_STEP_SUMMARY) };
             } finally {
