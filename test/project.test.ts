@@ -105,7 +105,9 @@ describe("README", () => {
     const table = (heading: string) => readme.split(`## ${heading}`)[1].split("\n## ")[0];
 
     it("documents every setting in the configuration table", () => {
-        const rows = table("Configuration");
+        // While the README moves into docs/, a setting's row may already stand in a docs/ page.
+        const docs = readdirSync(join(PROJECT_DIR, "docs"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".md"));
+        const rows = [table("Configuration"), ...docs.map((f) => read(join("docs", f)))].join("\n");
         for (const doc of SETTING_DOCS) expect(rows, doc.key).toContain(`| \`${doc.key}\` | ${doc.type}`);
     });
 
