@@ -367,13 +367,15 @@ function caCertificate(raw: string): Parsed<string> {
     }
 }
 
+/** `vaultCaCert` value for the machine's trust store. */
+export const SYSTEM_TRUST = "system";
+
 /** The Vault provider's CA: `system`, or an absolute path to a PEM file (read at `pulumi up`; see loadStackConfig). */
 function vaultCaCert(raw: string): Parsed<string> {
     if (raw === SYSTEM_TRUST) return ok(raw);
     if (isAbsolute(raw) && !/\s/.test(raw) && !raw.endsWith("/")) return ok(raw);
     return bad(`must be ${SYSTEM_TRUST} (the machine's trust store) or the absolute path of the CA's PEM file, such as /etc/toolboxai/vault-ca.pem`);
 }
-export const SYSTEM_TRUST = "system";
 
 /** A registry host as Docker names it: host[:port], no scheme or path. */
 function registryAddress(raw: string): Parsed<string> {
@@ -717,10 +719,10 @@ export function readRawConfig(): RawConfig {
  * The Vault CA file is read where `pulumi up` runs, so it is checked there and not in the pure
  * parse: missing, unreadable or not a CA is a problem of `vaultCaCert`, reported before any resource.
  */
-export function checkVaultCaFile(path: string, read: (path: string) => string = (p) => readFileSync(p, "utf8")): ConfigProblem | undefined {
+export function checkVaultCaFile(path: string): ConfigProblem | undefined {
     let pem: string;
     try {
-        pem = read(path);
+        pem = readFileSync(path, "utf8");
     } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? String(err);
         return { key: "vaultCaCert", shown: JSON.stringify(path), allowed: `must name a readable PEM file on this machine (${code}); install the Vault CA there, or use ${SYSTEM_TRUST}` };
