@@ -34,6 +34,8 @@ const providers = new Providers("providers", {
 });
 
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);
+// The database password and the backup uploader's access keys share the two-slot rotation.
+const slots = passwordSlots(period, settings.rotationGeneration);
 const credentials = new SupabaseCredentials(
     "credentials",
     {
@@ -49,7 +51,7 @@ const credentials = new SupabaseCredentials(
             period,
             keeper: rotationKeeper(period, settings.rotationGeneration),
             periodDays: settings.rotationPeriodDays,
-            slots: passwordSlots(period, settings.rotationGeneration),
+            slots,
         },
         bootstrapPassword: config.secrets.databaseBootstrapPassword,
         replicas: {
@@ -71,6 +73,7 @@ const backups = new BackupBucket(
         objectLock: settings.backupObjectLock ? { mode: settings.backupObjectLockMode, days: settings.backupObjectLockDays } : undefined,
         coldTransitionDays: settings.backupColdTransitionDays,
         vault: { mount: settings.vaultMount, name: `${settings.vaultPathPrefix}/backup` },
+        keySlots: slots,
     },
     { providers: [providers.aws, providers.vault], dependsOn: [credentials] },
 );

@@ -28,8 +28,7 @@ export default defineConfig({
         projects: [
             // Mock evaluations are CPU-bound: one worker per core.
             { extends: true, test: { name: "fast", include: ["test/**/*.test.ts"], exclude: REAL_SERVER_TESTS, maxWorkers: "100%", sequence: { groupOrder: 0 } } },
-            // Real-server tests mostly wait on their servers: more of them at once than there are cores.
-            // Projects with different worker counts run one after the other (vitest requires distinct groups).
+            // Then the real-server tests, which mostly wait on their servers: more of them at once than there are cores.
             { extends: true, test: { name: "real", include: REAL_SERVER_TESTS, maxWorkers: 4, sequence: { groupOrder: 1 } } },
         ],
     },
