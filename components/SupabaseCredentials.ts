@@ -13,7 +13,6 @@ import {
     appRoleMountTune,
     CONSUMER_READS,
     CONSUMERS,
-    postgresUrl,
     readOnlyPolicy,
     REDIS_USERS,
     signSupabaseKey,
@@ -24,6 +23,7 @@ import {
     type RedisUser,
     type RotationPeriod,
 } from "../lib/credentials";
+import { postgresUrl } from "../lib/postgres";
 import { vaultKvPath, vaultSecretName } from "../lib/naming";
 
 export interface SupabaseCredentialsArgs {
@@ -139,7 +139,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
         this.poolerUrl = args.pooler ? url(args.pooler) : undefined;
 
         if (args.mode === "hosted") {
-            if (!args.hostedKeys) throw new Error(`${name}: hosted mode needs the project's anon key, service_role key and JWT secret`);
+            if (!args.hostedKeys) throw new pulumi.ResourceError("hosted mode needs the project's anon key, service_role key and JWT secret (hostedKeys)", this);
             this.jwtSecret = pulumi.secret(args.hostedKeys.jwtSecret);
             this.anonKey = pulumi.secret(args.hostedKeys.anonKey);
             this.serviceRoleKey = pulumi.secret(args.hostedKeys.serviceRoleKey);

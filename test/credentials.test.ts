@@ -1,8 +1,9 @@
 /** Pure credential rules, and the derived Supabase keys checked with a real JWT library. */
 import { errors, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { appRoleLimits, appRoleMountTune, currentTime, passwordSlots, readOnlyPolicy, rotationKeeper, rotationPeriod, signSupabaseKey, supabaseKeyClaims, vaultDuration } from "../lib/credentials";
+import { postgresUrl } from "../lib/postgres";
 import { goSeconds } from "./support/vault";
-import { appRoleLimits, appRoleMountTune, currentTime, passwordSlots, postgresUrl, readOnlyPolicy, rotationKeeper, rotationPeriod, signSupabaseKey, supabaseKeyClaims, vaultDuration } from "../lib/credentials";
 
 describe("rotation periods", () => {
     it("has fixed boundaries, every periodDays days since the epoch", () => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postgresUrl } from "../lib/credentials";
+import { postgresUrl } from "../lib/postgres";
 import type { Evaluation } from "../lib/offline/evaluate";
 import { secretTexts } from "../lib/offline/leaks";
 import { reveal } from "../lib/offline/values";
