@@ -31,7 +31,8 @@ export function historyTime(value: string | number): Date {
 /** When the program last ran for a successful `pulumi up`: the clock to evaluate it with again. */
 export function lastDeployTime(history: readonly HistoryEntry[]): string {
     const ups = history.filter((h) => h.kind === "update" && h.result === "succeeded" && h.startTime !== undefined);
-    if (ups.length === 0) throw new Error("pulumi stack history shows no successful `pulumi up`: deploy the stack before checking it for drift");
+    if (ups.length === 0)
+        throw new Error("pulumi stack history shows no successful `pulumi up`: deploy the stack before checking it for drift");
     const latest = ups.map((h) => historyTime(h.startTime!)).reduce((a, b) => (b > a ? b : a));
     return latest.toISOString();
 }
@@ -80,8 +81,9 @@ export function classifyPreview(preview: PreviewDigest): ChangeClass {
     const renewed = new Set(renewals.map(([urn]) => urn));
     // Anything that depends, directly or through other changing resources, on a renewed certificate.
     const following = new Set<string>();
-    const dependsOn = (steps: PreviewStep[]) => new Set(steps.flatMap((s) => [...(s.newState?.dependencies ?? []), ...(s.oldState?.dependencies ?? [])]));
-    for (let grew = true; grew; ) {
+    const dependsOn = (steps: PreviewStep[]) =>
+        new Set(steps.flatMap((s) => [...(s.newState?.dependencies ?? []), ...(s.oldState?.dependencies ?? [])]));
+    for (let grew = true; grew;) {
         grew = false;
         for (const [urn, steps] of byUrn) {
             if (renewed.has(urn) || following.has(urn)) continue;
@@ -105,7 +107,9 @@ export function describeChanges(c: ChangeClass): string {
         for (const d of c.drift) lines.push(`- \`${d.urn}\`: ${d.ops.join(", ")}${d.reasons.length ? ` (${d.reasons.join(", ")})` : ""}`);
     }
     if (c.renewals.length > 0) {
-        lines.push(`Scheduled: ${c.renewals.length} certificate(s) due for renewal, and ${c.followingRenewal.length} resource(s) that take them:`);
+        lines.push(
+            `Scheduled: ${c.renewals.length} certificate(s) due for renewal, and ${c.followingRenewal.length} resource(s) that take them:`,
+        );
         for (const urn of [...c.renewals, ...c.followingRenewal]) lines.push(`- \`${urn}\``);
     }
     if (lines.length === 0) lines.push("No changes.");

@@ -22,7 +22,9 @@ function readJson(path: string | undefined, what: string): unknown {
     try {
         return JSON.parse(text);
     } catch {
-        throw new Error(`${path} is not the JSON of pulumi ${what === "history" ? "stack history --json" : "preview --json"} (did the command fail? its first line: ${JSON.stringify(text.split("\n")[0].slice(0, 200))})`);
+        throw new Error(
+            `${path} is not the JSON of pulumi ${what === "history" ? "stack history --json" : "preview --json"} (did the command fail? its first line: ${JSON.stringify(text.split("\n")[0].slice(0, 200))})`,
+        );
     }
 }
 
@@ -36,14 +38,19 @@ function main(argv: string[]): number {
         const changes = classifyPreview(readJson(path, "preview") as PreviewDigest);
         process.stdout.write(describeChanges(changes));
         const drift = changes.drift.length > 0;
-        if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `drift=${drift}\nscheduled=${changes.renewals.length > 0}\n`);
+        if (process.env.GITHUB_OUTPUT)
+            appendFileSync(process.env.GITHUB_OUTPUT, `drift=${drift}\nscheduled=${changes.renewals.length > 0}\n`);
         return drift ? 1 : 0;
     }
     if (command === "due") {
         const changes = classifyPreview(readJson(path, "preview") as PreviewDigest);
         const due = changes.drift.length + changes.renewals.length > 0;
         // With the real clock every change is scheduled: the pinned check before it found no drift.
-        process.stdout.write(due ? `Due now: ${[...changes.drift.map((d) => d.urn), ...changes.renewals, ...changes.followingRenewal].length} resource(s) change with the real clock (rotation or renewal): approve the scheduled \`pulumi up\`.\n` : "Nothing due.\n");
+        process.stdout.write(
+            due
+                ? `Due now: ${[...changes.drift.map((d) => d.urn), ...changes.renewals, ...changes.followingRenewal].length} resource(s) change with the real clock (rotation or renewal): approve the scheduled \`pulumi up\`.\n`
+                : "Nothing due.\n",
+        );
         if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `due=${due}\n`);
         return 0;
     }

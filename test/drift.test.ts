@@ -57,11 +57,15 @@ describe("classifying a preview", () => {
         const c = classifyPreview({ steps: [...renewal, ...redisTakesCert, edited] });
         expect(c.drift).toEqual([{ urn: BUCKET, ops: ["update"], reasons: ["versioning"] }]);
         expect(c.renewals).toEqual([CERT]);
-        expect(describeChanges(c)).toMatch(/^Drift: 1 resource\(s\)[\s\S]*backups-bucket`: update \(versioning\)[\s\S]*Scheduled: 1 certificate/);
+        expect(describeChanges(c)).toMatch(
+            /^Drift: 1 resource\(s\)[\s\S]*backups-bucket`: update \(versioning\)[\s\S]*Scheduled: 1 certificate/,
+        );
     });
 
     it("calls a certificate replaced for another reason drift, and what takes it drift too", () => {
-        const c = classifyPreview({ steps: [...replacement(CERT, "tls:index/locallySignedCert:LocallySignedCert", ["dnsNames"], [CA]), ...redisTakesCert] });
+        const c = classifyPreview({
+            steps: [...replacement(CERT, "tls:index/locallySignedCert:LocallySignedCert", ["dnsNames"], [CA]), ...redisTakesCert],
+        });
         expect(c.drift.map((d) => d.urn)).toEqual([CERT, REDIS]);
         expect(c.renewals).toEqual([]);
     });
@@ -86,7 +90,9 @@ describe("the clock of the last deploy", () => {
         expect(historyTime("2026-11-20 10:30:12.5 +0100 CET").toISOString()).toBe("2026-11-20T09:30:12.500Z");
         expect(historyTime(1_795_000_000).toISOString()).toBe(new Date(1_795_000_000_000).toISOString());
         expect(() => historyTime("yesterday")).toThrow(/cannot read the time "yesterday"/);
-        expect(() => lastDeployTime(history.filter((h) => h.kind !== "update" || h.result !== "succeeded"))).toThrow(/no successful `pulumi up`/);
+        expect(() => lastDeployTime(history.filter((h) => h.kind !== "update" || h.result !== "succeeded"))).toThrow(
+            /no successful `pulumi up`/,
+        );
     });
 
     it("evaluates the program as that deploy did, across a rotation boundary: rotation is never drift", async () => {
@@ -105,12 +111,17 @@ describe("scripts/drift.ts, as the workflow runs it", () => {
     const dir = mkdtempSync(join(tmpdir(), "toolboxai-drift-"));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const script = async (args: string[], files: Record<string, unknown>) => {
-        for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), typeof content === "string" ? content : JSON.stringify(content));
+        for (const [name, content] of Object.entries(files))
+            writeFileSync(join(dir, name), typeof content === "string" ? content : JSON.stringify(content));
         const output = join(dir, "github-output");
         writeFileSync(output, "");
         const env = { PATH: process.env.PATH, TOOLBOXAI_TS_CACHE: "off", GITHUB_OUTPUT: output };
         try {
-            const { stdout } = await run(process.execPath, ["-r", "./scripts/register.js", "scripts/drift.ts", ...args.map((a) => (a in files ? join(dir, a) : a))], { cwd: PROJECT_DIR, env });
+            const { stdout } = await run(
+                process.execPath,
+                ["-r", "./scripts/register.js", "scripts/drift.ts", ...args.map((a) => (a in files ? join(dir, a) : a))],
+                { cwd: PROJECT_DIR, env },
+            );
             return { code: 0, stdout, stderr: "", outputs: readFileSync(output, "utf8") };
         } catch (err) {
             const e = err as { code: number; stdout: string; stderr: string };
@@ -119,23 +130,40 @@ describe("scripts/drift.ts, as the workflow runs it", () => {
     };
 
     it("prints the pinned clock for $GITHUB_OUTPUT", async () => {
-        const r = await script(["last-deploy", "history.json"], { "history.json": [{ kind: "update", result: "succeeded", startTime: "2026-11-20 09:30:12 +0000 UTC" }] });
+        const r = await script(["last-deploy", "history.json"], {
+            "history.json": [{ kind: "update", result: "succeeded", startTime: "2026-11-20 09:30:12 +0000 UTC" }],
+        });
         expect(r).toMatchObject({ code: 0, stdout: "TOOLBOXAI_NOW=2026-11-20T09:30:12.000Z\n" });
     });
 
     it("fails on drift, passes a renewal as scheduled, and says so in $GITHUB_OUTPUT", async () => {
-        const drift = await script(["classify", "preview.json"], { "preview.json": { steps: [step("update", BUCKET, "aws:s3/bucket:Bucket", ["versioning"])] } });
+        const drift = await script(["classify", "preview.json"], {
+            "preview.json": { steps: [step("update", BUCKET, "aws:s3/bucket:Bucket", ["versioning"])] },
+        });
         expect(drift).toMatchObject({ code: 1, outputs: "drift=true\nscheduled=false\n" });
         const renew = await script(["classify", "preview.json"], { "preview.json": { steps: [...renewal, ...redisTakesCert] } });
         expect(renew).toMatchObject({ code: 0, outputs: "drift=false\nscheduled=true\n" });
         expect(renew.stdout).toMatch(/Scheduled: 1 certificate/);
-        const due = await script(["due", "preview.json"], { "preview.json": { steps: [step("replace", urn("random:index/randomPassword:RandomPassword", "credentials-jwt-secret"), "random:index/randomPassword:RandomPassword", ["keepers"])] } });
+        const due = await script(["due", "preview.json"], {
+            "preview.json": {
+                steps: [
+                    step(
+                        "replace",
+                        urn("random:index/randomPassword:RandomPassword", "credentials-jwt-secret"),
+                        "random:index/randomPassword:RandomPassword",
+                        ["keepers"],
+                    ),
+                ],
+            },
+        });
         expect(due).toMatchObject({ code: 0, outputs: "due=true\n" });
     });
 
     it("reports output that is not the preview's JSON with a clear message, as neither drift nor clean", async () => {
         const r = await script(["classify", "preview.json"], { "preview.json": "error: could not reach vault.toolboxai.internal\n" });
         expect(r.code).toBe(2);
-        expect(r.stderr).toMatch(/is not the JSON of pulumi preview --json \(did the command fail\? its first line: "error: could not reach vault/);
+        expect(r.stderr).toMatch(
+            /is not the JSON of pulumi preview --json \(did the command fail\? its first line: "error: could not reach vault/,
+        );
     });
 });

@@ -37,7 +37,10 @@ afterAll(async () => {
 
 /** dev's plan, pointed at the test server (or at a port where nothing listens). */
 async function plan(port: number): Promise<Evaluation> {
-    return evaluateStack("dev", { overrides: { supabaseDbPort: String(port), supabaseDbUser: ROLE }, secrets: { databaseBootstrapPassword: BOOTSTRAP } });
+    return evaluateStack("dev", {
+        overrides: { supabaseDbPort: String(port), supabaseDbUser: ROLE },
+        secrets: { databaseBootstrapPassword: BOOTSTRAP },
+    });
 }
 
 /** Runs a planned command as pulumi-command does: `/bin/sh -c <create>`, the planned environment on top of the provider's. */
@@ -72,7 +75,10 @@ function secretsOf(ev: Evaluation, environment: Record<string, string>, secretVa
 function expectNoSecret(output: string, secrets: string[]) {
     const found = secrets.filter((s) => output.includes(s));
     // Names only: the assertion message must not print the secret either.
-    expect(found.map((s) => `[secret of ${s.length} characters]`), output.replace(new RegExp(secrets.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g"), "[secret]")).toEqual([]);
+    expect(
+        found.map((s) => `[secret of ${s.length} characters]`),
+        output.replace(new RegExp(secrets.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g"), "[secret]"),
+    ).toEqual([]);
 }
 
 const APPLY_SECRETS = ["NEW_PASSWORD", "STANDBY_PASSWORD", "BOOTSTRAP_PASSWORD"];
@@ -148,7 +154,11 @@ describe("migration push (supabase db push) failing for real: no secret in stdou
         // The role has the password the push was planned with; only the SQL is wrong.
         await pg.sql(`ALTER ROLE ${ROLE} PASSWORD '${planned.PGPASSWORD}'`);
         await pg.sql(`GRANT CREATE ON DATABASE postgres TO ${ROLE}; GRANT CREATE ON SCHEMA public TO ${ROLE}`);
-        const result = await runPlanned(ev, "migrations-push", workdir({ ...GOOD, "20260102000000_bad.sql": "create tabel broken (id int);\n" }));
+        const result = await runPlanned(
+            ev,
+            "migrations-push",
+            workdir({ ...GOOD, "20260102000000_bad.sql": "create tabel broken (id int);\n" }),
+        );
         expect(result.code).not.toBe(0);
         expect(result.output).toMatch(/syntax error at or near "tabel"/);
         expectNoSecret(result.output, secretsOf(ev, result.environment, PUSH_SECRETS));
