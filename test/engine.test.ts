@@ -21,7 +21,7 @@ import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
-import { REDIS_COMMANDS, REDIS_PATHS } from "../lib/redis";
+import { REDIS_PATHS } from "../lib/redis";
 import { SEED_LABEL } from "../components/seed";
 import { byName, evaluateStack, ofType, runningContainers, TEST_CLOCK } from "./harness";
 import { startEngine, waitFor, type Engine } from "./support/docker";
@@ -44,7 +44,6 @@ const CONTAINER = "docker:index/container:Container";
 const SERVICE = "docker:index/service:Service";
 const HEALTH_INTERVAL = "2s";
 /** Whether the worker's Redis ACL allows Celery's result backend (its PUBLISH): h12b's change. */
-const celeryAcl = /\+(@pubsub|publish)\b/.test(REDIS_COMMANDS.worker);
 
 interface Deployed {
     /** Planned container name to the real container id. */
@@ -300,11 +299,7 @@ describe("dev's plan on a real Docker engine", () => {
         expect(res).toEqual({ status: 200, body: { status: "ok" } });
     });
 
-    // The worker's Redis ACL must allow what Celery's Redis result backend does (PUBLISH of the
-    // result): that is h12b's change. Until it is on main, the round trip cannot work, and the
-    // test below checks that this is the reason; once it lands, the round trip runs by itself.
-
-    it.runIf(celeryAcl)("round-trips a Celery task between the backend and the worker containers", async () => {
+    it("round-trips a Celery task between the backend and the worker containers", async () => {
         for (const name of ["app-backend-0", "app-worker-0"]) await healthy(name, deployed.containers[name]);
         const res = await httpGet("/enqueue?x=2&y=3");
         expect(res.status, `${JSON.stringify(res.body)}\nworker: ${await logs(deployed.containers["app-worker-0"])}`).toBe(200);
@@ -312,19 +307,6 @@ describe("dev's plan on a real Docker engine", () => {
         // The worker container ran it (its hostname is its container id's prefix).
         expect(deployed.containers["app-worker-0"].startsWith(String(res.body.worker))).toBe(true);
     });
-
-    it.skipIf(celeryAcl)(
-        "cannot round-trip a Celery task yet: the worker's ACL refuses the result's PUBLISH (waits for h12b's Celery ACL)",
-        async () => {
-            const stored = await exec(deployed.containers["app-worker-0"], [
-                "python3",
-                "-c",
-                "import sys; sys.path.insert(0, '/opt/standin'); import tasks; tasks.app.backend.store_result('probe', 1, 'SUCCESS')",
-            ]);
-            expect(stored.code).not.toBe(0);
-            expect(stored.output).toMatch(/NOPERM|NoPermission/);
-        },
-    );
 
     it("attaches Redis to internal networks only; on this engine an internal network still gives a default route", async () => {
         for (const n of ofType(ev, "docker:index/network:Network")) {
@@ -407,7 +389,7 @@ describe("dev's plan on a real Docker engine", () => {
         )!.content;
         expect((await exec(deployed.containers["app-backend-0"], ["cat", "/run/secrets/vault_secret_id"])).output).toBe(secretId);
         expect((await httpGet("/health")).status).toBe(200);
-        if (celeryAcl) expect((await httpGet("/enqueue?x=20&y=22")).body.sum).toBe(42);
+        expect((await httpGet("/enqueue?x=20&y=22")).body.sum).toBe(42);
         // Still one Redis on the data volume.
         const onData = (await engine.docker.listContainers({ all: true, filters: { volume: ["toolboxai-dev-redis-data"] } })).length;
         expect(onData).toBe(1);
