@@ -223,4 +223,15 @@ describe("workflows", () => {
         expect(images.length).toBeGreaterThan(0);
         for (const major of images) expect(major).toBe(String(semver.major(pinned)));
     });
+
+    it("install the Pulumi CLI of .pulumi.version, the SDK's own version (replacementTrigger needs CLI >= 3.208)", () => {
+        const pinned = readFileSync(join(PROJECT_DIR, ".pulumi.version"), "utf8").trim();
+        const sdk = (JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
+        expect(pinned).toBe(sdk);
+        expect(semver.gte(pinned, "3.208.0")).toBe(true);
+        const steps = readdirSync(DIR).flatMap((file) => Object.values(workflow(file).jobs).flatMap((job) => (job.steps ?? []).map((step) => ({ file, step }))));
+        const pulumiSteps = steps.filter(({ step }) => step.uses?.startsWith("pulumi/actions@"));
+        expect(pulumiSteps.length).toBeGreaterThan(0);
+        for (const { file, step } of pulumiSteps) expect(step.with?.["pulumi-version-file"], file).toBe(".pulumi.version");
+    });
 });
