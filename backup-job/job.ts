@@ -357,8 +357,9 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
         const manifest: Manifest = { format: MANIFEST_FORMAT, key, bytes, sha256, startedAt: started.toISOString(), schemas: c.schemas, tables };
         const mKey = manifestKey(key);
         try {
-            const { Body: _body, ContentType: _type, Metadata: _meta, ...encryption } = uploadParams(c, mKey, new PassThrough());
-            await client.send(new PutObjectCommand({ ...encryption, Body: JSON.stringify(manifest), ContentType: "application/json" }), { abortSignal: cancel.signal });
+            // The same encryption as the dump: the bucket policy refuses anything else.
+            const { ServerSideEncryption, SSEKMSKeyId } = uploadParams(c, mKey, new PassThrough());
+            await client.send(new PutObjectCommand({ Bucket: c.bucket, Key: mKey, ServerSideEncryption, SSEKMSKeyId, Body: JSON.stringify(manifest), ContentType: "application/json" }), { abortSignal: cancel.signal });
         } catch (err) {
             if (aborted) throw new JobError("aborted", `backup ${aborted}`, key);
             throw new JobError("storage", `s3://${c.bucket}/${key} is stored, but its manifest ${mKey} could not be written: ${describeStorageError(err, c)}`, key);

@@ -34,7 +34,7 @@ export function parseManifest(text: string, where: string): Manifest {
     try {
         m = JSON.parse(text) as Partial<Manifest>;
     } catch (err) {
-        throw new Error(`${where} is not JSON: ${(err as Error).message}`);
+        throw new Error(`${where} is not JSON: ${(err as Error).message}`, { cause: err });
     }
     const tablesOk = m.tables && typeof m.tables === "object" && Object.values(m.tables).every((n) => Number.isInteger(n) && n >= 0);
     if (m.format !== MANIFEST_FORMAT || !/^[0-9a-f]{64}$/.test(m.sha256 ?? "") || !Number.isInteger(m.bytes) || !tablesOk) {
