@@ -12,8 +12,8 @@ export default tseslint.config(
         },
     },
     {
-        // The require hook is plain CommonJS: it runs before any TypeScript can.
-        files: ["scripts/register.js"],
+        // The require hook and the ops bin are plain CommonJS: they run before any TypeScript can.
+        files: ["scripts/register.js", "ops/bin.js"],
         languageOptions: { sourceType: "commonjs", globals: globals.node },
         rules: { "@typescript-eslint/no-require-imports": "off" },
     },

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { redisUsername } from "../components/SupabaseCredentials";
 import { DEFAULT_BACKUP_SCHEDULE } from "../lib/backup";
 import { VaultClient } from "./vault";
 
@@ -136,7 +137,7 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
         let password: string | undefined;
         // The health-check user, which may only PING, unless the URL names another.
         const url = new URL(redisUrl);
-        if (!url.username) url.username = (require("../components/SupabaseCredentials") as typeof import("../components/SupabaseCredentials")).redisUsername("healthcheck");
+        if (!url.username) url.username = redisUsername("healthcheck");
         if (flags["redis-password-file"]) password = readFileSync(flags["redis-password-file"], "utf8").trim();
         else if (ctx.vault) password = (await kv("redis"))?.[decodeURIComponent(url.username)];
         ctx.redis = { url: url.toString(), caPem, password };

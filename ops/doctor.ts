@@ -11,6 +11,7 @@ import type { Client } from "pg";
 import { CONSUMER_READS, CONSUMERS } from "../lib/credentials";
 import {
     backupAgeVerdict,
+    encryptionVerdict,
     connectionsVerdict,
     migrationDiff,
     migrationVersion,
@@ -268,21 +269,24 @@ async function vaultChecks(ctx: Context): Promise<Check[]> {
 /** Streams the object through `zstd -dc | pg_restore --list`: the dump's table of contents must read. */
 async function readableByPgRestore(body: Readable): Promise<{ ok: boolean; entries: number; error: string }> {
     const zstd = spawn("zstd", ["-dc", "-q"], { stdio: ["pipe", "pipe", "pipe"] });
-    const list = spawn("pg_restore", ["--list"], { stdio: ["pipe", "pipe", "pipe"] });
+    // zstd's output goes straight to pg_restore (no Node stream between them to stall).
+    const list = spawn("pg_restore", ["--list"], { stdio: [zstd.stdout, "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    zstd.stdin.on("error", () => undefined);
     for (const c of [zstd, list]) {
-        c.stdin.on("error", () => undefined);
         c.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-2000)));
         c.on("error", (err) => (stderr += `${err.message} (install zstd and the PostgreSQL client)`));
     }
     list.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    zstd.stdout.pipe(list.stdin).on("error", () => undefined);
     body.pipe(zstd.stdin).on("error", () => undefined);
-    body.on("error", (err) => (stderr += err.message));
-    const [zc, lc] = await Promise.all([new Promise<number | null>((r) => zstd.once("close", r)), new Promise<number | null>((r) => list.once("close", r))]);
+    body.on("error", () => undefined);
+    const lc = await new Promise<number | null>((r) => list.once("close", r));
+    // The table of contents is at the start: once it is read, the rest of the object is not needed.
+    body.destroy();
+    zstd.kill("SIGTERM");
     const entries = stdout.split("\n").filter((l) => /^\d+;/.test(l)).length;
-    return { ok: zc === 0 && lc === 0 && entries > 0, entries, error: stderr.trim().split("\n").slice(-2).join(" | ") || `zstd exit ${zc}, pg_restore exit ${lc}` };
+    return { ok: lc === 0 && entries > 0, entries, error: stderr.trim().split("\n").slice(-2).join(" | ") || `pg_restore exit ${lc}` };
 }
 
 async function backupChecks(ctx: Context, o: DoctorOptions): Promise<Check[]> {
@@ -305,11 +309,8 @@ async function backupChecks(ctx: Context, o: DoctorOptions): Promise<Check[]> {
         out.push(age.status === "pass" ? ok("newest backup", ageEvidence) : fail("newest backup", ageEvidence, "the nightly backup is not running or failing: check the backup container's health and logs (event backup.failed names the stage)"));
 
         const head = await headBackup(client, s, newest.key);
-        const sse = head.ServerSideEncryption;
-        if (!s.sse) out.push(sse ? ok("encryption", `${sse}`) : warn("encryption", "the store reports no server-side encryption", "an S3-compatible store may not report it; on AWS every object reports its encryption"));
-        else if (sse === undefined) out.push(warn("encryption", `the store reports none (expected ${s.sse})`, "an S3-compatible store may not report encryption; on AWS this means the bucket's default encryption is off"));
-        else if (sse !== s.sse || (s.kmsKeyArn && head.SSEKMSKeyId && head.SSEKMSKeyId !== s.kmsKeyArn)) out.push(fail("encryption", `${sse}${head.SSEKMSKeyId ? ` ${head.SSEKMSKeyId}` : ""}, expected ${s.sse}${s.kmsKeyArn ? ` ${s.kmsKeyArn}` : ""}`, "the bucket policy should refuse this: check the bucket policy (lib/backup.ts) is applied"));
-        else out.push(ok("encryption", `${sse}${head.SSEKMSKeyId ? ` with ${head.SSEKMSKeyId}` : ""}`));
+        const enc = encryptionVerdict(s.sse, s.kmsKeyArn, head.ServerSideEncryption, head.SSEKMSKeyId);
+        out.push({ name: "encryption", ...enc });
 
         const size = sizeDropVerdict(newest.bytes, previous?.bytes);
         const sizeEvidence = previous ? `${newest.bytes} bytes, the one before ${previous.bytes} bytes (${((newest.bytes / previous.bytes) * 100).toFixed(0)}%)` : `${newest.bytes} bytes, no earlier backup to compare`;

@@ -50,6 +50,20 @@ export function backupAgeVerdict(newestAt: Date, now: Date, intervalMs: number, 
     return { status: ageHours <= limitHours ? "pass" : "fail", limitHours, ageHours };
 }
 
+/**
+ * The newest object's encryption against the bucket's requirement (AES256 in dev, the stack's KMS
+ * key in prod). AWS reports every object's encryption; some S3-compatible stores report none.
+ */
+export function encryptionVerdict(expected: string | undefined, kmsKeyArn: string | undefined, sse: string | undefined, kmsKeyId: string | undefined): { status: Status; evidence: string; fix?: string } {
+    const policyFix = "the bucket policy should have refused this object: check that the bucket policy (lib/backup.ts) is applied (`pulumi up`) and the job's BACKUP_SSE/BACKUP_KMS_KEY_ID";
+    if (sse === undefined) {
+        return { status: "warn", evidence: `the store reports no server-side encryption${expected ? ` (expected ${expected})` : ""}`, fix: "an S3-compatible store may not report it; on AWS it means the object is unencrypted: check the bucket's default encryption" };
+    }
+    if (expected && sse !== expected) return { status: "fail", evidence: `${sse}, expected ${expected}`, fix: policyFix };
+    if (kmsKeyArn && kmsKeyId && kmsKeyId !== kmsKeyArn) return { status: "fail", evidence: `${sse} with ${kmsKeyId}, expected ${kmsKeyArn}`, fix: policyFix };
+    return { status: "pass", evidence: `${sse}${kmsKeyId ? ` with ${kmsKeyId}` : ""}` };
+}
+
 /** A newest backup below this share of the one before means data (or the dump's scope) shrank. */
 export const SIZE_DROP_RATIO = 0.5;
 
