@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { findLeaks } from "../lib/offline/leaks";
 import { SecretValue } from "../lib/offline/values";
-import { byName, evaluateStack, parentName, STACKS } from "./harness";
+import { byName, evaluateStack, parentName, STACK_ENVIRONMENT, STACKS } from "./harness";
 
 describe.each(STACKS)("Providers (%s)", (stack) => {
     it("configures each provider explicitly from the stack config, under the Providers component", async () => {
@@ -29,6 +29,6 @@ describe.each(STACKS)("Providers (%s)", (stack) => {
     it("tags every AWS resource with project, stack and environment", async () => {
         const ev = await evaluateStack(stack);
         const tags = JSON.parse(String(byName(ev, "providers-aws").inputs.defaultTags)).tags;
-        expect(tags).toEqual({ project: "toolboxai", stack, environment: stack, "managed-by": "pulumi" });
+        expect(tags).toEqual({ project: "toolboxai", stack, environment: STACK_ENVIRONMENT[stack], "managed-by": "pulumi" });
     });
 });

@@ -9,7 +9,7 @@ import { findLeaks } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { byName, evaluateProgramInline, evaluateStack, ofType, STACKS, TEST_CLOCK } from "./harness";
 
-const PREFIX = { dev: "toolboxai-dev", prod: "toolboxai" } as const;
+const PREFIX = { dev: "toolboxai-dev", prod: "toolboxai", e2e: "toolboxai-dev" } as const;
 const HOSTED = {
     supabaseAnonKey: "hosted-anon-key-from-secret-config-000",
     supabaseServiceRoleKey: "hosted-service-role-key-from-config-000",
