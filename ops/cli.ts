@@ -10,7 +10,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { EXIT, exitCodeOf, redactUrl, type CheckResult } from "../lib/ops/rules";
 import { resolveContext, UsageError, type CommonFlags } from "./context";
-import { doctor } from "./doctor";
+import { doctor, DOCTOR_GROUPS } from "./doctor";
 import { importData, ImportRefused } from "./import";
 import { checksTable, progress, table } from "./output";
 import { drill, RefusedError, restore, type RestoreResult } from "./restore";
@@ -36,7 +36,7 @@ const COMMON = {
 } as const;
 
 const COMMANDS = {
-    doctor: { "long-query-seconds": { type: "string", default: "300" }, "exposed-schemas": { type: "string", default: "public" } },
+    doctor: { "long-query-seconds": { type: "string", default: "300" }, "exposed-schemas": { type: "string", default: "public" }, skip: { type: "string", default: "" } },
     restore: { key: { type: "string", default: "latest" }, target: { type: "string" }, clean: { type: "boolean", default: false }, jobs: { type: "string" }, "work-dir": { type: "string" } },
     drill: { server: { type: "string" }, keep: { type: "boolean", default: false }, jobs: { type: "string" }, "work-dir": { type: "string" } },
     import: { from: { type: "string" }, schemas: { type: "string", default: "public" }, truncate: { type: "boolean", default: false }, "dry-run": { type: "boolean", default: false }, jobs: { type: "string" } },
@@ -48,7 +48,7 @@ export const USAGE = `usage: ops <doctor|restore|drill|import> [options]   (docs
   where things are:  --stack <name> | --outputs <file>   (credentials from Vault: VAULT_ADDR, VAULT_TOKEN)
                      --database-url --pooler-url --s3-endpoint --bucket --prefix --region --aws-credentials-file
                      --redis-url --redis-ca --redis-password-file --vault-addr --schedule --migrations-dir
-  doctor   [--long-query-seconds 300] [--exposed-schemas public]
+  doctor   [--long-query-seconds 300] [--exposed-schemas public] [--skip redis,vault,...]
   restore  --target <database url> [--key latest|<key>] [--clean] [--jobs N] [--work-dir DIR]
   drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR]
   import   --from <old database url> [--schemas public] [--truncate] [--dry-run] [--jobs N]
@@ -104,7 +104,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         if (command === "doctor") {
             const longQuerySeconds = positiveInt("long-query-seconds", values["long-query-seconds"] as string, 300, 86_400);
             const exposedSchemas = String(values["exposed-schemas"]).split(",").map((s) => s.trim()).filter(Boolean);
-            const results: CheckResult[] = await doctor(ctx, { longQuerySeconds, exposedSchemas });
+            const skip = String(values.skip).split(",").map((s) => s.trim()).filter(Boolean);
+            const unknown = skip.filter((g) => !(DOCTOR_GROUPS as readonly string[]).includes(g));
+            if (unknown.length) throw new UsageError(`--skip ${unknown.join(",")}: must be groups of ${DOCTOR_GROUPS.join(", ")}`);
+            const results: CheckResult[] = await doctor(ctx, { longQuerySeconds, exposedSchemas, skip });
             if (results.every((r) => r.status === "skip")) throw new UsageError("nothing to check: pass --stack (or --outputs) with VAULT_ADDR/VAULT_TOKEN, or the endpoints (--database-url, --bucket, --redis-url, ...)");
             const code = exitCodeOf(results);
             return { code, stdout: json ? `${JSON.stringify({ ok: code === 0, checks: results })}\n` : checksTable(results), stderr: "" };

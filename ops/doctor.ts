@@ -9,6 +9,7 @@ import type { Readable } from "node:stream";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { Client } from "pg";
 import { CONSUMER_READS, CONSUMERS } from "../lib/credentials";
+import { isLoopbackHost } from "../lib/endpoints";
 import {
     backupAgeVerdict,
     encryptionVerdict,
@@ -33,8 +34,13 @@ export interface DoctorOptions {
     longQuerySeconds: number;
     /** Schemas the API exposes: every table in them needs RLS and a policy. */
     exposedSchemas: string[];
+    /** Groups not to check (reported as skipped): e.g. redis where its port is not reachable from here. */
+    skip?: string[];
     now?: Date;
 }
+
+/** The groups doctor runs, in its output's order. */
+export const DOCTOR_GROUPS = ["database", "pooler", "redis", "vault", "backups"] as const;
 
 type Check = Omit<CheckResult, "group">;
 /** A group of checks; an extension (the hosted project's) registers one of these. */
@@ -85,7 +91,9 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
         // SSL in use, and verified as the sslmode says.
         const sslmode = new URL(ctx.databaseUrl).searchParams.get("sslmode") ?? "prefer";
         const ssl = (await db.query<{ ssl: boolean; version: string | null }>("select ssl, version from pg_stat_ssl where pid = pg_backend_pid()")).rows[0];
-        if (!ssl?.ssl) add("database", [fail("ssl", `this connection is not encrypted (sslmode=${sslmode})`, "use sslmode=verify-full with the project's CA (stack config databaseSslMode, databaseCaCert)")]);
+        const host = new URL(ctx.databaseUrl).hostname.replace(/^\[|\]$/g, "");
+        if (!ssl?.ssl && isLoopbackHost(host)) add("database", [warn("ssl", `not encrypted (sslmode=${sslmode}): a local server on ${host}, as \`supabase start\` serves it`, "hosted projects must use sslmode=verify-full with the project's CA")]);
+        else if (!ssl?.ssl) add("database", [fail("ssl", `this connection is not encrypted (sslmode=${sslmode})`, "use sslmode=verify-full with the project's CA (stack config databaseSslMode, databaseCaCert)")]);
         else if (sslmode === "verify-full" || sslmode === "verify-ca") add("database", [ok("ssl", `${ssl.version}, certificate verified (sslmode=${sslmode})`)]);
         else add("database", [warn("ssl", `${ssl.version}, certificate NOT verified (sslmode=${sslmode})`, "use sslmode=verify-full with the project's CA (stack config databaseSslMode, databaseCaCert)")]);
 
@@ -343,12 +351,14 @@ export async function doctor(ctx: Context, o: DoctorOptions): Promise<CheckResul
             return [{ group, name: "checks", status: "fail" as Status, evidence: `unexpected error: ${(err as Error).message}`, fix: "see the error; report it if it persists" }];
         }
     };
+    const skipped = (group: string) => (o.skip ?? []).includes(group);
+    const skipAll = (group: string) => Promise.resolve(tag(group)([skip("checks", "skipped (--skip)")]));
     const groups = await Promise.all([
-        databaseChecks(ctx, o).catch((err: unknown) => [{ group: "database", name: "checks", status: "fail" as Status, evidence: `unexpected error: ${(err as Error).message}`, fix: "see the error" }]),
-        guard("pooler", () => poolerChecks(ctx)),
-        guard("redis", () => redisChecks(ctx)),
-        guard("vault", () => vaultChecks(ctx)),
-        guard("backups", () => backupChecks(ctx, o)),
+        skipped("database") ? skipAll("database") : databaseChecks(ctx, o).catch((err: unknown) => [{ group: "database", name: "checks", status: "fail" as Status, evidence: `unexpected error: ${(err as Error).message}`, fix: "see the error" }]),
+        skipped("pooler") ? skipAll("pooler") : guard("pooler", () => poolerChecks(ctx)),
+        skipped("redis") ? skipAll("redis") : guard("redis", () => redisChecks(ctx)),
+        skipped("vault") ? skipAll("vault") : guard("vault", () => vaultChecks(ctx)),
+        skipped("backups") ? skipAll("backups") : guard("backups", () => backupChecks(ctx, o)),
         ...(extraCheckGroups.length ? extraCheckGroups.map((g) => guard(g.group, () => g.run(ctx, o))) : [Promise.resolve(tag("hosted project")([HOSTED_PROJECT_PENDING]))]),
     ]);
     return groups.flat();

@@ -8,7 +8,7 @@ import { PROJECT_DIR } from "./harness";
 
 const DIR = join(PROJECT_DIR, ".github", "workflows");
 const text = (file: string) => readFileSync(join(DIR, file), "utf8");
-type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string };
+type Step = { name?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string };
 type Job = { steps?: Step[]; needs?: string | string[]; if?: string; environment?: string; uses?: string; with?: Record<string, unknown>; strategy?: { matrix?: Record<string, unknown> } };
 type Workflow = { on: Record<string, unknown>; jobs: Record<string, Job>; permissions?: Record<string, string> };
 const workflow = (file: string) => load(text(file)) as Workflow;
@@ -83,6 +83,30 @@ describe("workflows", () => {
         expect(drift.jobs.drift.strategy?.matrix?.stack).toEqual(["dev", "prod"]);
         expect(pulumiStep(drift.jobs.drift)?.with).toMatchObject({ command: "preview", "expect-no-changes": true, refresh: true });
         expect(drift.jobs.drift.steps?.find((s) => s.if === "failure()")?.run).toMatch(/gh issue (create|comment)/);
+    });
+
+    it("drills a restore of prod's backup weekly with read-only access, opening an issue on failure", () => {
+        const drill = workflow("restore-drill.yml");
+        expect(drill.on).toHaveProperty("schedule");
+        const job = drill.jobs.drill as Job & { services?: Record<string, { image: string }> };
+        expect(job.environment).toBe("prod-backup-reader");
+        expect(job.services?.postgres.image).toMatch(/supabase\/postgres/);
+        const steps = job.steps ?? [];
+        expect(steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials"))?.with?.["role-to-assume"]).toBe("${{ vars.AWS_BACKUP_READER_ROLE_ARN }}");
+        expect(steps.map((s) => s.run ?? "").join("\n")).toMatch(/npm run --silent ops -- drill --json/);
+        expect(steps.find((s) => s.if === "failure()")?.run).toMatch(/gh issue (create|comment)/);
+    });
+
+    it("deploys a throwaway e2e stack with the real CLI, runs ops doctor, and always destroys it", () => {
+        const e2e = workflow("e2e.yml");
+        expect(Object.keys(e2e.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+        const steps = e2e.jobs.e2e.steps ?? [];
+        const runs = steps.map((s) => s.run ?? "").join("\n");
+        expect(runs).toMatch(/pulumi up --yes --skip-preview --stack e2e/);
+        expect(runs).toMatch(/npx supabase start/);
+        expect(runs).toMatch(/ops -- doctor --stack e2e/);
+        expect(steps.find((s) => s.name === "Destroy")).toMatchObject({ if: "always()" });
+        expect(steps.find((s) => s.name === "Destroy")?.run).toMatch(/pulumi destroy --yes --stack e2e/);
     });
 
     it("never puts a secret in a shell command line or echoes one", () => {
