@@ -6,7 +6,7 @@
  * old-style database into the migrated schema. No secret ever reaches the tool's output.
  */
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,7 +17,7 @@ import { backupKey } from "../backup-job/job";
 import { manifestKey } from "../backup-job/manifest";
 import { aclFile, redisConf } from "../lib/redis";
 import { main, type Outcome } from "../ops/cli";
-import { createAppDatabase } from "./support/backup";
+import { createAppDatabase, createMigratedDatabase } from "./support/backup";
 import { makePki, startRedis, type Pki, type RedisServerProcess } from "./support/redis";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "./support/s3";
@@ -371,12 +371,7 @@ describe("ops import", () => {
         await pg.sql("create database legacy template app");
         await pg.sql("drop schema private cascade; drop schema supabase_migrations cascade; alter table public.users disable row level security; alter table public.projects disable row level security", "legacy");
         // The migrated schema, empty: what `supabase db push` leaves on a new project.
-        await pg.sql("create database fresh");
-        // The per-database part of the platform's setup (its roles exist in the cluster already).
-        const setup = readFileSync(join(__dirname, "support", "supabase-auth.sql"), "utf8");
-        writeFileSync(join(work, "auth-schema.sql"), setup.slice(setup.indexOf("-- per database")));
-        await pg.sqlFile(join(work, "auth-schema.sql"), {}, "fresh");
-        for (const f of readdirSync(join(__dirname, "..", "supabase", "migrations")).sort()) await pg.sqlFile(join(__dirname, "..", "supabase", "migrations", f), {}, "fresh");
+        await createMigratedDatabase(pg, "fresh", work);
         // An old database that drifted from the schema.
         await pg.sql("create database drifted template legacy");
         await pg.sql(
@@ -418,6 +413,18 @@ describe("ops import", () => {
         expect(r.code).toBe(0);
         expect((r.json.tables as { checksumsEqual: boolean }[]).every((t) => t.checksumsEqual)).toBe(true);
         expect(await tableChecksums("fresh")).toEqual(await tableChecksums("legacy"));
+        // The indexes and foreign keys dropped for the load are all back, exactly as the migrations made them.
+        await createMigratedDatabase(pg, "pristine", work);
+        const catalog = (database: string) =>
+            pg.sql(
+                `select string_agg(d, E'\n' order by d) from (
+                    select indexdef as d from pg_indexes where schemaname in ('auth', 'public')
+                    union all select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) from pg_constraint where connamespace in ('auth'::regnamespace, 'public'::regnamespace)
+                ) s`,
+                database,
+            );
+        expect(await catalog("fresh")).toBe(await catalog("pristine"));
+        expect(await catalog("fresh")).toMatch(/FOREIGN KEY \(owner_id\) REFERENCES (public\.)?users\(id\) ON DELETE CASCADE/);
     }, 120_000);
 
     it("refuses non-empty target tables unless --truncate", async () => {
