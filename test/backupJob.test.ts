@@ -20,7 +20,7 @@ import { reveal } from "../lib/offline/values";
 import { byName, containerEnv, evaluateStack, PROJECT_DIR } from "./harness";
 import { freePort } from "./support/net";
 import { startPostgres, type PostgresServer } from "./support/postgres";
-import { createAppDatabase, restoreFromS3 } from "./support/backup";
+import { backupJobEnv, createAppDatabase, restoreFromS3 } from "./support/backup";
 import { makePki, type Pki } from "./support/redis";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "./support/s3";
 
@@ -48,25 +48,7 @@ function writeSecretFile(name: string, content: string): string {
 
 /** The job's environment as the container gets it, pointed at the loopback servers; nothing inherited. */
 function jobEnv(overrides: Record<string, string> = {}): Record<string, string> {
-    return {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: work,
-        PGHOST: "127.0.0.1",
-        PGPORT: String(pg.port),
-        PGDATABASE: "app",
-        PGUSER: "postgres",
-        PGSSLMODE: "disable",
-        PGPASSFILE: join(work, "pgpass"),
-        AWS_REGION: "eu-central-1",
-        AWS_SHARED_CREDENTIALS_FILE: join(work, "aws_credentials"),
-        AWS_CONFIG_FILE: join(work, "aws_config"),
-        BACKUP_BUCKET: BUCKET,
-        BACKUP_PREFIX: "supabase",
-        BACKUP_SSE: "AES256",
-        BACKUP_S3_ENDPOINT: s3.endpoint,
-        BACKUP_PART_SIZE_MB: "5",
-        ...overrides,
-    };
+    return backupJobEnv({ work, pgPort: pg.port, s3Endpoint: s3.endpoint, bucket: BUCKET }, overrides);
 }
 
 interface JobRun {

@@ -17,7 +17,7 @@ import { backupKey } from "../backup-job/job";
 import { manifestKey } from "../backup-job/manifest";
 import { aclFile, redisConf } from "../lib/redis";
 import { main, type Outcome } from "../ops/cli";
-import { createAppDatabase, createMigratedDatabase } from "./support/backup";
+import { backupJobEnv, createAppDatabase, createMigratedDatabase } from "./support/backup";
 import { makePki, startRedis, type Pki, type RedisServerProcess } from "./support/redis";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "./support/s3";
@@ -88,24 +88,7 @@ function runJob(env: Record<string, string>): Promise<{ code: number | null; rep
 }
 
 function jobEnv(database: string, prefix: string): Record<string, string> {
-    return {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: work,
-        PGHOST: "127.0.0.1",
-        PGPORT: String(pg.port),
-        PGDATABASE: database,
-        PGUSER: "postgres",
-        PGSSLMODE: "disable",
-        PGPASSFILE: join(work, "pgpass"),
-        AWS_REGION: "eu-central-1",
-        AWS_SHARED_CREDENTIALS_FILE: join(work, "aws_credentials"),
-        AWS_CONFIG_FILE: join(work, "aws_config"),
-        BACKUP_BUCKET: BUCKET,
-        BACKUP_PREFIX: prefix,
-        BACKUP_SSE: "AES256",
-        BACKUP_S3_ENDPOINT: s3.endpoint,
-        BACKUP_PART_SIZE_MB: "5",
-    };
+    return backupJobEnv({ work, pgPort: pg.port, s3Endpoint: s3.endpoint, bucket: BUCKET }, { PGDATABASE: database, BACKUP_PREFIX: prefix });
 }
 
 /** Row count and an order-independent checksum of every table (computed here, not by the tool). */

@@ -52,3 +52,29 @@ export async function restoreFromS3(
     await pipeline(object.Body as Readable, zstd.stdin);
     return { code: await exited, errors };
 }
+
+/**
+ * The backup job's environment as its container gets it, pointed at loopback servers; nothing
+ * inherited. Expects `pgpass`, `aws_credentials` and `aws_config` in `work`.
+ */
+export function backupJobEnv(o: { work: string; pgPort: number; s3Endpoint: string; bucket: string }, overrides: Record<string, string> = {}): Record<string, string> {
+    return {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: o.work,
+        PGHOST: "127.0.0.1",
+        PGPORT: String(o.pgPort),
+        PGDATABASE: "app",
+        PGUSER: "postgres",
+        PGSSLMODE: "disable",
+        PGPASSFILE: join(o.work, "pgpass"),
+        AWS_REGION: "eu-central-1",
+        AWS_SHARED_CREDENTIALS_FILE: join(o.work, "aws_credentials"),
+        AWS_CONFIG_FILE: join(o.work, "aws_config"),
+        BACKUP_BUCKET: o.bucket,
+        BACKUP_PREFIX: "supabase",
+        BACKUP_SSE: "AES256",
+        BACKUP_S3_ENDPOINT: o.s3Endpoint,
+        BACKUP_PART_SIZE_MB: "5",
+        ...overrides,
+    };
+}
