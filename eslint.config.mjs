@@ -3,7 +3,8 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "coverage/", "plans/", ".tmp/"] },
+    // Everything generated (.gitignore), e.g. the backup job bundle in dist/, is never linted.
+    { ignores: ["node_modules/", "bin/", "coverage/", "plans/", ".tmp/", "dist/"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
@@ -12,8 +13,9 @@ export default tseslint.config(
         },
     },
     {
-        // The require hook and the ops bin are plain CommonJS: they run before any TypeScript can.
-        files: ["scripts/register.js", "ops/bin.js"],
+        // Plain CommonJS that runs before any TypeScript can: the require hook, the ops bin, and the
+        // replays of the engine's own TypeScript registration.
+        files: ["scripts/register.js", "ops/bin.js", "**/*.cjs"],
         languageOptions: { sourceType: "commonjs", globals: globals.node },
         rules: { "@typescript-eslint/no-require-imports": "off" },
     },

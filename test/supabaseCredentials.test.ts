@@ -111,7 +111,8 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const generated = ofType(before, "random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n !== keptSlot);
         // migrations-push: its PGPASSWORD changes, an update that does not push again.
         // The containers are the consumers: new secret files (and Redis's new ACL) replace them.
-        const carriers = ["app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
+        // backups-uploader-credentials: Vault gets the uploader's new access key (test/uploaderKeyRotation.test.ts).
+        const carriers = ["backups-uploader-credentials", "app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
         expect(changed).toEqual([...generated, ...carriers].sort());
         for (const name of generated) expect(byName(after, name).outputs.result).not.toEqual(byName(before, name).outputs.result);
         expect(vaultData(after, "database").password).not.toBe(vaultData(before, "database").password);
