@@ -16,7 +16,6 @@ const PENDING = [
     "docs/workflows.md",
     "docs/hosted-project.md",
     "docs/operations/vault.md",
-    "docs/operations/ops-tool.md",
 ];
 
 function markdownFiles(dir: string): string[] {
