@@ -64,7 +64,10 @@ export interface SnapshotSession {
 
 /** Opens the session and exports its snapshot; rejects with psql's own error (connection, TLS, password). */
 export async function openSnapshotSession(psql: string, env: NodeJS.ProcessEnv): Promise<SnapshotSession> {
-    const child: ChildProcess = spawn(psql, ["-X", "-q", "-t", "-A", "--no-password", "-v", "ON_ERROR_STOP=1"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child: ChildProcess = spawn(psql, ["-X", "-q", "-t", "-A", "--no-password", "-v", "ON_ERROR_STOP=1"], {
+        env,
+        stdio: ["pipe", "pipe", "pipe"],
+    });
     let out = "";
     let stderr = "";
     let ended: string | undefined;

@@ -45,7 +45,12 @@ export async function listBackups(client: S3Client, s: S3Settings): Promise<Back
         for (const o of page.Contents ?? []) {
             const m = o.Key ? DUMP_KEY.exec(o.Key) : null;
             if (!m || o.Key !== backupKey(s.prefix, new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])))) continue;
-            out.push({ key: o.Key!, bytes: o.Size ?? 0, lastModified: o.LastModified, takenAt: new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) });
+            out.push({
+                key: o.Key!,
+                bytes: o.Size ?? 0,
+                lastModified: o.LastModified,
+                takenAt: new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])),
+            });
         }
         ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
@@ -56,7 +61,8 @@ export async function listBackups(client: S3Client, s: S3Settings): Promise<Back
 export async function pickBackup(client: S3Client, s: S3Settings, key: string): Promise<BackupObject> {
     const all = await listBackups(client, s);
     if (key === "latest") {
-        if (!all[0]) throw new Error(`no backup under s3://${s.bucket}/${s.prefix}/: check --bucket/--prefix, or that the backup job has run`);
+        if (!all[0])
+            throw new Error(`no backup under s3://${s.bucket}/${s.prefix}/: check --bucket/--prefix, or that the backup job has run`);
         return all[0];
     }
     const found = all.find((b) => b.key === key);
@@ -71,7 +77,10 @@ export async function readManifest(client: S3Client, s: S3Settings, dumpKey: str
         const res = await client.send(new GetObjectCommand({ Bucket: s.bucket, Key: key }));
         text = await res.Body!.transformToString();
     } catch (err) {
-        throw new Error(`cannot read the manifest s3://${s.bucket}/${key} (${(err as Error).name}): without it the dump's SHA-256 and row counts are unknown; backups taken before manifests existed can only be restored by hand (docs/operations/ops-tool.md)`, { cause: err });
+        throw new Error(
+            `cannot read the manifest s3://${s.bucket}/${key} (${(err as Error).name}): without it the dump's SHA-256 and row counts are unknown; backups taken before manifests existed can only be restored by hand (docs/operations/ops-tool.md)`,
+            { cause: err },
+        );
     }
     return parseManifest(text, `s3://${s.bucket}/${key}`);
 }
@@ -84,7 +93,14 @@ export async function headBackup(client: S3Client, s: S3Settings, key: string) {
  * Downloads the object to `file` (zstd-compressed, as stored) while hashing it, so that nothing
  * is restored before the whole object is known to be the one the backup job wrote.
  */
-export async function downloadVerified(client: S3Client, s: S3Settings, key: string, file: string, expectedSha256: string, onProgress?: (bytes: number) => void): Promise<{ bytes: number; sha256: string }> {
+export async function downloadVerified(
+    client: S3Client,
+    s: S3Settings,
+    key: string,
+    file: string,
+    expectedSha256: string,
+    onProgress?: (bytes: number) => void,
+): Promise<{ bytes: number; sha256: string }> {
     const res = await client.send(new GetObjectCommand({ Bucket: s.bucket, Key: key }));
     const hash = createHash("sha256");
     let bytes = 0;
@@ -96,12 +112,19 @@ export async function downloadVerified(client: S3Client, s: S3Settings, key: str
     });
     await pipeline(body, createWriteStream(file));
     const sha256 = hash.digest("hex");
-    if (sha256 !== expectedSha256) throw new Error(`s3://${s.bucket}/${key}: SHA-256 ${sha256} differs from the manifest's ${expectedSha256}: the object is corrupt or not the one the backup job wrote; the target was not touched`);
+    if (sha256 !== expectedSha256)
+        throw new Error(
+            `s3://${s.bucket}/${key}: SHA-256 ${sha256} differs from the manifest's ${expectedSha256}: the object is corrupt or not the one the backup job wrote; the target was not touched`,
+        );
     return { bytes, sha256 };
 }
 
 /** Runs a command, resolving with its exit, stdout and the tail of stderr. */
-export function runTool(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdinFile?: string; stdin?: Readable } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runTool(
+    cmd: string,
+    args: string[],
+    opts: { env?: NodeJS.ProcessEnv; stdinFile?: string; stdin?: Readable } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
         let child: ChildProcess;
         try {
@@ -115,7 +138,9 @@ export function runTool(cmd: string, args: string[], opts: { env?: NodeJS.Proces
         child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
         child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-8000)));
         child.stdin!.on("error", () => undefined);
-        child.once("error", (err) => resolve({ code: null, stdout, stderr: `${cmd} could not start: ${err.message} (install it: see docs/operations/ops-tool.md)` }));
+        child.once("error", (err) =>
+            resolve({ code: null, stdout, stderr: `${cmd} could not start: ${err.message} (install it: see docs/operations/ops-tool.md)` }),
+        );
         child.once("close", (code) => resolve({ code, stdout, stderr }));
         const input = opts.stdin ?? (opts.stdinFile ? createReadStream(opts.stdinFile) : undefined);
         if (input) input.pipe(child.stdin!).on("error", () => undefined);

@@ -36,10 +36,31 @@ const COMMON = {
 } as const;
 
 const COMMANDS = {
-    doctor: { "long-query-seconds": { type: "string", default: "300" }, "exposed-schemas": { type: "string", default: "public" }, skip: { type: "string", default: "" } },
-    restore: { key: { type: "string", default: "latest" }, target: { type: "string" }, clean: { type: "boolean", default: false }, jobs: { type: "string" }, "work-dir": { type: "string" } },
-    drill: { server: { type: "string" }, keep: { type: "boolean", default: false }, jobs: { type: "string" }, "work-dir": { type: "string" } },
-    import: { from: { type: "string" }, schemas: { type: "string", default: "public" }, truncate: { type: "boolean", default: false }, "dry-run": { type: "boolean", default: false }, jobs: { type: "string" } },
+    doctor: {
+        "long-query-seconds": { type: "string", default: "300" },
+        "exposed-schemas": { type: "string", default: "public" },
+        skip: { type: "string", default: "" },
+    },
+    restore: {
+        key: { type: "string", default: "latest" },
+        target: { type: "string" },
+        clean: { type: "boolean", default: false },
+        jobs: { type: "string" },
+        "work-dir": { type: "string" },
+    },
+    drill: {
+        server: { type: "string" },
+        keep: { type: "boolean", default: false },
+        jobs: { type: "string" },
+        "work-dir": { type: "string" },
+    },
+    import: {
+        from: { type: "string" },
+        schemas: { type: "string", default: "public" },
+        truncate: { type: "boolean", default: false },
+        "dry-run": { type: "boolean", default: false },
+        jobs: { type: "string" },
+    },
 } as const;
 
 type Command = keyof typeof COMMANDS;
@@ -57,7 +78,8 @@ exit codes: 0 all well, 1 a check or step failed, 2 bad usage`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number, max = 256): number {
     if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw new UsageError(`--${name} ${JSON.stringify(value)}: must be a whole number from 1 to ${max}`);
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max)
+        throw new UsageError(`--${name} ${JSON.stringify(value)}: must be a whole number from 1 to ${max}`);
     return Number(value);
 }
 
@@ -87,12 +109,17 @@ function restoreRows(r: RestoreResult): string {
 /** Runs one command line; returns what to print and the exit code (the bin and the tests share this). */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
     const command = argv[0] as Command;
-    const err = (code: number, message: string, json: boolean): Outcome => (json ? { code, stdout: `${JSON.stringify({ ok: false, error: message })}\n`, stderr: `${message}\n` } : { code, stdout: "", stderr: `${message}\n` });
-    if (!command || command === ("--help" as Command) || command === ("-h" as Command)) return { code: command ? EXIT.ok : EXIT.usage, stdout: command ? `${USAGE}\n` : "", stderr: command ? "" : `${USAGE}\n` };
+    const err = (code: number, message: string, json: boolean): Outcome =>
+        json
+            ? { code, stdout: `${JSON.stringify({ ok: false, error: message })}\n`, stderr: `${message}\n` }
+            : { code, stdout: "", stderr: `${message}\n` };
+    if (!command || command === ("--help" as Command) || command === ("-h" as Command))
+        return { code: command ? EXIT.ok : EXIT.usage, stdout: command ? `${USAGE}\n` : "", stderr: command ? "" : `${USAGE}\n` };
     if (!(command in COMMANDS)) return err(EXIT.usage, `unknown command ${JSON.stringify(command)}\n${USAGE}`, false);
     let values: Record<string, string | boolean | undefined>;
     try {
-        values = parseArgs({ args: argv.slice(1), options: { ...COMMON, ...COMMANDS[command] }, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+        values = parseArgs({ args: argv.slice(1), options: { ...COMMON, ...COMMANDS[command] }, strict: true, allowPositionals: false })
+            .values as Record<string, string | boolean | undefined>;
     } catch (e) {
         return err(EXIT.usage, `${(e as Error).message}\n${USAGE}`, argv.includes("--json"));
     }
@@ -103,43 +130,88 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         const ctx = await resolveContext(values as CommonFlags, env);
         if (command === "doctor") {
             const longQuerySeconds = positiveInt("long-query-seconds", values["long-query-seconds"] as string, 300, 86_400);
-            const exposedSchemas = String(values["exposed-schemas"]).split(",").map((s) => s.trim()).filter(Boolean);
-            const skip = String(values.skip).split(",").map((s) => s.trim()).filter(Boolean);
+            const exposedSchemas = String(values["exposed-schemas"])
+                .split(",")
+                .map((s) => s.trim())
+                .filter(Boolean);
+            const skip = String(values.skip)
+                .split(",")
+                .map((s) => s.trim())
+                .filter(Boolean);
             const unknown = skip.filter((g) => !(DOCTOR_GROUPS as readonly string[]).includes(g));
             if (unknown.length) throw new UsageError(`--skip ${unknown.join(",")}: must be groups of ${DOCTOR_GROUPS.join(", ")}`);
             const results: CheckResult[] = await doctor(ctx, { longQuerySeconds, exposedSchemas, skip });
-            if (results.every((r) => r.status === "skip")) throw new UsageError("nothing to check: pass --stack (or --outputs) with VAULT_ADDR/VAULT_TOKEN, or the endpoints (--database-url, --bucket, --redis-url, ...)");
+            if (results.every((r) => r.status === "skip"))
+                throw new UsageError(
+                    "nothing to check: pass --stack (or --outputs) with VAULT_ADDR/VAULT_TOKEN, or the endpoints (--database-url, --bucket, --redis-url, ...)",
+                );
             const code = exitCodeOf(results);
             return { code, stdout: json ? `${JSON.stringify({ ok: code === 0, checks: results })}\n` : checksTable(results), stderr: "" };
         }
         if (command === "restore" || command === "drill") {
-            if (!ctx.s3) throw new UsageError("no bucket: pass --bucket (with --s3-endpoint for an S3-compatible store) or --stack/--outputs");
+            if (!ctx.s3)
+                throw new UsageError("no bucket: pass --bucket (with --s3-endpoint for an S3-compatible store) or --stack/--outputs");
             const jobs = positiveInt("jobs", values.jobs as string | undefined, Math.max(2, availableParallelism()));
             const common = { s3: ctx.s3, jobs, workDir: values["work-dir"] as string | undefined, progress: progressOut };
             if (command === "restore") {
                 const target = postgresUrl("target", need("target", values.target as string, "the database URL to restore into"));
                 const r = await restore({ ...common, key: String(values.key), target, clean: Boolean(values.clean) });
                 const summary = `restored ${r.key} (${r.bytes} bytes, SHA-256 ${r.sha256} matches the manifest) into ${redactUrl(target)} with ${r.jobs} jobs: download ${(r.downloadMs / 1000).toFixed(1)} s, pg_restore ${(r.restoreMs / 1000).toFixed(1)} s`;
-                return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : `${summary}\n\n${restoreRows(r)}\n${r.problems.length ? `\nrow counts differ:\n  ${r.problems.join("\n  ")}\n` : "\nevery table's row count equals the manifest's\n"}`, stderr: "" };
+                return {
+                    code: r.ok ? EXIT.ok : EXIT.failed,
+                    stdout: json
+                        ? `${JSON.stringify(r)}\n`
+                        : `${summary}\n\n${restoreRows(r)}\n${r.problems.length ? `\nrow counts differ:\n  ${r.problems.join("\n  ")}\n` : "\nevery table's row count equals the manifest's\n"}`,
+                    stderr: "",
+                };
             }
-            const server = postgresUrl("server", need("server", values.server as string, "a database URL on the server to create the scratch database on"));
+            const server = postgresUrl(
+                "server",
+                need("server", values.server as string, "a database URL on the server to create the scratch database on"),
+            );
             const r = await drill({ ...common, server, keep: Boolean(values.keep) });
             const summary = `drill: ${r.key}, ${r.backupAgeHours} h old, restored into ${r.scratchDatabase}${r.kept ? " (kept)" : " (dropped)"} in ${r.rtoSeconds} s (download, verify, restore and count: the RTO this backup allows)`;
-            return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : `${summary}\n\n${restoreRows(r)}\n${r.problems.length ? `\nrow counts differ:\n  ${r.problems.join("\n  ")}\n` : "\nevery table's row count equals the manifest's\n"}`, stderr: "" };
+            return {
+                code: r.ok ? EXIT.ok : EXIT.failed,
+                stdout: json
+                    ? `${JSON.stringify(r)}\n`
+                    : `${summary}\n\n${restoreRows(r)}\n${r.problems.length ? `\nrow counts differ:\n  ${r.problems.join("\n  ")}\n` : "\nevery table's row count equals the manifest's\n"}`,
+                stderr: "",
+            };
         }
         // import
         const from = postgresUrl("from", need("from", values.from as string, "the old database's URL"));
         const target = postgresUrl("database-url", need("database-url", ctx.databaseUrl, "the target database (or --stack with Vault)"));
-        const schemas = String(values.schemas).split(",").map((s) => s.trim()).filter(Boolean);
+        const schemas = String(values.schemas)
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean);
         const jobs = positiveInt("jobs", values.jobs as string | undefined, Math.max(2, availableParallelism()));
-        const r = await importData({ from, target, schemas, truncate: Boolean(values.truncate), dryRun: Boolean(values["dry-run"]), jobs, progress: progressOut });
+        const r = await importData({
+            from,
+            target,
+            schemas,
+            truncate: Boolean(values.truncate),
+            dryRun: Boolean(values["dry-run"]),
+            jobs,
+            progress: progressOut,
+        });
         const lines = [
             r.dryRun ? "dry run: nothing written" : `copied in ${((r.copyMs ?? 0) / 1000).toFixed(1)} s`,
             `load order (foreign-key levels): ${r.plan.map((l, i) => `${i + 1}: ${l.join(", ")}`).join("; ")}`,
-            r.differences.length ? `schema differences (source vs migrated schema):\n  ${r.differences.join("\n  ")}` : "schema: the source's tables and columns equal the migrated schema's",
+            r.differences.length
+                ? `schema differences (source vs migrated schema):\n  ${r.differences.join("\n  ")}`
+                : "schema: the source's tables and columns equal the migrated schema's",
             ...(r.blocking.length ? [`these stop the import: ${r.blocking.length}`] : []),
             ...(r.nonEmpty.length ? [`target tables with rows: ${r.nonEmpty.join(", ")}${r.dryRun ? "" : " (truncated)"}`] : []),
-            ...(r.tables.length ? [table(["table", "source", "target", "checksum"], r.tables.map((t) => [t.table, String(t.source), String(t.target), t.checksumsEqual ? "equal" : "DIFFERS"]))] : []),
+            ...(r.tables.length
+                ? [
+                      table(
+                          ["table", "source", "target", "checksum"],
+                          r.tables.map((t) => [t.table, String(t.source), String(t.target), t.checksumsEqual ? "equal" : "DIFFERS"]),
+                      ),
+                  ]
+                : []),
             ...(r.problems.length ? [`problems:\n  ${r.problems.join("\n  ")}`] : []),
         ];
         return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : `${lines.join("\n")}\n`, stderr: "" };
@@ -149,4 +221,3 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return err(EXIT.failed, `${command} ${kind}: ${(e as Error).message}`, json);
     }
 }
-

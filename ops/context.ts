@@ -50,7 +50,15 @@ export interface StackOutputs {
 export interface Context {
     databaseUrl?: string;
     poolerUrl?: string;
-    s3?: { endpoint?: string; bucket: string; prefix: string; region: string; credentialsFile?: string; sse?: "AES256" | "aws:kms"; kmsKeyArn?: string };
+    s3?: {
+        endpoint?: string;
+        bucket: string;
+        prefix: string;
+        region: string;
+        credentialsFile?: string;
+        sse?: "AES256" | "aws:kms";
+        kmsKeyArn?: string;
+    };
     schedule: string;
     redis?: { url: string; caPem?: string; password?: string };
     vault?: { client: VaultClient; mount: string; pathPrefix: string; appRoleMount: string };
@@ -71,13 +79,21 @@ export async function loadOutputs(flags: CommonFlags): Promise<StackOutputs | un
     }
     if (!flags.stack) return undefined;
     try {
-        const { stdout } = await run("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", flags.stack], { timeout: 60_000, maxBuffer: 1 << 24 });
+        const { stdout } = await run("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", flags.stack], {
+            timeout: 60_000,
+            maxBuffer: 1 << 24,
+        });
         return JSON.parse(stdout) as StackOutputs;
     } catch (err) {
         const e = err as { code?: string; stderr?: string; message: string };
-        if (e.code === "ENOENT") throw new UsageError(`--stack ${flags.stack}: the pulumi CLI is not installed; install it (https://www.pulumi.com/docs/install/) or pass --outputs <file> from \`pulumi stack output --json --show-secrets\``);
+        if (e.code === "ENOENT")
+            throw new UsageError(
+                `--stack ${flags.stack}: the pulumi CLI is not installed; install it (https://www.pulumi.com/docs/install/) or pass --outputs <file> from \`pulumi stack output --json --show-secrets\``,
+            );
         // stderr of pulumi names the problem (not logged in, no such stack); it holds no secret.
-        throw new UsageError(`--stack ${flags.stack}: pulumi stack output failed: ${(e.stderr ?? e.message).trim().split("\n").slice(-2).join(" ")}`);
+        throw new UsageError(
+            `--stack ${flags.stack}: pulumi stack output failed: ${(e.stderr ?? e.message).trim().split("\n").slice(-2).join(" ")}`,
+        );
     }
 }
 
@@ -92,13 +108,23 @@ function urlWithUser(base: string, user: string, password: string): string {
 export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Promise<Context> {
     const outputs = await loadOutputs(flags);
     const sources: Context["sources"] = {};
-    const ctx: Context = { schedule: flags.schedule ?? outputs?.backup?.schedule ?? DEFAULT_BACKUP_SCHEDULE, migrationsDir: flags["migrations-dir"] ?? DEFAULT_MIGRATIONS_DIR, sources };
+    const ctx: Context = {
+        schedule: flags.schedule ?? outputs?.backup?.schedule ?? DEFAULT_BACKUP_SCHEDULE,
+        migrationsDir: flags["migrations-dir"] ?? DEFAULT_MIGRATIONS_DIR,
+        sources,
+    };
 
     const vaultAddr = flags["vault-addr"] ?? env.VAULT_ADDR ?? outputs?.vault?.address;
     if (outputs?.vault && vaultAddr && env.VAULT_TOKEN) {
-        ctx.vault = { client: new VaultClient(vaultAddr, env.VAULT_TOKEN), mount: outputs.vault.mount, pathPrefix: outputs.vault.pathPrefix, appRoleMount: outputs.vault.appRoleMount };
+        ctx.vault = {
+            client: new VaultClient(vaultAddr, env.VAULT_TOKEN),
+            mount: outputs.vault.mount,
+            pathPrefix: outputs.vault.pathPrefix,
+            appRoleMount: outputs.vault.appRoleMount,
+        };
     }
-    const kv = async (leaf: string): Promise<Record<string, string> | undefined> => (ctx.vault ? ctx.vault.client.readKv(ctx.vault.mount, `${ctx.vault.pathPrefix}/${leaf}`) : undefined);
+    const kv = async (leaf: string): Promise<Record<string, string> | undefined> =>
+        ctx.vault ? ctx.vault.client.readKv(ctx.vault.mount, `${ctx.vault.pathPrefix}/${leaf}`) : undefined;
 
     // Database: the direct URL is stored whole in Vault (supabase.database_url); the pooler URL is built from the outputs and the password.
     if (flags["database-url"]) [ctx.databaseUrl, sources.database] = [flags["database-url"], "flag"];
@@ -131,7 +157,9 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
         sources.s3 = flags.bucket ? "flag" : "stack";
     }
 
-    const redisUrl = flags["redis-url"] ?? (outputs?.docker?.redisEndpoint ? `rediss://${outputs.docker.redisEndpoint.replace(/^rediss?:\/\//, "")}` : undefined);
+    const redisUrl =
+        flags["redis-url"] ??
+        (outputs?.docker?.redisEndpoint ? `rediss://${outputs.docker.redisEndpoint.replace(/^rediss?:\/\//, "")}` : undefined);
     if (redisUrl) {
         const caPem = flags["redis-ca"] ? readFileSync(flags["redis-ca"], "utf8") : outputs?.docker?.redisCaCertPem;
         let password: string | undefined;

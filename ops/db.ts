@@ -17,7 +17,12 @@ export function libpqCompatible(url: string): string {
 }
 
 export async function connect(url: string, applicationName = "toolboxai-ops"): Promise<Client> {
-    const client = new Client({ connectionString: libpqCompatible(url), connectionTimeoutMillis: 10_000, application_name: applicationName, statement_timeout: 0 });
+    const client = new Client({
+        connectionString: libpqCompatible(url),
+        connectionTimeoutMillis: 10_000,
+        application_name: applicationName,
+        statement_timeout: 0,
+    });
     // An error after connecting (server restart) must not crash the tool: the next query reports it.
     client.on("error", () => undefined);
     await client.connect();

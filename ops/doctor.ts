@@ -55,20 +55,28 @@ const skip = (name: string, evidence: string): Check => ({ name, status: "skip",
 export function connectionFix(err: unknown, what = "the database"): string {
     const e = err as { code?: string; message?: string };
     const m = e.message ?? "";
-    if (e.code === "28P01") return `the password is wrong: the one in Vault (database) and the database's differ; run \`pulumi up\` (it applies the password), or pass the right --database-url`;
-    if (e.code === "28000") return `the server refused this user or address (pg_hba / network restrictions): allow this address in the project's network restrictions`;
+    if (e.code === "28P01")
+        return `the password is wrong: the one in Vault (database) and the database's differ; run \`pulumi up\` (it applies the password), or pass the right --database-url`;
+    if (e.code === "28000")
+        return `the server refused this user or address (pg_hba / network restrictions): allow this address in the project's network restrictions`;
     if (e.code === "3D000") return `the database does not exist: check the database name in the URL (stack config supabaseDbName)`;
     if (/self[- ]signed|unable to verify|certificate|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT|hostname/i.test(m) || /CERT/.test(e.code ?? "")) {
         return `the server's certificate is not trusted for this host: give the project's CA (sslrootcert=<file> in the URL, stack config databaseCaCert) and connect by the name on the certificate`;
     }
-    if (/does not support SSL|SSL off|no encryption/i.test(m)) return `the server offers no TLS: enable SSL enforcement, or (local servers only) use sslmode=disable`;
-    if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|timeout/i.test(`${e.code} ${m}`)) return `${what} cannot be reached: check host and port, that it is running, and that network restrictions allow this address`;
+    if (/does not support SSL|SSL off|no encryption/i.test(m))
+        return `the server offers no TLS: enable SSL enforcement, or (local servers only) use sslmode=disable`;
+    if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|timeout/i.test(`${e.code} ${m}`))
+        return `${what} cannot be reached: check host and port, that it is running, and that network restrictions allow this address`;
     return `check the URL of ${what} and the server's log`;
 }
 
 /** Quoted literals removed: the start of a query may hold a password (ALTER ROLE ... PASSWORD '...'). */
 export function redactQuery(query: string, length = 60): string {
-    return query.replace(/\s+/g, " ").replace(/'(?:[^']|'')*'/g, "'…'").replace(/\$([a-z_]*)\$[\s\S]*?\$\1\$/gi, "$$…$$").slice(0, length);
+    return query
+        .replace(/\s+/g, " ")
+        .replace(/'(?:[^']|'')*'/g, "'…'")
+        .replace(/\$([a-z_]*)\$[\s\S]*?\$\1\$/gi, "$$…$$")
+        .slice(0, length);
 }
 
 async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResult[]> {
@@ -90,25 +98,64 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
 
         // SSL in use, and verified as the sslmode says.
         const sslmode = new URL(ctx.databaseUrl).searchParams.get("sslmode") ?? "prefer";
-        const ssl = (await db.query<{ ssl: boolean; version: string | null }>("select ssl, version from pg_stat_ssl where pid = pg_backend_pid()")).rows[0];
+        const ssl = (
+            await db.query<{ ssl: boolean; version: string | null }>("select ssl, version from pg_stat_ssl where pid = pg_backend_pid()")
+        ).rows[0];
         const host = new URL(ctx.databaseUrl).hostname.replace(/^\[|\]$/g, "");
-        if (!ssl?.ssl && isLoopbackHost(host)) add("database", [warn("ssl", `not encrypted (sslmode=${sslmode}): a local server on ${host}, as \`supabase start\` serves it`, "hosted projects must use sslmode=verify-full with the project's CA")]);
-        else if (!ssl?.ssl) add("database", [fail("ssl", `this connection is not encrypted (sslmode=${sslmode})`, "use sslmode=verify-full with the project's CA (stack config databaseSslMode, databaseCaCert)")]);
-        else if (sslmode === "verify-full" || sslmode === "verify-ca") add("database", [ok("ssl", `${ssl.version}, certificate verified (sslmode=${sslmode})`)]);
-        else add("database", [warn("ssl", `${ssl.version}, certificate NOT verified (sslmode=${sslmode})`, "use sslmode=verify-full with the project's CA (stack config databaseSslMode, databaseCaCert)")]);
+        if (!ssl?.ssl && isLoopbackHost(host))
+            add("database", [
+                warn(
+                    "ssl",
+                    `not encrypted (sslmode=${sslmode}): a local server on ${host}, as \`supabase start\` serves it`,
+                    "hosted projects must use sslmode=verify-full with the project's CA",
+                ),
+            ]);
+        else if (!ssl?.ssl)
+            add("database", [
+                fail(
+                    "ssl",
+                    `this connection is not encrypted (sslmode=${sslmode})`,
+                    "use sslmode=verify-full with the project's CA (stack config databaseSslMode, databaseCaCert)",
+                ),
+            ]);
+        else if (sslmode === "verify-full" || sslmode === "verify-ca")
+            add("database", [ok("ssl", `${ssl.version}, certificate verified (sslmode=${sslmode})`)]);
+        else
+            add("database", [
+                warn(
+                    "ssl",
+                    `${ssl.version}, certificate NOT verified (sslmode=${sslmode})`,
+                    "use sslmode=verify-full with the project's CA (stack config databaseSslMode, databaseCaCert)",
+                ),
+            ]);
 
         const version = (await db.query<{ v: string }>("select current_setting('server_version_num') as v")).rows[0].v;
         const major = Math.floor(Number(version) / 10000);
-        add("database", [major >= 15 ? ok("server version", `PostgreSQL ${major} (${version})`) : warn("server version", `PostgreSQL ${major} (${version})`, "upgrade the project to PostgreSQL 15 or later")]);
+        add("database", [
+            major >= 15
+                ? ok("server version", `PostgreSQL ${major} (${version})`)
+                : warn("server version", `PostgreSQL ${major} (${version})`, "upgrade the project to PostgreSQL 15 or later"),
+        ]);
 
         // Connections.
-        const conn = (await db.query<{ used: string; max: string }>("select (select count(*) from pg_stat_activity) as used, current_setting('max_connections') as max")).rows[0];
+        const conn = (
+            await db.query<{ used: string; max: string }>(
+                "select (select count(*) from pg_stat_activity) as used, current_setting('max_connections') as max",
+            )
+        ).rows[0];
         const used = Number(conn.used);
         const max = Number(conn.max);
         const verdict = connectionsVerdict(used, max);
         const connEvidence = `${used} of max_connections ${max} (${Math.round((used / max) * 100)}%)`;
         add("connections", [
-            verdict === "pass" ? ok("in use", connEvidence) : { name: "in use", status: verdict, evidence: connEvidence, fix: "use the pooler (transaction mode, port 6543) for short-lived clients; lower pool sizes (stack config databasePoolSize)" },
+            verdict === "pass"
+                ? ok("in use", connEvidence)
+                : {
+                      name: "in use",
+                      status: verdict,
+                      evidence: connEvidence,
+                      fix: "use the pooler (transaction mode, port 6543) for short-lived clients; lower pool sizes (stack config databasePoolSize)",
+                  },
         ]);
         const long = (
             await db.query<{ pid: number; seconds: string; query: string; state: string }>(
@@ -121,20 +168,53 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
         if (long.length === 0) add("connections", [ok("long-running queries", `none over ${o.longQuerySeconds} s`)]);
         else {
             const list = long.map((q) => `pid ${q.pid} ${q.seconds} s ${q.state}: ${redactQuery(q.query)}`).join("; ");
-            add("connections", [fail("long-running queries", `${long.length} over ${o.longQuerySeconds} s: ${list}`, `if a query must go, end it yourself (the tool never does): ${long.map((q) => terminateCommand(q.pid)).join(" ; ")}`)]);
+            add("connections", [
+                fail(
+                    "long-running queries",
+                    `${long.length} over ${o.longQuerySeconds} s: ${list}`,
+                    `if a query must go, end it yourself (the tool never does): ${long.map((q) => terminateCommand(q.pid)).join(" ; ")}`,
+                ),
+            ]);
         }
 
         // Schema: migrations, RLS and policies, foreign-key indexes.
-        const files = readdirSync(ctx.migrationsDir).map(migrationVersion).filter((v): v is string => Boolean(v));
-        const hasTable = (await db.query("select 1 from pg_tables where schemaname = 'supabase_migrations' and tablename = 'schema_migrations'")).rowCount;
-        if (!hasTable) add("schema", [fail("migrations", "no supabase_migrations.schema_migrations: no migration was ever applied with `supabase db push`", "run `pulumi up` (it runs supabase db push) or `supabase db push --db-url <url>`")]);
+        const files = readdirSync(ctx.migrationsDir)
+            .map(migrationVersion)
+            .filter((v): v is string => Boolean(v));
+        const hasTable = (
+            await db.query("select 1 from pg_tables where schemaname = 'supabase_migrations' and tablename = 'schema_migrations'")
+        ).rowCount;
+        if (!hasTable)
+            add("schema", [
+                fail(
+                    "migrations",
+                    "no supabase_migrations.schema_migrations: no migration was ever applied with `supabase db push`",
+                    "run `pulumi up` (it runs supabase db push) or `supabase db push --db-url <url>`",
+                ),
+            ]);
         else {
-            const applied = (await db.query<{ version: string }>("select version from supabase_migrations.schema_migrations")).rows.map((r) => r.version);
+            const applied = (await db.query<{ version: string }>("select version from supabase_migrations.schema_migrations")).rows.map(
+                (r) => r.version,
+            );
             const d = migrationDiff(applied, files);
-            if (d.missing.length === 0 && d.unknown.length === 0) add("schema", [ok("migrations", `${applied.length} applied, equal to supabase/migrations`)]);
+            if (d.missing.length === 0 && d.unknown.length === 0)
+                add("schema", [ok("migrations", `${applied.length} applied, equal to supabase/migrations`)]);
             else {
-                const parts = [d.missing.length ? `not applied: ${d.missing.join(", ")}` : "", d.unknown.length ? `applied but not in supabase/migrations: ${d.unknown.join(", ")}` : ""].filter(Boolean).join("; ");
-                add("schema", [fail("migrations", parts, d.missing.length ? "run `pulumi up` (supabase db push) to apply the missing migrations" : "add the applied migrations to supabase/migrations (supabase migration fetch), or repair the history (supabase migration repair)")]);
+                const parts = [
+                    d.missing.length ? `not applied: ${d.missing.join(", ")}` : "",
+                    d.unknown.length ? `applied but not in supabase/migrations: ${d.unknown.join(", ")}` : "",
+                ]
+                    .filter(Boolean)
+                    .join("; ");
+                add("schema", [
+                    fail(
+                        "migrations",
+                        parts,
+                        d.missing.length
+                            ? "run `pulumi up` (supabase db push) to apply the missing migrations"
+                            : "add the applied migrations to supabase/migrations (supabase migration fetch), or repair the history (supabase migration repair)",
+                    ),
+                ]);
             }
         }
         const tables = (
@@ -149,10 +229,18 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
         add("schema", [
             noRls.length === 0
                 ? ok("RLS enabled", `on all ${tables.length} tables of ${o.exposedSchemas.join(", ")}`)
-                : fail("RLS enabled", `off on ${noRls.join(", ")}`, `add a migration with ${noRls.map((t) => `alter table ${t} enable row level security;`).join(" ")} (anyone with the anon key can read these tables now)`),
+                : fail(
+                      "RLS enabled",
+                      `off on ${noRls.join(", ")}`,
+                      `add a migration with ${noRls.map((t) => `alter table ${t} enable row level security;`).join(" ")} (anyone with the anon key can read these tables now)`,
+                  ),
             noPolicy.length === 0
                 ? ok("policies", `every table with RLS has at least one policy`)
-                : fail("policies", `no policy on ${noPolicy.join(", ")}`, "add a migration with the policies these tables need (with RLS on and no policy, the API can read nothing: an app bug, or a forgotten policy)"),
+                : fail(
+                      "policies",
+                      `no policy on ${noPolicy.join(", ")}`,
+                      "add a migration with the policies these tables need (with RLS on and no policy, the API can read nothing: an app bug, or a forgotten policy)",
+                  ),
         ]);
         const unindexed = (
             await db.query<{ c: string; t: string; cols: string }>(
@@ -171,7 +259,11 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
         add("schema", [
             unindexed.length === 0
                 ? ok("foreign key indexes", "every foreign key has an index leading with its columns")
-                : fail("foreign key indexes", unindexed.map((u) => `${u.t}(${u.cols}) [${u.c}]`).join(", "), `add a migration with ${unindexed.map((u) => `create index on ${u.t} (${u.cols});`).join(" ")}`),
+                : fail(
+                      "foreign key indexes",
+                      unindexed.map((u) => `${u.t}(${u.cols}) [${u.c}]`).join(", "),
+                      `add a migration with ${unindexed.map((u) => `create index on ${u.t} (${u.cols});`).join(" ")}`,
+                  ),
         ]);
     } finally {
         await db.end().catch(() => undefined);
@@ -193,9 +285,17 @@ async function poolerChecks(ctx: Context): Promise<Check[]> {
         const inTx = (await db.query<{ n: number }>("select 1 as n")).rows[0].n;
         await db.query("commit");
         const after = (await db.query<{ n: number }>("select 2 as n")).rows[0].n;
-        return [ok("connects", `connected to ${redactUrl(ctx.poolerUrl)}`), inTx === 1 && after === 2 ? ok("transaction mode", "a transaction and a statement after it ran") : fail("transaction mode", "unexpected results", "check the pooler's pool_mode")];
+        return [
+            ok("connects", `connected to ${redactUrl(ctx.poolerUrl)}`),
+            inTx === 1 && after === 2
+                ? ok("transaction mode", "a transaction and a statement after it ran")
+                : fail("transaction mode", "unexpected results", "check the pooler's pool_mode"),
+        ];
     } catch (err) {
-        return [ok("connects", `connected to ${redactUrl(ctx.poolerUrl)}`), fail("transaction mode", (err as Error).message, "check the pooler's pool_mode (transaction) and that it reaches the database")];
+        return [
+            ok("connects", `connected to ${redactUrl(ctx.poolerUrl)}`),
+            fail("transaction mode", (err as Error).message, "check the pooler's pool_mode (transaction) and that it reaches the database"),
+        ];
     } finally {
         await db.end().catch(() => undefined);
     }
@@ -206,7 +306,14 @@ async function redisChecks(ctx: Context): Promise<Check[]> {
     const { Redis } = await import("ioredis");
     const url = new URL(ctx.redis.url);
     const user = decodeURIComponent(url.username);
-    if (!ctx.redis.password) return [fail("TLS PING", `no password for ${user}`, "pass --redis-password-file, or --stack with VAULT_ADDR/VAULT_TOKEN (Vault secret redis)")];
+    if (!ctx.redis.password)
+        return [
+            fail(
+                "TLS PING",
+                `no password for ${user}`,
+                "pass --redis-password-file, or --stack with VAULT_ADDR/VAULT_TOKEN (Vault secret redis)",
+            ),
+        ];
     const client = new Redis({
         host: url.hostname,
         port: Number(url.port || 6380),
@@ -224,7 +331,11 @@ async function redisChecks(ctx: Context): Promise<Check[]> {
     try {
         await client.connect();
         const pong = await client.ping();
-        return [pong === "PONG" ? ok("TLS PING", `${user}@${url.host}: PONG over TLS, CA ${ctx.redis.caPem ? "given" : "system"}`) : fail("TLS PING", `answered ${pong}`, "check the Redis server")];
+        return [
+            pong === "PONG"
+                ? ok("TLS PING", `${user}@${url.host}: PONG over TLS, CA ${ctx.redis.caPem ? "given" : "system"}`)
+                : fail("TLS PING", `answered ${pong}`, "check the Redis server"),
+        ];
     } catch (err) {
         const e = lastError ?? (err as Error);
         const m = e.message;
@@ -252,7 +363,13 @@ async function vaultChecks(ctx: Context): Promise<Check[]> {
         try {
             session = await v.client.appRoleToken(v.appRoleMount, consumer);
         } catch (err) {
-            out.push(fail(name, `login: ${(err as Error).message}`, "the AppRole or the operator's token: run `pulumi up`; the operator's token needs read on auth/<approle>/role/<name>/role-id and update on .../secret-id"));
+            out.push(
+                fail(
+                    name,
+                    `login: ${(err as Error).message}`,
+                    "the AppRole or the operator's token: run `pulumi up`; the operator's token needs read on auth/<approle>/role/<name>/role-id and update on .../secret-id",
+                ),
+            );
             continue;
         }
         const as = v.client.withToken(session.token);
@@ -265,11 +382,20 @@ async function vaultChecks(ctx: Context): Promise<Check[]> {
                 if (!own.includes(leaf)) problems.push(`may read ${path}, another consumer's`);
             } catch (err) {
                 if (own.includes(leaf)) problems.push(`cannot read its own ${path}: ${(err as Error).message}`);
-                else if (!(err instanceof VaultError && err.status === 403)) problems.push(`reading ${path} failed other than with 403: ${(err as Error).message}`);
+                else if (!(err instanceof VaultError && err.status === 403))
+                    problems.push(`reading ${path} failed other than with 403: ${(err as Error).message}`);
             }
         }
         await session.cleanup();
-        out.push(problems.length === 0 ? ok(name, `logs in, reads ${own.join(", ")}, refused the rest`) : fail(name, problems.join("; "), "run `pulumi up`: it rewrites the consumers' policies (lib/credentials.ts CONSUMER_READS)"));
+        out.push(
+            problems.length === 0
+                ? ok(name, `logs in, reads ${own.join(", ")}, refused the rest`)
+                : fail(
+                      name,
+                      problems.join("; "),
+                      "run `pulumi up`: it rewrites the consumers' policies (lib/credentials.ts CONSUMER_READS)",
+                  ),
+        );
     }
     return out;
 }
@@ -306,27 +432,66 @@ async function backupChecks(ctx: Context, o: DoctorOptions): Promise<Check[]> {
         try {
             backups = await listBackups(client, s);
         } catch (err) {
-            return [fail("newest backup", `cannot list s3://${s.bucket}/${s.prefix}/: ${(err as Error).name}: ${(err as Error).message}`, "check --bucket, --region, --s3-endpoint and that your identity may s3:ListBucket on the prefix")];
+            return [
+                fail(
+                    "newest backup",
+                    `cannot list s3://${s.bucket}/${s.prefix}/: ${(err as Error).name}: ${(err as Error).message}`,
+                    "check --bucket, --region, --s3-endpoint and that your identity may s3:ListBucket on the prefix",
+                ),
+            ];
         }
         const [newest, previous] = backups;
-        if (!newest) return [fail("newest backup", `no backup under s3://${s.bucket}/${s.prefix}/`, "check the backup service's logs (docker service logs / docker logs of the backup container) and its health")];
+        if (!newest)
+            return [
+                fail(
+                    "newest backup",
+                    `no backup under s3://${s.bucket}/${s.prefix}/`,
+                    "check the backup service's logs (docker service logs / docker logs of the backup container) and its health",
+                ),
+            ];
         const now = o.now ?? new Date();
         const age = backupAgeVerdict(newest.takenAt, now, scheduleIntervalMs(ctx.schedule, now));
         const out: Check[] = [];
         const ageEvidence = `${newest.key}, ${age.ageHours.toFixed(1)} h old (limit ${age.limitHours} h: schedule "${ctx.schedule}" plus grace)`;
-        out.push(age.status === "pass" ? ok("newest backup", ageEvidence) : fail("newest backup", ageEvidence, "the nightly backup is not running or failing: check the backup container's health and logs (event backup.failed names the stage)"));
+        out.push(
+            age.status === "pass"
+                ? ok("newest backup", ageEvidence)
+                : fail(
+                      "newest backup",
+                      ageEvidence,
+                      "the nightly backup is not running or failing: check the backup container's health and logs (event backup.failed names the stage)",
+                  ),
+        );
 
         const head = await headBackup(client, s, newest.key);
         const enc = encryptionVerdict(s.sse, s.kmsKeyArn, head.ServerSideEncryption, head.SSEKMSKeyId);
         out.push({ name: "encryption", ...enc });
 
         const size = sizeDropVerdict(newest.bytes, previous?.bytes);
-        const sizeEvidence = previous ? `${newest.bytes} bytes, the one before ${previous.bytes} bytes (${((newest.bytes / previous.bytes) * 100).toFixed(0)}%)` : `${newest.bytes} bytes, no earlier backup to compare`;
-        out.push(size === "pass" ? ok("size", sizeEvidence) : fail("size", sizeEvidence, `the newest backup is below ${SIZE_DROP_RATIO * 100}% of the one before: check for deleted data (restore both into scratch databases with ops restore and compare), or a narrower BACKUP_SCHEMAS`));
+        const sizeEvidence = previous
+            ? `${newest.bytes} bytes, the one before ${previous.bytes} bytes (${((newest.bytes / previous.bytes) * 100).toFixed(0)}%)`
+            : `${newest.bytes} bytes, no earlier backup to compare`;
+        out.push(
+            size === "pass"
+                ? ok("size", sizeEvidence)
+                : fail(
+                      "size",
+                      sizeEvidence,
+                      `the newest backup is below ${SIZE_DROP_RATIO * 100}% of the one before: check for deleted data (restore both into scratch databases with ops restore and compare), or a narrower BACKUP_SCHEMAS`,
+                  ),
+        );
 
         const object = await client.send(new GetObjectCommand({ Bucket: s.bucket, Key: newest.key }));
         const read = await readableByPgRestore(object.Body as Readable);
-        out.push(read.ok ? ok("pg_restore --list", `${read.entries} entries in its table of contents`) : fail("pg_restore --list", read.error, "the object does not read as a pg_dump archive: run `ops drill`; take a new backup (docker exec <backup container> node /app/backup-job.js run)"));
+        out.push(
+            read.ok
+                ? ok("pg_restore --list", `${read.entries} entries in its table of contents`)
+                : fail(
+                      "pg_restore --list",
+                      read.error,
+                      "the object does not read as a pg_dump archive: run `ops drill`; take a new backup (docker exec <backup container> node /app/backup-job.js run)",
+                  ),
+        );
         return out;
     } finally {
         client.destroy();
@@ -340,7 +505,10 @@ async function backupChecks(ctx: Context, o: DoctorOptions): Promise<Check[]> {
  */
 export const extraCheckGroups: { group: string; run: CheckGroup }[] = [];
 
-const HOSTED_PROJECT_PENDING: Check = skip("Management API checks", "not implemented yet: the Management API work registers them in ops/doctor.ts extraCheckGroups");
+const HOSTED_PROJECT_PENDING: Check = skip(
+    "Management API checks",
+    "not implemented yet: the Management API work registers them in ops/doctor.ts extraCheckGroups",
+);
 
 export async function doctor(ctx: Context, o: DoctorOptions): Promise<CheckResult[]> {
     const tag = (group: string) => (checks: Check[]) => checks.map((c) => ({ group, ...c }));
@@ -348,18 +516,38 @@ export async function doctor(ctx: Context, o: DoctorOptions): Promise<CheckResul
         try {
             return tag(group)(await run());
         } catch (err) {
-            return [{ group, name: "checks", status: "fail" as Status, evidence: `unexpected error: ${(err as Error).message}`, fix: "see the error; report it if it persists" }];
+            return [
+                {
+                    group,
+                    name: "checks",
+                    status: "fail" as Status,
+                    evidence: `unexpected error: ${(err as Error).message}`,
+                    fix: "see the error; report it if it persists",
+                },
+            ];
         }
     };
     const skipped = (group: string) => (o.skip ?? []).includes(group);
     const skipAll = (group: string) => Promise.resolve(tag(group)([skip("checks", "skipped (--skip)")]));
     const groups = await Promise.all([
-        skipped("database") ? skipAll("database") : databaseChecks(ctx, o).catch((err: unknown) => [{ group: "database", name: "checks", status: "fail" as Status, evidence: `unexpected error: ${(err as Error).message}`, fix: "see the error" }]),
+        skipped("database")
+            ? skipAll("database")
+            : databaseChecks(ctx, o).catch((err: unknown) => [
+                  {
+                      group: "database",
+                      name: "checks",
+                      status: "fail" as Status,
+                      evidence: `unexpected error: ${(err as Error).message}`,
+                      fix: "see the error",
+                  },
+              ]),
         skipped("pooler") ? skipAll("pooler") : guard("pooler", () => poolerChecks(ctx)),
         skipped("redis") ? skipAll("redis") : guard("redis", () => redisChecks(ctx)),
         skipped("vault") ? skipAll("vault") : guard("vault", () => vaultChecks(ctx)),
         skipped("backups") ? skipAll("backups") : guard("backups", () => backupChecks(ctx, o)),
-        ...(extraCheckGroups.length ? extraCheckGroups.map((g) => guard(g.group, () => g.run(ctx, o))) : [Promise.resolve(tag("hosted project")([HOSTED_PROJECT_PENDING]))]),
+        ...(extraCheckGroups.length
+            ? extraCheckGroups.map((g) => guard(g.group, () => g.run(ctx, o)))
+            : [Promise.resolve(tag("hosted project")([HOSTED_PROJECT_PENDING]))]),
     ]);
     return groups.flat();
 }

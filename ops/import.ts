@@ -96,7 +96,10 @@ async function dropForLoad(target: Client, tables: string[]): Promise<Deferred> 
             [tables],
         )
     ).rows;
-    const deferred: Deferred = { foreignKeys: fks.map((f) => `alter table ${f.t} add constraint "${f.name.replace(/"/g, '""')}" ${f.def}`), indexes: idx.map((i) => i.def) };
+    const deferred: Deferred = {
+        foreignKeys: fks.map((f) => `alter table ${f.t} add constraint "${f.name.replace(/"/g, '""')}" ${f.def}`),
+        indexes: idx.map((i) => i.def),
+    };
     await target.query("begin");
     for (const f of fks) await target.query(`alter table ${f.t} drop constraint "${f.name.replace(/"/g, '""')}"`);
     for (const i of idx) await target.query(`drop index ${i.name}`);
@@ -107,9 +110,11 @@ async function dropForLoad(target: Client, tables: string[]): Promise<Deferred> 
 /** Recreates what dropForLoad dropped: indexes in parallel, then the foreign keys (each checks all rows once). */
 async function recreate(workers: Client[], target: Client, d: Deferred): Promise<void> {
     const queue = [...d.indexes];
-    await Promise.all(workers.map(async (w) => {
-        for (let ddl = queue.shift(); ddl; ddl = queue.shift()) await w.query(ddl);
-    }));
+    await Promise.all(
+        workers.map(async (w) => {
+            for (let ddl = queue.shift(); ddl; ddl = queue.shift()) await w.query(ddl);
+        }),
+    );
     for (const ddl of d.foreignKeys) await target.query(ddl);
 }
 
@@ -131,15 +136,32 @@ export async function importData(o: ImportOptions): Promise<ImportResult> {
         const refs = await references(target, o.schemas);
         const plan = levels(foreignKeyOrder(tables, refs), refs);
         const nonEmpty: string[] = [];
-        for (const t of tables) if ((await target.query(`select exists (select 1 from only ${quoteTable(t)}) as e`)).rows[0].e) nonEmpty.push(t);
-        const result: ImportResult = { ok: blocking.length === 0, dryRun: o.dryRun, differences, blocking, plan, nonEmpty, tables: [], problems: [] };
+        for (const t of tables)
+            if ((await target.query(`select exists (select 1 from only ${quoteTable(t)}) as e`)).rows[0].e) nonEmpty.push(t);
+        const result: ImportResult = {
+            ok: blocking.length === 0,
+            dryRun: o.dryRun,
+            differences,
+            blocking,
+            plan,
+            nonEmpty,
+            tables: [],
+            problems: [],
+        };
         if (o.dryRun) {
-            if (nonEmpty.length && !o.truncate) result.problems.push(`target tables hold rows: ${nonEmpty.join(", ")} (pass --truncate to empty them first)`);
+            if (nonEmpty.length && !o.truncate)
+                result.problems.push(`target tables hold rows: ${nonEmpty.join(", ")} (pass --truncate to empty them first)`);
             result.ok = blocking.length === 0 && result.problems.length === 0;
             return result;
         }
-        if (blocking.length) throw new ImportRefused(`the source does not fit the migrated schema; nothing was written:\n  - ${blocking.join("\n  - ")}\nadd a migration that makes room for this data, or drop it from the source first`);
-        if (nonEmpty.length && !o.truncate) throw new ImportRefused(`target ${redactUrl(o.target)} already has rows in ${nonEmpty.join(", ")}; nothing was written: pass --truncate to empty these tables first`);
+        if (blocking.length)
+            throw new ImportRefused(
+                `the source does not fit the migrated schema; nothing was written:\n  - ${blocking.join("\n  - ")}\nadd a migration that makes room for this data, or drop it from the source first`,
+            );
+        if (nonEmpty.length && !o.truncate)
+            throw new ImportRefused(
+                `target ${redactUrl(o.target)} already has rows in ${nonEmpty.join(", ")}; nothing was written: pass --truncate to empty these tables first`,
+            );
 
         const common = (t: string) => Object.keys(srcCols[t]).filter((c) => c in dstCols[t]);
         // The source is read in one repeatable-read snapshot, shared by every parallel reader.
@@ -178,7 +200,10 @@ export async function importData(o: ImportOptions): Promise<ImportResult> {
                 await recreate(workers.length ? workers.map((w) => w.dst) : [target], target, deferred);
             } catch (err) {
                 failure ??= err;
-                failure = new Error(`${(failure as Error).message}; recreating the target's indexes and foreign keys failed (${(err as Error).message}): run these by hand:\n${[...deferred.indexes, ...deferred.foreignKeys].map((d) => `  ${d};`).join("\n")}`, { cause: err });
+                failure = new Error(
+                    `${(failure as Error).message}; recreating the target's indexes and foreign keys failed (${(err as Error).message}): run these by hand:\n${[...deferred.indexes, ...deferred.foreignKeys].map((d) => `  ${d};`).join("\n")}`,
+                    { cause: err },
+                );
             }
             o.progress?.done();
             for (const w of workers) {

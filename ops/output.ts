@@ -39,7 +39,11 @@ export function progress(stream: NodeJS.WriteStream = process.stderr): Progress 
 /** Plain padded columns: readable in a terminal, a log and a CI summary alike. */
 export function table(headers: string[], rows: string[][]): string {
     const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+    const line = (cells: string[]) =>
+        cells
+            .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+            .join("  ")
+            .trimEnd();
     return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -47,6 +51,8 @@ const MARK: Record<CheckResult["status"], string> = { pass: "PASS", warn: "WARN"
 
 export function checksTable(results: CheckResult[]): string {
     const rows = results.map((r) => [MARK[r.status], `${r.group}: ${r.name}`, r.evidence]);
-    const fixes = results.filter((r) => r.fix && (r.status === "fail" || r.status === "warn")).map((r) => `  ${r.group}: ${r.name}\n    fix: ${r.fix}`);
+    const fixes = results
+        .filter((r) => r.fix && (r.status === "fail" || r.status === "warn"))
+        .map((r) => `  ${r.group}: ${r.name}\n    fix: ${r.fix}`);
     return `${table(["", "check", "evidence"], rows)}${fixes.length ? `\n\nfixes:\n${fixes.join("\n")}` : ""}\n`;
 }

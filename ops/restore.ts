@@ -66,7 +66,9 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     try {
         const t0 = performance.now();
         o.progress?.start(`download ${backup.key}`, manifest.bytes);
-        const { bytes, sha256 } = await downloadVerified(client, o.s3, backup.key, join(work, "backup.dump.zst"), manifest.sha256, (n) => o.progress?.update(n));
+        const { bytes, sha256 } = await downloadVerified(client, o.s3, backup.key, join(work, "backup.dump.zst"), manifest.sha256, (n) =>
+            o.progress?.update(n),
+        );
         await decompress(join(work, "backup.dump.zst"), join(work, "backup.dump"));
         rmSync(join(work, "backup.dump.zst"));
         o.progress?.done();
@@ -75,17 +77,30 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
         const jobs = o.jobs ?? Math.max(2, availableParallelism());
         const t1 = performance.now();
         o.progress?.start(`pg_restore -j ${jobs}`);
-        const args = ["--no-password", "--exit-on-error", `--jobs=${jobs}`, ...(o.clean ? ["--clean", "--if-exists"] : []), `--dbname=${pg.dbname}`, join(work, "backup.dump")];
-        const r = await runTool("pg_restore", args, { env: { ...pg.env, PGOPTIONS: BULK_LOAD_PGOPTIONS, PGAPPNAME: "toolboxai-ops-restore" } });
+        const args = [
+            "--no-password",
+            "--exit-on-error",
+            `--jobs=${jobs}`,
+            ...(o.clean ? ["--clean", "--if-exists"] : []),
+            `--dbname=${pg.dbname}`,
+            join(work, "backup.dump"),
+        ];
+        const r = await runTool("pg_restore", args, {
+            env: { ...pg.env, PGOPTIONS: BULK_LOAD_PGOPTIONS, PGAPPNAME: "toolboxai-ops-restore" },
+        });
         o.progress?.done();
-        if (r.code !== 0) throw new Error(`pg_restore failed (${r.code ?? "not started"}): ${r.stderr.trim().split("\n").slice(-5).join(" | ")}`);
+        if (r.code !== 0)
+            throw new Error(`pg_restore failed (${r.code ?? "not started"}): ${r.stderr.trim().split("\n").slice(-5).join(" | ")}`);
         const restoreMs = performance.now() - t1;
 
         const after = await connect(o.target);
         let actual: Record<string, number>;
         try {
             const present = new Set(await listTables(after, schemas));
-            actual = await rowCounts(after, Object.keys(manifest.tables).filter((t) => present.has(t)));
+            actual = await rowCounts(
+                after,
+                Object.keys(manifest.tables).filter((t) => present.has(t)),
+            );
         } finally {
             await after.end();
         }
@@ -101,7 +116,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
             restoreMs: Math.round(restoreMs),
             tables: Object.keys(manifest.tables)
                 .sort()
-                .map((table) => ({ table, manifest: manifest.tables[table], restored: actual[table] ?? null, ok: actual[table] === manifest.tables[table] })),
+                .map((table) => ({
+                    table,
+                    manifest: manifest.tables[table],
+                    restored: actual[table] ?? null,
+                    ok: actual[table] === manifest.tables[table],
+                })),
             problems,
         };
     } finally {
@@ -125,7 +145,9 @@ export function scratchName(now: Date): string {
 }
 
 /** Restores the newest backup into a new scratch database on `server` (a URL of any database there), verifies it, and drops it unless `keep`. */
-export async function drill(o: Omit<RestoreOptions, "target" | "clean" | "key"> & { server: string; keep?: boolean; now?: Date }): Promise<DrillResult> {
+export async function drill(
+    o: Omit<RestoreOptions, "target" | "clean" | "key"> & { server: string; keep?: boolean; now?: Date },
+): Promise<DrillResult> {
     const now = o.now ?? new Date();
     const name = scratchName(now);
     const admin = await connect(o.server);

@@ -27,7 +27,11 @@ export class VaultClient {
         return new VaultClient(this.address, token);
     }
 
-    async request(method: "GET" | "POST", path: string, body?: object): Promise<{ data?: Record<string, unknown>; auth?: { client_token: string } }> {
+    async request(
+        method: "GET" | "POST",
+        path: string,
+        body?: object,
+    ): Promise<{ data?: Record<string, unknown>; auth?: { client_token: string } }> {
         const url = `${this.address.replace(/\/$/, "")}/v1/${path}`;
         let last: unknown;
         for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -72,14 +76,22 @@ export class VaultClient {
     /** Logs in as an AppRole with a fresh single-use secret-id, which is destroyed afterwards by its accessor. */
     async appRoleToken(mount: string, role: string): Promise<{ token: string; cleanup: () => Promise<void> }> {
         const roleId = String((await this.request("GET", `auth/${mount}/role/${role}/role-id`)).data?.role_id ?? "");
-        const created = (await this.request("POST", `auth/${mount}/role/${role}/secret-id`, { num_uses: 1, ttl: "5m", metadata: { purpose: "ops doctor" } })).data as { secret_id: string; secret_id_accessor: string };
+        const created = (
+            await this.request("POST", `auth/${mount}/role/${role}/secret-id`, {
+                num_uses: 1,
+                ttl: "5m",
+                metadata: { purpose: "ops doctor" },
+            })
+        ).data as { secret_id: string; secret_id_accessor: string };
         const login = await this.request("POST", `auth/${mount}/login`, { role_id: roleId, secret_id: created.secret_id });
         const token = login.auth?.client_token;
         if (!token) throw new VaultError(`auth/${mount}/login: no token for role ${role}`);
         return {
             token,
             cleanup: async () => {
-                await this.request("POST", `auth/${mount}/role/${role}/secret-id-accessor/destroy`, { secret_id_accessor: created.secret_id_accessor }).catch(() => undefined);
+                await this.request("POST", `auth/${mount}/role/${role}/secret-id-accessor/destroy`, {
+                    secret_id_accessor: created.secret_id_accessor,
+                }).catch(() => undefined);
             },
         };
     }

@@ -74,7 +74,8 @@ function doctorArgs(overrides: Record<string, string> = {}): string[] {
 
 type Check = { group: string; name: string; status: string; evidence: string; fix?: string };
 const checks = (json: Record<string, unknown>) => json.checks as Check[];
-const check = (json: Record<string, unknown>, group: string, name: string) => checks(json).find((c) => c.group === group && c.name === name)!;
+const check = (json: Record<string, unknown>, group: string, name: string) =>
+    checks(json).find((c) => c.group === group && c.name === name)!;
 
 function runJob(env: Record<string, string>): Promise<{ code: number | null; report: Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
@@ -88,15 +89,26 @@ function runJob(env: Record<string, string>): Promise<{ code: number | null; rep
 }
 
 function jobEnv(database: string, prefix: string): Record<string, string> {
-    return backupJobEnv({ work, pgPort: pg.port, s3Endpoint: s3.endpoint, bucket: BUCKET }, { PGDATABASE: database, BACKUP_PREFIX: prefix });
+    return backupJobEnv(
+        { work, pgPort: pg.port, s3Endpoint: s3.endpoint, bucket: BUCKET },
+        { PGDATABASE: database, BACKUP_PREFIX: prefix },
+    );
 }
 
 /** Row count and an order-independent checksum of every table (computed here, not by the tool). */
 async function tableChecksums(database: string, schemas = ["auth", "public"]): Promise<Record<string, string>> {
     const list = schemas.map((s) => `'${s}'`).join(", ");
-    const tables = (await pg.sql(`select format('%I.%I', schemaname, tablename) from pg_tables where schemaname in (${list}) order by 1`, database)).split("\n").filter(Boolean);
+    const tables = (
+        await pg.sql(`select format('%I.%I', schemaname, tablename) from pg_tables where schemaname in (${list}) order by 1`, database)
+    )
+        .split("\n")
+        .filter(Boolean);
     const out: Record<string, string> = {};
-    for (const table of tables) out[table] = await pg.sql(`select count(*) || ' rows, md5 ' || coalesce(md5(string_agg(t::text, E'\\n' order by t::text)), '-') from ${table} t`, database);
+    for (const table of tables)
+        out[table] = await pg.sql(
+            `select count(*) || ' rows, md5 ' || coalesce(md5(string_agg(t::text, E'\\n' order by t::text)), '-') from ${table} t`,
+            database,
+        );
     return out;
 }
 
@@ -104,7 +116,8 @@ async function copyObject(from: string, to: string): Promise<void> {
     await s3.client.send(new CopyObjectCommand({ Bucket: BUCKET, CopySource: `${BUCKET}/${from}`, Key: to }));
 }
 
-const tableCount = async (database: string) => Number(await pg.sql("select count(*) from pg_tables where schemaname in ('auth', 'public')", database));
+const tableCount = async (database: string) =>
+    Number(await pg.sql("select count(*) from pg_tables where schemaname in ('auth', 'public')", database));
 
 beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "toolboxai-ops-"));
@@ -148,7 +161,14 @@ describe("ops doctor", () => {
         const r = await ops(...doctorArgs());
         const notPassing = checks(r.json).filter((c) => c.status !== "pass" && !(c.group === "vault" || c.group === "hosted project"));
         // s3rver reports no server-side encryption (AWS always does): the one warning here, said as such.
-        expect(notPassing).toEqual([expect.objectContaining({ group: "backups", name: "encryption", status: "warn", evidence: "the store reports no server-side encryption" })]);
+        expect(notPassing).toEqual([
+            expect.objectContaining({
+                group: "backups",
+                name: "encryption",
+                status: "warn",
+                evidence: "the store reports no server-side encryption",
+            }),
+        ]);
         expect(r.code).toBe(0);
         expect(check(r.json, "database", "ssl").evidence).toMatch(/TLSv1\.[23], certificate verified \(sslmode=verify-full\)/);
         expect(check(r.json, "backups", "newest backup").evidence).toContain(latest.key);
@@ -173,7 +193,10 @@ describe("ops doctor", () => {
     }, 60_000);
 
     it("fails a table without a policy, and a foreign key without an index", async () => {
-        await pg.sql("create table public.notes (id int primary key, project_id uuid references public.projects (id)); alter table public.notes enable row level security", "app");
+        await pg.sql(
+            "create table public.notes (id int primary key, project_id uuid references public.projects (id)); alter table public.notes enable row level security",
+            "app",
+        );
         try {
             const r = await ops(...doctorArgs());
             expect(r.code).toBe(1);
@@ -226,7 +249,11 @@ describe("ops doctor", () => {
     }, 60_000);
 
     it("lists a long-running query with its pid and the command to end it, and never ends it itself", async () => {
-        const sleeper = spawn("psql", ["-X", "-h", "127.0.0.1", "-p", String(pg.port), "-U", "postgres", "-d", "app", "-c", "select pg_sleep(60)"], { env: { ...process.env, PGPASSFILE: join(work, "pgpass") }, stdio: "ignore" });
+        const sleeper = spawn(
+            "psql",
+            ["-X", "-h", "127.0.0.1", "-p", String(pg.port), "-U", "postgres", "-d", "app", "-c", "select pg_sleep(60)"],
+            { env: { ...process.env, PGPASSFILE: join(work, "pgpass") }, stdio: "ignore" },
+        );
         try {
             let pid = "";
             for (let i = 0; i < 100 && !pid; i++) {
@@ -270,16 +297,26 @@ describe("ops doctor", () => {
         expect(check(wrong.json, "database", "connects").fix).toMatch(/the password is wrong/);
         expect(check(wrong.json, "database", "connects").evidence).not.toContain("wrong-password");
 
-        const ca = await ops(...doctorArgs({ "--database-url": dbUrl("app").replace(encodeURIComponent(dbPki.caCert), encodeURIComponent(otherPki.caCert)) }));
+        const ca = await ops(
+            ...doctorArgs({
+                "--database-url": dbUrl("app").replace(encodeURIComponent(dbPki.caCert), encodeURIComponent(otherPki.caCert)),
+            }),
+        );
         expect(check(ca.json, "database", "connects")).toMatchObject({ status: "fail" });
         expect(check(ca.json, "database", "connects").fix).toMatch(/certificate is not trusted/);
     }, 60_000);
 
     it("warns when TLS is used but the certificate is not verified, and when a local server has no TLS", async () => {
         const unverified = await ops(...doctorArgs({ "--database-url": dbUrl("app").replace(/sslmode=.*$/, "sslmode=require") }));
-        expect(check(unverified.json, "database", "ssl")).toMatchObject({ status: "warn", evidence: expect.stringMatching(/certificate NOT verified \(sslmode=require\)/) });
+        expect(check(unverified.json, "database", "ssl")).toMatchObject({
+            status: "warn",
+            evidence: expect.stringMatching(/certificate NOT verified \(sslmode=require\)/),
+        });
         const plain = await ops(...doctorArgs({ "--database-url": dbUrl("app", false) }));
-        expect(check(plain.json, "database", "ssl")).toMatchObject({ status: "warn", evidence: expect.stringMatching(/not encrypted \(sslmode=disable\): a local server/) });
+        expect(check(plain.json, "database", "ssl")).toMatchObject({
+            status: "warn",
+            evidence: expect.stringMatching(/not encrypted \(sslmode=disable\): a local server/),
+        });
     }, 60_000);
 
     it("exits 2 on bad usage, naming the flag", async () => {
@@ -295,7 +332,18 @@ describe("ops doctor", () => {
 describe("ops restore and drill", () => {
     it("restores the latest backup with the manifest's row counts and the source's exact data", async () => {
         await pg.sql("create database restored");
-        const r = await ops("restore", "--json", "--bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--aws-credentials-file", join(work, "aws_credentials"), "--target", dbUrl("restored"));
+        const r = await ops(
+            "restore",
+            "--json",
+            "--bucket",
+            BUCKET,
+            "--s3-endpoint",
+            s3.endpoint,
+            "--aws-credentials-file",
+            join(work, "aws_credentials"),
+            "--target",
+            dbUrl("restored"),
+        );
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
         expect(r.json).toMatchObject({ ok: true, key: latest.key, problems: [] });
@@ -304,7 +352,17 @@ describe("ops restore and drill", () => {
     }, 120_000);
 
     it("refuses a target with tables in the restored schemas unless --clean", async () => {
-        const base = ["restore", "--bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--aws-credentials-file", join(work, "aws_credentials"), "--target", dbUrl("restored")];
+        const base = [
+            "restore",
+            "--bucket",
+            BUCKET,
+            "--s3-endpoint",
+            s3.endpoint,
+            "--aws-credentials-file",
+            join(work, "aws_credentials"),
+            "--target",
+            dbUrl("restored"),
+        ];
         const refused = await ops(...base);
         expect(refused.code).toBe(1);
         expect(refused.stderr).toMatch(/restore refused: the target .* already has \d+ table\(s\) in the restored schemas .* pass --clean/);
@@ -322,16 +380,41 @@ describe("ops restore and drill", () => {
         const key = backupKey("corrupt", new Date());
         await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bytes }));
         const manifest = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: manifestKey(latest.key) }));
-        await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey(key), Body: await manifest.Body!.transformToString() }));
+        await s3.client.send(
+            new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey(key), Body: await manifest.Body!.transformToString() }),
+        );
         await pg.sql("create database untouched");
-        const r = await ops("restore", "--bucket", BUCKET, "--prefix", "corrupt", "--s3-endpoint", s3.endpoint, "--aws-credentials-file", join(work, "aws_credentials"), "--target", dbUrl("untouched"));
+        const r = await ops(
+            "restore",
+            "--bucket",
+            BUCKET,
+            "--prefix",
+            "corrupt",
+            "--s3-endpoint",
+            s3.endpoint,
+            "--aws-credentials-file",
+            join(work, "aws_credentials"),
+            "--target",
+            dbUrl("untouched"),
+        );
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/SHA-256 [0-9a-f]{64} differs from the manifest's [0-9a-f]{64}: .*the target was not touched/);
         expect(await tableCount("untouched")).toBe(0);
     }, 120_000);
 
     it("drill restores the newest backup into a scratch database, reports its age and RTO, and drops it", async () => {
-        const r = await ops("drill", "--json", "--bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--aws-credentials-file", join(work, "aws_credentials"), "--server", dbUrl("postgres"));
+        const r = await ops(
+            "drill",
+            "--json",
+            "--bucket",
+            BUCKET,
+            "--s3-endpoint",
+            s3.endpoint,
+            "--aws-credentials-file",
+            join(work, "aws_credentials"),
+            "--server",
+            dbUrl("postgres"),
+        );
         expect(r.code).toBe(0);
         expect(r.json).toMatchObject({ ok: true, key: latest.key, kept: false, problems: [] });
         expect(r.json.rtoSeconds).toBeGreaterThan(0);
@@ -340,7 +423,19 @@ describe("ops restore and drill", () => {
     }, 120_000);
 
     it("drill --keep leaves the scratch database with the source's exact data", async () => {
-        const r = await ops("drill", "--json", "--keep", "--bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--aws-credentials-file", join(work, "aws_credentials"), "--server", dbUrl("postgres"));
+        const r = await ops(
+            "drill",
+            "--json",
+            "--keep",
+            "--bucket",
+            BUCKET,
+            "--s3-endpoint",
+            s3.endpoint,
+            "--aws-credentials-file",
+            join(work, "aws_credentials"),
+            "--server",
+            dbUrl("postgres"),
+        );
         expect(r.code).toBe(0);
         const scratch = String(r.json.scratchDatabase);
         expect(await tableChecksums(scratch)).toEqual(await tableChecksums("app"));
@@ -352,7 +447,10 @@ describe("ops import", () => {
     beforeAll(async () => {
         // The old local database: the same data, none of Supabase's setup (no RLS, policies, helpers or migration history).
         await pg.sql("create database legacy template app");
-        await pg.sql("drop schema private cascade; drop schema supabase_migrations cascade; alter table public.users disable row level security; alter table public.projects disable row level security", "legacy");
+        await pg.sql(
+            "drop schema private cascade; drop schema supabase_migrations cascade; alter table public.users disable row level security; alter table public.projects disable row level security",
+            "legacy",
+        );
         // The migrated schema, empty: what `supabase db push` leaves on a new project.
         await createMigratedDatabase(pg, "fresh", work);
         // An old database that drifted from the schema.
@@ -363,7 +461,17 @@ describe("ops import", () => {
         );
     }, 120_000);
 
-    const importArgs = (from: string, ...rest: string[]) => ["import", "--json", "--from", dbUrl(from, false), "--database-url", dbUrl("fresh"), "--schemas", "auth,public", ...rest];
+    const importArgs = (from: string, ...rest: string[]) => [
+        "import",
+        "--json",
+        "--from",
+        dbUrl(from, false),
+        "--database-url",
+        dbUrl("fresh"),
+        "--schemas",
+        "auth,public",
+        ...rest,
+    ];
 
     it("dry run reports every planted schema difference and writes nothing", async () => {
         const r = await ops(...importArgs("drifted", "--dry-run"));

@@ -41,7 +41,10 @@ describe("ops rules", () => {
     it("judges encryption: missing is a warning (S3-compatible stores), wrong algorithm or key a failure", () => {
         expect(encryptionVerdict("AES256", undefined, "AES256", undefined).status).toBe("pass");
         expect(encryptionVerdict("aws:kms", "arn:k1", "AES256", undefined).status).toBe("fail");
-        expect(encryptionVerdict("aws:kms", "arn:k1", "aws:kms", "arn:k2")).toMatchObject({ status: "fail", evidence: "aws:kms with arn:k2, expected arn:k1" });
+        expect(encryptionVerdict("aws:kms", "arn:k1", "aws:kms", "arn:k2")).toMatchObject({
+            status: "fail",
+            evidence: "aws:kms with arn:k2, expected arn:k1",
+        });
         expect(encryptionVerdict("AES256", undefined, undefined, undefined).status).toBe("warn");
     });
 
@@ -63,14 +66,24 @@ describe("ops rules", () => {
         expect(order.indexOf("auth.users")).toBeLessThan(order.indexOf("public.users"));
         expect(order.indexOf("public.workspaces")).toBeLessThan(order.indexOf("public.projects"));
         expect(levels(order, refs)).toEqual([["auth.users", "public.tree"], ["public.users"], ["public.workspaces"], ["public.projects"]]);
-        expect(() => foreignKeyOrder(["a.x", "a.y"], [{ from: "a.x", to: "a.y" }, { from: "a.y", to: "a.x" }])).toThrow(/cycle: a\.x -> a\.y -> a\.x/);
+        expect(() =>
+            foreignKeyOrder(
+                ["a.x", "a.y"],
+                [
+                    { from: "a.x", to: "a.y" },
+                    { from: "a.y", to: "a.x" },
+                ],
+            ),
+        ).toThrow(/cycle: a\.x -> a\.y -> a\.x/);
     });
 
     it("reports count mismatches, exit codes, and keeps secrets out of URLs and query text", () => {
         expect(countMismatches({ "a.t": 2, "a.u": 1 }, { "a.t": 2 })).toEqual(["a.u: manifest 1 rows, restored missing"]);
         expect(exitCodeOf([{ status: "pass" }, { status: "warn" }])).toBe(0);
         expect(exitCodeOf([{ status: "fail" }])).toBe(1);
-        expect(redactUrl("postgresql://postgres:s3cret@db:5432/postgres?sslmode=require")).toBe("postgresql://postgres:***@db:5432/postgres?sslmode=require");
+        expect(redactUrl("postgresql://postgres:s3cret@db:5432/postgres?sslmode=require")).toBe(
+            "postgresql://postgres:***@db:5432/postgres?sslmode=require",
+        );
         expect(redactQuery("ALTER ROLE app PASSWORD 'hunter2-secret'")).toBe("ALTER ROLE app PASSWORD '…'");
     });
 });

@@ -60,7 +60,8 @@ beforeAll(async () => {
             }
             if (req.method === "GET" && path.startsWith(`${MOUNT}/data/`)) {
                 const consumer = tokens.get(token);
-                if (token !== ROOT && (!consumer || !readable(policies[consumer]).includes(path))) return send(403, { errors: ["1 error occurred:\n\t* permission denied\n\n"] });
+                if (token !== ROOT && (!consumer || !readable(policies[consumer]).includes(path)))
+                    return send(403, { errors: ["1 error occurred:\n\t* permission denied\n\n"] });
                 return send(200, { data: { data: { value: "stored" } } });
             }
             send(404, { errors: [] });
@@ -72,10 +73,18 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 function context(): Context {
-    return { schedule: "0 2 * * *", migrationsDir: DEFAULT_MIGRATIONS_DIR, sources: {}, vault: { client: new VaultClient(address, ROOT), mount: MOUNT, pathPrefix: PREFIX, appRoleMount: APPROLE } };
+    return {
+        schedule: "0 2 * * *",
+        migrationsDir: DEFAULT_MIGRATIONS_DIR,
+        sources: {},
+        vault: { client: new VaultClient(address, ROOT), mount: MOUNT, pathPrefix: PREFIX, appRoleMount: APPROLE },
+    };
 }
 
-const vaultChecks = async () => (await doctor(context(), { longQuerySeconds: 300, exposedSchemas: ["public"], skip: ["database", "pooler", "redis", "backups"] })).filter((c) => c.group === "vault");
+const vaultChecks = async () =>
+    (
+        await doctor(context(), { longQuerySeconds: 300, exposedSchemas: ["public"], skip: ["database", "pooler", "redis", "backups"] })
+    ).filter((c) => c.group === "vault");
 
 describe("doctor: Vault AppRoles", () => {
     it("passes when each consumer reads exactly its own paths", async () => {
@@ -93,16 +102,29 @@ describe("doctor: Vault AppRoles", () => {
         policies.worker = readOnlyPolicy(MOUNT, PREFIX, [...CONSUMER_READS.worker, "supabase"]);
         policies.backend = readOnlyPolicy(MOUNT, PREFIX, ["supabase"]);
         const [backend, worker] = await vaultChecks();
-        expect(worker).toMatchObject({ status: "fail", evidence: expect.stringContaining(`may read ${MOUNT}/data/${PREFIX}/supabase, another consumer's`) });
-        expect(backend).toMatchObject({ status: "fail", evidence: expect.stringContaining(`cannot read its own ${MOUNT}/data/${PREFIX}/database`) });
+        expect(worker).toMatchObject({
+            status: "fail",
+            evidence: expect.stringContaining(`may read ${MOUNT}/data/${PREFIX}/supabase, another consumer's`),
+        });
+        expect(backend).toMatchObject({
+            status: "fail",
+            evidence: expect.stringContaining(`cannot read its own ${MOUNT}/data/${PREFIX}/database`),
+        });
         expect(worker.fix).toMatch(/pulumi up/);
     });
 
     it("fails when the operator's token may not create secret-ids, without printing the token", async () => {
         const ctx = context();
         ctx.vault!.client = new VaultClient(address, "not-the-root-token-77");
-        const checks = (await doctor(ctx, { longQuerySeconds: 300, exposedSchemas: ["public"], skip: ["database", "pooler", "redis", "backups"] })).filter((c) => c.group === "vault");
-        expect(checks[0]).toMatchObject({ status: "fail", evidence: expect.stringMatching(/login: GET auth\/toolboxai-dev-approle\/role\/backend\/role-id: HTTP 403 \(permission denied\)/) });
+        const checks = (
+            await doctor(ctx, { longQuerySeconds: 300, exposedSchemas: ["public"], skip: ["database", "pooler", "redis", "backups"] })
+        ).filter((c) => c.group === "vault");
+        expect(checks[0]).toMatchObject({
+            status: "fail",
+            evidence: expect.stringMatching(
+                /login: GET auth\/toolboxai-dev-approle\/role\/backend\/role-id: HTTP 403 \(permission denied\)/,
+            ),
+        });
         expect(JSON.stringify(checks)).not.toContain("not-the-root-token-77");
     });
 });

@@ -44,7 +44,12 @@ export function scheduleIntervalMs(schedule: string, at: Date = new Date()): num
 }
 
 /** The newest backup must be younger than one interval plus the grace period. */
-export function backupAgeVerdict(newestAt: Date, now: Date, intervalMs: number, graceHours = BACKUP_GRACE_HOURS): { status: Status; limitHours: number; ageHours: number } {
+export function backupAgeVerdict(
+    newestAt: Date,
+    now: Date,
+    intervalMs: number,
+    graceHours = BACKUP_GRACE_HOURS,
+): { status: Status; limitHours: number; ageHours: number } {
     const ageHours = (now.getTime() - newestAt.getTime()) / 3600_000;
     const limitHours = intervalMs / 3600_000 + graceHours;
     return { status: ageHours <= limitHours ? "pass" : "fail", limitHours, ageHours };
@@ -54,13 +59,24 @@ export function backupAgeVerdict(newestAt: Date, now: Date, intervalMs: number, 
  * The newest object's encryption against the bucket's requirement (AES256 in dev, the stack's KMS
  * key in prod). AWS reports every object's encryption; some S3-compatible stores report none.
  */
-export function encryptionVerdict(expected: string | undefined, kmsKeyArn: string | undefined, sse: string | undefined, kmsKeyId: string | undefined): { status: Status; evidence: string; fix?: string } {
-    const policyFix = "the bucket policy should have refused this object: check that the bucket policy (lib/backup.ts) is applied (`pulumi up`) and the job's BACKUP_SSE/BACKUP_KMS_KEY_ID";
+export function encryptionVerdict(
+    expected: string | undefined,
+    kmsKeyArn: string | undefined,
+    sse: string | undefined,
+    kmsKeyId: string | undefined,
+): { status: Status; evidence: string; fix?: string } {
+    const policyFix =
+        "the bucket policy should have refused this object: check that the bucket policy (lib/backup.ts) is applied (`pulumi up`) and the job's BACKUP_SSE/BACKUP_KMS_KEY_ID";
     if (sse === undefined) {
-        return { status: "warn", evidence: `the store reports no server-side encryption${expected ? ` (expected ${expected})` : ""}`, fix: "an S3-compatible store may not report it; on AWS it means the object is unencrypted: check the bucket's default encryption" };
+        return {
+            status: "warn",
+            evidence: `the store reports no server-side encryption${expected ? ` (expected ${expected})` : ""}`,
+            fix: "an S3-compatible store may not report it; on AWS it means the object is unencrypted: check the bucket's default encryption",
+        };
     }
     if (expected && sse !== expected) return { status: "fail", evidence: `${sse}, expected ${expected}`, fix: policyFix };
-    if (kmsKeyArn && kmsKeyId && kmsKeyId !== kmsKeyArn) return { status: "fail", evidence: `${sse} with ${kmsKeyId}, expected ${kmsKeyArn}`, fix: policyFix };
+    if (kmsKeyArn && kmsKeyId && kmsKeyId !== kmsKeyArn)
+        return { status: "fail", evidence: `${sse} with ${kmsKeyId}, expected ${kmsKeyArn}`, fix: policyFix };
     return { status: "pass", evidence: `${sse}${kmsKeyId ? ` with ${kmsKeyId}` : ""}` };
 }
 
@@ -98,13 +114,16 @@ export function schemaDiff(source: Columns, target: Columns): string[] {
         }
         for (const [column, type] of Object.entries(source[table])) {
             if (!(column in t)) out.push(`column ${table}.${column} (${type}) exists in the source but not in the migrated schema`);
-            else if (t[column] !== type) out.push(`column ${table}.${column} is ${type} in the source, ${t[column]} in the migrated schema`);
+            else if (t[column] !== type)
+                out.push(`column ${table}.${column} is ${type} in the source, ${t[column]} in the migrated schema`);
         }
         for (const [column, type] of Object.entries(t)) {
-            if (!(column in source[table])) out.push(`column ${table}.${column} (${type}) exists in the migrated schema but not in the source`);
+            if (!(column in source[table]))
+                out.push(`column ${table}.${column} (${type}) exists in the migrated schema but not in the source`);
         }
     }
-    for (const table of Object.keys(target).sort()) if (!source[table]) out.push(`table ${table} exists in the migrated schema but not in the source`);
+    for (const table of Object.keys(target).sort())
+        if (!source[table]) out.push(`table ${table} exists in the migrated schema but not in the source`);
     return out;
 }
 
@@ -120,7 +139,10 @@ export function foreignKeyOrder(tables: readonly string[], references: readonly 
     const visiting = new Set<string>();
     const visit = (t: string, path: string[]) => {
         if (done.has(t)) return;
-        if (visiting.has(t)) throw new Error(`foreign keys form a cycle: ${[...path.slice(path.indexOf(t)), t].join(" -> ")}; load these tables by hand with constraints deferred`);
+        if (visiting.has(t))
+            throw new Error(
+                `foreign keys form a cycle: ${[...path.slice(path.indexOf(t)), t].join(" -> ")}; load these tables by hand with constraints deferred`,
+            );
         visiting.add(t);
         for (const d of [...deps.get(t)!].sort()) visit(d, [...path, t]);
         visiting.delete(t);
