@@ -13,9 +13,10 @@ import { fromIni } from "@aws-sdk/credential-providers";
 import { Upload } from "@aws-sdk/lib-storage";
 import { SCHEMA_NAME } from "../lib/backup";
 import { manifestKey, MANIFEST_FORMAT, openSnapshotSession, type Manifest, type SnapshotSession } from "./manifest";
+import { TRANSACTION_POOLER_PORT } from "../lib/constants";
 
-/** The transaction pooler (Supavisor/PgBouncer transaction mode) cannot serve pg_dump's snapshot. */
-export const TRANSACTION_POOLER_PORT = 6543;
+// The transaction pooler (Supavisor/PgBouncer transaction mode) cannot serve pg_dump's snapshot.
+export { TRANSACTION_POOLER_PORT };
 
 export interface JobConfig {
     bucket: string;

@@ -10,9 +10,9 @@ import { Policy } from "@pulumi/vault/policy";
 import type { SslMode, SupabaseMode } from "../lib/config";
 import {
     appRoleLimits,
+    appRoleMountTune,
     CONSUMER_READS,
     CONSUMERS,
-    postgresUrl,
     readOnlyPolicy,
     REDIS_USERS,
     signSupabaseKey,
@@ -23,6 +23,7 @@ import {
     type RedisUser,
     type RotationPeriod,
 } from "../lib/credentials";
+import { postgresUrl } from "../lib/postgres";
 import { vaultKvPath, vaultSecretName } from "../lib/naming";
 
 export interface SupabaseCredentialsArgs {
@@ -138,7 +139,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
         this.poolerUrl = args.pooler ? url(args.pooler) : undefined;
 
         if (args.mode === "hosted") {
-            if (!args.hostedKeys) throw new Error(`${name}: hosted mode needs the project's anon key, service_role key and JWT secret`);
+            if (!args.hostedKeys) throw new pulumi.ResourceError("hosted mode needs the project's anon key, service_role key and JWT secret (hostedKeys)", this);
             this.jwtSecret = pulumi.secret(args.hostedKeys.jwtSecret);
             this.anonKey = pulumi.secret(args.hostedKeys.anonKey);
             this.serviceRoleKey = pulumi.secret(args.hostedKeys.serviceRoleKey);
@@ -199,9 +200,15 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             "redis/worker": leafPath("redis/worker"),
         };
 
+        // Vault caps each secret-id's TTL at this mount's max lease TTL (768 h untuned): tuned to the secret-id's life.
         const approle = new AuthBackend(
             `${name}-approle`,
-            { type: "approle", path: vaultObjectName(pathPrefix, "approle"), description: `AppRoles of ${pathPrefix} consumers (managed by Pulumi)` },
+            {
+                type: "approle",
+                path: vaultObjectName(pathPrefix, "approle"),
+                description: `AppRoles of ${pathPrefix} consumers (managed by Pulumi)`,
+                tune: appRoleMountTune(appRoleLimits(args.rotation.periodDays)),
+            },
             child,
         );
         this.appRoleMount = approle.path;
@@ -233,7 +240,10 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             const secretId = new AuthBackendRoleSecretId(
                 `${name}-${consumer}-secret-id`,
                 { backend: approle.path, roleName: role.roleName, metadata: JSON.stringify({ consumer, rotation: args.rotation.keeper }) },
-                { ...child, replaceOnChanges: ["metadata"] },
+                // The provider reads ttl and num_uses back from Vault (num_uses counting down with each
+                // login) and would replace the secret-id on every up (terraform-provider-vault#2425); the
+                // role sets both, and rotation replaces the secret-id through its metadata.
+                { ...child, replaceOnChanges: ["metadata"], ignoreChanges: ["ttl", "numUses"] },
             );
             policyNames[consumer] = policy.name;
             appRoles[consumer] = { roleId: role.roleId, secretId: pulumi.secret(secretId.secretId) };

@@ -2,7 +2,6 @@
  * Pure rules for the credentials: rotation periods, connection strings, Vault layout and
  * least-privilege policies, AppRole limits, and the Supabase API keys' JWT claims.
  */
-import type { SslMode } from "./config";
 
 const DAY_MS = 86_400_000;
 
@@ -33,25 +32,6 @@ export function currentTime(env: NodeJS.ProcessEnv = process.env): Date {
     const at = new Date(pinned);
     if (Number.isNaN(at.getTime())) throw new Error(`TOOLBOXAI_NOW must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got ${JSON.stringify(pinned)}`);
     return at;
-}
-
-export interface Endpoint {
-    user: string;
-    password: string;
-    host: string;
-    port: number;
-    database: string;
-    sslMode: SslMode;
-}
-
-/**
- * A libpq/SQLAlchemy/node-postgres URL. User and password are percent-encoded; only `sslmode`
- * goes in the query, because libpq rejects unknown parameters (the pool size travels beside it).
- */
-export function postgresUrl(e: Endpoint): string {
-    const auth = `${encodeURIComponent(e.user)}:${encodeURIComponent(e.password)}`;
-    const host = e.host.includes(":") ? `[${e.host}]` : e.host;
-    return `postgresql://${auth}@${host}:${e.port}/${encodeURIComponent(e.database)}?sslmode=${e.sslMode}`;
 }
 
 /** Consumers of the secrets: each gets an AppRole and a policy. */
@@ -117,6 +97,31 @@ export function appRoleLimits(periodDays: number, replicas = 1): AppRoleLimits {
         // secret-id's life, plus restarts: enough for every replica, while a stolen secret-id wears out.
         secretIdNumUses: Math.max(1, replicas) * (Math.ceil(secretIdTtl / TOKEN_MAX_TTL_S) + RESTART_ALLOWANCE),
     };
+}
+
+/**
+ * A whole number of seconds as the Vault provider reads a duration back: Go's `Duration.String()`
+ * shortened by its `util.ShortDur` ("4320h0m0s" becomes "4320h", "1h30m0s" becomes "1h30m").
+ * Sending this form means a refresh finds what was sent, whether or not the provider also keeps
+ * the configured text (terraform-provider-vault `flattenVaultDuration`, `mergeAuthMethodTune`).
+ */
+export function vaultDuration(seconds: number): string {
+    if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`a Vault duration must be whole seconds >= 0, got ${seconds}`);
+    if (seconds === 0) return "0s";
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const sec = seconds % 60;
+    const full = h > 0 ? `${h}h${m}m${sec}s` : m > 0 ? `${m}m${sec}s` : `${sec}s`;
+    return full.replace(/m0s$/, "m").replace(/h0m$/, "h");
+}
+
+/**
+ * Tuning of the AppRole auth mount. Vault caps a secret-id's TTL at the mount's max lease TTL
+ * (768 h unless tuned): the mount's maximum must cover the secret-id's life. The default lease is
+ * the token's TTL, which the roles set anyway.
+ */
+export function appRoleMountTune(limits: AppRoleLimits): { maxLeaseTtl: string; defaultLeaseTtl: string } {
+    return { maxLeaseTtl: vaultDuration(Math.max(limits.secretIdTtl, limits.tokenMaxTtl)), defaultLeaseTtl: vaultDuration(limits.tokenTtl) };
 }
 
 export type SupabaseRole = "anon" | "service_role";
