@@ -54,13 +54,13 @@ describe.each(STACKS)("Providers (%s)", (stack) => {
         const username = "toolboxai-deploy-bot";
         const password = "ghp_registry-token-that-must-stay-secret";
         // prod's stack file sets registryAddress: ghcr.io; dev's does not, until a newcomer sets it.
-        const overrides = stack === "dev" ? { registryAddress: "ghcr.io" } : {};
+        const overrides = stack !== "prod" ? { registryAddress: "ghcr.io" } : {};
         const ev = await evaluateStack(stack, { secrets: { registryUsername: username, registryPassword: password }, overrides });
         const docker = byName(ev, "providers-docker");
         expect(docker.inputs.registryAuth).toBeInstanceOf(SecretValue);
         expect(JSON.parse(reveal(docker.inputs.registryAuth) as string)).toEqual([{ address: "ghcr.io", username, password }]);
         expect(findLeaks(ev)).toEqual([]);
-        if (stack === "dev") expect(byName(await evaluateStack(stack), "providers-docker").inputs.registryAuth).toBeUndefined();
+        if (stack !== "prod") expect(byName(await evaluateStack(stack), "providers-docker").inputs.registryAuth).toBeUndefined();
     });
 
     it("tags every AWS resource with project, stack and environment", async () => {

@@ -102,7 +102,8 @@ describe("workflows", () => {
         for (const file of readdirSync(DIR)) {
             for (const [name, job] of Object.entries(workflow(file).jobs)) {
                 const pulumi = job.steps?.some((s) => (s.uses?.startsWith("pulumi/actions@") && s.with?.command) || /(^|[;&|]|then|else)\s*pulumi (preview|up|stack history)\b/m.test(s.run ?? ""));
-                if (!pulumi) continue;
+                // e2e deploys a throwaway stack into the GitHub runner's own Docker and Vault: no stack's infrastructure.
+                if (!pulumi || file === "e2e.yml") continue;
                 infra.push(`${file}:${name}`);
                 const labels = ([] as string[]).concat(job["runs-on"] ?? []);
                 expect(labels[0], `${file}:${name}`).toBe("self-hosted");
