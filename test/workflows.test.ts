@@ -102,7 +102,8 @@ describe("workflows", () => {
         for (const file of readdirSync(DIR)) {
             for (const [name, job] of Object.entries(workflow(file).jobs)) {
                 const pulumi = job.steps?.some((s) => (s.uses?.startsWith("pulumi/actions@") && s.with?.command) || /(^|[;&|]|then|else)\s*pulumi (preview|up|stack history)\b/m.test(s.run ?? ""));
-                if (!pulumi) continue;
+                // e2e deploys a throwaway stack into the GitHub runner's own Docker and Vault: no stack's infrastructure.
+                if (!pulumi || file === "e2e.yml") continue;
                 infra.push(`${file}:${name}`);
                 const labels = ([] as string[]).concat(job["runs-on"] ?? []);
                 expect(labels[0], `${file}:${name}`).toBe("self-hosted");
@@ -192,6 +193,30 @@ describe("workflows", () => {
         expect(drifted).toMatchObject({ check: 1, checkOut: "drift=true\nscheduled=false\n", due: undefined });
         expect(drifted.summary).toMatch(/^Drift: 1 resource/);
         expect(await scenario({ steps: [] }, { steps: [] })).toMatchObject({ check: 0, dueOut: "due=false\n" });
+    });
+
+    it("drills a restore of prod's backup weekly with read-only access, opening an issue on failure", () => {
+        const drill = workflow("restore-drill.yml");
+        expect(drill.on).toHaveProperty("schedule");
+        const job = drill.jobs.drill as Job & { services?: Record<string, { image: string }> };
+        expect(job.environment).toBe("prod-backup-reader");
+        expect(job.services?.postgres.image).toMatch(/supabase\/postgres/);
+        const steps = job.steps ?? [];
+        expect(steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials"))?.with?.["role-to-assume"]).toBe("${{ vars.AWS_BACKUP_READER_ROLE_ARN }}");
+        expect(steps.map((s) => s.run ?? "").join("\n")).toMatch(/npm run --silent ops -- drill --json/);
+        expect(steps.find((s) => s.if === "failure()")?.run).toMatch(/gh issue (create|comment)/);
+    });
+
+    it("deploys a throwaway e2e stack with the real CLI, runs ops doctor, and always destroys it", () => {
+        const e2e = workflow("e2e.yml");
+        expect(Object.keys(e2e.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+        const steps = e2e.jobs.e2e.steps ?? [];
+        const runs = steps.map((s) => s.run ?? "").join("\n");
+        expect(runs).toMatch(/pulumi up --yes --skip-preview --stack e2e/);
+        expect(runs).toMatch(/npx supabase start/);
+        expect(runs).toMatch(/ops -- doctor --stack e2e/);
+        expect(steps.find((s) => s.name === "Destroy")).toMatchObject({ if: "always()" });
+        expect(steps.find((s) => s.name === "Destroy")?.run).toMatch(/pulumi destroy --yes --stack e2e/);
     });
 
     it("never puts a secret in a shell command line or echoes one", () => {
