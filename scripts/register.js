@@ -8,6 +8,20 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { addHook } = require("pirates");
 
+// V8's code cache for every module the plan loads (the SDK and providers included): Node 22+ has
+// it built in; on older Node, v8-compile-cache does the same. Same location and switch as below.
+const codeCacheSetting = process.env.TOOLBOXAI_TS_CACHE;
+if (codeCacheSetting !== "off") {
+    const codeCacheDir = path.join(codeCacheSetting || path.join(__dirname, "..", "node_modules", ".cache", "toolboxai-ts"), "v8");
+    const nodeModule = require("node:module");
+    if (typeof nodeModule.enableCompileCache === "function") {
+        nodeModule.enableCompileCache(codeCacheDir);
+    } else {
+        process.env.V8_COMPILE_CACHE_CACHE_DIR = codeCacheDir;
+        require("v8-compile-cache");
+    }
+}
+
 const setting = process.env.TOOLBOXAI_TS_CACHE;
 const cacheDir = setting === "off" ? undefined : setting || path.join(__dirname, "..", "node_modules", ".cache", "toolboxai-ts");
 const sucraseVersion = require("sucrase/package.json").version;
