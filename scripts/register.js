@@ -18,7 +18,14 @@ if (codeCacheSetting !== "off") {
         nodeModule.enableCompileCache(codeCacheDir);
     } else {
         process.env.V8_COMPILE_CACHE_CACHE_DIR = codeCacheDir;
+        const nodeCompile = nodeModule.prototype._compile;
         require("v8-compile-cache");
+        // v8-compile-cache compiles everything as CommonJS; an ES module that CommonJS requires
+        // (require(esm), e.g. jose) arrives with format "module" and goes to Node's own compiler.
+        const cachedCompile = nodeModule.prototype._compile;
+        nodeModule.prototype._compile = function (content, filename, format) {
+            return format === "module" ? nodeCompile.call(this, content, filename, format) : cachedCompile.call(this, content, filename);
+        };
     }
 }
 
