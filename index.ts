@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./lib/config";
-import { currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
+import { CONSUMERS, currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
 import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
 import { serviceRuntime } from "./lib/services";
@@ -15,6 +15,7 @@ import { Providers } from "./components/Providers";
 import { RedisServer } from "./components/RedisServer";
 import { SupabaseCredentials } from "./components/SupabaseCredentials";
 import { SupabaseMigrations } from "./components/SupabaseMigrations";
+import { SupabaseProject } from "./components/SupabaseProject";
 
 const config = loadStackConfig();
 // Checked with the config, before any resource: a misnamed migration never half-applies a stack.
@@ -32,22 +33,42 @@ const providers = new Providers("providers", {
 });
 
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);
+const slots = passwordSlots(period, settings.rotationGeneration);
+// Hosted: the project, its settings and its keys through the Management API (docs/hosted-project.md).
+const hosted =
+    settings.supabaseMode === "hosted"
+        ? new SupabaseProject("supabase", {
+              apiUrl: settings.supabaseApiUrl,
+              accessToken: config.secrets.supabaseAccessToken!,
+              ref: settings.supabaseProjectRef,
+              sslEnforced: settings.databaseSslEnforced,
+              allowedCidrs: settings.databaseAllowedCidrs,
+              // The guide's transaction mode; Supavisor's pool per user and database sized like the application's.
+              pooler: { poolMode: "transaction", defaultPoolSize: settings.databasePoolSize },
+              auth: settings.auth,
+              consumers: CONSUMERS,
+              // The secret keys rotate with the database password's slots: one step per period or generation.
+              slots,
+              legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
+          })
+        : undefined;
+const pooler = hosted ? (settings.poolerEnabled ? hosted.pooler : undefined) : settings.poolerEnabled && settings.poolerHost ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser } : undefined;
 const credentials = new SupabaseCredentials(
     "credentials",
     {
         mode: settings.supabaseMode,
         supabaseUrl: settings.supabaseUrl,
         direct: { host: settings.supabaseDbHost, port: settings.supabaseDbPort, database: settings.supabaseDbName, user: settings.supabaseDbUser },
-        pooler: settings.poolerEnabled && settings.poolerHost ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser } : undefined,
+        pooler,
         sslMode: settings.databaseSslMode,
         poolSize: settings.databasePoolSize,
-        hostedKeys: config.secrets.hosted,
+        hostedKeys: hosted && { publishableKey: hosted.publishableKey, secretKeys: hosted.secretKeys, jwtSecret: hosted.jwtSecret },
         vault: { mount: settings.vaultMount, pathPrefix: settings.vaultPathPrefix, manageMount: settings.vaultMountManaged },
         rotation: {
             period,
             keeper: rotationKeeper(period, settings.rotationGeneration),
             periodDays: settings.rotationPeriodDays,
-            slots: passwordSlots(period, settings.rotationGeneration),
+            slots,
         },
         bootstrapPassword: config.secrets.databaseBootstrapPassword,
         replicas: {
@@ -110,6 +131,8 @@ const services = settings.services.map((spec) => {
         databasePassword: credentials.databasePassword,
         anonKey: credentials.anonKey,
         serviceRoleKey: credentials.serviceRoleKey,
+        consumerKeys: credentials.consumerKeys,
+        pooler: hosted?.pooler,
         redisUsers: credentials.redisUsers,
         appRoles: credentials.appRoles,
         redisCaCertPem: redis.caCertPem,
@@ -132,8 +155,12 @@ export const database = {
     name: settings.supabaseDbName,
     sslMode: settings.databaseSslMode,
     poolSize: settings.databasePoolSize,
-    pooler: settings.poolerEnabled ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser } : null,
+    pooler: pooler ?? null,
 };
+// Identifiers only: no token or key.
+export const supabaseProject = hosted
+    ? { ref: hosted.ref, managementApiUrl: settings.supabaseApiUrl, secretKeyNames: hosted.keyNames, legacyKeysEnabled: settings.supabaseLegacyKeysEnabled, databaseAllowedCidrs: settings.databaseAllowedCidrs }
+    : null;
 export const vault = {
     address: settings.vaultAddress,
     mount: settings.vaultMount,

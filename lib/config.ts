@@ -10,6 +10,9 @@ import { X509Certificate } from "node:crypto";
 import { Cron } from "croner";
 import { DEFAULT_BACKUP_SCHEDULE, SCHEMA_NAME } from "./backup";
 import { containerHost, containerUrl, HOST_GATEWAY_ALIAS, isLoopbackHost } from "./endpoints";
+import { ACCESS_TOKEN_PATTERN, DEFAULT_MANAGEMENT_API_URL } from "./supabase/client";
+import type { OwnedAuthSettings } from "./supabase/providers";
+import { allowsAll, parseCidrs, type SplitCidrs } from "./supabase/rules";
 
 export const PROJECT = "toolboxai";
 
@@ -107,16 +110,31 @@ export interface Settings {
     containerVaultAddress: string;
     services: ServiceSpec[];
     networkSubnets: Partial<Record<DockerNetwork, string>>;
+    /** Hosted: the Management API the program manages the project through. */
+    supabaseApiUrl: string;
+    /** Hosted: networks allowed to reach Postgres and the pooler (empty lists block all). */
+    databaseAllowedCidrs: SplitCidrs;
+    databaseSslEnforced: boolean;
+    supabaseLegacyKeysEnabled: boolean;
+    /** Hosted: the auth settings this deployment owns (only those set). */
+    auth: OwnedAuthSettings;
 }
 
-export const SECRET_KEYS = ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret", "databaseBootstrapPassword"] as const;
+export const SECRET_KEYS = ["vaultToken", "supabaseAccessToken", "databaseBootstrapPassword"] as const;
+
+/** Settings of earlier versions, refused with what replaced them. */
+const RETIRED_KEYS: Record<string, string> = {
+    supabaseAnonKey: "is no longer used: the publishable key comes from the Management API (supabaseAccessToken); remove it with `pulumi config rm supabaseAnonKey`",
+    supabaseServiceRoleKey: "is no longer used: each consumer gets a secret key from the Management API (supabaseAccessToken); remove it with `pulumi config rm supabaseServiceRoleKey`",
+    supabaseJwtSecret: "is no longer used: the legacy JWT secret is read from the Management API while supabaseLegacyKeysEnabled is true; remove it with `pulumi config rm supabaseJwtSecret`",
+};
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** The secret settings a stack needs, judged from its raw values (offline placeholders are given only for these). */
 export function neededSecretKeys(values: Readonly<Record<string, string | undefined>>): SecretKey[] {
     const hosted = values.supabaseMode ? values.supabaseMode === "hosted" : values.environment === "prod";
     // databaseBootstrapPassword is optional (first deployment only): no placeholder for it.
-    return hosted ? ["vaultToken", "supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] : ["vaultToken"];
+    return hosted ? ["vaultToken", "supabaseAccessToken"] : ["vaultToken"];
 }
 
 /** Validated config with secrets still in plain text: only this module and its tests hold it. */
@@ -132,12 +150,8 @@ export interface StackConfig {
         vaultToken: pulumi.Output<string>;
         /** The database role's password before this program managed it (first deployment only). */
         databaseBootstrapPassword?: pulumi.Output<string>;
-        /** Present in hosted mode, where the project issues its own keys. */
-        hosted?: {
-            anonKey: pulumi.Output<string>;
-            serviceRoleKey: pulumi.Output<string>;
-            jwtSecret: pulumi.Output<string>;
-        };
+        /** Hosted mode: the Management API token (keys come from the API). */
+        supabaseAccessToken?: pulumi.Output<string>;
     };
 }
 
@@ -183,7 +197,7 @@ export interface SettingDoc {
 
 export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "environment", type: "string", description: "Deployment environment: dev, staging or prod.", defaultText: "required" },
-    { key: "supabaseMode", type: "string", description: "local (`supabase start`, keys generated) or hosted (supabase.com project, keys from secret config). prod must be hosted.", defaultText: "hosted in prod, else local" },
+    { key: "supabaseMode", type: "string", description: "local (`supabase start`, keys generated) or hosted (supabase.com project, managed through the Management API). prod must be hosted.", defaultText: "hosted in prod, else local" },
     { key: "supabaseProjectRef", type: "string", description: "Hosted project ref (20 lowercase letters).", staticDefault: "", defaultText: "required when hosted" },
     { key: "supabaseUrl", type: "string", description: "Supabase API URL.", staticDefault: "", defaultText: `local: ${LOCAL_SUPABASE.apiUrl}; hosted: https://<ref>.supabase.co` },
     { key: "supabaseDbHost", type: "string", description: "Direct database host (migrations and backups use it, never the pooler).", staticDefault: "", defaultText: `local: ${LOCAL_SUPABASE.dbHost}; hosted: db.<ref>.supabase.co` },
@@ -194,9 +208,9 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "databaseCaCert", type: "string", description: "PEM of the CA that signed the database's certificate, for verify-ca and verify-full (Supabase: Database Settings > SSL Configuration). Containers get it as a file.", staticDefault: "", defaultText: "none; required by verify-ca and verify-full" },
     { key: "databasePoolSize", type: "integer", description: "Application connection pool size (1-1000).", staticDefault: 20, defaultText: "20" },
     { key: "poolerEnabled", type: "boolean", description: "Applications connect through the transaction pooler.", defaultText: "hosted: true; local: false" },
-    { key: "poolerHost", type: "string", description: "Transaction pooler host, from the dashboard (never derived from the ref).", staticDefault: "", defaultText: "required when poolerEnabled" },
-    { key: "poolerPort", type: "integer", description: "Transaction pooler port.", staticDefault: TRANSACTION_POOLER_PORT, defaultText: String(TRANSACTION_POOLER_PORT) },
-    { key: "poolerUser", type: "string", description: "Pooler user.", staticDefault: "", defaultText: "hosted: postgres.<ref>; local: postgres" },
+    { key: "poolerHost", type: "string", description: "Local mode: transaction pooler host (hosted: from the Management API).", staticDefault: "", defaultText: "local: required when poolerEnabled; hosted: from the API" },
+    { key: "poolerPort", type: "integer", description: "Local mode: transaction pooler port (hosted: from the Management API).", staticDefault: TRANSACTION_POOLER_PORT, defaultText: String(TRANSACTION_POOLER_PORT) },
+    { key: "poolerUser", type: "string", description: "Local mode: pooler user (hosted: from the Management API).", staticDefault: "", defaultText: "local: postgres; hosted: from the API" },
     { key: "vaultAddress", type: "string", description: "Vault server URL (https in prod).", defaultText: "required" },
     { key: "vaultMount", type: "string", description: "KV v2 mount path.", staticDefault: "secret", defaultText: "secret" },
     { key: "vaultPathPrefix", type: "string", description: "Path prefix under the mount; must differ between stacks sharing a Vault.", staticDefault: PROJECT, defaultText: PROJECT },
@@ -225,9 +239,16 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp|backup, image, command, replicas, networks, ports, memoryMb, cpus, healthcheck}. Unset: one backend (port 8000), one worker and the backup job.", staticDefault: "", defaultText: "backend + worker + backup" },
     { key: "networkSubnets", type: "string", undeclared: true, description: "Optional JSON object of network to IPv4 CIDR, e.g. {\"backend\": \"172.30.1.0/24\"}.", staticDefault: "", defaultText: "Docker assigns" },
     { key: "vaultToken", type: "string", secret: true, description: "Vault token the program uses to write secrets and policies.", defaultText: "required (secret)" },
-    { key: "supabaseAnonKey", type: "string", undeclared: true, secret: true, description: "Hosted project's anon key.", defaultText: "required when hosted (secret)" },
-    { key: "supabaseServiceRoleKey", type: "string", undeclared: true, secret: true, description: "Hosted project's service_role key.", defaultText: "required when hosted (secret)" },
-    { key: "supabaseJwtSecret", type: "string", undeclared: true, secret: true, description: "Hosted project's JWT secret (at least 32 characters).", defaultText: "required when hosted (secret)" },
+    { key: "supabaseAccessToken", type: "string", undeclared: true, secret: true, description: "Supabase personal access token (sbp_...) the program manages the hosted project with; never logged or output.", defaultText: "required when hosted (secret)" },
+    { key: "supabaseApiUrl", type: "string", description: "Supabase Management API base URL (https; http only on loopback, for tests).", staticDefault: DEFAULT_MANAGEMENT_API_URL, defaultText: DEFAULT_MANAGEMENT_API_URL },
+    { key: "databaseAllowedCidrs", type: "string", description: "Hosted: comma-separated IPv4 and IPv6 CIDRs allowed to reach Postgres and the pooler (not the HTTPS API); `none` blocks every address.", staticDefault: "", defaultText: "required when hosted" },
+    { key: "databaseAllowAll", type: "boolean", description: "Confirms 0.0.0.0/0 or ::/0 in databaseAllowedCidrs in prod.", staticDefault: false, defaultText: "false" },
+    { key: "databaseSslEnforced", type: "boolean", description: "Hosted: the project refuses database connections without TLS (required in prod).", staticDefault: true, defaultText: "true" },
+    { key: "supabaseLegacyKeysEnabled", type: "boolean", description: "Hosted: keep the legacy anon/service_role keys and the readable JWT secret; false once nothing uses them (docs/hosted-project.md).", staticDefault: true, defaultText: "true" },
+    { key: "authSiteUrl", type: "string", undeclared: true, description: "Hosted: auth site_url, set only if given.", defaultText: "left alone" },
+    { key: "authUriAllowList", type: "string", undeclared: true, description: "Hosted: auth uri_allow_list (comma-separated redirect URLs), set only if given.", defaultText: "left alone" },
+    { key: "authJwtExp", type: "integer", undeclared: true, description: "Hosted: auth jwt_exp in seconds (60-604800), set only if given.", defaultText: "left alone" },
+    { key: "authDisableSignup", type: "boolean", undeclared: true, description: "Hosted: auth disable_signup, set only if given.", defaultText: "left alone" },
     { key: "databaseBootstrapPassword", type: "string", undeclared: true, secret: true, description: "The database role's current password, for the first deployment only: the program logs in with it once to set the generated password (local `supabase start`: postgres).", defaultText: "optional (secret)" },
 ];
 
@@ -311,6 +332,15 @@ function vaultPathPrefix(raw: string): Parsed<string> {
     return segments.every((s) => PATH_SEGMENT.test(s))
         ? ok(raw)
         : bad("must be path segments of lowercase letters, digits, _ or - joined by /, with no '..', spaces or empty segments");
+}
+
+/** https, or http on loopback only (a local double of the API in tests). */
+function managementUrl(raw: string): Parsed<string> {
+    const r = httpUrl(false)(raw);
+    if (!r.ok) return r;
+    const url = new URL(r.value);
+    if (url.protocol !== "https:" && !isLoopbackHost(url.hostname)) return bad("must be an https:// URL (http:// only on a loopback host)");
+    return r;
 }
 
 const PROJECT_REF = /^[a-z]{20}$/;
@@ -514,7 +544,8 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     }
 
     for (const key of Object.keys(raw.values)) {
-        if (!KNOWN_KEYS.has(key)) {
+        if (RETIRED_KEYS[key]) problems.push({ key, shown: raw.secretKeys.has(key) ? "[secret]" : show(key, raw.values[key]), allowed: RETIRED_KEYS[key] });
+        else if (!KNOWN_KEYS.has(key)) {
             const hint = closestKey(key);
             problems.push({ key, shown: show(key, raw.values[key]), allowed: `is not a setting of this program${hint ? ` (did you mean ${hint}?)` : ""}` });
         }
@@ -550,9 +581,42 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const databaseCaCert = field("databaseCaCert", caCertificate, undefined, verifying ? `is required when databaseSslMode is ${databaseSslMode}: the PEM of the CA that signed the database's certificate` : undefined);
     const databasePoolSize = field("databasePoolSize", integer(1, 1000), 20);
     const poolerEnabled = field("poolerEnabled", boolean, hosted);
-    const poolerHost = field("poolerHost", hostname, undefined, poolerEnabled ? "is required when poolerEnabled is true: copy the pooler host from the dashboard" : undefined);
-    const poolerPort = field("poolerPort", port, TRANSACTION_POOLER_PORT);
-    const poolerUser = field("poolerUser", identifier, hosted ? (ref && `postgres.${ref}`) : "postgres");
+    // Hosted: the pooler's host, port and user come from the Management API.
+    for (const key of hosted ? ["poolerHost", "poolerPort", "poolerUser"] : []) {
+        // poolerPort's declared default is the transaction pooler's port: that one is no copy.
+        const copied = given(key) !== undefined && !(key === "poolerPort" && given(key) === String(TRANSACTION_POOLER_PORT));
+        if (copied) fail(key, `comes from the Management API when supabaseMode is hosted: remove it with \`pulumi config rm ${key}\``);
+    }
+    const poolerHost = hosted ? undefined : field("poolerHost", hostname, undefined, poolerEnabled ? "is required when poolerEnabled is true: the pooler host" : undefined);
+    const poolerPort = hosted ? TRANSACTION_POOLER_PORT : field("poolerPort", port, TRANSACTION_POOLER_PORT);
+    const poolerUser = hosted ? (ref && `postgres.${ref}`) : field("poolerUser", identifier, "postgres");
+
+    const supabaseApiUrl = field("supabaseApiUrl", managementUrl, DEFAULT_MANAGEMENT_API_URL);
+    const databaseSslEnforced = field("databaseSslEnforced", boolean, true);
+    if (isProd && databaseSslEnforced === false) fail("databaseSslEnforced", "must be true in prod: the guide requires TLS to the database");
+    const supabaseLegacyKeysEnabled = field("supabaseLegacyKeysEnabled", boolean, true);
+    const databaseAllowAll = field("databaseAllowAll", boolean, false);
+    let databaseAllowedCidrs: SplitCidrs = { ipv4: [], ipv6: [] };
+    const cidrsRaw = given("databaseAllowedCidrs");
+    if (hosted && cidrsRaw === undefined) {
+        fail("databaseAllowedCidrs", "is required when supabaseMode is hosted: the networks allowed to reach the database, e.g. 203.0.113.0/24,2001:db8::/48 (`none` blocks every address)");
+    } else if (cidrsRaw !== undefined && cidrsRaw.trim() !== "none") {
+        const entries = cidrsRaw.split(",").map((e) => e.trim());
+        const { cidrs, problems: bad } = parseCidrs(entries.filter((e) => e !== ""));
+        if (entries.some((e) => e === "")) fail("databaseAllowedCidrs", "has an empty entry: list CIDRs separated by commas, or `none` to block every address");
+        else if (bad.length > 0) fail("databaseAllowedCidrs", bad.join("; "));
+        else if (isProd && allowsAll(cidrs) && !databaseAllowAll) fail("databaseAllowedCidrs", "opens the database to every address (0.0.0.0/0 or ::/0): refused in prod unless databaseAllowAll is true");
+        databaseAllowedCidrs = cidrs;
+    }
+    const auth: OwnedAuthSettings = {};
+    const siteUrl = field("authSiteUrl", httpUrl(false), undefined);
+    if (siteUrl !== undefined) auth.site_url = siteUrl;
+    const uriAllowList = given("authUriAllowList");
+    if (uriAllowList !== undefined) auth.uri_allow_list = uriAllowList;
+    const jwtExp = field("authJwtExp", integer(60, 604800), undefined);
+    if (jwtExp !== undefined) auth.jwt_exp = jwtExp;
+    const disableSignup = field("authDisableSignup", boolean, undefined);
+    if (disableSignup !== undefined) auth.disable_signup = disableSignup;
 
     const vaultAddress = field("vaultAddress", httpUrl(isProd), undefined, "is required: the Vault server URL");
     const vaultMountValue = field("vaultMount", vaultMount, "secret");
@@ -598,13 +662,10 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     else secrets.vaultToken = vaultToken;
     if (given("databaseBootstrapPassword") !== undefined) secrets.databaseBootstrapPassword = given("databaseBootstrapPassword");
     if (hosted) {
-        for (const key of ["supabaseAnonKey", "supabaseServiceRoleKey", "supabaseJwtSecret"] as const) {
-            const v = given(key);
-            if (v === undefined) fail(key, `is required when supabaseMode is hosted: set it with \`pulumi config set --secret ${key} <value>\``);
-            else secrets[key] = v;
-        }
-        const jwt = secrets.supabaseJwtSecret;
-        if (jwt !== undefined && jwt.length < 32) fail("supabaseJwtSecret", "must be at least 32 characters (PostgREST rejects shorter secrets)");
+        const token = given("supabaseAccessToken");
+        if (token === undefined) fail("supabaseAccessToken", "is required when supabaseMode is hosted: make a personal access token (docs/hosted-project.md) and set it with `pulumi config set --secret supabaseAccessToken <token>`");
+        else if (!ACCESS_TOKEN_PATTERN.test(token)) fail("supabaseAccessToken", "must be a Supabase personal access token: sbp_ followed by 40 hex digits");
+        else secrets.supabaseAccessToken = token;
     }
 
     if (problems.length > 0) throw new ConfigError(problems);
@@ -652,6 +713,11 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         containerVaultAddress: containerVaultAddress!,
         services,
         networkSubnets,
+        supabaseApiUrl: supabaseApiUrl!,
+        databaseAllowedCidrs,
+        databaseSslEnforced: databaseSslEnforced!,
+        supabaseLegacyKeysEnabled: supabaseLegacyKeysEnabled!,
+        auth,
     };
     return { settings, secrets };
 }
@@ -677,14 +743,7 @@ export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
         secrets: {
             vaultToken: secret(secrets.vaultToken),
             databaseBootstrapPassword: secrets.databaseBootstrapPassword === undefined ? undefined : secret(secrets.databaseBootstrapPassword),
-            hosted:
-                settings.supabaseMode === "hosted"
-                    ? {
-                          anonKey: secret(secrets.supabaseAnonKey),
-                          serviceRoleKey: secret(secrets.supabaseServiceRoleKey),
-                          jwtSecret: secret(secrets.supabaseJwtSecret),
-                      }
-                    : undefined,
+            supabaseAccessToken: settings.supabaseMode === "hosted" ? secret(secrets.supabaseAccessToken) : undefined,
         },
     };
 }
