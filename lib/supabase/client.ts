@@ -65,8 +65,11 @@ export class ManagementApiError extends Error {
     }
 }
 
-/** Methods that may be sent again after a 5xx or timeout: the repeat has the same effect. */
-const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE"]);
+/**
+ * Methods that may be sent again after a 5xx or timeout: the repeat has the same effect. An array,
+ * not a Set: Pulumi's closure serialization loses a Set's contents (test/supabase-management-program.test.ts).
+ */
+const IDEMPOTENT = ["GET", "HEAD", "PUT", "DELETE"];
 
 const SECRET_SHAPES = [/sbp_(oauth_)?[a-f0-9]{8,}/g, /sb_(secret|publishable)_[\w-]+/g, /eyJ[\w-]+\.[\w-]+\.[\w-]+/g];
 
@@ -113,7 +116,7 @@ export function resilientFetch(options: ClientOptions): (request: Request) => Pr
     return async (request: Request) => {
         const operation = operationOf(request.method, request.url);
         const body = request.body ? await request.clone().arrayBuffer() : undefined;
-        const retriable = IDEMPOTENT.has(request.method);
+        const retriable = IDEMPOTENT.includes(request.method);
         let last = "";
         for (let attempt = 1; attempt <= attempts; attempt++) {
             let response: Response;

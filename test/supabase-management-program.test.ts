@@ -1,0 +1,121 @@
+/**
+ * The hosted project in the program: prod's offline plan with no hosted key in config, and the
+ * dynamic providers as the engine ships them: serialized into the state (checked for secrets),
+ * then loaded from that text and run over HTTP against the Management API double, with the
+ * double's planted secrets looked for in the plan, the outputs and the plain fields of the state.
+ */
+import { Module } from "node:module";
+import * as pulumi from "@pulumi/pulumi";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OFFLINE_DYNAMIC_PROVIDER } from "../lib/offline/evaluate";
+import { findLeaks } from "../lib/offline/leaks";
+import { toPlanJson, toPlanText } from "../lib/offline/render";
+import { reveal, SecretValue } from "../lib/offline/values";
+import { passwordSlots, rotationPeriod } from "../lib/credentials";
+import * as providers from "../lib/supabase/providers";
+import { byName, containerEnv, evaluateStack, ofType, TEST_CLOCK } from "./harness";
+import { startManagementApiDouble, type ManagementApiDouble } from "./support/management-api-double";
+
+const DYNAMIC = (type: string) => `pulumi-nodejs:dynamic/toolboxai:${type}`;
+const REF = "toolboxaiprodprojref";
+
+describe("prod's offline plan manages the hosted project", () => {
+    it("needs no hosted key in config, shows the project, the settings and the keys, with the token [secret]", async () => {
+        const ev = await evaluateStack("prod");
+        expect(ev.placeholderSecrets.sort()).toEqual(["supabaseAccessToken", "vaultToken"]);
+        const project = byName(ev, "supabase-project");
+        expect(project.type).toBe(DYNAMIC("SupabaseProject"));
+        expect(project.options).toMatchObject({ protect: true, retainOnDelete: true });
+        expect(project.inputs.accessToken).toBeInstanceOf(SecretValue);
+        expect(project.inputs.__provider).toBe(OFFLINE_DYNAMIC_PROVIDER);
+        expect(byName(ev, "supabase-ssl").inputs).toMatchObject({ ref: REF, enforced: true, apiUrl: "https://api.supabase.com" });
+        expect(byName(ev, "supabase-network").inputs).toMatchObject({ ipv4: ["203.0.113.0/24"], ipv6: ["2001:db8::/48"] });
+        expect(byName(ev, "supabase-pooler").inputs).toMatchObject({ poolMode: "transaction", defaultPoolSize: 20 });
+        expect(byName(ev, "supabase-legacy-keys").inputs).toMatchObject({ enabled: true });
+        const slots = passwordSlots(rotationPeriod(new Date(TEST_CLOCK), 90), 0);
+        const keys = ofType(ev, DYNAMIC("SupabaseApiKey")).map((k) => `${k.name}=${String(k.inputs.name)}`).sort();
+        expect(keys).toEqual(
+            [
+                "supabase-publishable-key=toolboxai_publishable",
+                ...["backend", "worker"].flatMap((c) => (["a", "b"] as const).map((s) => `supabase-${c}-secret-key-${s}=toolboxai_${c}_${s}${slots.keepers[s]}`)),
+            ].sort(),
+        );
+        for (const r of ofType(ev, DYNAMIC("SupabaseApiKey"))) expect(r.outputs.apiKey).toBeInstanceOf(SecretValue);
+        expect(findLeaks(ev, { text: toPlanText(ev), json: JSON.stringify(toPlanJson(ev)) })).toEqual([]);
+        expect(toPlanText(ev)).not.toContain("sbp_0000");
+    });
+
+    it("gives each consumer its own active key as a file, and the pooler endpoint from the API", async () => {
+        const ev = await evaluateStack("prod");
+        const slots = passwordSlots(rotationPeriod(new Date(TEST_CLOCK), 90), 0);
+        const key = (consumer: string) => (byName(ev, `supabase-${consumer}-secret-key-${slots.active}`).outputs.apiKey as SecretValue).value;
+        for (const consumer of ["backend", "worker"]) {
+            const container = byName(ev, `app-${consumer}-0`);
+            const uploads = reveal(container.inputs.uploads) as { file: string; content: string }[];
+            expect(uploads.find((u) => u.file === "/run/secrets/supabase_service_key")?.content).toBe(key(consumer));
+            expect(containerEnv(container).SUPABASE_SERVICE_KEY_FILE).toBe("/run/secrets/supabase_service_key");
+            expect(containerEnv(container).DATABASE_URL).toBe(`postgresql://postgres.${REF}@pooler.offline.invalid:6543/postgres?sslmode=require`);
+        }
+        const publishable = (byName(ev, "supabase-publishable-key").outputs.apiKey as SecretValue).value;
+        const backendUploads = reveal(byName(ev, "app-backend-0").inputs.uploads) as { file: string; content: string }[];
+        expect(backendUploads.find((u) => u.file === "/run/secrets/supabase_anon_key")?.content).toBe(publishable);
+        expect(ev.outputs.supabaseProject).toMatchObject({ ref: REF, managementApiUrl: "https://api.supabase.com", legacyKeysEnabled: true });
+    });
+
+    it("leaves dev (local) without any Management API resource", async () => {
+        const ev = await evaluateStack("dev");
+        expect(ev.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))).toEqual([]);
+        expect(ev.outputs.supabaseProject).toBeNull();
+    });
+});
+
+describe("the providers as the engine ships them, against the double", () => {
+    let api: ManagementApiDouble;
+    beforeAll(async () => {
+        api = await startManagementApiDouble();
+    });
+    afterAll(async () => api.close());
+
+    /** Serializes a provider as `pulumi.dynamic.Resource` does, and loads it back as the provider host does. */
+    async function shipped(provider: pulumi.dynamic.ResourceProvider) {
+        const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+        const m = new Module("dynamic-provider.js");
+        m.paths = module.paths;
+        (m as unknown as { _compile(code: string, file: string): void })._compile(sf.text, "dynamic-provider.js");
+        return { text: sf.text, containsSecrets: sf.containsSecrets, provider: (m.exports as { handler: () => Required<pulumi.dynamic.ResourceProvider> }).handler() };
+    }
+
+    it("serializes every provider without a secret, and the shipped code works over HTTP", { timeout: 120_000 }, async () => {
+        const project = api.addProject(REF);
+        const conn = { apiUrl: api.url, accessToken: api.token, timeoutSeconds: 2 };
+        const runs: [pulumi.dynamic.ResourceProvider, Record<string, unknown>, string[]][] = [
+            [providers.projectProvider, { ...conn, ref: REF }, []],
+            [providers.sslEnforcementProvider, { ...conn, ref: REF, enforced: true }, []],
+            [providers.networkRestrictionsProvider, { ...conn, ref: REF, ipv4: ["203.0.113.0/24"], ipv6: ["2001:db8::/48"] }, []],
+            [providers.poolerProvider, { ...conn, ref: REF, poolMode: "transaction", defaultPoolSize: 20 }, []],
+            [providers.authSettingsProvider, { ...conn, ref: REF, settings: { site_url: "https://app.toolboxai.example" } }, []],
+            [providers.legacyKeysProvider, { ...conn, ref: REF, enabled: true }, ["jwtSecret"]],
+            [providers.apiKeyProvider, { ...conn, ref: REF, type: "secret", name: "toolboxai_backend_a1", description: "toolboxai backend", deleteReason: "rotated" }, ["apiKey"]],
+        ];
+        for (const [provider, inputs, secretOutputs] of runs) {
+            const { text, containsSecrets, provider: loaded } = await shipped(provider);
+            expect(containsSecrets).toBe(false);
+            for (const secret of api.secrets()) expect(text.includes(secret)).toBe(false);
+            const { id, outs } = await loaded.create(inputs);
+            // The state's plain fields: everything but the outputs the resource marks secret (lib/supabase/resources.ts).
+            const plain = Object.fromEntries(Object.entries(outs ?? {}).filter(([k]) => !["accessToken", "create", ...secretOutputs].includes(k)));
+            for (const secret of api.secrets()) expect(JSON.stringify(plain).includes(secret), `${id}: a secret in a plain output`).toBe(false);
+            expect((await loaded.read(id, outs)).id).toBe(id);
+        }
+        expect(project.ssl).toBe(true);
+        expect(project.keys.some((k) => k.name === "toolboxai_backend_a1")).toBe(true);
+    });
+
+    it("plans prod with the double's token and URL without showing either secret", async () => {
+        const ev = await evaluateStack("prod", { secrets: { supabaseAccessToken: api.token }, overrides: { supabaseApiUrl: api.url } });
+        const rendered = { text: toPlanText(ev), json: JSON.stringify(toPlanJson(ev)), outputs: JSON.stringify(reveal(Object.fromEntries(Object.entries(ev.outputs).filter(([, v]) => !(v instanceof SecretValue))))) };
+        expect(findLeaks(ev, rendered)).toEqual([]);
+        for (const text of Object.values(rendered)) expect(text.includes(api.token)).toBe(false);
+        expect(byName(ev, "supabase-project").inputs.apiUrl).toBe(api.url);
+    });
+});
