@@ -170,7 +170,8 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
             const inputs = { ...conn(), ref: REF, type: "secret", name, description: "toolboxai backend", deleteReason: "rotated by toolboxai (scheduled)" };
             const old = state.get(slot);
             if (old && !(await p(apiKeyProvider).diff(old.id, old.outs, inputs)).changes) continue;
-            state.set(slot, await p(apiKeyProvider).create(inputs));
+            const created = await p(apiKeyProvider).create(inputs);
+            state.set(slot, { id: created.id, outs: created.outs ?? {} });
             if (old) replaced.push(old);
         }
         const key = String(state.get(slots.active)!.outs.apiKey);

@@ -247,16 +247,17 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
 
     const serialize = closureModule.serializeFunction;
     closureModule.serializeFunction = async () => ({ text: OFFLINE_DYNAMIC_PROVIDER, containsSecrets: false });
-    let exports: Record<string, unknown>;
+    // Not named `exports`: the CommonJS build of this module refers to its own exports by that name.
+    let programExports: Record<string, unknown>;
     try {
-        exports = (await options.load()) as Record<string, unknown>;
+        programExports = (await options.load()) as Record<string, unknown>;
     } finally {
         closureModule.serializeFunction = serialize;
     }
     const waitForRPCs = (settingsModule as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
     await waitForRPCs();
     const outputs = (await resolveDeep(
-        Object.fromEntries(Object.entries(exports ?? {}).filter(([k]) => k !== "__esModule" && k !== "default")),
+        Object.fromEntries(Object.entries(programExports ?? {}).filter(([k]) => k !== "__esModule" && k !== "default")),
     )) as Record<string, unknown>;
     await waitForRPCs();
     if (failures.length > 0) throw failures[0];

@@ -192,7 +192,9 @@ export async function startManagementApiDouble(options: { token?: string } = {})
             const ref = Array.from(randomBytes(20), (b) => String.fromCharCode(97 + (b % 26))).join("");
             const selection = body!.region_selection as { code?: string } | undefined;
             const p = addProject(ref, { name: String(body!.name), region: String(selection?.code ?? body!.region ?? "us-east-1"), organization_slug: String(body!.organization_slug), statuses: ["COMING_UP", "COMING_UP", "ACTIVE_HEALTHY"], dbPass: String(body!.db_pass) });
-            const { database: _database, ...created } = projectView({ ...p, statuses: ["UNKNOWN"] });
+            // The create reply has no database block yet (V1ProjectResponse).
+            const created = projectView({ ...p, statuses: ["UNKNOWN"] });
+            delete created.database;
             return [201, created];
         }
         const p = projects.get(params.ref);
