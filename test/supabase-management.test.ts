@@ -42,7 +42,8 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-const conn = () => ({ apiUrl: api.url, accessToken: api.token, timeoutSeconds: 0.5 });
+// Generous on a loaded machine; the hang test sets its own short timeout.
+const conn = (timeoutSeconds = 5) => ({ apiUrl: api.url, accessToken: api.token, timeoutSeconds });
 
 async function failure(p: Promise<unknown>): Promise<string> {
     try {
@@ -266,9 +267,9 @@ describe("faults: a clear error or a bounded retry, and nothing half-applied", (
     it("a hang hits the timeout: reads retry, changes do not", async () => {
         api.addProject(REF);
         api.inject({ operation: "GET /v1/projects/{ref}", hang: true, times: 3 });
-        expect(await failure(p(projectProvider).create({ ...conn(), ref: REF }))).toMatch(/GET \/v1\/projects\/\{ref\} failed after 3 attempts: no answer within 0.5 s/);
+        expect(await failure(p(projectProvider).create({ ...conn(0.5), ref: REF }))).toMatch(/GET \/v1\/projects\/\{ref\} failed after 3 attempts: no answer within 0.5 s/);
         api.inject({ operation: "POST /v1/projects/{ref}/network-restrictions/apply", hang: true });
-        expect(await failure(p(networkRestrictionsProvider).create({ ...conn(), ref: REF, ipv4: ["203.0.113.0/24"], ipv6: [] }))).toMatch(/not retried.*no answer within 0.5 s/);
+        expect(await failure(p(networkRestrictionsProvider).create({ ...conn(0.5), ref: REF, ipv4: ["203.0.113.0/24"], ipv6: [] }))).toMatch(/not retried.*no answer within 0.5 s/);
         expect(api.log.filter((r) => r.operation.endsWith("/apply"))).toHaveLength(1);
         expect(api.projects.get(REF)!.network.dbAllowedCidrs).toEqual(["0.0.0.0/0"]);
     }, 20_000);
