@@ -4,7 +4,12 @@
  * then loaded from that text and run over HTTP against the Management API double, with the
  * double's planted secrets looked for in the plan, the outputs and the plain fields of the state.
  */
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Module } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OFFLINE_DYNAMIC_PROVIDER } from "../lib/offline/evaluate";
@@ -13,7 +18,7 @@ import { toPlanJson, toPlanText } from "../lib/offline/render";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { passwordSlots, rotationPeriod } from "../lib/credentials";
 import * as providers from "../lib/supabase/providers";
-import { byName, containerEnv, evaluateStack, ofType, TEST_CLOCK } from "./harness";
+import { byName, containerEnv, evaluateStack, ofType, PROJECT_DIR, TEST_CLOCK } from "./harness";
 import { startManagementApiDouble, type ManagementApiDouble } from "./support/management-api-double";
 
 const DYNAMIC = (type: string) => `pulumi-nodejs:dynamic/toolboxai:${type}`;
@@ -109,6 +114,26 @@ describe("the providers as the engine ships them, against the double", () => {
         }
         expect(project.ssl).toBe(true);
         expect(project.keys.some((k) => k.name === "toolboxai_backend_a1")).toBe(true);
+    });
+
+    it("the walkthrough's `supabase projects create` (pinned CLI, SUPABASE_PROFILE) makes a project the program then adopts", { timeout: 60_000 }, async () => {
+        const home = mkdtempSync(join(tmpdir(), "supabase-profile-"));
+        try {
+            // The CLI reaches another API host only through a profile with exactly these four keys.
+            writeFileSync(join(home, "profile.yaml"), `name: double\napi_url: ${api.url}\ndashboard_url: ${api.url}/dashboard\nproject_host: supabase.red\n`);
+            const password = "walkthrough-bootstrap-password-0123";
+            const cli = join(PROJECT_DIR, "node_modules/.bin/supabase");
+            const args = ["projects", "create", "toolboxai-prod", "--org-id", "toolboxai-org", "--region", "eu-central-1", "--db-password", password, "--output-format", "json"];
+            const { stdout, stderr } = await promisify(execFile)(cli, args, { cwd: home, env: { ...process.env, HOME: home, SUPABASE_PROFILE: join(home, "profile.yaml"), SUPABASE_ACCESS_TOKEN: api.token } });
+            const created = JSON.parse(stdout.slice(stdout.indexOf("{"), stdout.lastIndexOf("}") + 1)) as { ref: string };
+            expect(api.log.find((r) => r.operation === "POST /v1/projects")).toMatchObject({ status: 201, body: { organization_slug: "toolboxai-org", region: "eu-central-1" } });
+            expect(`${stdout}${stderr}`).not.toContain(password);
+            const adopted = await shipped(providers.projectProvider);
+            const { outs } = await adopted.provider.create({ apiUrl: api.url, accessToken: api.token, ref: created.ref, pollSeconds: 0.01 });
+            expect(outs).toMatchObject({ ref: created.ref, status: "ACTIVE_HEALTHY", name: "toolboxai-prod" });
+        } finally {
+            rmSync(home, { recursive: true, force: true });
+        }
     });
 
     it("plans prod with the double's token and URL without showing either secret", async () => {
