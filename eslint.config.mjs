@@ -12,8 +12,9 @@ export default tseslint.config(
         },
     },
     {
-        // The require hook is plain CommonJS: it runs before any TypeScript can.
-        files: ["scripts/register.js"],
+        // Plain CommonJS that runs before any TypeScript can: the require hook, and the replays of
+        // the engine's own TypeScript registration.
+        files: ["scripts/register.js", "**/*.cjs"],
         languageOptions: { sourceType: "commonjs", globals: globals.node },
         rules: { "@typescript-eslint/no-require-imports": "off" },
     },

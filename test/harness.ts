@@ -15,8 +15,34 @@ export const TEST_CLOCK = "2026-11-25T12:00:00Z";
 
 export type StackOptions = Omit<EvaluateOptions, "projectDir" | "stack" | "load"> & { now?: string };
 
-/** Evaluates index.ts afresh for `stack` (Pulumi.<stack>.yaml), with optional setting overrides. */
-export async function evaluateStack(stack: string, { now = TEST_CLOCK, ...options }: StackOptions = {}): Promise<Evaluation> {
+const evaluations = new Map<string, Promise<Evaluation>>();
+
+/**
+ * Evaluates index.ts for `stack` (Pulumi.<stack>.yaml), with optional setting overrides. The
+ * program is deterministic for a stack file, settings and clock, so each distinct evaluation runs
+ * once per test file and is shared (results are frozen: a test cannot change another's). `fresh`
+ * evaluates again, for a test that changes what the program reads from disk.
+ */
+export function evaluateStack(stack: string, { fresh = false, ...options }: StackOptions & { fresh?: boolean } = {}): Promise<Evaluation> {
+    const key = JSON.stringify([stack, options]);
+    const known = evaluations.get(key);
+    if (known && !fresh) return known;
+    const evaluation = evaluateFresh(stack, options).then(deepFreeze);
+    evaluations.set(key, evaluation);
+    // A failed evaluation (a config error a test expects) is not remembered.
+    evaluation.catch(() => evaluations.delete(key));
+    return evaluation;
+}
+
+function deepFreeze<T>(value: T): T {
+    if (value && typeof value === "object" && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const inner of Object.values(value)) deepFreeze(inner);
+    }
+    return value;
+}
+
+async function evaluateFresh(stack: string, { now = TEST_CLOCK, ...options }: StackOptions): Promise<Evaluation> {
     process.env.TOOLBOXAI_NOW = now;
     return evaluateProgram({
         projectDir: PROJECT_DIR,

@@ -1,4 +1,4 @@
-/** The project's own files agree with the config schema, with each other, and with the README. */
+/** The project's own files agree with the config schema, with each other, and with the docs. */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
@@ -100,29 +100,46 @@ describe("imports", () => {
     });
 });
 
-describe("README", () => {
-    const readme = read("README.md");
-    // The hosted project's settings and output are documented in docs/hosted-project.md.
-    const hosted = read("docs/hosted-project.md");
-    const section = (text: string, heading: string) => text.split(`## ${heading}`)[1].split("\n## ")[0];
-    const table = (heading: string) =>
-        `${section(readme, heading)}\n${section(hosted, heading === "Configuration" ? "Settings" : heading)}`;
+/** Rows of the first Markdown table in a doc: the first cell's `code` name of each row. */
+const tableKeys = (doc: string) => [...doc.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
+
+describe("docs/configuration.md", () => {
+    const doc = read("docs/configuration.md");
 
     it("documents every setting in the configuration table", () => {
-        const rows = table("Configuration");
-        for (const doc of SETTING_DOCS) expect(rows, doc.key).toContain(`| \`${doc.key}\` | ${doc.type}`);
+        for (const d of SETTING_DOCS) expect(doc, d.key).toContain(`| \`${d.key}\` | ${d.type}`);
     });
 
-    it("documents every stack output", async () => {
-        const rows = table("Stack outputs");
-        for (const stack of STACKS) {
-            for (const key of Object.keys((await evaluateStack(stack)).outputs)) expect(rows, key).toContain(`| \`${key}\` |`);
-        }
+    it("documents no setting the program does not read", () => {
+        expect(tableKeys(doc).filter((key) => !KNOWN_KEYS.has(key))).toEqual([]);
+    });
+});
+
+describe("docs/outputs.md", () => {
+    const doc = read("docs/outputs.md");
+
+    it("documents every stack output, and none that no stack exports", async () => {
+        const exported = new Set<string>();
+        for (const stack of STACKS) for (const key of Object.keys((await evaluateStack(stack)).outputs)) exported.add(key);
+        for (const key of exported) expect(doc, key).toContain(`| \`${key}\` |`);
+        expect(tableKeys(doc).filter((key) => !exported.has(key))).toEqual([]);
+    });
+});
+
+describe("README", () => {
+    const readme = read("README.md");
+
+    it("stays an entrance: at most about 150 lines, with the on-call pointer at the top", () => {
+        expect(readme.split("\n").length).toBeLessThanOrEqual(160);
+        expect(readme.split("\n").slice(0, 8).join("\n")).toContain("docs/operations/troubleshooting.md");
     });
 
     it("gives the two set-up commands, and CI runs the README's test command", () => {
         expect(readme).toContain("npm ci && npm run plan -- --stack dev");
-        expect(readme).toMatch(/^npm test\b/m);
+        expect(readme).toMatch(/^npm run test:all\b/m);
+        // test:all installs the tools, then runs what CI runs after installing them: npm test.
+        expect(JSON.parse(read("package.json")).scripts["test:all"]).toMatch(/scripts\/install-test-tools\.sh.*&& npm test$/);
+        expect(read(".ci/run")).toMatch(/^bash scripts\/install-test-tools\.sh$/m);
         expect(read(".ci/run")).toMatch(/^npm test$/m);
     });
 });

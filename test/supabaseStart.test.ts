@@ -81,17 +81,16 @@ describe("supabase start with the generated JWT secret", () => {
         expect(payload.role).toBe("anon");
     });
 
-    it(`without ${VARIABLE}, runs with the literal text instead (why the README's start command checks it is set)`, async () => {
+    it(`without ${VARIABLE}, runs with the literal text instead (why the documented start command checks it is set)`, async () => {
         const { jwtSecret } = await start(undefined);
         expect(jwtSecret).toBe(`env(${VARIABLE})`);
     });
 
     it("documents the start command with the variable and the dev stack's Vault path", async () => {
-        const readme = readFileSync(join(PROJECT_DIR, "README.md"), "utf8");
-        const section = readme.split("## Local development")[1]?.split("\n## ")[0] ?? "";
+        const doc = readFileSync(join(PROJECT_DIR, "docs", "local-development.md"), "utf8");
         const ev = await evaluateStack("dev");
         const supabasePath = (ev.outputs.vault as { supabasePath: string }).supabasePath;
-        expect(section).toContain(`${VARIABLE}="$(vault kv get -field=jwt_secret ${supabasePath})"`);
-        expect(section).toContain("npx supabase start");
+        expect(doc).toContain(`${VARIABLE}="$(vault kv get -field=jwt_secret ${supabasePath})"`);
+        expect(doc).toContain("npx supabase start");
     });
 });
