@@ -2,7 +2,15 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Consumer } from "../lib/credentials";
 import type { PasswordSlots } from "../lib/credentials";
 import type { OwnedAuthSettings } from "../lib/supabase/providers";
-import { ApiKey, AuthSettings, LegacyApiKeys, NetworkRestrictions, PoolerSettings, SslEnforcement, SupabaseProjectResource } from "../lib/supabase/resources";
+import {
+    ApiKey,
+    AuthSettings,
+    LegacyApiKeys,
+    NetworkRestrictions,
+    PoolerSettings,
+    SslEnforcement,
+    SupabaseProjectResource,
+} from "../lib/supabase/resources";
 import { secretKeyName, type KeySlot, type SplitCidrs } from "../lib/supabase/rules";
 
 export interface SupabaseProjectArgs {
@@ -63,7 +71,11 @@ export class SupabaseProject extends pulumi.ComponentResource {
 
         new SslEnforcement(`${name}-ssl`, { ...on, enforced: args.sslEnforced }, after);
         new NetworkRestrictions(`${name}-network`, { ...on, ipv4: args.allowedCidrs.ipv4, ipv6: args.allowedCidrs.ipv6 }, after);
-        const pooler = new PoolerSettings(`${name}-pooler`, { ...on, poolMode: args.pooler.poolMode, defaultPoolSize: args.pooler.defaultPoolSize }, after);
+        const pooler = new PoolerSettings(
+            `${name}-pooler`,
+            { ...on, poolMode: args.pooler.poolMode, defaultPoolSize: args.pooler.defaultPoolSize },
+            after,
+        );
         this.pooler = { host: pooler.host, port: pooler.port, user: pooler.user };
         if (Object.keys(args.auth).length > 0) new AuthSettings(`${name}-auth`, { ...on, settings: args.auth }, after);
 
@@ -72,7 +84,13 @@ export class SupabaseProject extends pulumi.ComponentResource {
 
         const publishable = new ApiKey(
             `${name}-publishable-key`,
-            { ...on, type: "publishable", name: "toolboxai_publishable", description: "toolboxai clients (managed by Pulumi)", deleteReason: "removed from the toolboxai stack" },
+            {
+                ...on,
+                type: "publishable",
+                name: "toolboxai_publishable",
+                description: "toolboxai clients (managed by Pulumi)",
+                deleteReason: "removed from the toolboxai stack",
+            },
             after,
         );
         this.publishableKey = pulumi.secret(publishable.apiKey);

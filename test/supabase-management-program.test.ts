@@ -38,11 +38,15 @@ describe("prod's offline plan manages the hosted project", () => {
         expect(byName(ev, "supabase-pooler").inputs).toMatchObject({ poolMode: "transaction", defaultPoolSize: 20 });
         expect(byName(ev, "supabase-legacy-keys").inputs).toMatchObject({ enabled: true });
         const slots = passwordSlots(rotationPeriod(new Date(TEST_CLOCK), 90), 0);
-        const keys = ofType(ev, DYNAMIC("SupabaseApiKey")).map((k) => `${k.name}=${String(k.inputs.name)}`).sort();
+        const keys = ofType(ev, DYNAMIC("SupabaseApiKey"))
+            .map((k) => `${k.name}=${String(k.inputs.name)}`)
+            .sort();
         expect(keys).toEqual(
             [
                 "supabase-publishable-key=toolboxai_publishable",
-                ...["backend", "worker"].flatMap((c) => (["a", "b"] as const).map((s) => `supabase-${c}-secret-key-${s}=toolboxai_${c}_${s}${slots.keepers[s]}`)),
+                ...["backend", "worker"].flatMap((c) =>
+                    (["a", "b"] as const).map((s) => `supabase-${c}-secret-key-${s}=toolboxai_${c}_${s}${slots.keepers[s]}`),
+                ),
             ].sort(),
         );
         for (const r of ofType(ev, DYNAMIC("SupabaseApiKey"))) expect(r.outputs.apiKey).toBeInstanceOf(SecretValue);
@@ -53,18 +57,25 @@ describe("prod's offline plan manages the hosted project", () => {
     it("gives each consumer its own active key as a file, and the pooler endpoint from the API", async () => {
         const ev = await evaluateStack("prod");
         const slots = passwordSlots(rotationPeriod(new Date(TEST_CLOCK), 90), 0);
-        const key = (consumer: string) => (byName(ev, `supabase-${consumer}-secret-key-${slots.active}`).outputs.apiKey as SecretValue).value;
+        const key = (consumer: string) =>
+            (byName(ev, `supabase-${consumer}-secret-key-${slots.active}`).outputs.apiKey as SecretValue).value;
         for (const consumer of ["backend", "worker"]) {
             const container = byName(ev, `app-${consumer}-0`);
             const uploads = reveal(container.inputs.uploads) as { file: string; content: string }[];
             expect(uploads.find((u) => u.file === "/run/secrets/supabase_service_key")?.content).toBe(key(consumer));
             expect(containerEnv(container).SUPABASE_SERVICE_KEY_FILE).toBe("/run/secrets/supabase_service_key");
-            expect(containerEnv(container).DATABASE_URL).toBe(`postgresql://postgres.${REF}@pooler.offline.invalid:6543/postgres?sslmode=require`);
+            expect(containerEnv(container).DATABASE_URL).toBe(
+                `postgresql://postgres.${REF}@pooler.offline.invalid:6543/postgres?sslmode=require`,
+            );
         }
         const publishable = (byName(ev, "supabase-publishable-key").outputs.apiKey as SecretValue).value;
         const backendUploads = reveal(byName(ev, "app-backend-0").inputs.uploads) as { file: string; content: string }[];
         expect(backendUploads.find((u) => u.file === "/run/secrets/supabase_anon_key")?.content).toBe(publishable);
-        expect(ev.outputs.supabaseProject).toMatchObject({ ref: REF, managementApiUrl: "https://api.supabase.com", legacyKeysEnabled: true });
+        expect(ev.outputs.supabaseProject).toMatchObject({
+            ref: REF,
+            managementApiUrl: "https://api.supabase.com",
+            legacyKeysEnabled: true,
+        });
     });
 
     it("leaves dev (local) without any Management API resource", async () => {
@@ -87,7 +98,11 @@ describe("the providers as the engine ships them, against the double", () => {
         const m = new Module("dynamic-provider.js");
         m.paths = module.paths;
         (m as unknown as { _compile(code: string, file: string): void })._compile(sf.text, "dynamic-provider.js");
-        return { text: sf.text, containsSecrets: sf.containsSecrets, provider: (m.exports as { handler: () => Required<pulumi.dynamic.ResourceProvider> }).handler() };
+        return {
+            text: sf.text,
+            containsSecrets: sf.containsSecrets,
+            provider: (m.exports as { handler: () => Required<pulumi.dynamic.ResourceProvider> }).handler(),
+        };
     }
 
     it("serializes every provider without a secret, and the shipped code works over HTTP", { timeout: 120_000 }, async () => {
@@ -100,7 +115,18 @@ describe("the providers as the engine ships them, against the double", () => {
             [providers.poolerProvider, { ...conn, ref: REF, poolMode: "transaction", defaultPoolSize: 20 }, []],
             [providers.authSettingsProvider, { ...conn, ref: REF, settings: { site_url: "https://app.toolboxai.example" } }, []],
             [providers.legacyKeysProvider, { ...conn, ref: REF, enabled: true }, ["jwtSecret"]],
-            [providers.apiKeyProvider, { ...conn, ref: REF, type: "secret", name: "toolboxai_backend_a1", description: "toolboxai backend", deleteReason: "rotated" }, ["apiKey"]],
+            [
+                providers.apiKeyProvider,
+                {
+                    ...conn,
+                    ref: REF,
+                    type: "secret",
+                    name: "toolboxai_backend_a1",
+                    description: "toolboxai backend",
+                    deleteReason: "rotated",
+                },
+                ["apiKey"],
+            ],
         ];
         for (const [provider, inputs, secretOutputs] of runs) {
             const { text, containsSecrets, provider: loaded } = await shipped(provider);
@@ -108,37 +134,74 @@ describe("the providers as the engine ships them, against the double", () => {
             for (const secret of api.secrets()) expect(text.includes(secret)).toBe(false);
             const { id, outs } = await loaded.create(inputs);
             // The state's plain fields: everything but the outputs the resource marks secret (lib/supabase/resources.ts).
-            const plain = Object.fromEntries(Object.entries(outs ?? {}).filter(([k]) => !["accessToken", "create", ...secretOutputs].includes(k)));
-            for (const secret of api.secrets()) expect(JSON.stringify(plain).includes(secret), `${id}: a secret in a plain output`).toBe(false);
+            const plain = Object.fromEntries(
+                Object.entries(outs ?? {}).filter(([k]) => !["accessToken", "create", ...secretOutputs].includes(k)),
+            );
+            for (const secret of api.secrets())
+                expect(JSON.stringify(plain).includes(secret), `${id}: a secret in a plain output`).toBe(false);
             expect((await loaded.read(id, outs)).id).toBe(id);
         }
         expect(project.ssl).toBe(true);
         expect(project.keys.some((k) => k.name === "toolboxai_backend_a1")).toBe(true);
     });
 
-    it("the walkthrough's `supabase projects create` (pinned CLI, SUPABASE_PROFILE) makes a project the program then adopts", { timeout: 60_000 }, async () => {
-        const home = mkdtempSync(join(tmpdir(), "supabase-profile-"));
-        try {
-            // The CLI reaches another API host only through a profile with exactly these four keys.
-            writeFileSync(join(home, "profile.yaml"), `name: double\napi_url: ${api.url}\ndashboard_url: ${api.url}/dashboard\nproject_host: supabase.red\n`);
-            const password = "walkthrough-bootstrap-password-0123";
-            const cli = join(PROJECT_DIR, "node_modules/.bin/supabase");
-            const args = ["projects", "create", "toolboxai-prod", "--org-id", "toolboxai-org", "--region", "eu-central-1", "--db-password", password, "--output-format", "json"];
-            const { stdout, stderr } = await promisify(execFile)(cli, args, { cwd: home, env: { ...process.env, HOME: home, SUPABASE_PROFILE: join(home, "profile.yaml"), SUPABASE_ACCESS_TOKEN: api.token } });
-            const created = JSON.parse(stdout.slice(stdout.indexOf("{"), stdout.lastIndexOf("}") + 1)) as { ref: string };
-            expect(api.log.find((r) => r.operation === "POST /v1/projects")).toMatchObject({ status: 201, body: { organization_slug: "toolboxai-org", region: "eu-central-1" } });
-            expect(`${stdout}${stderr}`).not.toContain(password);
-            const adopted = await shipped(providers.projectProvider);
-            const { outs } = await adopted.provider.create({ apiUrl: api.url, accessToken: api.token, ref: created.ref, pollSeconds: 0.01 });
-            expect(outs).toMatchObject({ ref: created.ref, status: "ACTIVE_HEALTHY", name: "toolboxai-prod" });
-        } finally {
-            rmSync(home, { recursive: true, force: true });
-        }
-    });
+    it(
+        "the walkthrough's `supabase projects create` (pinned CLI, SUPABASE_PROFILE) makes a project the program then adopts",
+        { timeout: 60_000 },
+        async () => {
+            const home = mkdtempSync(join(tmpdir(), "supabase-profile-"));
+            try {
+                // The CLI reaches another API host only through a profile with exactly these four keys.
+                writeFileSync(
+                    join(home, "profile.yaml"),
+                    `name: double\napi_url: ${api.url}\ndashboard_url: ${api.url}/dashboard\nproject_host: supabase.red\n`,
+                );
+                const password = "walkthrough-bootstrap-password-0123";
+                const cli = join(PROJECT_DIR, "node_modules/.bin/supabase");
+                const args = [
+                    "projects",
+                    "create",
+                    "toolboxai-prod",
+                    "--org-id",
+                    "toolboxai-org",
+                    "--region",
+                    "eu-central-1",
+                    "--db-password",
+                    password,
+                    "--output-format",
+                    "json",
+                ];
+                const { stdout, stderr } = await promisify(execFile)(cli, args, {
+                    cwd: home,
+                    env: { ...process.env, HOME: home, SUPABASE_PROFILE: join(home, "profile.yaml"), SUPABASE_ACCESS_TOKEN: api.token },
+                });
+                const created = JSON.parse(stdout.slice(stdout.indexOf("{"), stdout.lastIndexOf("}") + 1)) as { ref: string };
+                expect(api.log.find((r) => r.operation === "POST /v1/projects")).toMatchObject({
+                    status: 201,
+                    body: { organization_slug: "toolboxai-org", region: "eu-central-1" },
+                });
+                expect(`${stdout}${stderr}`).not.toContain(password);
+                const adopted = await shipped(providers.projectProvider);
+                const { outs } = await adopted.provider.create({
+                    apiUrl: api.url,
+                    accessToken: api.token,
+                    ref: created.ref,
+                    pollSeconds: 0.01,
+                });
+                expect(outs).toMatchObject({ ref: created.ref, status: "ACTIVE_HEALTHY", name: "toolboxai-prod" });
+            } finally {
+                rmSync(home, { recursive: true, force: true });
+            }
+        },
+    );
 
     it("plans prod with the double's token and URL without showing either secret", async () => {
         const ev = await evaluateStack("prod", { secrets: { supabaseAccessToken: api.token }, overrides: { supabaseApiUrl: api.url } });
-        const rendered = { text: toPlanText(ev), json: JSON.stringify(toPlanJson(ev)), outputs: JSON.stringify(reveal(Object.fromEntries(Object.entries(ev.outputs).filter(([, v]) => !(v instanceof SecretValue))))) };
+        const rendered = {
+            text: toPlanText(ev),
+            json: JSON.stringify(toPlanJson(ev)),
+            outputs: JSON.stringify(reveal(Object.fromEntries(Object.entries(ev.outputs).filter(([, v]) => !(v instanceof SecretValue))))),
+        };
         expect(findLeaks(ev, rendered)).toEqual([]);
         for (const text of Object.values(rendered)) expect(text.includes(api.token)).toBe(false);
         expect(byName(ev, "supabase-project").inputs.apiUrl).toBe(api.url);

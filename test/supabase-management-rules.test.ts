@@ -13,7 +13,14 @@ describe("database CIDRs", () => {
     });
 
     it("refuses what is not a network, with the network it probably meant", () => {
-        const { problems } = parseCidrs(["203.0.113.7", "203.0.113.7/24", "2001:db8::1/48", "300.1.1.1/8", "::ffff:203.0.113.0/120", "10.0.0.0/33"]);
+        const { problems } = parseCidrs([
+            "203.0.113.7",
+            "203.0.113.7/24",
+            "2001:db8::1/48",
+            "300.1.1.1/8",
+            "::ffff:203.0.113.0/120",
+            "10.0.0.0/33",
+        ]);
         expect(problems).toEqual([
             expect.stringMatching(/"203.0.113.7" is not a CIDR/),
             expect.stringMatching(/host bits set: did you mean 203.0.113.0\/24\?/),
@@ -36,18 +43,30 @@ describe("secret key names", () => {
         const at = (iso: string, generation = 0) => passwordSlots(rotationPeriod(new Date(iso), 90), generation);
         const before = at("2026-11-25T12:00:00Z");
         const after = at("2027-01-10T00:00:00Z");
-        for (const slots of [before, after]) for (const s of ["a", "b"] as const) expect(secretKeyName("worker", s, slots)).toMatch(API_KEY_NAME);
+        for (const slots of [before, after])
+            for (const s of ["a", "b"] as const) expect(secretKeyName("worker", s, slots)).toMatch(API_KEY_NAME);
         const changed = (["a", "b"] as const).filter((s) => secretKeyName("backend", s, before) !== secretKeyName("backend", s, after));
         expect(changed).toEqual([after.active]);
         // A raised generation is a step too; two steps rename both slots.
-        expect((["a", "b"] as const).filter((s) => secretKeyName("backend", s, before) !== secretKeyName("backend", s, at("2026-11-25T12:00:00Z", 2)))).toEqual(["a", "b"]);
+        expect(
+            (["a", "b"] as const).filter(
+                (s) => secretKeyName("backend", s, before) !== secretKeyName("backend", s, at("2026-11-25T12:00:00Z", 2)),
+            ),
+        ).toEqual(["a", "b"]);
     });
 });
 
 describe("client rules", () => {
     it("names the operation, never a ref or key id", () => {
-        expect(operationOf("DELETE", "https://api.supabase.com/v1/projects/abcdefghijklmnopqrst/api-keys/5f0c8a1e-0000-4000-8000-000000000000?reason=x")).toBe("DELETE /v1/projects/{ref}/api-keys/{id}");
-        expect(operationOf("PUT", "http://127.0.0.1:1/v1/projects/abcdefghijklmnopqrst/api-keys/legacy?enabled=false")).toBe("PUT /v1/projects/{ref}/api-keys/legacy");
+        expect(
+            operationOf(
+                "DELETE",
+                "https://api.supabase.com/v1/projects/abcdefghijklmnopqrst/api-keys/5f0c8a1e-0000-4000-8000-000000000000?reason=x",
+            ),
+        ).toBe("DELETE /v1/projects/{ref}/api-keys/{id}");
+        expect(operationOf("PUT", "http://127.0.0.1:1/v1/projects/abcdefghijklmnopqrst/api-keys/legacy?enabled=false")).toBe(
+            "PUT /v1/projects/{ref}/api-keys/legacy",
+        );
     });
 
     it("removes tokens and keys from server text", () => {

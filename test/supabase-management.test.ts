@@ -71,15 +71,25 @@ describe("the project: adopt by ref, or create", () => {
     });
 
     it("refuses a ref that does not exist, naming the status", async () => {
-        expect(await failure(p(projectProvider).create({ ...conn(), ref: "nosuchprojectrefxxxx" }))).toMatch(/GET \/v1\/projects\/\{ref\} answered 404: Project not found/);
+        expect(await failure(p(projectProvider).create({ ...conn(), ref: "nosuchprojectrefxxxx" }))).toMatch(
+            /GET \/v1\/projects\/\{ref\} answered 404: Project not found/,
+        );
     });
 
     it("creates a project with the spec's body and waits for ACTIVE_HEALTHY", async () => {
         const dbPass = "generated-database-password-0123456789";
-        const { id, outs } = await p(projectProvider).create({ ...conn(), create: { organizationSlug: "toolboxai-org", name: "toolboxai-prod", region: "eu-central-1", instanceSize: "small", dbPass }, pollSeconds: 0.01 });
+        const { id, outs } = await p(projectProvider).create({
+            ...conn(),
+            create: { organizationSlug: "toolboxai-org", name: "toolboxai-prod", region: "eu-central-1", instanceSize: "small", dbPass },
+            pollSeconds: 0.01,
+        });
         const post = api.log.find((r) => r.operation === "POST /v1/projects")!;
         expect(post.status).toBe(201);
-        expect(post.body).toMatchObject({ organization_slug: "toolboxai-org", region_selection: { type: "specific", code: "eu-central-1" }, desired_instance_size: "small" });
+        expect(post.body).toMatchObject({
+            organization_slug: "toolboxai-org",
+            region_selection: { type: "specific", code: "eu-central-1" },
+            desired_instance_size: "small",
+        });
         expect(api.log.filter((r) => r.operation === "GET /v1/projects/{ref}").length).toBe(3);
         expect(outs).toMatchObject({ ref: id, status: "ACTIVE_HEALTHY", region: "eu-central-1" });
         expect(JSON.stringify(outs)).not.toContain(dbPass);
@@ -87,9 +97,13 @@ describe("the project: adopt by ref, or create", () => {
 
     it("fails clearly on a terminal status, and on one that never reaches ACTIVE_HEALTHY", async () => {
         api.addProject(REF, { statuses: ["COMING_UP", "INIT_FAILED"] });
-        expect(await failure(p(projectProvider).create({ ...conn(), ref: REF, pollSeconds: 0.01 }))).toMatch(/is INIT_FAILED, which it will not leave by itself/);
+        expect(await failure(p(projectProvider).create({ ...conn(), ref: REF, pollSeconds: 0.01 }))).toMatch(
+            /is INIT_FAILED, which it will not leave by itself/,
+        );
         api.addProject(REF, { statuses: ["COMING_UP"] });
-        expect(await failure(p(projectProvider).create({ ...conn(), ref: REF, pollSeconds: 0.05, waitSeconds: 0.3 }))).toMatch(/still COMING_UP after 0.3 s \(expected ACTIVE_HEALTHY\)/);
+        expect(await failure(p(projectProvider).create({ ...conn(), ref: REF, pollSeconds: 0.05, waitSeconds: 0.3 }))).toMatch(
+            /still COMING_UP after 0.3 s \(expected ACTIVE_HEALTHY\)/,
+        );
     });
 });
 
@@ -117,15 +131,27 @@ describe("settings: applied, drifted out of band, detected by read and diff", ()
         const project = api.addProject(REF);
         const inputs = { ...conn(), ref: REF, ipv4: ["203.0.113.0/24"], ipv6: ["2001:db8::/48"] };
         const r = await cycle(p(networkRestrictionsProvider), inputs, () => void project.network.dbAllowedCidrs.push("0.0.0.0/0"));
-        expect(api.log.find((x) => x.operation.endsWith("/network-restrictions/apply"))!.body).toEqual({ dbAllowedCidrs: ["203.0.113.0/24"], dbAllowedCidrsV6: ["2001:db8::/48"] });
+        expect(api.log.find((x) => x.operation.endsWith("/network-restrictions/apply"))!.body).toEqual({
+            dbAllowedCidrs: ["203.0.113.0/24"],
+            dbAllowedCidrsV6: ["2001:db8::/48"],
+        });
         expect(r.refreshed.ipv4).toEqual(["203.0.113.0/24", "0.0.0.0/0"]);
         expect(r.diff.changes).toBe(true);
     });
 
     it("pooler: transaction mode and pool size; host, port and user come from the API", async () => {
         const project = api.addProject(REF);
-        const r = await cycle(p(poolerProvider), { ...conn(), ref: REF, poolMode: "transaction", defaultPoolSize: 20 }, () => void (project.pooler = { pool_mode: "session", default_pool_size: 15 }));
-        expect(r.outs).toMatchObject({ host: "aws-0-eu-central-1.pooler.supabase.com", port: 6543, user: `postgres.${REF}`, defaultPoolSize: 20 });
+        const r = await cycle(
+            p(poolerProvider),
+            { ...conn(), ref: REF, poolMode: "transaction", defaultPoolSize: 20 },
+            () => void (project.pooler = { pool_mode: "session", default_pool_size: 15 }),
+        );
+        expect(r.outs).toMatchObject({
+            host: "aws-0-eu-central-1.pooler.supabase.com",
+            port: 6543,
+            user: `postgres.${REF}`,
+            defaultPoolSize: 20,
+        });
         expect(r.refreshed).toMatchObject({ poolMode: "session", defaultPoolSize: 15 });
         expect(r.diff.changes).toBe(true);
     });
@@ -134,12 +160,20 @@ describe("settings: applied, drifted out of band, detected by read and diff", ()
         const project = api.addProject(REF);
         const before = { ...project.auth };
         const settings = { site_url: "https://app.toolboxai.example", disable_signup: true };
-        const r = await cycle(p(authSettingsProvider), { ...conn(), ref: REF, settings }, () => void (project.auth.site_url = "http://127.0.0.1:3000"));
+        const r = await cycle(
+            p(authSettingsProvider),
+            { ...conn(), ref: REF, settings },
+            () => void (project.auth.site_url = "http://127.0.0.1:3000"),
+        );
         expect(api.log.find((x) => x.operation === "PATCH /v1/projects/{ref}/config/auth")!.body).toEqual(settings);
         expect(r.refreshed.settings).toEqual({ site_url: "http://127.0.0.1:3000", disable_signup: true });
         expect(r.diff.changes).toBe(true);
         // Everything it does not own is as it was.
-        expect({ ...project.auth, site_url: undefined, disable_signup: undefined }).toEqual({ ...before, site_url: undefined, disable_signup: undefined });
+        expect({ ...project.auth, site_url: undefined, disable_signup: undefined }).toEqual({
+            ...before,
+            site_url: undefined,
+            disable_signup: undefined,
+        });
     });
 
     it("legacy keys: the JWT secret is readable while they are on; the switch turns them off", async () => {
@@ -150,7 +184,15 @@ describe("settings: applied, drifted out of band, detected by read and diff", ()
         expect(project.legacyEnabled).toBe(false);
         expect(off.outs).toMatchObject({ enabled: false, jwtSecret: null });
         project.legacyEnabled = true;
-        expect((await p(legacyKeysProvider).diff(on.id, (await p(legacyKeysProvider).read(on.id, off.outs!)).props!, { ...conn(), ref: REF, enabled: false })).changes).toBe(true);
+        expect(
+            (
+                await p(legacyKeysProvider).diff(on.id, (await p(legacyKeysProvider).read(on.id, off.outs!)).props!, {
+                    ...conn(),
+                    ref: REF,
+                    enabled: false,
+                })
+            ).changes,
+        ).toBe(true);
     });
 });
 
@@ -168,7 +210,14 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
         const replaced: { id: string; outs: Record<string, unknown> }[] = [];
         for (const slot of ["a", "b"] as const) {
             const name = secretKeyName("backend", slot, slots);
-            const inputs = { ...conn(), ref: REF, type: "secret", name, description: "toolboxai backend", deleteReason: "rotated by toolboxai (scheduled)" };
+            const inputs = {
+                ...conn(),
+                ref: REF,
+                type: "secret",
+                name,
+                description: "toolboxai backend",
+                deleteReason: "rotated by toolboxai (scheduled)",
+            };
             const old = state.get(slot);
             if (old && !(await p(apiKeyProvider).diff(old.id, old.outs, inputs)).changes) continue;
             const created = await p(apiKeyProvider).create(inputs);
@@ -189,7 +238,11 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
         const project = api.addProject(REF);
         const state = new Map<KeySlot, { id: string; outs: Record<string, unknown> }>();
         const running: { key?: string } = {};
-        const names = () => project.keys.filter((k) => k.name.startsWith("toolboxai_backend")).map((k) => k.name).sort();
+        const names = () =>
+            project.keys
+                .filter((k) => k.name.startsWith("toolboxai_backend"))
+                .map((k) => k.name)
+                .sort();
 
         const s0 = await up(state, start, running);
         expect(names()).toEqual([secretKeyName("backend", "a", s0), secretKeyName("backend", "b", s0)].sort());
@@ -210,12 +263,24 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
         expect(names()).toEqual([secretKeyName("backend", "a", s3), secretKeyName("backend", "b", s3)].sort());
         expect(project.deletedKeys.every((d) => d.wasCompromised === "false" && d.reason.length > 0)).toBe(true);
         // The untouched legacy and default keys are still there.
-        expect(project.keys.filter((k) => !k.name.startsWith("toolboxai_")).map((k) => k.name).sort()).toEqual(["anon", "default", "default", "service_role"]);
+        expect(
+            project.keys
+                .filter((k) => !k.name.startsWith("toolboxai_"))
+                .map((k) => k.name)
+                .sort(),
+        ).toEqual(["anon", "default", "default", "service_role"]);
     });
 
     it("adopts a key its own timed-out create made, instead of a second one; refresh drops a key deleted out of band", async () => {
         const project = api.addProject(REF);
-        const inputs = { ...conn(), ref: REF, type: "secret", name: "toolboxai_worker_a1", description: "toolboxai worker", deleteReason: "rotated" };
+        const inputs = {
+            ...conn(),
+            ref: REF,
+            type: "secret",
+            name: "toolboxai_worker_a1",
+            description: "toolboxai worker",
+            deleteReason: "rotated",
+        };
         const first = await p(apiKeyProvider).create(inputs);
         const again = await p(apiKeyProvider).create(inputs);
         expect(again.id).toBe(first.id);
@@ -227,11 +292,22 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
 describe("faults: a clear error or a bounded retry, and nothing half-applied", () => {
     it("401 and 403 name supabaseAccessToken and the missing permission", async () => {
         api.addProject(REF);
-        expect(await failure(p(sslEnforcementProvider).create({ ...conn(), accessToken: `sbp_${"0".repeat(40)}`, ref: REF, enforced: true }))).toMatch(
+        expect(
+            await failure(p(sslEnforcementProvider).create({ ...conn(), accessToken: `sbp_${"0".repeat(40)}`, ref: REF, enforced: true })),
+        ).toMatch(
             /refused PUT \/v1\/projects\/\{ref\}\/ssl-enforcement \(401\): the access token in toolboxai:supabaseAccessToken is not valid/,
         );
         api.inject({ operation: "POST /v1/projects/{ref}/api-keys", status: 403 });
-        const message = await failure(p(apiKeyProvider).create({ ...conn(), ref: REF, type: "secret", name: "toolboxai_backend_a1", description: "x", deleteReason: "x" }));
+        const message = await failure(
+            p(apiKeyProvider).create({
+                ...conn(),
+                ref: REF,
+                type: "secret",
+                name: "toolboxai_backend_a1",
+                description: "x",
+                deleteReason: "x",
+            }),
+        );
         expect(message).toMatch(/\(403\): the access token in toolboxai:supabaseAccessToken lacks a permission \(api_gateway_keys_write\)/);
         expect(api.projects.get(REF)!.keys.map((k) => k.name)).not.toContain("toolboxai_backend_a1");
     });
@@ -252,14 +328,18 @@ describe("faults: a clear error or a bounded retry, and nothing half-applied", (
         const ok = await p(sslEnforcementProvider).read(`${REF}/ssl-enforcement`, { ...conn(), ref: REF, enforced: true });
         expect(ok.props!.enforced).toBe(false);
         api.inject({ operation: "GET /v1/projects/{ref}/ssl-enforcement", status: 500, times: 5 });
-        expect(await failure(p(sslEnforcementProvider).read(`${REF}/ssl-enforcement`, { ...conn(), ref: REF, enforced: true }))).toMatch(/failed after 3 attempts: server error 500/);
+        expect(await failure(p(sslEnforcementProvider).read(`${REF}/ssl-enforcement`, { ...conn(), ref: REF, enforced: true }))).toMatch(
+            /failed after 3 attempts: server error 500/,
+        );
     }, 20_000);
 
     it("a 500 on a change is not repeated, and changes nothing", async () => {
         const project = api.addProject(REF);
         const before = structuredClone(project.auth);
         api.inject({ operation: "PATCH /v1/projects/{ref}/config/auth", status: 500 });
-        expect(await failure(p(authSettingsProvider).create({ ...conn(), ref: REF, settings: { site_url: "https://app.toolboxai.example" } }))).toMatch(/not retried, because it changes the project/);
+        expect(
+            await failure(p(authSettingsProvider).create({ ...conn(), ref: REF, settings: { site_url: "https://app.toolboxai.example" } })),
+        ).toMatch(/not retried, because it changes the project/);
         expect(api.log.filter((r) => r.operation === "PATCH /v1/projects/{ref}/config/auth")).toHaveLength(1);
         expect(project.auth).toEqual(before);
     });
@@ -267,9 +347,13 @@ describe("faults: a clear error or a bounded retry, and nothing half-applied", (
     it("a hang hits the timeout: reads retry, changes do not", async () => {
         api.addProject(REF);
         api.inject({ operation: "GET /v1/projects/{ref}", hang: true, times: 3 });
-        expect(await failure(p(projectProvider).create({ ...conn(0.5), ref: REF }))).toMatch(/GET \/v1\/projects\/\{ref\} failed after 3 attempts: no answer within 0.5 s/);
+        expect(await failure(p(projectProvider).create({ ...conn(0.5), ref: REF }))).toMatch(
+            /GET \/v1\/projects\/\{ref\} failed after 3 attempts: no answer within 0.5 s/,
+        );
         api.inject({ operation: "POST /v1/projects/{ref}/network-restrictions/apply", hang: true });
-        expect(await failure(p(networkRestrictionsProvider).create({ ...conn(0.5), ref: REF, ipv4: ["203.0.113.0/24"], ipv6: [] }))).toMatch(/not retried.*no answer within 0.5 s/);
+        expect(
+            await failure(p(networkRestrictionsProvider).create({ ...conn(0.5), ref: REF, ipv4: ["203.0.113.0/24"], ipv6: [] })),
+        ).toMatch(/not retried.*no answer within 0.5 s/);
         expect(api.log.filter((r) => r.operation.endsWith("/apply"))).toHaveLength(1);
         expect(api.projects.get(REF)!.network.dbAllowedCidrs).toEqual(["0.0.0.0/0"]);
     }, 20_000);
@@ -277,11 +361,17 @@ describe("faults: a clear error or a bounded retry, and nothing half-applied", (
     it("a 404 on a setting names the operation", async () => {
         api.addProject(REF);
         api.inject({ operation: "GET /v1/projects/{ref}/config/database/pooler", status: 404 });
-        expect(await failure(p(poolerProvider).read(`${REF}/pooler`, { ...conn(), ref: REF, poolMode: "transaction", defaultPoolSize: 20 }))).toMatch(/GET \/v1\/projects\/\{ref\}\/config\/database\/pooler answered 404/);
+        expect(
+            await failure(p(poolerProvider).read(`${REF}/pooler`, { ...conn(), ref: REF, poolMode: "transaction", defaultPoolSize: 20 })),
+        ).toMatch(/GET \/v1\/projects\/\{ref\}\/config\/database\/pooler answered 404/);
     });
 
     it("the double refuses a body the spec refuses (so the providers' bodies are checked)", async () => {
         api.addProject(REF);
-        expect(await failure(p(apiKeyProvider).create({ ...conn(), ref: REF, type: "secret", name: "Bad-Name", description: "x", deleteReason: "x" }))).toMatch(/answered 400: body does not match the spec/);
+        expect(
+            await failure(
+                p(apiKeyProvider).create({ ...conn(), ref: REF, type: "secret", name: "Bad-Name", description: "x", deleteReason: "x" }),
+            ),
+        ).toMatch(/answered 400: body does not match the spec/);
     });
 });

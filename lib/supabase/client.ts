@@ -121,10 +121,17 @@ export function resilientFetch(options: ClientOptions): (request: Request) => Pr
         for (let attempt = 1; attempt <= attempts; attempt++) {
             let response: Response;
             try {
-                response = await fetch(request.url, { method: request.method, headers: request.headers, body, signal: AbortSignal.timeout(timeoutMs) });
+                response = await fetch(request.url, {
+                    method: request.method,
+                    headers: request.headers,
+                    body,
+                    signal: AbortSignal.timeout(timeoutMs),
+                });
             } catch (e) {
                 const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
-                last = timedOut ? `no answer within ${timeoutMs / 1000} s` : `could not connect (${e instanceof Error ? scrub(e.message, [options.token]) : "network error"})`;
+                last = timedOut
+                    ? `no answer within ${timeoutMs / 1000} s`
+                    : `could not connect (${e instanceof Error ? scrub(e.message, [options.token]) : "network error"})`;
                 // A mutating call that timed out may have been applied: never send it again blindly.
                 if (!retriable) break;
                 if (attempt < attempts) await sleep(backoff * 2 ** (attempt - 1));
@@ -141,7 +148,10 @@ export function resilientFetch(options: ClientOptions): (request: Request) => Pr
             }
             if (response.status === 401 || response.status === 403) {
                 const permission = PERMISSIONS[operation];
-                const what = response.status === 401 ? "is not valid (expired, revoked or mistyped)" : `lacks a permission${permission ? ` (${permission})` : ""}`;
+                const what =
+                    response.status === 401
+                        ? "is not valid (expired, revoked or mistyped)"
+                        : `lacks a permission${permission ? ` (${permission})` : ""}`;
                 throw new ManagementApiError(
                     `Supabase Management API refused ${operation} (${response.status}): the access token in toolboxai:supabaseAccessToken ${what}. ` +
                         `Make a token at https://supabase.com/dashboard/account/tokens${permission ? ` with ${permission}` : ""} and set it with \`pulumi config set --secret supabaseAccessToken <token>\`.`,
@@ -160,8 +170,14 @@ export function resilientFetch(options: ClientOptions): (request: Request) => Pr
             }
             return response;
         }
-        const note = retriable ? `after ${attempts} attempts` : "not retried, because it changes the project: check its state before running again";
-        throw new ManagementApiError(`Supabase Management API ${operation} failed ${note}: ${last}. Check ${new URL(request.url).origin} (toolboxai:supabaseApiUrl) and Supabase's status page.`, undefined, operation);
+        const note = retriable
+            ? `after ${attempts} attempts`
+            : "not retried, because it changes the project: check its state before running again";
+        throw new ManagementApiError(
+            `Supabase Management API ${operation} failed ${note}: ${last}. Check ${new URL(request.url).origin} (toolboxai:supabaseApiUrl) and Supabase's status page.`,
+            undefined,
+            operation,
+        );
     };
 }
 
@@ -180,7 +196,11 @@ export function unwrap<T>(operation: string, result: { data?: T; error?: unknown
     if (result.error !== undefined || result.data === undefined) {
         const body = result.error as { message?: unknown } | undefined;
         const message = typeof body?.message === "string" ? `: ${scrub(body.message, [token])}` : "";
-        throw new ManagementApiError(`Supabase Management API ${operation} answered ${result.response.status}${message}`, result.response.status, operation);
+        throw new ManagementApiError(
+            `Supabase Management API ${operation} answered ${result.response.status}${message}`,
+            result.response.status,
+            operation,
+        );
     }
     return result.data;
 }

@@ -55,16 +55,27 @@ async function waitHealthy(api: ManagementClient, inputs: ProjectInputs, ref: st
         const project = unwrap(op, await api.GET("/v1/projects/{ref}", { params: { path: { ref } } }), inputs.accessToken);
         if (project.status === HEALTHY_STATUS) return project;
         if ((TERMINAL_STATUSES as readonly string[]).includes(project.status)) {
-            throw new ManagementApiError(`Supabase project ${ref} is ${project.status}, which it will not leave by itself: resolve it in the dashboard or with Supabase support, then run again`, undefined, op);
+            throw new ManagementApiError(
+                `Supabase project ${ref} is ${project.status}, which it will not leave by itself: resolve it in the dashboard or with Supabase support, then run again`,
+                undefined,
+                op,
+            );
         }
         if (Date.now() >= deadline) {
-            throw new ManagementApiError(`Supabase project ${ref} is still ${project.status} after ${inputs.waitSeconds ?? 900} s (expected ${HEALTHY_STATUS}); run again when it is healthy`, undefined, op);
+            throw new ManagementApiError(
+                `Supabase project ${ref} is still ${project.status} after ${inputs.waitSeconds ?? 900} s (expected ${HEALTHY_STATUS}); run again when it is healthy`,
+                undefined,
+                op,
+            );
         }
         await sleep((inputs.pollSeconds ?? 10) * 1000);
     }
 }
 
-function projectOuts(inputs: ProjectInputs, p: { ref: string; name: string; region: string; status: string; organization_slug?: string; database?: { host: string } }): Outs {
+function projectOuts(
+    inputs: ProjectInputs,
+    p: { ref: string; name: string; region: string; status: string; organization_slug?: string; database?: { host: string } },
+): Outs {
     return {
         apiUrl: inputs.apiUrl,
         accessToken: inputs.accessToken,
@@ -85,7 +96,8 @@ export const projectProvider: pulumi.dynamic.ResourceProvider = {
         const api = client(inputs);
         let ref = inputs.ref;
         if (!ref) {
-            if (!inputs.create) throw new Error("supabaseProjectRef or supabaseOrganizationSlug is required to adopt or create the project");
+            if (!inputs.create)
+                throw new Error("supabaseProjectRef or supabaseOrganizationSlug is required to adopt or create the project");
             const c = inputs.create;
             const body = {
                 db_pass: c.dbPass,
@@ -124,14 +136,29 @@ export interface SslInputs extends ApiInputs {
 
 async function readSsl(inputs: SslInputs): Promise<boolean> {
     const op = "GET /v1/projects/{ref}/ssl-enforcement";
-    return unwrap(op, await client(inputs).GET("/v1/projects/{ref}/ssl-enforcement", { params: { path: { ref: inputs.ref } } }), inputs.accessToken).currentConfig.database;
+    return unwrap(
+        op,
+        await client(inputs).GET("/v1/projects/{ref}/ssl-enforcement", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    ).currentConfig.database;
 }
 
 async function applySsl(inputs: SslInputs): Promise<Outs> {
     const op = "PUT /v1/projects/{ref}/ssl-enforcement";
-    const r = unwrap(op, await client(inputs).PUT("/v1/projects/{ref}/ssl-enforcement", { params: { path: { ref: inputs.ref } }, body: { requestedConfig: { database: inputs.enforced } } }), inputs.accessToken);
+    const r = unwrap(
+        op,
+        await client(inputs).PUT("/v1/projects/{ref}/ssl-enforcement", {
+            params: { path: { ref: inputs.ref } },
+            body: { requestedConfig: { database: inputs.enforced } },
+        }),
+        inputs.accessToken,
+    );
     if (!r.appliedSuccessfully || r.currentConfig.database !== inputs.enforced) {
-        throw new ManagementApiError(`Supabase did not apply SSL enforcement = ${inputs.enforced} to ${inputs.ref}; run again`, undefined, op);
+        throw new ManagementApiError(
+            `Supabase did not apply SSL enforcement = ${inputs.enforced} to ${inputs.ref}; run again`,
+            undefined,
+            op,
+        );
     }
     return { ...inputs };
 }
@@ -163,7 +190,10 @@ async function applyNetwork(inputs: NetworkInputs): Promise<Outs> {
     const op = "POST /v1/projects/{ref}/network-restrictions/apply";
     const r = unwrap(
         op,
-        await client(inputs).POST("/v1/projects/{ref}/network-restrictions/apply", { params: { path: { ref: inputs.ref } }, body: { dbAllowedCidrs: inputs.ipv4, dbAllowedCidrsV6: inputs.ipv6 } }),
+        await client(inputs).POST("/v1/projects/{ref}/network-restrictions/apply", {
+            params: { path: { ref: inputs.ref } },
+            body: { dbAllowedCidrs: inputs.ipv4, dbAllowedCidrsV6: inputs.ipv6 },
+        }),
         inputs.accessToken,
     );
     return { ...inputs, status: r.status };
@@ -175,11 +205,19 @@ export const networkRestrictionsProvider: pulumi.dynamic.ResourceProvider = {
     },
     async read(id: string, props: NetworkInputs) {
         const op = "GET /v1/projects/{ref}/network-restrictions";
-        const r = unwrap(op, await client(props).GET("/v1/projects/{ref}/network-restrictions", { params: { path: { ref: props.ref } } }), props.accessToken);
+        const r = unwrap(
+            op,
+            await client(props).GET("/v1/projects/{ref}/network-restrictions", { params: { path: { ref: props.ref } } }),
+            props.accessToken,
+        );
         return { id, props: { ...props, ipv4: r.config.dbAllowedCidrs ?? [], ipv6: r.config.dbAllowedCidrsV6 ?? [], status: r.status } };
     },
     async diff(_id: string, olds: Outs, news: Outs) {
-        const sorted = (o: Outs) => ({ ...o, ipv4: [...((o.ipv4 as string[]) ?? [])].sort(), ipv6: [...((o.ipv6 as string[]) ?? [])].sort() });
+        const sorted = (o: Outs) => ({
+            ...o,
+            ipv4: [...((o.ipv4 as string[]) ?? [])].sort(),
+            ipv6: [...((o.ipv6 as string[]) ?? [])].sort(),
+        });
         return diffFields(sorted(olds), sorted(news), ["ref", "ipv4", "ipv6"], ["ref"]);
     },
     async update(_id: string, _olds: Outs, news: NetworkInputs) {
@@ -197,15 +235,33 @@ export interface PoolerInputs extends ApiInputs {
 
 async function readPooler(inputs: PoolerInputs): Promise<Outs> {
     const op = "GET /v1/projects/{ref}/config/database/pooler";
-    const all = unwrap(op, await client(inputs).GET("/v1/projects/{ref}/config/database/pooler", { params: { path: { ref: inputs.ref } } }), inputs.accessToken);
+    const all = unwrap(
+        op,
+        await client(inputs).GET("/v1/projects/{ref}/config/database/pooler", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    );
     const primary = all.find((p) => p.database_type === "PRIMARY");
     if (!primary) throw new ManagementApiError(`Supabase reports no pooler for the primary database of ${inputs.ref}`, undefined, op);
-    return { ...inputs, poolMode: primary.pool_mode, defaultPoolSize: primary.default_pool_size, host: primary.db_host, port: primary.db_port, user: primary.db_user };
+    return {
+        ...inputs,
+        poolMode: primary.pool_mode,
+        defaultPoolSize: primary.default_pool_size,
+        host: primary.db_host,
+        port: primary.db_port,
+        user: primary.db_user,
+    };
 }
 
 async function applyPooler(inputs: PoolerInputs): Promise<Outs> {
     const op = "PATCH /v1/projects/{ref}/config/database/pooler";
-    unwrap(op, await client(inputs).PATCH("/v1/projects/{ref}/config/database/pooler", { params: { path: { ref: inputs.ref } }, body: { pool_mode: inputs.poolMode, default_pool_size: inputs.defaultPoolSize } }), inputs.accessToken);
+    unwrap(
+        op,
+        await client(inputs).PATCH("/v1/projects/{ref}/config/database/pooler", {
+            params: { path: { ref: inputs.ref } },
+            body: { pool_mode: inputs.poolMode, default_pool_size: inputs.defaultPoolSize },
+        }),
+        inputs.accessToken,
+    );
     // The host, port and user come from the API: nobody copies them into config.
     return readPooler(inputs);
 }
@@ -246,7 +302,11 @@ export const authSettingsProvider: pulumi.dynamic.ResourceProvider = {
     },
     async read(id: string, props: AuthInputs) {
         const op = "GET /v1/projects/{ref}/config/auth";
-        const all = unwrap(op, await client(props).GET("/v1/projects/{ref}/config/auth", { params: { path: { ref: props.ref } } }), props.accessToken) as Record<string, unknown>;
+        const all = unwrap(
+            op,
+            await client(props).GET("/v1/projects/{ref}/config/auth", { params: { path: { ref: props.ref } } }),
+            props.accessToken,
+        ) as Record<string, unknown>;
         // Only the keys this deployment set: the rest (and the hashed secrets) are not its business.
         const settings = Object.fromEntries(Object.keys(props.settings ?? {}).map((k) => [k, all[k] ?? null]));
         return { id, props: { ...props, settings } };
@@ -261,10 +321,16 @@ export const authSettingsProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 async function applyAuth(inputs: AuthInputs): Promise<Outs> {
-    const owned = Object.fromEntries(Object.entries(inputs.settings).filter(([k, v]) => (OWNED_AUTH_SETTINGS as readonly string[]).includes(k) && v !== undefined));
+    const owned = Object.fromEntries(
+        Object.entries(inputs.settings).filter(([k, v]) => (OWNED_AUTH_SETTINGS as readonly string[]).includes(k) && v !== undefined),
+    );
     if (Object.keys(owned).length > 0) {
         const op = "PATCH /v1/projects/{ref}/config/auth";
-        unwrap(op, await client(inputs).PATCH("/v1/projects/{ref}/config/auth", { params: { path: { ref: inputs.ref } }, body: owned }), inputs.accessToken);
+        unwrap(
+            op,
+            await client(inputs).PATCH("/v1/projects/{ref}/config/auth", { params: { path: { ref: inputs.ref } }, body: owned }),
+            inputs.accessToken,
+        );
     }
     return { ...inputs, settings: owned };
 }
@@ -290,7 +356,11 @@ export const apiKeyProvider: pulumi.dynamic.ResourceProvider = {
         const api = client(inputs);
         const path = { ref: inputs.ref };
         // A create whose reply was lost (timeout) may have made the key: adopt it instead of a second one.
-        const listed = unwrap("GET /v1/projects/{ref}/api-keys", await api.GET("/v1/projects/{ref}/api-keys", { params: { path, query: { reveal: true } } }), inputs.accessToken);
+        const listed = unwrap(
+            "GET /v1/projects/{ref}/api-keys",
+            await api.GET("/v1/projects/{ref}/api-keys", { params: { path, query: { reveal: true } } }),
+            inputs.accessToken,
+        );
         const existing = listed.find((k) => k.name === inputs.name && k.type === inputs.type);
         const key =
             existing ??
@@ -298,15 +368,27 @@ export const apiKeyProvider: pulumi.dynamic.ResourceProvider = {
                 "POST /v1/projects/{ref}/api-keys",
                 await api.POST("/v1/projects/{ref}/api-keys", {
                     params: { path, query: { reveal: true } },
-                    body: { type: inputs.type, name: inputs.name, description: inputs.description, ...(inputs.type === "secret" ? { secret_jwt_template: { role: "service_role" } } : {}) },
+                    body: {
+                        type: inputs.type,
+                        name: inputs.name,
+                        description: inputs.description,
+                        ...(inputs.type === "secret" ? { secret_jwt_template: { role: "service_role" } } : {}),
+                    },
                 }),
                 inputs.accessToken,
             );
-        if (!key.id || !key.api_key) throw new ManagementApiError(`Supabase returned the ${inputs.type} key ${inputs.name} without its id or value`, undefined, "POST /v1/projects/{ref}/api-keys");
+        if (!key.id || !key.api_key)
+            throw new ManagementApiError(
+                `Supabase returned the ${inputs.type} key ${inputs.name} without its id or value`,
+                undefined,
+                "POST /v1/projects/{ref}/api-keys",
+            );
         return { id: key.id, outs: keyOuts(inputs, key) };
     },
     async read(id: string, props: ApiKeyInputs) {
-        const r = await client(props).GET("/v1/projects/{ref}/api-keys/{id}", { params: { path: { ref: props.ref, id }, query: { reveal: true } } });
+        const r = await client(props).GET("/v1/projects/{ref}/api-keys/{id}", {
+            params: { path: { ref: props.ref, id }, query: { reveal: true } },
+        });
         // Deleted out of band: refresh drops it, and the next `up` makes a new one.
         if (r.response.status === 404) return {};
         const key = unwrap("GET /v1/projects/{ref}/api-keys/{id}", r, props.accessToken);
@@ -341,7 +423,11 @@ async function legacyState(inputs: LegacyKeysInputs): Promise<{ enabled: boolean
     // "will be removed in the future, check for HTTP 404": then the legacy keys are gone.
     const enabled = r.response.status === 404 ? false : unwrap("GET /v1/projects/{ref}/api-keys/legacy", r, inputs.accessToken).enabled;
     if (!enabled) return { enabled, jwtSecret: null };
-    const postgrest = unwrap("GET /v1/projects/{ref}/postgrest", await api.GET("/v1/projects/{ref}/postgrest", { params: { path } }), inputs.accessToken);
+    const postgrest = unwrap(
+        "GET /v1/projects/{ref}/postgrest",
+        await api.GET("/v1/projects/{ref}/postgrest", { params: { path } }),
+        inputs.accessToken,
+    );
     return { enabled, jwtSecret: postgrest.jwt_secret ?? null };
 }
 
@@ -349,8 +435,15 @@ async function applyLegacy(inputs: LegacyKeysInputs): Promise<Outs> {
     const now = await legacyState(inputs);
     if (now.enabled !== inputs.enabled) {
         const op = "PUT /v1/projects/{ref}/api-keys/legacy";
-        const r = await client(inputs).PUT("/v1/projects/{ref}/api-keys/legacy", { params: { path: { ref: inputs.ref }, query: { enabled: inputs.enabled } } });
-        if (r.response.status === 404 && inputs.enabled) throw new ManagementApiError(`the legacy API keys of ${inputs.ref} no longer exist and cannot be turned on: set supabaseLegacyKeysEnabled to false`, 404, op);
+        const r = await client(inputs).PUT("/v1/projects/{ref}/api-keys/legacy", {
+            params: { path: { ref: inputs.ref }, query: { enabled: inputs.enabled } },
+        });
+        if (r.response.status === 404 && inputs.enabled)
+            throw new ManagementApiError(
+                `the legacy API keys of ${inputs.ref} no longer exist and cannot be turned on: set supabaseLegacyKeysEnabled to false`,
+                404,
+                op,
+            );
         if (r.response.status !== 404) unwrap(op, r, inputs.accessToken);
     }
     return { ...inputs, ...(await legacyState(inputs)) };

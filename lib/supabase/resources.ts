@@ -41,7 +41,14 @@ export class SupabaseProjectResource extends pulumi.dynamic.Resource {
     declare readonly status: pulumi.Output<string>;
     declare readonly databaseHost: pulumi.Output<string>;
     constructor(name: string, args: Inputs<ProjectInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(projectProvider, name, declare(args, ["ref", "status", "databaseHost", "name", "region"]), options(opts), MODULE, "SupabaseProject");
+        super(
+            projectProvider,
+            name,
+            declare(args, ["ref", "status", "databaseHost", "name", "region"]),
+            options(opts),
+            MODULE,
+            "SupabaseProject",
+        );
     }
 }
 

@@ -93,9 +93,23 @@ export interface ManagementApiDouble {
 }
 
 function key(type: ApiKeyRecord["type"], name: string): ApiKeyRecord {
-    const value = type === "secret" ? `sb_secret_${randomBytes(24).toString("base64url")}` : `sb_publishable_${randomBytes(24).toString("base64url")}`;
+    const value =
+        type === "secret"
+            ? `sb_secret_${randomBytes(24).toString("base64url")}`
+            : `sb_publishable_${randomBytes(24).toString("base64url")}`;
     const now = new Date().toISOString();
-    return { id: randomUUID(), name, type, api_key: value, description: null, secret_jwt_template: type === "secret" ? { role: "service_role" } : null, hash: randomBytes(32).toString("base64url"), prefix: value.slice(0, 14), inserted_at: now, updated_at: now };
+    return {
+        id: randomUUID(),
+        name,
+        type,
+        api_key: value,
+        description: null,
+        secret_jwt_template: type === "secret" ? { role: "service_role" } : null,
+        hash: randomBytes(32).toString("base64url"),
+        prefix: value.slice(0, 14),
+        inserted_at: now,
+        updated_at: now,
+    };
 }
 
 function legacyJwt(role: string): string {
@@ -104,7 +118,10 @@ function legacyJwt(role: string): string {
 }
 
 export async function startManagementApiDouble(options: { token?: string } = {}): Promise<ManagementApiDouble> {
-    const spec = JSON.parse(readFileSync(SPEC_PATH, "utf8")) as { paths: Record<string, Record<string, SpecOperation>>; components: unknown };
+    const spec = JSON.parse(readFileSync(SPEC_PATH, "utf8")) as {
+        paths: Record<string, Record<string, SpecOperation>>;
+        components: unknown;
+    };
     // OpenAPI 3.0 schemas: `nullable` and `discriminator` are ajv keywords; formats are not checked.
     const ajv = new Ajv({ strict: false, allErrors: true, discriminator: true, validateFormats: false });
     ajv.addSchema({ $id: "spec", components: spec.components } as object);
@@ -154,7 +171,10 @@ export async function startManagementApiDouble(options: { token?: string } = {})
             network: structuredClone(recordedNetwork.config),
             pooler: { pool_mode: "transaction", default_pool_size: null },
             // The recording predates one field the spec now requires (nullable): null, as a project that never set it.
-            auth: { nimbus_oauth_email_optional: null, ...(JSON.parse(JSON.stringify(recordedAuth).replace(/localhost:__PORT__/g, "localhost:3000")) as Record<string, unknown>) },
+            auth: {
+                nimbus_oauth_email_optional: null,
+                ...(JSON.parse(JSON.stringify(recordedAuth).replace(/localhost:__PORT__/g, "localhost:3000")) as Record<string, unknown>),
+            },
             legacyEnabled: true,
             jwtSecret: randomBytes(32).toString("base64url"),
             // The recorded set: legacy anon and service_role, and a default publishable and secret key.
@@ -167,7 +187,13 @@ export async function startManagementApiDouble(options: { token?: string } = {})
     }
 
     function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-        res.writeHead(status, { "content-type": "application/json; charset=utf-8", "x-ratelimit-limit": "120", "x-ratelimit-remaining": "119", "x-ratelimit-reset": "60", ...headers });
+        res.writeHead(status, {
+            "content-type": "application/json; charset=utf-8",
+            "x-ratelimit-limit": "120",
+            "x-ratelimit-remaining": "119",
+            "x-ratelimit-reset": "60",
+            ...headers,
+        });
         res.end(body === undefined ? "" : JSON.stringify(body));
     }
 
@@ -187,11 +213,22 @@ export async function startManagementApiDouble(options: { token?: string } = {})
     }
 
     /** The handlers: state changes happen only here, after validation and fault injection. */
-    function handle(operation: string, params: Record<string, string>, query: URLSearchParams, body: Record<string, unknown> | undefined): [number, unknown] {
+    function handle(
+        operation: string,
+        params: Record<string, string>,
+        query: URLSearchParams,
+        body: Record<string, unknown> | undefined,
+    ): [number, unknown] {
         if (operation === "POST /v1/projects") {
             const ref = Array.from(randomBytes(20), (b) => String.fromCharCode(97 + (b % 26))).join("");
             const selection = body!.region_selection as { code?: string } | undefined;
-            const p = addProject(ref, { name: String(body!.name), region: String(selection?.code ?? body!.region ?? "us-east-1"), organization_slug: String(body!.organization_slug), statuses: ["COMING_UP", "COMING_UP", "ACTIVE_HEALTHY"], dbPass: String(body!.db_pass) });
+            const p = addProject(ref, {
+                name: String(body!.name),
+                region: String(selection?.code ?? body!.region ?? "us-east-1"),
+                organization_slug: String(body!.organization_slug),
+                statuses: ["COMING_UP", "COMING_UP", "ACTIVE_HEALTHY"],
+                dbPass: String(body!.db_pass),
+            });
             // The create reply has no database block yet (V1ProjectResponse).
             const created = projectView({ ...p, statuses: ["UNKNOWN"] });
             delete created.database;
@@ -200,7 +237,8 @@ export async function startManagementApiDouble(options: { token?: string } = {})
         const p = projects.get(params.ref);
         if (!p) return [404, { message: "Project not found" }];
         const found = (id: string) => p.keys.find((k) => k.id === id);
-        const shown = (k: ApiKeyRecord) => (query.get("reveal") === "true" || k.type === "legacy" ? k : { ...k, api_key: `${k.api_key.slice(0, 14)}${"·".repeat(8)}` });
+        const shown = (k: ApiKeyRecord) =>
+            query.get("reveal") === "true" || k.type === "legacy" ? k : { ...k, api_key: `${k.api_key.slice(0, 14)}${"·".repeat(8)}` };
         switch (operation) {
             case "GET /v1/projects/{ref}":
                 return [200, projectView(p)];
@@ -212,10 +250,26 @@ export async function startManagementApiDouble(options: { token?: string } = {})
             case "GET /v1/projects/{ref}/network-restrictions":
                 return [200, { entitlement: "allowed", config: p.network, status: "applied" }];
             case "POST /v1/projects/{ref}/network-restrictions/apply":
-                p.network = structuredClone({ dbAllowedCidrs: (body!.dbAllowedCidrs as string[]) ?? [], dbAllowedCidrsV6: (body!.dbAllowedCidrsV6 as string[]) ?? [] });
+                p.network = structuredClone({
+                    dbAllowedCidrs: (body!.dbAllowedCidrs as string[]) ?? [],
+                    dbAllowedCidrsV6: (body!.dbAllowedCidrsV6 as string[]) ?? [],
+                });
                 return [201, { entitlement: "allowed", config: p.network, status: "stored" }];
             case "GET /v1/projects/{ref}/config/database/pooler":
-                return [200, [{ ...recordedPooler, identifier: p.ref, db_user: `postgres.${p.ref}`, db_host: "aws-0-eu-central-1.pooler.supabase.com", connection_string: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-eu-central-1.pooler.supabase.com:6543/postgres`, connectionString: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-eu-central-1.pooler.supabase.com:6543/postgres`, ...p.pooler }]];
+                return [
+                    200,
+                    [
+                        {
+                            ...recordedPooler,
+                            identifier: p.ref,
+                            db_user: `postgres.${p.ref}`,
+                            db_host: "aws-0-eu-central-1.pooler.supabase.com",
+                            connection_string: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-eu-central-1.pooler.supabase.com:6543/postgres`,
+                            connectionString: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-eu-central-1.pooler.supabase.com:6543/postgres`,
+                            ...p.pooler,
+                        },
+                    ],
+                ];
             case "PATCH /v1/projects/{ref}/config/database/pooler":
                 p.pooler = { ...p.pooler, ...(body as Partial<ProjectState["pooler"]>) };
                 return [200, { default_pool_size: p.pooler.default_pool_size, pool_mode: p.pooler.pool_mode }];
@@ -225,7 +279,16 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 p.auth = { ...p.auth, ...structuredClone(body) };
                 return [200, p.auth];
             case "GET /v1/projects/{ref}/postgrest":
-                return [200, { db_schema: "public,graphql_public", max_rows: 1000, db_extra_search_path: "public, extensions", db_pool: null, jwt_secret: p.jwtSecret }];
+                return [
+                    200,
+                    {
+                        db_schema: "public,graphql_public",
+                        max_rows: 1000,
+                        db_extra_search_path: "public, extensions",
+                        db_pool: null,
+                        jwt_secret: p.jwtSecret,
+                    },
+                ];
             case "GET /v1/projects/{ref}/api-keys/legacy":
                 return [200, { enabled: p.legacyEnabled }];
             case "PUT /v1/projects/{ref}/api-keys/legacy":
@@ -234,8 +297,13 @@ export async function startManagementApiDouble(options: { token?: string } = {})
             case "GET /v1/projects/{ref}/api-keys":
                 return [200, p.keys.map(shown)];
             case "POST /v1/projects/{ref}/api-keys": {
-                if (p.keys.some((k) => k.name === body!.name)) return [400, { message: `API key with name ${String(body!.name)} already exists` }];
-                const k = { ...key(body!.type as "secret", String(body!.name)), description: (body!.description as string | null) ?? null, secret_jwt_template: (body!.secret_jwt_template as Record<string, unknown> | null) ?? null };
+                if (p.keys.some((k) => k.name === body!.name))
+                    return [400, { message: `API key with name ${String(body!.name)} already exists` }];
+                const k = {
+                    ...key(body!.type as "secret", String(body!.name)),
+                    description: (body!.description as string | null) ?? null,
+                    secret_jwt_template: (body!.secret_jwt_template as Record<string, unknown> | null) ?? null,
+                };
                 p.keys.push(k);
                 return [201, shown(k)];
             }
@@ -262,7 +330,13 @@ export async function startManagementApiDouble(options: { token?: string } = {})
         const text = Buffer.concat(chunks).toString("utf8");
         const method = req.method ?? "GET";
         const route = routes.find((r) => r.method === method && r.pattern.test(url.pathname));
-        const entry: LoggedRequest = { operation: route ? `${method} ${route.template}` : `${method} ${url.pathname}`, path: url.pathname, query: Object.fromEntries(url.searchParams), body: undefined, status: 0 };
+        const entry: LoggedRequest = {
+            operation: route ? `${method} ${route.template}` : `${method} ${url.pathname}`,
+            path: url.pathname,
+            query: Object.fromEntries(url.searchParams),
+            body: undefined,
+            status: 0,
+        };
         log.push(entry);
         const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
             entry.status = status;
@@ -281,7 +355,20 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 return;
             }
             const status = fault.status ?? 500;
-            return reply(status, { message: status === 429 ? "Too many requests" : status === 403 ? "Forbidden resource" : status === 404 ? "Not found" : "Internal server error" }, status === 429 ? { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(fault.resetSeconds ?? 1) } : {});
+            return reply(
+                status,
+                {
+                    message:
+                        status === 429
+                            ? "Too many requests"
+                            : status === 403
+                              ? "Forbidden resource"
+                              : status === 404
+                                ? "Not found"
+                                : "Internal server error",
+                },
+                status === 429 ? { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(fault.resetSeconds ?? 1) } : {},
+            );
         }
 
         // Query parameters: required ones present, declared ones well typed, no undeclared ones.
@@ -289,7 +376,8 @@ export async function startManagementApiDouble(options: { token?: string } = {})
         for (const [name, value] of url.searchParams) {
             const p = declared.get(name);
             if (!p) return reply(400, { message: `query parameter ${name} is not declared for ${entry.operation}` });
-            if (p.schema?.type === "boolean" && value !== "true" && value !== "false") return reply(400, { message: `query parameter ${name} must be true or false` });
+            if (p.schema?.type === "boolean" && value !== "true" && value !== "false")
+                return reply(400, { message: `query parameter ${name} must be true or false` });
         }
         const schema = route.op.requestBody?.content?.["application/json"]?.schema;
         let body: Record<string, unknown> | undefined;
@@ -311,7 +399,10 @@ export async function startManagementApiDouble(options: { token?: string } = {})
         const responseSchema = route.op.responses[String(status)]?.content?.["application/json"]?.schema;
         if (status < 300 && responseSchema) {
             const validate = validator(responseSchema);
-            if (!validate(answer)) return reply(599, { message: `the double's reply to ${entry.operation} does not match the spec: ${ajv.errorsText(validate.errors)}` });
+            if (!validate(answer))
+                return reply(599, {
+                    message: `the double's reply to ${entry.operation} does not match the spec: ${ajv.errorsText(validate.errors)}`,
+                });
         }
         reply(status, answer);
     }
@@ -328,7 +419,15 @@ export async function startManagementApiDouble(options: { token?: string } = {})
         log,
         addProject,
         inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
-        secrets: () => [token, ...[...projects.values()].flatMap((p) => [p.jwtSecret, ...(p.dbPass ? [p.dbPass] : []), ...p.keys.map((k) => k.api_key), ...p.deletedKeys.map((d) => d.key.api_key)])],
+        secrets: () => [
+            token,
+            ...[...projects.values()].flatMap((p) => [
+                p.jwtSecret,
+                ...(p.dbPass ? [p.dbPass] : []),
+                ...p.keys.map((k) => k.api_key),
+                ...p.deletedKeys.map((d) => d.key.api_key),
+            ]),
+        ],
         close: async () => {
             for (const res of hanging) res.destroy();
             server.closeAllConnections();
