@@ -16,7 +16,6 @@ const PENDING = [
     "docs/redis-acl.md",
     "docs/docker-runtime.md",
     "docs/workflows.md",
-    "docs/hosted-project.md",
     "docs/operations/vault.md",
     "docs/operations/ops-tool.md",
 ];

@@ -27,7 +27,7 @@ const REF = "toolboxaiprodprojref";
 describe("prod's offline plan manages the hosted project", () => {
     it("needs no hosted key in config, shows the project, the settings and the keys, with the token [secret]", async () => {
         const ev = await evaluateStack("prod");
-        expect(ev.placeholderSecrets.sort()).toEqual(["supabaseAccessToken", "vaultToken"]);
+        expect([...ev.placeholderSecrets].sort()).toEqual(["supabaseAccessToken", "vaultToken"]);
         const project = byName(ev, "supabase-project");
         expect(project.type).toBe(DYNAMIC("SupabaseProject"));
         expect(project.options).toMatchObject({ protect: true, retainOnDelete: true });
