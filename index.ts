@@ -7,7 +7,7 @@ import { loadStackConfig } from "./lib/config";
 import { CONSUMERS, currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
 import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
-import { serviceRuntime } from "./lib/services";
+import { backendInternalUrl as internalUrl, serviceRuntime } from "./lib/services";
 import { AppService } from "./components/AppService";
 import { BackupBucket } from "./components/BackupBucket";
 import { DockerNetworks } from "./components/DockerNetworks";
@@ -123,11 +123,12 @@ const redis = new RedisServer(
         networks: { names: [networks.names.cache, networks.names.backend], ids: [networks.ids.cache, networks.ids.backend] },
         users: credentials.redisUsers,
         tags,
+        dockerHost: settings.dockerHost,
     },
     onDocker,
 );
 const services = settings.services.map((spec) => {
-    const runtime = serviceRuntime(spec.role, settings, {
+    const runtime = serviceRuntime(spec, settings, {
         databasePassword: credentials.databasePassword,
         anonKey: credentials.anonKey,
         serviceRoleKey: credentials.serviceRoleKey,
@@ -137,10 +138,10 @@ const services = settings.services.map((spec) => {
         appRoles: credentials.appRoles,
         redisCaCertPem: redis.caCertPem,
         backup: { bucketName: backups.bucketName, kmsKeyArn: backups.kmsKeyArn, ...backups.uploaderCredentials },
-    }, spec.healthcheck);
+    });
     return new AppService(
         `app-${spec.name}`,
-        { stack, mode: settings.dockerMode, spec, networks: { names: networks.names, ids: networks.ids }, tags, ...runtime },
+        { stack, mode: settings.dockerMode, spec, networks: { names: networks.names, ids: networks.ids }, tags, dockerHost: settings.dockerHost, hostAddress: settings.backendHostAddress, ...runtime },
         { ...onDocker, dependsOn: [redis, migrations] },
     );
 });
@@ -190,5 +191,5 @@ export const docker = {
     services: Object.fromEntries(settings.services.map((spec, i) => [spec.name, { role: spec.role, replicas: spec.replicas, runtimeNames: services[i].runtimeNames }])),
 };
 const backendService = settings.services.find((spec) => spec.role === "backend");
-export const backendInternalUrl = backendService ? `http://${backendService.name}:8000` : null;
+export const backendInternalUrl = backendService ? internalUrl(backendService) : null;
 export const databaseMigrations = { applied: migrations.migrations, hash: migrations.migrationsHash };

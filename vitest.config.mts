@@ -1,11 +1,35 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Tests that start real servers or tools (PostgreSQL, redis-server, Celery, s3rver, a Docker engine,
+ * npm installs, the Supabase CLI). Everything else is the fast loop: `npm run test:fast`.
+ */
+export const REAL_SERVER_TESTS = [
+    "test/applyDatabasePassword.test.ts",
+    "test/backupImage.test.ts",
+    "test/backupJob.test.ts",
+    "test/celery.test.ts",
+    "test/engine.test.ts",
+    "test/engineTypescript.test.ts",
+    "test/failedCommandOutput.test.ts",
+    "test/heartbeat.test.ts",
+    "test/migrations.test.ts",
+    "test/ops.test.ts",
+    "test/redis.test.ts",
+    "test/supabaseStart.test.ts",
+];
+
 export default defineConfig({
     test: {
-        include: ["test/**/*.test.ts"],
         // Pulumi's runtime state is process-global: each test file gets its own process.
         pool: "forks",
         testTimeout: 60_000,
         hookTimeout: 120_000,
+        projects: [
+            // Mock evaluations are CPU-bound: one worker per core.
+            { extends: true, test: { name: "fast", include: ["test/**/*.test.ts"], exclude: REAL_SERVER_TESTS, maxWorkers: "100%" } },
+            // Real-server tests mostly wait on their servers: more of them at once than there are cores.
+            { extends: true, test: { name: "real", include: REAL_SERVER_TESTS, maxWorkers: 4 } },
+        ],
     },
 });

@@ -5,6 +5,7 @@ import { Service } from "@pulumi/docker/service";
 import { Volume } from "@pulumi/docker/volume";
 import type { DockerMode, DockerNetwork, ServiceSpec } from "../lib/config";
 import { APP_UID, APP_USER, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
 
 export const SECRETS_DIR = "/run/secrets";
@@ -30,6 +31,10 @@ export interface AppServiceArgs {
     hosts?: { host: string; ip: string }[];
     /** Tags carried as labels. */
     tags: Record<string, string>;
+    /** The engine the provider talks to: the Docker CLI sets the PIDs limit there (components/pidsLimit.ts). */
+    dockerHost: string;
+    /** Host address the published ports bind to (single host; Swarm's ingress binds every interface). */
+    hostAddress: string;
 }
 
 /**
@@ -80,7 +85,7 @@ export class AppService extends pulumi.ComponentResource {
                     command: spec.command,
                     envs,
                     networksAdvanced: spec.networks.map((network) => ({ name: args.networks.names[network], aliases: [spec.name] })),
-                    ports: spec.ports.map((p) => ({ internal: p.target, external: p.published, protocol: "tcp" })),
+                    ports: spec.ports.map((p) => ({ internal: p.target, external: p.published, ip: args.hostAddress, protocol: "tcp" })),
                     volumes: [
                         { volumeName: secrets.name, containerPath: SECRETS_DIR },
                         { volumeName: files.name, containerPath: FILES_DIR },
@@ -93,6 +98,7 @@ export class AppService extends pulumi.ComponentResource {
                 // Auto-named, so a replacement never collides by name; a published port is freed first.
                 { ...child, deleteBeforeReplace: spec.ports.length > 0 },
             );
+            pidsLimit(`${id}-pids`, { kind: "container", target: container.name, limit: spec.pidsLimit, dockerHost: args.dockerHost, rewrittenBy: [container.id] }, child);
             names.push(container.name);
         }
         return names;
@@ -138,6 +144,17 @@ export class AppService extends pulumi.ComponentResource {
                 },
                 endpointSpec: spec.ports.length > 0 ? { ports: spec.ports.map((p) => ({ targetPort: p.target, publishedPort: p.published, protocol: "tcp", publishMode: "ingress" })) } : undefined,
                 ...SWARM_UPDATE,
+            },
+            child,
+        );
+        pidsLimit(
+            `${name}-pids`,
+            {
+                kind: "service",
+                target: service.name,
+                limit: spec.pidsLimit,
+                dockerHost: args.dockerHost,
+                rewrittenBy: [service.id, service.taskSpec, service.mode, service.endpointSpec, service.labels, service.updateConfig, service.rollbackConfig],
             },
             child,
         );

@@ -10,8 +10,9 @@ import { SelfSignedCert } from "@pulumi/tls/selfSignedCert";
 import type { RedisUser } from "../lib/credentials";
 import type { DockerMode } from "../lib/config";
 import { dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
-import { aclFile, REDIS_PATHS, REDIS_TLS, REDIS_TLS_PORT, REDIS_UID, redisConf } from "../lib/redis";
+import { aclFile, REDIS_PATHS, REDIS_PIDS_LIMIT, REDIS_TLS, REDIS_TLS_PORT, REDIS_UID, redisConf } from "../lib/redis";
 
 export interface RedisServerArgs {
     /** Stack name, for Docker object names. */
@@ -28,6 +29,8 @@ export interface RedisServerArgs {
     tags: Record<string, string>;
     /** Memory limit in MB. */
     memoryMb?: number;
+    /** The engine the provider talks to: the Docker CLI sets the PIDs limit there (components/pidsLimit.ts). */
+    dockerHost: string;
 }
 
 const CONFIG_DIR = "/etc/redis";
@@ -121,7 +124,7 @@ export class RedisServer extends pulumi.ComponentResource {
         // secret files live on their own volumes, rewritten at every replacement.
         const configVolume = new Volume(`${run.name}-config`, { labels: run.labels }, child);
         const secretsVolume = new Volume(`${run.name}-secrets`, { labels: run.labels }, child);
-        return new Container(
+        const container = new Container(
             `${run.name}-server`,
             {
                 image: run.image.imageId,
@@ -140,7 +143,9 @@ export class RedisServer extends pulumi.ComponentResource {
                 ...hardening({ user: `${REDIS_UID}:${REDIS_UID}`, memoryMb: run.memoryMb, cpus: 1, labels: run.labels }),
             },
             child,
-        ).name;
+        );
+        pidsLimit(`${run.name}-pids`, { kind: "container", target: container.name, limit: REDIS_PIDS_LIMIT, dockerHost: args.dockerHost, rewrittenBy: [container.id] }, child);
+        return container.name;
     }
 
     private service(args: RedisServerArgs, run: RedisRun): pulumi.Output<string> {
@@ -150,7 +155,7 @@ export class RedisServer extends pulumi.ComponentResource {
             child,
         );
         const hardened = swarmHardening({ user: `${REDIS_UID}:${REDIS_UID}`, memoryMb: run.memoryMb, cpus: 1, labels: run.labels });
-        return new Service(
+        const service = new Service(
             `${run.name}-server`,
             {
                 name: dockerName(args.stack, "redis"),
@@ -176,7 +181,19 @@ export class RedisServer extends pulumi.ComponentResource {
                 rollbackConfig: SWARM_UPDATE.rollbackConfig,
             },
             child,
-        ).name;
+        );
+        pidsLimit(
+            `${run.name}-pids`,
+            {
+                kind: "service",
+                target: service.name,
+                limit: REDIS_PIDS_LIMIT,
+                dockerHost: args.dockerHost,
+                rewrittenBy: [service.id, service.taskSpec, service.mode, service.labels, service.updateConfig, service.rollbackConfig],
+            },
+            child,
+        );
+        return service.name;
     }
 }
 

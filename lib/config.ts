@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
 import { Cron } from "croner";
 import { DEFAULT_BACKUP_SCHEDULE, SCHEMA_NAME } from "./backup";
 import { containerHost, containerUrl, HOST_GATEWAY_ALIAS, isLoopbackHost } from "./endpoints";
@@ -45,13 +46,31 @@ export interface ServiceSpec {
     command?: string[];
     replicas: number;
     networks: DockerNetwork[];
-    /** Published ports; the backend only. */
+    /** Published ports; the backend only. Their one target is the port the backend listens on (backendPort). */
     ports: { published: number; target: number }[];
+    /** Most processes and threads its containers may hold (CIS Docker 5.28): a fork bomb stops there. */
+    pidsLimit: number;
     memoryMb: number;
     cpus: number;
     /** Docker health-check test overriding the role's default (lib/services.ts). */
     healthcheck?: string[];
 }
+
+/** The guide's backend port: the default backend publishes it and listens on it. */
+export const BACKEND_PORT = 8000;
+
+/** Where the backend listens inside its container: its ports' target (one for all), else the guide's port. */
+export function backendPort(spec: Pick<ServiceSpec, "ports">): number {
+    return spec.ports[0]?.target ?? BACKEND_PORT;
+}
+
+/**
+ * Default PIDs limit per role. The pids cgroup counts threads too: a Node or Python server with
+ * its thread pools holds tens, a prefork Celery worker a few per child, the backup job Node plus
+ * pg_dump and zstd's threads (one per CPU).
+ */
+export const DEFAULT_PIDS_LIMIT: Record<ServiceRole, number> = { backend: 512, worker: 512, mcp: 256, backup: 128 };
+const PIDS_LIMIT_RANGE = { min: 32, max: 32768 };
 
 /** frontend is the only network with a route out: every role reaches Supabase and Vault through it. */
 const DEFAULT_NETWORKS: Record<ServiceRole, DockerNetwork[]> = {
@@ -104,6 +123,8 @@ export interface Settings {
     backupImage: string;
     redisImage: string;
     dockerMode: DockerMode;
+    /** Host address the backend's published ports bind to (CIS Docker 5.13); 0.0.0.0 is every interface. */
+    backendHostAddress: string;
     /** What the containers use for Supabase, the database and Vault (the host-side settings serve `pulumi up`'s own commands). */
     containerSupabaseUrl: string;
     containerDbHost: string;
@@ -233,10 +254,11 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "backupImage", type: "string", description: "Backup job image, built from backup-job/Dockerfile; same pinning rule as backendImage.", staticDefault: "", defaultText: "required when a backup service runs" },
     { key: "redisImage", type: "string", description: "Redis image; same pinning rule as backendImage.", defaultText: "required" },
     { key: "dockerMode", type: "string", description: "single: containers on one Docker host; swarm: Swarm services, Docker secrets and overlay networks.", staticDefault: "single", defaultText: "single" },
+    { key: "backendHostAddress", type: "string", description: "Host IP address the backend's published port binds to, e.g. 127.0.0.1 behind a reverse proxy on the same host. Single mode only: Swarm's ingress publishes on every node's interfaces.", staticDefault: "0.0.0.0", defaultText: "0.0.0.0 (every interface, as the guide's compose file)" },
     { key: "containerSupabaseUrl", type: "string", description: "Supabase API URL as the containers reach it (supabaseUrl serves commands on the host).", staticDefault: "", defaultText: `supabaseUrl, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
     { key: "containerDbHost", type: "string", description: "Database host as the containers reach it, in their DATABASE_URL and pgpass file (supabaseDbHost serves commands on the host).", staticDefault: "", defaultText: `supabaseDbHost, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
     { key: "containerVaultAddress", type: "string", description: "Vault URL as the containers reach it (vaultAddress serves the program itself).", staticDefault: "", defaultText: `vaultAddress, a loopback host replaced by ${HOST_GATEWAY_ALIAS}` },
-    { key: "services", type: "string", undeclared: true, description: "Application services as a JSON object: name to {role: backend|worker|mcp|backup, image, command, replicas, networks, ports, memoryMb, cpus, healthcheck}. Unset: one backend (port 8000), one worker and the backup job.", staticDefault: "", defaultText: "backend + worker + backup" },
+    { key: "services", type: "string", undeclared: true, description: `Application services as a JSON object: name to {role: backend|worker|mcp|backup, image, command, replicas, networks, ports, memoryMb, cpus, pidsLimit, healthcheck}. Unset: one backend (port ${BACKEND_PORT}), one worker and the backup job.`, staticDefault: "", defaultText: "backend + worker + backup" },
     { key: "networkSubnets", type: "string", undeclared: true, description: "Optional JSON object of network to IPv4 CIDR, e.g. {\"backend\": \"172.30.1.0/24\"}.", staticDefault: "", defaultText: "Docker assigns" },
     { key: "vaultToken", type: "string", secret: true, description: "Vault token the program uses to write secrets and policies.", defaultText: "required (secret)" },
     { key: "supabaseAccessToken", type: "string", undeclared: true, secret: true, description: "Supabase personal access token (sbp_...) the program manages the hosted project with; never logged or output.", defaultText: "required when hosted (secret)" },
@@ -284,6 +306,11 @@ function boolean(raw: string): Parsed<boolean> {
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/** A literal IPv4 or IPv6 address (no hostname: Docker binds to addresses). */
+function hostAddress(raw: string): Parsed<string> {
+    return isIP(raw) ? ok(raw) : bad("must be an IP address of the Docker host, such as 127.0.0.1, 10.0.0.5 or 0.0.0.0 (every interface)");
+}
 
 function hostname(raw: string): Parsed<string> {
     return HOSTNAME.test(raw) || IPV4.test(raw) ? ok(raw) : bad("must be a DNS hostname or IPv4 address");
@@ -413,7 +440,7 @@ function parseJsonObject(key: string, raw: string, problems: ConfigProblem[]): R
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const SERVICE_FIELDS = ["role", "image", "command", "replicas", "networks", "ports", "memoryMb", "cpus", "healthcheck"];
+const SERVICE_FIELDS = ["role", "image", "command", "replicas", "networks", "ports", "memoryMb", "cpus", "pidsLimit", "healthcheck"];
 
 /** A Docker health-check test that runs something: exec form, or one shell command. NONE is refused. */
 function isHealthcheckTest(v: unknown): v is string[] {
@@ -429,7 +456,7 @@ function parseServices(
 ): ServiceSpec[] {
     const specs: Record<string, unknown> =
         raw === undefined
-            ? { backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker" }, backup: { role: "backup", cpus: 2, memoryMb: 1024 } }
+            ? { backend: { role: "backend", ports: [{ published: BACKEND_PORT, target: BACKEND_PORT }] }, worker: { role: "worker" }, backup: { role: "backup", cpus: 2, memoryMb: 1024 } }
             : (parseJsonObject("services", raw, problems) ?? {});
     const out: ServiceSpec[] = [];
     for (const [name, value] of Object.entries(specs)) {
@@ -474,6 +501,8 @@ function parseServices(
             complain("ports", v.ports, "may only be set on the backend: other services are reached on the internal networks");
         } else if (ports.length > 0 && replicas !== 1 && !d.swarm) {
             complain("ports", v.ports, "need replicas: 1 on a single Docker host (two containers cannot publish one host port)");
+        } else if (new Set(ports.map((p) => p.target)).size > 1) {
+            complain("ports", v.ports, "must all have the same target: the backend listens on one port, which its health check and backendInternalUrl use");
         }
         const command = v.command;
         if (command !== undefined && (!Array.isArray(command) || command.some((c) => typeof c !== "string"))) complain("command", command, "must be a list of strings");
@@ -481,11 +510,15 @@ function parseServices(
         if (!Number.isInteger(memoryMb) || (memoryMb as number) < 64 || (memoryMb as number) > 65536) complain("memoryMb", v.memoryMb, "must be an integer from 64 to 65536");
         const cpus = v.cpus ?? 1;
         if (typeof cpus !== "number" || cpus <= 0 || cpus > 64) complain("cpus", v.cpus, "must be a number above 0 and at most 64");
+        const pidsLimit = v.pidsLimit ?? DEFAULT_PIDS_LIMIT[role];
+        if (!Number.isInteger(pidsLimit) || (pidsLimit as number) < PIDS_LIMIT_RANGE.min || (pidsLimit as number) > PIDS_LIMIT_RANGE.max) {
+            complain("pidsLimit", v.pidsLimit, `must be an integer from ${PIDS_LIMIT_RANGE.min} to ${PIDS_LIMIT_RANGE.max} (processes and threads per container; unlimited is refused)`);
+        }
         const healthcheck = v.healthcheck;
         if (healthcheck !== undefined && !isHealthcheckTest(healthcheck)) {
             complain("healthcheck", healthcheck, 'must be ["CMD", "<program>", "<argument>", ...] or ["CMD-SHELL", "<one shell command>"]: a check that can fail (NONE is refused)');
         }
-        out.push({ name, role, image, command: command as string[] | undefined, replicas: replicas as number, networks: networks as DockerNetwork[], ports: ports as ServiceSpec["ports"], memoryMb: memoryMb as number, cpus: cpus as number, ...(isHealthcheckTest(healthcheck) ? { healthcheck } : {}) });
+        out.push({ name, role, image, command: command as string[] | undefined, replicas: replicas as number, networks: networks as DockerNetwork[], ports: ports as ServiceSpec["ports"], memoryMb: memoryMb as number, cpus: cpus as number, pidsLimit: pidsLimit as number, ...(isHealthcheckTest(healthcheck) ? { healthcheck } : {}) });
     }
     const backends = out.filter((s) => s.role === "backend").map((s) => s.name);
     if (backends.length > 1) problems.push({ key: "services", shown: JSON.stringify(backends), allowed: "may hold at most one service with role backend" });
@@ -649,6 +682,10 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
     const backupImage = field("backupImage", image_(isProd), undefined);
 
     const dockerMode = field("dockerMode", oneOf(DOCKER_MODES), "single");
+    const backendHostAddress = field("backendHostAddress", hostAddress, "0.0.0.0");
+    if (dockerMode === "swarm" && backendHostAddress && backendHostAddress !== "0.0.0.0") {
+        fail("backendHostAddress", "must stay 0.0.0.0 in swarm mode: Swarm's ingress publishes on every node's interfaces (restrict it with the nodes' firewall, or use dockerMode single)");
+    }
     // Defaults follow the host-side settings; those stay undefined when invalid (their own problem says so).
     const containerSupabaseUrl = field("containerSupabaseUrl", reachableFromContainer(httpUrl(hosted), urlHost), supabaseUrl && containerUrl(supabaseUrl));
     const containerDbHost = field("containerDbHost", reachableFromContainer(hostname, (h) => h), supabaseDbHost && containerHost(supabaseDbHost));
@@ -708,6 +745,7 @@ export function parseStackConfig(raw: RawConfig): ParsedConfig {
         backupImage: backupImage ?? "",
         redisImage: redisImage!,
         dockerMode: dockerMode!,
+        backendHostAddress: backendHostAddress!,
         containerSupabaseUrl: containerSupabaseUrl!,
         containerDbHost: containerDbHost!,
         containerVaultAddress: containerVaultAddress!,

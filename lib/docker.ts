@@ -97,3 +97,16 @@ export const SWARM_UPDATE = {
 export function contentName(base: string, content: string): string {
     return `${base}-${createHash("sha256").update(content).digest("hex").slice(0, 12)}`;
 }
+
+/**
+ * CIS Docker 5.28, PIDs limit. @pulumi/docker 5.2.0 has no `pidsLimit` on Container and no
+ * `pids` in a Swarm task's resource limits, so the limit is applied with the Docker CLI after the
+ * provider has created or changed the object: `docker update --pids-limit` (kept in the
+ * container's HostConfig across restarts) and `docker service update --limit-pids` (API 1.41,
+ * Engine 20.10+). Names and numbers only: nothing here needs quoting.
+ */
+export function pidsLimitCommand(kind: "container" | "service", name: string, limit: number): string {
+    if (!/^[\w.-]+$/.test(name)) throw new Error(`Docker ${kind} name must be letters, digits, _ . -: got ${JSON.stringify(name)}`);
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`PIDs limit must be a positive integer, got ${limit}`);
+    return kind === "container" ? `docker update --pids-limit ${limit} ${name}` : `docker service update --detach --limit-pids ${limit} ${name}`;
+}

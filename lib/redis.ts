@@ -8,6 +8,14 @@ import type { RedisUser } from "./credentials";
 
 export const REDIS_TLS_PORT = 6380;
 
+/**
+ * The URL a consumer is given: TLS (`rediss`), its user, database 0, and no password (that comes
+ * from REDIS_PASSWORD_FILE). `host` is the `redis` alias on the cache network.
+ */
+export function redisUrl(username: string, host = "redis", port = REDIS_TLS_PORT): string {
+    return `rediss://${encodeURIComponent(username)}@${host}:${port}/0`;
+}
+
 /** Paths inside the Redis container (the official image runs as uid/gid 999). */
 export const REDIS_PATHS = {
     config: "/etc/redis/redis.conf",
@@ -19,6 +27,11 @@ export const REDIS_PATHS = {
     data: "/data",
 } as const;
 export const REDIS_UID = 999;
+/**
+ * PIDs limit of the Redis container (CIS Docker 5.28): redis-server runs a main thread, three
+ * background I/O threads and, while saving, one forked child; 64 leaves room for io-threads.
+ */
+export const REDIS_PIDS_LIMIT = 64;
 
 /** The TLS material RedisServer asks @pulumi/tls for (the real tests make the same with openssl). */
 export const REDIS_TLS = {
@@ -34,15 +47,26 @@ export const REDIS_TLS = {
     ipAddresses: ["127.0.0.1"],
 } as const;
 
+/** What a Celery worker needs beyond the data categories; each one is tested by taking it away (test/celery.test.ts). */
+export const CELERY_WORKER_EXTRAS = ["evalsha", "script|load", "publish", "psubscribe", "unsubscribe"] as const;
+
 /**
  * What each ACL user may run. Categories are Redis's own (`ACL CAT`); `-@dangerous` comes last
  * so that FLUSHALL, CONFIG, KEYS, DEBUG and the like stay out whatever the categories before it hold.
+ * `-function`: FUNCTION FLUSH/LOAD/DELETE sit in `@write`, not `@dangerous`, and nothing here uses them.
  */
 export const REDIS_COMMANDS: Record<RedisUser, string> = {
-    // API caching, rate limits, sessions and pub/sub notifications.
-    backend: "~* &* -@all +@read +@write +@transaction +@pubsub +@connection -@dangerous",
-    // Job queues (lists, streams) and their bookkeeping; no pub/sub.
-    worker: "~* resetchannels -@all +@read +@write +@list +@stream +@transaction +@connection -@dangerous",
+    // API caching, rate limits, sessions, pub/sub notifications; as a Celery producer it sends tasks,
+    // waits for results (SUBSCRIBE) and uses remote control: all inside these categories.
+    backend: "~* &* -@all +@read +@write +@transaction +@pubsub +@connection -function -@dangerous",
+    // A Celery worker (Redis as broker and result backend): queues (lists, streams) and their
+    // bookkeeping, plus what kombu and Celery run beyond data commands (docs/redis-acl.md):
+    // EVALSHA and SCRIPT LOAD for redis-py's lock around kombu's unacked restore (scripts run under
+    // this same ACL, so they grant no other command; EVAL itself is not needed), PUBLISH for results,
+    // events and remote-control replies, PSUBSCRIBE for the remote-control mailbox, UNSUBSCRIBE for
+    // a clean shutdown. Channels are `&*`: Celery derives their names from the database number and
+    // its exchange names, and a channel holds no stored data.
+    worker: `~* &* -@all +@read +@write +@list +@stream +@transaction +@connection ${CELERY_WORKER_EXTRAS.map((c) => `+${c}`).join(" ")} -function -@dangerous`,
     healthcheck: "resetkeys resetchannels -@all +ping",
 };
 

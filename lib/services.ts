@@ -3,12 +3,12 @@
  * turned into a file under /run/secrets that a `*_FILE` (or libpq's PGPASSFILE) variable names.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceRole, Settings } from "./config";
+import { BACKEND_PORT, backendPort, type ServiceRole, type ServiceSpec, type Settings } from "./config";
 import type { Consumer } from "./credentials";
 import { awsCredentialsFile } from "./backup";
 import { pgpassLine } from "./docker";
 import { containerHost, gatewayHosts } from "./endpoints";
-import { REDIS_TLS_PORT } from "./redis";
+import { redisUrl } from "./redis";
 
 const SECRETS = "/run/secrets";
 const FILES = "/etc/toolboxai";
@@ -71,15 +71,21 @@ export function heartbeatCheck(file: string = HEARTBEAT_FILE, maxAgeSeconds: num
  * The check a role gets unless its service sets `healthcheck`. Not `kill -0 1`: with `init: true`
  * PID 1 is docker-init, which lives as long as the container, so that check could never fail.
  */
-export function defaultHealthcheck(role: ServiceRole): string[] {
-    if (role === "backend") return ["CMD", "curl", "-f", "http://localhost:8000/health"];
+export function defaultHealthcheck(role: ServiceRole, port: number = BACKEND_PORT): string[] {
+    if (role === "backend") return ["CMD", "curl", "-f", `http://localhost:${port}/health`];
     // Healthy while the last scheduled backup succeeded and none is overdue (backup-job/main.ts).
     if (role === "backup") return ["CMD", "node", "/app/backup-job.js", "health"];
     return ["CMD-SHELL", heartbeatCheck()];
 }
 
-/** `healthcheck` overrides the role's default test (from the service's config); timings stay the role's. */
-export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeSecrets, healthcheck?: string[]): ServiceRuntime {
+/** The backend as services on the backend network reach it: its name and the port it listens on. */
+export function backendInternalUrl(spec: Pick<ServiceSpec, "name" | "ports">): string {
+    return `http://${spec.name}:${backendPort(spec)}`;
+}
+
+/** The spec's `healthcheck` overrides the role's default test; timings stay the role's. */
+export function serviceRuntime(spec: Pick<ServiceSpec, "role" | "ports" | "healthcheck">, s: Settings, secrets: RuntimeSecrets): ServiceRuntime {
+    const { role, healthcheck } = spec;
     if (role === "backup") return backupRuntime(s, secrets, healthcheck);
     const environment: Record<string, pulumi.Input<string>> = {
         SUPABASE_URL: s.containerSupabaseUrl,
@@ -106,7 +112,7 @@ export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeS
             .all([secrets.databasePassword, db.host, db.port, db.user])
             .apply(([pw, host, port, user]) => pgpassLine(host, port, db.database, user, pw));
         const redisUser = secrets.redisUsers[consumer];
-        environment.REDIS_URL = `rediss://${redisUser.username}@redis:${REDIS_TLS_PORT}/0`;
+        environment.REDIS_URL = redisUrl(redisUser.username);
         environment.REDIS_PASSWORD_FILE = `${SECRETS}/redis_password`;
         environment.REDIS_CA_FILE = `${FILES}/redis-ca.crt`;
         secretFiles.redis_password = redisUser.password;
@@ -128,7 +134,7 @@ export function serviceRuntime(role: ServiceRole, s: Settings, secrets: RuntimeS
         secretFiles.supabase_service_key = secrets.serviceRoleKey;
         secretFiles.supabase_anon_key = secrets.anonKey;
     }
-    const tests = healthcheck ?? defaultHealthcheck(role);
+    const tests = healthcheck ?? defaultHealthcheck(role, backendPort(spec));
     // The backend's timings are the guide's; the others give the first heartbeat 30 s.
     const timing = role === "backend" ? { interval: "30s", timeout: "10s", retries: 3, startPeriod: "20s" } : { interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" };
     return { environment, secretFiles, files, healthcheck: { tests, ...timing }, hosts: gatewayHosts(reached) };

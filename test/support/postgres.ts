@@ -3,20 +3,19 @@
  * refuses to run as root, so when the tests run as root it runs as the `postgres` user.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { freePort } from "./net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { requireTool } from "./tools";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
+/** The newest installed server's bin directory (Debian keeps them out of PATH). */
 function binDir(): string {
-    const base = "/usr/lib/postgresql";
-    const versions = existsSync(base) ? readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
-    const found = versions.map((v) => join(base, v, "bin")).find((dir) => existsSync(join(dir, "initdb")));
-    if (!found) throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql: run .ci/run, which installs them");
-    return found;
+    requireTool("psql");
+    return dirname(requireTool("/usr/lib/postgresql/*/bin/initdb"));
 }
 
 

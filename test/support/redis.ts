@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { REDIS_TLS } from "../../lib/redis";
+import { requireTool } from "./tools";
 
 const run = promisify(execFile);
 
@@ -22,6 +23,7 @@ export interface Pki {
 
 /** A CA and a server certificate signed by it, as RedisServer's tls resources describe them. */
 export async function makePki(dir: string, name: string): Promise<Pki> {
+    requireTool("openssl");
     const path = (f: string) => join(dir, `${name}-${f}`);
     const curve = REDIS_TLS.ecdsaCurve === "P256" ? "prime256v1" : REDIS_TLS.ecdsaCurve;
     const days = (hours: number) => String(Math.floor(hours / 24));
@@ -46,13 +48,15 @@ export interface RedisServerProcess {
 
 /** Starts redis-server with `conf` and `acl` as given; only paths, port and bind address are overridden for loopback. */
 export async function startRedis(conf: string, acl: string): Promise<RedisServerProcess> {
+    const server = requireTool("redis-server");
+    const redisCli = requireTool("redis-cli");
     const dir = mkdtempSync(join(tmpdir(), "toolboxai-redis-"));
     const pki = await makePki(dir, "redis");
     writeFileSync(join(dir, "redis.conf"), conf);
     writeFileSync(join(dir, "users.acl"), acl);
     const port = await freePort();
     const child: ChildProcess = spawn(
-        "redis-server",
+        server,
         [join(dir, "redis.conf"), "--tls-port", String(port), "--tls-cert-file", pki.serverCert, "--tls-key-file", pki.serverKey, "--tls-ca-cert-file", pki.caCert, "--aclfile", join(dir, "users.acl"), "--dir", dir, "--bind", "127.0.0.1", "--daemonize", "no"],
         { stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -63,7 +67,7 @@ export async function startRedis(conf: string, acl: string): Promise<RedisServer
     const cli: RedisServerProcess["cli"] = async ({ user, password, caCert = pki.caCert, tls = true }, ...args) => {
         const flags = ["-h", "127.0.0.1", "-p", String(port), "--no-auth-warning", ...(tls ? ["--tls", "--cacert", caCert] : []), ...(user ? ["--user", user] : [])];
         try {
-            const { stdout, stderr } = await run("redis-cli", [...flags, ...args], { env: { ...process.env, ...(password ? { REDISCLI_AUTH: password } : {}) }, timeout: 10_000 });
+            const { stdout, stderr } = await run(redisCli, [...flags, ...args], { env: { ...process.env, ...(password ? { REDISCLI_AUTH: password } : {}) }, timeout: 10_000 });
             return { code: 0, output: (stdout + stderr).trim() };
         } catch (err) {
             const e = err as { code: number; stdout?: string; stderr?: string };
