@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Module } from "node:module";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,6 +21,10 @@ import * as providers from "../lib/supabase/providers";
 import { byName, containerEnv, evaluateStack, ofType, PROJECT_DIR, TEST_CLOCK } from "./harness";
 import { startManagementApiDouble, type ManagementApiDouble } from "./support/management-api-double";
 
+/** The provider host's own loader, from the SDK's dependencies. */
+const requireFromString = createRequire(require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js"))("require-from-string") as (
+    code: string,
+) => unknown;
 const DYNAMIC = (type: string) => `pulumi-nodejs:dynamic/toolboxai:${type}`;
 const REF = "toolboxaiprodprojref";
 
@@ -92,18 +96,65 @@ describe("the providers as the engine ships them, against the double", () => {
     });
     afterAll(async () => api.close());
 
-    /** Serializes a provider as `pulumi.dynamic.Resource` does, and loads it back as the provider host does. */
+    /**
+     * Loads serialized provider code as the provider host does (@pulumi/pulumi/cmd/dynamic-provider:
+     * `requireFromString(text).handler()`, modules resolved from the working directory, the project).
+     */
+    function load(text: string): Required<pulumi.dynamic.ResourceProvider> {
+        expect(process.cwd()).toBe(PROJECT_DIR);
+        return (requireFromString(text) as { handler: () => Required<pulumi.dynamic.ResourceProvider> }).handler();
+    }
+
+    /** Serializes a provider as `pulumi.dynamic.Resource` does (in this process), and loads it back. */
     async function shipped(provider: pulumi.dynamic.ResourceProvider) {
         const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
-        const m = new Module("dynamic-provider.js");
-        m.paths = module.paths;
-        (m as unknown as { _compile(code: string, file: string): void })._compile(sf.text, "dynamic-provider.js");
-        return {
-            text: sf.text,
-            containsSecrets: sf.containsSecrets,
-            provider: (m.exports as { handler: () => Required<pulumi.dynamic.ResourceProvider> }).handler(),
-        };
+        return { text: sf.text, containsSecrets: sf.containsSecrets, provider: load(sf.text) };
     }
+
+    it(
+        "serialized under the engine's own TypeScript registration, the providers work against the double",
+        { timeout: 180_000 },
+        async () => {
+            // engine-typescript.cjs: ts-node as the language host registers it, so the modules are CommonJS as in `pulumi up`.
+            const { stdout } = await promisify(execFile)(
+                process.execPath,
+                [join(PROJECT_DIR, "test/support/engine-typescript.cjs"), PROJECT_DIR],
+                {
+                    cwd: PROJECT_DIR,
+                    env: { ...process.env, ENGINE_TYPESCRIPT_MAIN: "test/support/serialize-providers.ts" },
+                    maxBuffer: 64 * 1024 * 1024,
+                },
+            );
+            const serialized = JSON.parse(stdout) as Record<string, { text: string; containsSecrets: boolean }>;
+            expect(Object.keys(serialized).sort()).toEqual(
+                Object.keys(providers)
+                    .filter((k) => k.endsWith("Provider"))
+                    .sort(),
+            );
+            for (const { text, containsSecrets } of Object.values(serialized)) {
+                expect(containsSecrets).toBe(false);
+                // Packages are required from node_modules at deployment, not inlined.
+                expect(text).toContain('require("openapi-fetch")');
+            }
+            const project = api.addProject(REF);
+            const conn = { apiUrl: api.url, accessToken: api.token, timeoutSeconds: 5 };
+            const keyInputs = {
+                ...conn,
+                ref: REF,
+                type: "secret",
+                name: "toolboxai_worker_b7",
+                description: "toolboxai worker",
+                deleteReason: "rotated",
+            };
+            const key = await load(serialized.apiKeyProvider.text).create(keyInputs);
+            expect(project.keys.find((k) => k.id === key.id)?.api_key).toBe(key.outs?.apiKey);
+            await load(serialized.apiKeyProvider.text).delete(key.id, key.outs);
+            expect(project.deletedKeys.at(-1)).toMatchObject({ wasCompromised: "false", reason: "rotated" });
+            await load(serialized.networkRestrictionsProvider.text).create({ ...conn, ref: REF, ipv4: ["198.51.100.0/24"], ipv6: [] });
+            expect(project.network).toEqual({ dbAllowedCidrs: ["198.51.100.0/24"], dbAllowedCidrsV6: [] });
+            for (const { text } of Object.values(serialized)) for (const secret of api.secrets()) expect(text.includes(secret)).toBe(false);
+        },
+    );
 
     it("serializes every provider without a secret, and the shipped code works over HTTP", { timeout: 120_000 }, async () => {
         const project = api.addProject(REF);
