@@ -33,6 +33,7 @@ const providers = new Providers("providers", {
 });
 
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);
+// The database password, the backup uploader's access keys and the hosted secret keys share the two-slot rotation.
 const slots = passwordSlots(period, settings.rotationGeneration);
 // Hosted: the project, its settings and its keys through the Management API (docs/hosted-project.md).
 const hosted =
@@ -90,6 +91,7 @@ const backups = new BackupBucket(
         objectLock: settings.backupObjectLock ? { mode: settings.backupObjectLockMode, days: settings.backupObjectLockDays } : undefined,
         coldTransitionDays: settings.backupColdTransitionDays,
         vault: { mount: settings.vaultMount, name: `${settings.vaultPathPrefix}/backup` },
+        keySlots: slots,
     },
     { providers: [providers.aws, providers.vault], dependsOn: [credentials] },
 );

@@ -30,9 +30,8 @@ export default defineConfig({
         hookTimeout: 120_000,
         projects: [
             // Mock evaluations are CPU-bound: one worker per core.
-            // Projects with different maxWorkers need their own groupOrder (vitest 4 refuses a full run otherwise).
             { extends: true, test: { name: "fast", include: ["test/**/*.test.ts"], exclude: REAL_SERVER_TESTS, maxWorkers: "100%", sequence: { groupOrder: 0 } } },
-            // Real-server tests mostly wait on their servers: more of them at once than there are cores.
+            // Then the real-server tests, which mostly wait on their servers: more of them at once than there are cores.
             { extends: true, test: { name: "real", include: REAL_SERVER_TESTS, maxWorkers: 4, sequence: { groupOrder: 1 } } },
         ],
     },

@@ -14,6 +14,7 @@ import { BucketServerSideEncryptionConfiguration } from "@pulumi/aws/s3/bucketSe
 import { BucketVersioning } from "@pulumi/aws/s3/bucketVersioning";
 import { SecretV2 } from "@pulumi/vault/kv/secretV2";
 import { bucketPolicyDocument, lifecycleRules, uploaderPolicyDocument } from "../lib/backup";
+import type { PasswordSlots } from "../lib/credentials";
 
 export interface BackupBucketArgs {
     /** Bucket name prefix (AWS adds a unique suffix). */
@@ -29,6 +30,11 @@ export interface BackupBucketArgs {
     coldTransitionDays: number;
     /** Where the uploader's credentials go in Vault (KV v2). */
     vault: { mount: pulumi.Input<string>; name: string };
+    /**
+     * The uploader's two access-key slots, rotated as the database password's (lib/credentials.ts
+     * passwordSlots): a slot's key is replaced when its keeper changes; the active one is the job's.
+     */
+    keySlots: PasswordSlots;
 }
 
 /**
@@ -57,7 +63,13 @@ export class BackupBucket extends pulumi.ComponentResource {
             : undefined;
         if (key) new Alias(`${name}-key-alias`, { name: `alias/${args.bucketPrefix}backups`, targetKeyId: key.keyId }, child);
 
-        const bucket = new Bucket(`${name}-bucket`, { bucketPrefix: args.bucketPrefix, objectLockEnabled: args.objectLock !== undefined, forceDestroy: false }, keep);
+        // Both inputs force a new bucket, which `protect` refuses, blocking every `up`: they count at creation
+        // only. Object lock turned on later is enabled on this (versioned) bucket by the lock configuration below.
+        const bucket = new Bucket(
+            `${name}-bucket`,
+            { bucketPrefix: args.bucketPrefix, objectLockEnabled: args.objectLock !== undefined, forceDestroy: false },
+            { ...keep, ignoreChanges: ["objectLockEnabled", "bucketPrefix"] },
+        );
         const versioning = new BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, child);
         new BucketServerSideEncryptionConfiguration(
             `${name}-encryption`,
@@ -91,7 +103,7 @@ export class BackupBucket extends pulumi.ComponentResource {
         if (args.objectLock) {
             new BucketObjectLockConfiguration(
                 `${name}-object-lock`,
-                { bucket: bucket.id, rule: { defaultRetention: { mode: args.objectLock.mode, days: args.objectLock.days } } },
+                { bucket: bucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: args.objectLock.mode, days: args.objectLock.days } } },
                 { ...child, dependsOn: [versioning] },
             );
         }
@@ -102,7 +114,23 @@ export class BackupBucket extends pulumi.ComponentResource {
             { user: uploader.name, policy: pulumi.all([bucket.arn, key?.arn]).apply(([arn, kmsArn]) => JSON.stringify(uploaderPolicyDocument(arn, args.prefix, kmsArn))) },
             child,
         );
-        const accessKey = new AccessKey(`${name}-uploader-key`, { user: uploader.name }, child);
+        // A new key each period; the previous one stays until the next boundary, so a running job keeps its
+        // identity until the same `pulumi up` has rewritten Vault and the container's credentials. IAM allows
+        // two keys per user: the stale slot is deleted before its replacement is created.
+        const slotKey = (slot: "a" | "b") =>
+            new AccessKey(
+                `${name}-uploader-key-${slot}`,
+                { user: uploader.name },
+                {
+                    ...child,
+                    replacementTrigger: args.keySlots.keepers[slot],
+                    deleteBeforeReplace: true,
+                    // Slot a takes over the single key of earlier versions (its state, by alias).
+                    ...(slot === "a" ? { aliases: [{ name: `${name}-uploader-key` }] } : {}),
+                },
+            );
+        const keys = { a: slotKey("a"), b: slotKey("b") };
+        const accessKey = keys[args.keySlots.active];
         const secret = new SecretV2(
             `${name}-uploader-credentials`,
             {

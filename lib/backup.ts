@@ -12,6 +12,8 @@ export interface BucketPolicyInput {
 
 type Statement = Record<string, unknown>;
 
+const SSE_HEADER = "s3:x-amz-server-side-encryption";
+
 /** The guide's cron time: daily at 02:00 (UTC). Shared by the stack config and the job itself. */
 export const DEFAULT_BACKUP_SCHEDULE = "0 2 * * *";
 
@@ -23,14 +25,16 @@ export function bucketPolicyDocument({ bucketArn, kmsKeyArn }: BucketPolicyInput
     const statements: Statement[] = [
         { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: everything, Condition: { Bool: { "aws:SecureTransport": "false" } } },
         { Sid: "DenyTlsBelow12", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: everything, Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
-        // A wrong header is refused; a missing one gets the bucket's default encryption.
+        // Only a header that is present is judged: UploadPart and CompleteMultipartUpload are authorized as
+        // s3:PutObject and never carry it (an ...IfExists test would deny them). A request without the header
+        // gets the bucket's default encryption, which is the same algorithm (and, in prod, the same key).
         {
             Sid: "DenyWrongEncryption",
             Effect: "Deny",
             Principal: "*",
             Action: "s3:PutObject",
             Resource: `${bucketArn}/*`,
-            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": kmsKeyArn ? "aws:kms" : "AES256" } },
+            Condition: { Null: { [SSE_HEADER]: "false" }, StringNotEquals: { [SSE_HEADER]: kmsKeyArn ? "aws:kms" : "AES256" } },
         },
         {
             Sid: "DenySseC",
@@ -42,13 +46,15 @@ export function bucketPolicyDocument({ bucketArn, kmsKeyArn }: BucketPolicyInput
         },
     ];
     if (kmsKeyArn) {
+        // `aws:kms` without a key id would be encrypted with the AWS-managed aws/s3 key, not the bucket's:
+        // where the encryption header is present, the key id must be present too, and be the bucket's key.
         statements.push({
             Sid: "DenyWrongKmsKey",
             Effect: "Deny",
             Principal: "*",
             Action: "s3:PutObject",
             Resource: `${bucketArn}/*`,
-            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn } },
+            Condition: { Null: { [SSE_HEADER]: "false" }, StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn } },
         });
     }
     return { Version: "2012-10-17", Statement: statements };

@@ -242,7 +242,7 @@ export const SETTING_DOCS: readonly SettingDoc[] = [
     { key: "backupRetentionDays", type: "integer", description: "Days a backup is kept (1-3650).", defaultText: "prod: 30; else 7" },
     { key: "backupPrefix", type: "string", description: "Key prefix of the backups in the bucket.", staticDefault: "supabase", defaultText: "supabase" },
     { key: "backupKms", type: "boolean", description: "Encrypt backups with a customer-managed KMS key (rotation on, bucket key on) instead of SSE-S3.", defaultText: "prod: true; else false" },
-    { key: "backupObjectLock", type: "boolean", description: "S3 Object Lock on the bucket (set at creation: changing it replaces the bucket).", defaultText: "prod: true; else false" },
+    { key: "backupObjectLock", type: "boolean", description: "S3 Object Lock on the bucket (turned on later, it is enabled on the existing bucket; AWS never turns it off, false only drops the default retention).", defaultText: "prod: true; else false" },
     { key: "backupObjectLockMode", type: "string", description: "GOVERNANCE or COMPLIANCE.", staticDefault: "GOVERNANCE", defaultText: "GOVERNANCE" },
     { key: "backupObjectLockDays", type: "integer", description: "Default lock retention in days; shorter than backupRetentionDays.", staticDefault: 0, defaultText: "backupRetentionDays - 1" },
     { key: "backupColdTransitionDays", type: "integer", description: "Days before backups move to STANDARD_IA; 0 for never. Only where it saves money: at least 30, and 30 days before expiry.", staticDefault: 0, defaultText: "0" },

@@ -107,10 +107,11 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const uploads = reveal(job.inputs.uploads) as { file: string; content: string; permissions: string }[];
         expect(uploads.map((u) => u.file).sort()).toEqual(["/run/secrets/aws_credentials", "/run/secrets/pgpass"]);
         for (const u of uploads) expect(u.permissions, u.file).toBe("0400");
-        const key = byName(ev, "backups-uploader-key");
         const credentials = uploads.find((u) => u.file.endsWith("aws_credentials"))!.content;
-        // The mock names the key's id after the resource; its secret is the provider's output.
-        expect(credentials).toBe(`[default]\naws_access_key_id = ${credentials.match(/backups-uploader-key-[0-9a-f]+/)?.[0]}\naws_secret_access_key = ${reveal(key.outputs.secret)}\n`);
+        // The mock names the key's id after the resource (the active rotation slot's); its secret is the provider's output.
+        const id = credentials.match(/backups-uploader-key-[ab]-[0-9a-f]+/)?.[0] ?? "";
+        const key = byName(ev, id.slice(0, "backups-uploader-key-a".length));
+        expect(credentials).toBe(`[default]\naws_access_key_id = ${id}\naws_secret_access_key = ${reveal(key.outputs.secret)}\n`);
         const pgpass = uploads.find((u) => u.file.endsWith("pgpass"))!.content;
         expect(pgpass).toBe(`${env.PGHOST}:${env.PGPORT}:postgres:postgres:${vaultPassword(ev)}\n`);
         expect((job.inputs.networksAdvanced as { name: string }[]).map((n) => n.name)).toEqual([`toolboxai-${stack}-frontend`]);

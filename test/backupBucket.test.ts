@@ -35,7 +35,8 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
         expect(policy.every((s) => s.Effect === "Deny")).toBe(true);
         expect(bySid.DenyInsecureTransport.Condition).toEqual({ Bool: { "aws:SecureTransport": "false" } });
         expect(bySid.DenyTlsBelow12.Condition).toEqual({ NumericLessThan: { "s3:TlsVersion": "1.2" } });
-        expect(bySid.DenyWrongEncryption.Condition).toEqual({ StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": prod ? "aws:kms" : "AES256" } });
+        // Judged only where the header is present: UploadPart never carries it (test/backupPolicyEvaluation.test.ts).
+        expect(bySid.DenyWrongEncryption.Condition).toEqual({ Null: { "s3:x-amz-server-side-encryption": "false" }, StringNotEquals: { "s3:x-amz-server-side-encryption": prod ? "aws:kms" : "AES256" } });
         expect(bySid.DenySseC.Condition).toEqual({ Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } });
         expect(Boolean(bySid.DenyWrongKmsKey)).toBe(prod);
         expect(byName(ev, "backups-policy").options.dependencies).toContain(byName(ev, "backups-public-access").urn);
@@ -85,12 +86,14 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
 
     it("stores the uploader's key in Vault only, as a secret", async () => {
         const ev = await evaluateStack(stack);
-        expect(byName(ev, "backups-uploader-key").outputs.secret).toBeInstanceOf(SecretValue);
+        const keys = ["a", "b"].map((slot) => byName(ev, `backups-uploader-key-${slot}`));
+        for (const key of keys) expect(key.outputs.secret).toBeInstanceOf(SecretValue);
         const vault = byName(ev, "backups-uploader-credentials");
         expect(vault.inputs.name).toBe(`${prod ? "toolboxai" : "toolboxai-dev"}/backup`);
         const data = JSON.parse(reveal(vault.inputs.dataJson) as string);
         expect(Object.keys(data).sort()).toEqual(["access_key_id", "bucket", "kms_key_arn", "prefix", "region", "secret_access_key"]);
-        expect(data.secret_access_key).toBe(reveal(byName(ev, "backups-uploader-key").outputs.secret));
+        // The active slot's key (test/uploaderKeyRotation.test.ts: which one, and how it rotates).
+        expect(keys.map((key) => reveal(key.outputs.secret))).toContain(data.secret_access_key);
         expect(findLeaks(ev)).toEqual([]);
     });
 
@@ -100,5 +103,20 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
         const found: string[] = [];
         (bucketsProtected.validateStack as (a: StackValidationArgs, report: (m: string) => void) => void)({ resources } as unknown as StackValidationArgs, (m) => found.push(m));
         expect(found).toEqual([]);
+    });
+});
+
+describe("BackupBucket identity", () => {
+    // provider-pitfalls #12: a ForceNew change on a protected resource fails the whole `up`.
+    it("never plans to replace the protected bucket: object lock turned on later goes through the lock configuration", async () => {
+        const [before, after] = [await evaluateStack("dev"), await evaluateStack("dev", { overrides: { backupObjectLock: "true" } })];
+        const [old, next] = [byName(before, "backups-bucket"), byName(after, "backups-bucket")];
+        const ignored = next.options.ignoreChanges ?? [];
+        expect(ignored).toEqual(expect.arrayContaining(["objectLockEnabled", "bucketPrefix"]));
+        const changed = Object.keys({ ...old.inputs, ...next.inputs }).filter((k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(next.inputs[k]));
+        expect(changed).toEqual(["objectLockEnabled"]);
+        for (const input of changed) expect(ignored).toContain(input);
+        expect(byName(after, "backups-object-lock").inputs).toMatchObject({ objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: 6 } } });
+        expect(next.options).toMatchObject({ protect: true, retainOnDelete: true });
     });
 });

@@ -109,7 +109,8 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const generated = ofType(before, "random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n !== keptSlot);
         // migrations-push: its PGPASSWORD changes, an update that does not push again.
         // The containers are the consumers: new secret files (and Redis's new ACL) replace them.
-        const carriers = ["app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
+        // backups-uploader-credentials: Vault gets the uploader's new access key (test/uploaderKeyRotation.test.ts).
+        const carriers = ["backups-uploader-credentials", "app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
         // Hosted: one key slot per consumer is renamed (a new key); Vault and the containers take it.
         const slotKeys = stack === "prod" ? [`supabase-backend-secret-key-${slots.active}`, `supabase-worker-secret-key-${slots.active}`, "credentials-kv-supabase-backend", "credentials-kv-supabase-worker"] : [];
         expect(changed).toEqual([...generated, ...carriers, ...slotKeys].sort());

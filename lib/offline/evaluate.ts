@@ -28,6 +28,10 @@ export interface RecordedOptions {
     deleteBeforeReplace?: boolean;
     ignoreChanges?: string[];
     replaceOnChanges?: string[];
+    /** A value whose change makes the engine replace the resource (rotation). */
+    replacementTrigger?: unknown;
+    /** Earlier names (or URNs) the program aliases the resource to: a rename that keeps its state. */
+    aliases?: string[];
     /** URN of the explicit provider, if any. */
     provider?: string;
     /** URNs this resource depends on, explicitly or through its inputs. */
@@ -91,10 +95,18 @@ interface RegisterRequest {
     getDeletebeforereplace(): boolean;
     getIgnorechangesList(): string[];
     getReplaceonchangesList(): string[];
+    getReplacementTrigger(): { toJavaScript(): unknown } | undefined;
+    getAliasesList(): { getUrn(): string; getSpec(): { getName(): string } | undefined }[];
     getAdditionalsecretoutputsList(): string[];
     getDependenciesList(): string[];
 }
 type Callback = (err: unknown, response: unknown) => void;
+
+/** The program's own renames; the type aliases provider SDKs add to every resource of a renamed type are left out. */
+function renamedFrom(req: RegisterRequest): string[] | undefined {
+    const names = req.getAliasesList().map((a) => a.getUrn() || (a.getSpec()?.getName() ?? "")).filter((n) => n !== "");
+    return names.length ? names : undefined;
+}
 interface Monitor {
     registerResource(req: RegisterRequest, callback: Callback): void;
 }
@@ -235,6 +247,8 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                 deleteBeforeReplace: req.getDeletebeforereplace() || undefined,
                 ignoreChanges: req.getIgnorechangesList().length ? req.getIgnorechangesList() : undefined,
                 replaceOnChanges: req.getReplaceonchangesList().length ? req.getReplaceonchangesList() : undefined,
+                replacementTrigger: req.getReplacementTrigger()?.toJavaScript(),
+                aliases: renamedFrom(req),
                 provider: provider ? provider.split("::").slice(0, -1).join("::") : undefined,
                 dependencies: req.getDependenciesList(),
             },

@@ -53,9 +53,9 @@ function nameOfUrn(urn: string | undefined): string | null {
 }
 
 function reviewOptions(r: RecordedResource): Record<string, unknown> | undefined {
-    const { protect, retainOnDelete, deleteBeforeReplace, ignoreChanges, replaceOnChanges, provider } = r.options;
+    const { protect, retainOnDelete, deleteBeforeReplace, ignoreChanges, replaceOnChanges, replacementTrigger, aliases, provider } = r.options;
     const options = Object.fromEntries(
-        Object.entries({ protect, retainOnDelete, deleteBeforeReplace, ignoreChanges, replaceOnChanges, provider: nameOfUrn(provider) ?? undefined }).filter(
+        Object.entries({ protect, retainOnDelete, deleteBeforeReplace, ignoreChanges, replaceOnChanges, replacementTrigger, aliases, provider: nameOfUrn(provider) ?? undefined }).filter(
             ([, v]) => v !== undefined,
         ),
     );
