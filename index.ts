@@ -43,10 +43,19 @@ const hosted =
               accessToken: config.secrets.supabaseAccessToken!,
               ref: settings.supabaseProjectRef,
               sslEnforced: settings.databaseSslEnforced,
-              allowedCidrs: settings.databaseAllowedCidrs,
+              // Required in hosted mode: the config refuses a hosted stack without it.
+              allowedCidrs: settings.databaseAllowedCidrs!,
               // The guide's transaction mode; Supavisor's pool per user and database sized like the application's.
               pooler: { poolMode: "transaction", defaultPoolSize: settings.databasePoolSize },
-              auth: settings.auth,
+              // Only the auth settings the stack sets: the rest are left alone.
+              auth: Object.fromEntries(
+                  Object.entries({
+                      site_url: settings.authSiteUrl,
+                      uri_allow_list: settings.authUriAllowList,
+                      jwt_exp: settings.authJwtExp,
+                      disable_signup: settings.authDisableSignup,
+                  }).filter(([, v]) => v !== undefined),
+              ),
               consumers: CONSUMERS,
               // The secret keys rotate with the database password's slots: one step per period or generation.
               slots,

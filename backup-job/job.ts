@@ -12,9 +12,10 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, ty
 import { fromIni } from "@aws-sdk/credential-providers";
 import { Upload } from "@aws-sdk/lib-storage";
 import { SCHEMA_NAME } from "../lib/backup";
+import { TRANSACTION_POOLER_PORT } from "../lib/constants";
 
-/** The transaction pooler (Supavisor/PgBouncer transaction mode) cannot serve pg_dump's snapshot. */
-export const TRANSACTION_POOLER_PORT = 6543;
+// The transaction pooler (Supavisor/PgBouncer transaction mode) cannot serve pg_dump's snapshot.
+export { TRANSACTION_POOLER_PORT };
 
 export interface JobConfig {
     bucket: string;

@@ -7,9 +7,8 @@ import type { DockerMode, DockerNetwork, ServiceSpec } from "../lib/config";
 import { APP_UID, APP_USER, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
+import { CONTAINER_FILES_DIR, CONTAINER_SECRETS_DIR } from "../lib/constants";
 
-export const SECRETS_DIR = "/run/secrets";
-export const FILES_DIR = "/etc/toolboxai";
 
 export interface AppServiceArgs {
     /** Stack name, for Docker object names. */
@@ -63,14 +62,14 @@ export class AppService extends pulumi.ComponentResource {
             .map(([key, value]) => pulumi.interpolate`${key}=${value}`);
         const uploads = [
             ...Object.entries(args.secretFiles).map(([file, content]) => ({
-                file: `${SECRETS_DIR}/${file}`,
+                file: `${CONTAINER_SECRETS_DIR}/${file}`,
                 content: pulumi.secret(content),
                 // With every capability dropped, only the owner can read a 0400 file: the service's own user.
                 permissions: "0400",
                 owner: APP_UID,
                 group: APP_UID,
             })),
-            ...Object.entries(args.files).map(([file, content]) => ({ file: `${FILES_DIR}/${file}`, content, permissions: "0444", owner: APP_UID, group: APP_UID })),
+            ...Object.entries(args.files).map(([file, content]) => ({ file: `${CONTAINER_FILES_DIR}/${file}`, content, permissions: "0444", owner: APP_UID, group: APP_UID })),
         ];
         const names: pulumi.Output<string>[] = [];
         for (let replica = 0; replica < spec.replicas; replica++) {
@@ -87,8 +86,8 @@ export class AppService extends pulumi.ComponentResource {
                     networksAdvanced: spec.networks.map((network) => ({ name: args.networks.names[network], aliases: [spec.name] })),
                     ports: spec.ports.map((p) => ({ internal: p.target, external: p.published, ip: args.hostAddress, protocol: "tcp" })),
                     volumes: [
-                        { volumeName: secrets.name, containerPath: SECRETS_DIR },
-                        { volumeName: files.name, containerPath: FILES_DIR },
+                        { volumeName: secrets.name, containerPath: CONTAINER_SECRETS_DIR },
+                        { volumeName: files.name, containerPath: CONTAINER_FILES_DIR },
                     ],
                     uploads,
                     healthcheck: args.healthcheck,
@@ -113,8 +112,8 @@ export class AppService extends pulumi.ComponentResource {
                 name,
                 stack: args.stack,
                 owner: spec.name,
-                secret: Object.fromEntries(Object.entries(args.secretFiles).map(([file, content]) => [`${SECRETS_DIR}/${file}`, content])),
-                public: Object.fromEntries(Object.entries(args.files).map(([file, content]) => [`${FILES_DIR}/${file}`, content])),
+                secret: Object.fromEntries(Object.entries(args.secretFiles).map(([file, content]) => [`${CONTAINER_SECRETS_DIR}/${file}`, content])),
+                public: Object.fromEntries(Object.entries(args.files).map(([file, content]) => [`${CONTAINER_FILES_DIR}/${file}`, content])),
                 uid: APP_UID,
                 labels,
             },

@@ -56,7 +56,8 @@ export class BackupBucket extends pulumi.ComponentResource {
         super("toolboxai:storage:BackupBucket", name, {}, opts);
         const child = { parent: this };
         // Backups outlive the stack: `pulumi destroy` leaves them, and deleting needs an explicit unprotect.
-        const keep = { ...child, protect: true, retainOnDelete: true };
+        // The caller decides (a throwaway stack may pass `protect: false`); protected unless it says otherwise.
+        const keep = { ...child, protect: opts?.protect ?? true, retainOnDelete: opts?.retainOnDelete ?? true };
 
         const key = args.kms
             ? new Key(`${name}-key`, { description: `Backups in ${args.bucketPrefix}*`, enableKeyRotation: true, deletionWindowInDays: 30 }, keep)

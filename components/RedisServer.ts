@@ -12,6 +12,7 @@ import type { DockerMode } from "../lib/config";
 import { dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
+import { CONTAINER_SECRETS_DIR } from "../lib/constants";
 import { aclFile, REDIS_PATHS, REDIS_PIDS_LIMIT, REDIS_TLS, REDIS_TLS_PORT, REDIS_UID, redisConf } from "../lib/redis";
 
 export interface RedisServerArgs {
@@ -34,7 +35,6 @@ export interface RedisServerArgs {
 }
 
 const CONFIG_DIR = "/etc/redis";
-const SECRETS_DIR = "/run/secrets";
 
 /**
  * Redis as the guide runs it, hardened: TLS only on 6380 with a CA and server certificate the
@@ -50,8 +50,12 @@ export class RedisServer extends pulumi.ComponentResource {
     /** The container's or the Swarm service's name. */
     readonly runtimeName: pulumi.Output<string>;
 
+    /** Whether the data volume is protected and retained: the caller's `protect`/`retainOnDelete`, true unless it says otherwise. */
+    private readonly keepData: { protect: boolean; retainOnDelete: boolean };
+
     constructor(name: string, args: RedisServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("toolboxai:cache:RedisServer", name, {}, opts);
+        this.keepData = { protect: opts?.protect ?? true, retainOnDelete: opts?.retainOnDelete ?? true };
         const child = { parent: this };
         const labels = dockerLabels(args.tags, { service: "redis" });
 
@@ -119,7 +123,7 @@ export class RedisServer extends pulumi.ComponentResource {
         const child = { parent: this };
         const owner = String(REDIS_UID);
         // Data survives replacement and `pulumi destroy`.
-        const data = new Volume(`${run.name}-data`, { name: dockerName(args.stack, REDIS_DATA_VOLUME), labels: run.labels }, { ...child, protect: true, retainOnDelete: true });
+        const data = new Volume(`${run.name}-data`, { name: dockerName(args.stack, REDIS_DATA_VOLUME), labels: run.labels }, { ...child, ...this.keepData });
         // A read-only root filesystem takes uploads only into volumes: config, certificates and
         // secret files live on their own volumes, rewritten at every replacement.
         const configVolume = new Volume(`${run.name}-config`, { labels: run.labels }, child);
@@ -133,7 +137,7 @@ export class RedisServer extends pulumi.ComponentResource {
                 volumes: [
                     { volumeName: data.name, containerPath: REDIS_PATHS.data },
                     { volumeName: configVolume.name, containerPath: CONFIG_DIR },
-                    { volumeName: secretsVolume.name, containerPath: SECRETS_DIR },
+                    { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR },
                 ],
                 uploads: [
                     ...Object.entries(run.files.public).map(([file, content]) => ({ file, content, permissions: "0444", owner, group: owner })),

@@ -12,7 +12,6 @@ import {
     appRoleLimits,
     CONSUMER_READS,
     CONSUMERS,
-    postgresUrl,
     readOnlyPolicy,
     REDIS_USERS,
     signSupabaseKey,
@@ -23,6 +22,7 @@ import {
     type RedisUser,
     type RotationPeriod,
 } from "../lib/credentials";
+import { postgresUrl } from "../lib/postgres";
 import { vaultKvPath, vaultSecretName } from "../lib/naming";
 
 export interface SupabaseCredentialsArgs {
@@ -146,7 +146,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
         this.poolerUrl = args.pooler ? url(args.pooler) : undefined;
 
         if (args.mode === "hosted") {
-            if (!args.hostedKeys) throw new Error(`${name}: hosted mode needs the project's keys from the Management API (SupabaseProject)`);
+            if (!args.hostedKeys) throw new pulumi.ResourceError("hosted mode needs the project's keys from the Management API (hostedKeys, from SupabaseProject)", this);
             const keys = args.hostedKeys;
             this.jwtSecret = pulumi.secret(keys.jwtSecret);
             // The guide's anon_key and service_role_key fields now carry the rotatable keys.

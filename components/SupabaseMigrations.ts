@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Command } from "@pulumi/command/local/command";
 import type { SslMode } from "../lib/config";
+import { postgresUrl } from "../lib/postgres";
 import type { MigrationFiles } from "../lib/migrations";
 
 export interface SupabaseMigrationsArgs {
@@ -39,7 +40,7 @@ export class SupabaseMigrations extends pulumi.ComponentResource {
         this.migrationsHash = hash;
         this.migrations = files;
 
-        const url = pulumi.interpolate`postgresql://${args.user}@${args.host}:${args.port}/${args.database}?sslmode=${args.sslMode}`;
+        const url = pulumi.all([args.user, args.host, args.port, args.database, args.sslMode]).apply(([user, host, port, database, sslMode]) => postgresUrl({ user, host, port, database, sslMode }));
         new Command(
             `${name}-push`,
             {

@@ -2,7 +2,6 @@
  * Pure rules for the credentials: rotation periods, connection strings, Vault layout and
  * least-privilege policies, AppRole limits, and the Supabase API keys' JWT claims.
  */
-import type { SslMode } from "./config";
 
 const DAY_MS = 86_400_000;
 
@@ -33,25 +32,6 @@ export function currentTime(env: NodeJS.ProcessEnv = process.env): Date {
     const at = new Date(pinned);
     if (Number.isNaN(at.getTime())) throw new Error(`TOOLBOXAI_NOW must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got ${JSON.stringify(pinned)}`);
     return at;
-}
-
-export interface Endpoint {
-    user: string;
-    password: string;
-    host: string;
-    port: number;
-    database: string;
-    sslMode: SslMode;
-}
-
-/**
- * A libpq/SQLAlchemy/node-postgres URL. User and password are percent-encoded; only `sslmode`
- * goes in the query, because libpq rejects unknown parameters (the pool size travels beside it).
- */
-export function postgresUrl(e: Endpoint): string {
-    const auth = `${encodeURIComponent(e.user)}:${encodeURIComponent(e.password)}`;
-    const host = e.host.includes(":") ? `[${e.host}]` : e.host;
-    return `postgresql://${auth}@${host}:${e.port}/${encodeURIComponent(e.database)}?sslmode=${e.sslMode}`;
 }
 
 /** Consumers of the secrets: each gets an AppRole and a policy. */

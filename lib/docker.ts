@@ -3,7 +3,8 @@
  * gets. Components take these from here rather than each writing their own.
  */
 import { createHash } from "node:crypto";
-import { PROJECT, type DockerNetwork } from "./config";
+import type { DockerNetwork } from "./config";
+import { PROJECT } from "./constants";
 
 /** The guide's compose networks: only frontend reaches the outside. */
 export const NETWORKS: Record<DockerNetwork, { internal: boolean }> = {

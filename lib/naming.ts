@@ -1,5 +1,6 @@
 /** Names, tags and Vault paths shared by every component. */
-import { PROJECT, type Environment } from "./config";
+import type { Environment } from "./config";
+import { PROJECT } from "./constants";
 
 /** Tags/labels every resource carries, so that an owner can be found from the cloud console or `docker ps`. */
 export function stackTags(stack: string, environment: Environment): Record<string, string> {

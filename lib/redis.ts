@@ -4,6 +4,7 @@
  * health-check user that may only PING.
  */
 import { createHash } from "node:crypto";
+import { CONTAINER_SECRETS_DIR } from "./constants";
 import type { RedisUser } from "./credentials";
 
 export const REDIS_TLS_PORT = 6380;
@@ -23,7 +24,7 @@ export const REDIS_PATHS = {
     caCert: "/etc/redis/ca.crt",
     serverCert: "/etc/redis/server.crt",
     serverKey: "/etc/redis/server.key",
-    healthcheckPassword: "/run/secrets/redis_healthcheck_password",
+    healthcheckPassword: `${CONTAINER_SECRETS_DIR}/redis_healthcheck_password`,
     data: "/data",
 } as const;
 export const REDIS_UID = 999;

@@ -6,12 +6,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKEND_PORT, backendPort, type ServiceRole, type ServiceSpec, type Settings } from "./config";
 import type { Consumer } from "./credentials";
 import { awsCredentialsFile } from "./backup";
+import { CONTAINER_FILES_DIR as FILES, CONTAINER_SECRETS_DIR as SECRETS } from "./constants";
 import { pgpassLine } from "./docker";
+import { postgresUrl } from "./postgres";
 import { containerHost, gatewayHosts } from "./endpoints";
 import { redisUrl } from "./redis";
-
-const SECRETS = "/run/secrets";
-const FILES = "/etc/toolboxai";
 
 export interface RuntimeSecrets {
     databasePassword: pulumi.Output<string>;
@@ -104,8 +103,10 @@ export function serviceRuntime(spec: Pick<ServiceSpec, "role" | "ports" | "healt
         if (!apiPooler) reached.push(String(db.host));
         // No password in the URL: libpq (and node-postgres) read it from PGPASSFILE, whose line
         // must name the same host as the URL.
-        const tls = databaseTrust(s, environment, files);
-        environment.DATABASE_URL = pulumi.interpolate`postgresql://${pulumi.output(db.user).apply(encodeURIComponent)}@${db.host}:${db.port}/${encodeURIComponent(db.database)}?sslmode=${s.databaseSslMode}${tls}`;
+        const params = databaseTrust(s, environment, files);
+        environment.DATABASE_URL = pulumi
+            .all([db.user, db.host, db.port])
+            .apply(([user, host, port]) => postgresUrl({ user, host, port, database: db.database, sslMode: s.databaseSslMode, params }));
         environment.DATABASE_POOL_SIZE = String(s.databasePoolSize);
         environment.PGPASSFILE = `${SECRETS}/pgpass`;
         secretFiles.pgpass = pulumi
@@ -179,9 +180,9 @@ function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: strin
  * With databaseCaCert (verify-ca, verify-full), the CA as a public file that libpq finds through
  * PGSSLROOTCERT; returns the matching URL parameter for DATABASE_URL (node-postgres reads it too).
  */
-function databaseTrust(s: Settings, environment: Record<string, pulumi.Input<string>>, files: Record<string, pulumi.Input<string>>): string {
-    if (!s.databaseCaCert) return "";
+function databaseTrust(s: Settings, environment: Record<string, pulumi.Input<string>>, files: Record<string, pulumi.Input<string>>): Record<string, string> {
+    if (!s.databaseCaCert) return {};
     files["database-ca.crt"] = s.databaseCaCert;
     environment.PGSSLROOTCERT = `${FILES}/database-ca.crt`;
-    return `&sslrootcert=${encodeURIComponent(`${FILES}/database-ca.crt`)}`;
+    return { sslrootcert: `${FILES}/database-ca.crt` };
 }

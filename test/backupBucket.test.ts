@@ -4,7 +4,9 @@ import { FORBIDDEN_UPLOADER_ACTIONS } from "../lib/backup";
 import { findLeaks } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { bucketsProtected } from "../policy/policies";
-import { byName, evaluateStack, STACKS } from "./harness";
+import { BackupBucket } from "../components/BackupBucket";
+import { passwordSlots, rotationPeriod } from "../lib/credentials";
+import { byName, evaluateProgramInline, evaluateStack, STACKS, TEST_CLOCK } from "./harness";
 
 type Statement = { Sid: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string>> };
 const statements = (policy: unknown) => (JSON.parse(String(policy)) as { Statement: Statement[] }).Statement;
@@ -103,6 +105,21 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
         const found: string[] = [];
         (bucketsProtected.validateStack as (a: StackValidationArgs, report: (m: string) => void) => void)({ resources } as unknown as StackValidationArgs, (m) => found.push(m));
         expect(found).toEqual([]);
+    });
+});
+
+describe("BackupBucket alone", () => {
+    const period = rotationPeriod(new Date(TEST_CLOCK), 90);
+    const args = { bucketPrefix: "t-", prefix: "supabase", retentionDays: 7, kms: true, coldTransitionDays: 0, vault: { mount: "secret", name: "t/backup" }, keySlots: passwordSlots(period, 0) };
+
+    it("protects its data unless the caller says otherwise, and leaves the rest to the caller", async () => {
+        const protectedByDefault = await evaluateProgramInline(() => (new BackupBucket("b", args), {}));
+        expect(byName(protectedByDefault, "b-bucket").options).toMatchObject({ protect: true, retainOnDelete: true });
+        expect(byName(protectedByDefault, "b-key").options).toMatchObject({ protect: true, retainOnDelete: true });
+        expect(byName(protectedByDefault, "b-versioning").options.protect).toBeUndefined();
+        const throwaway = await evaluateProgramInline(() => (new BackupBucket("b", args, { protect: false, retainOnDelete: false }), {}));
+        for (const name of ["b-bucket", "b-key"]) expect(byName(throwaway, name).options.protect ?? false, name).toBe(false);
+        expect(byName(throwaway, "b-bucket").options.retainOnDelete ?? false).toBe(false);
     });
 });
 

@@ -288,6 +288,6 @@ describe("stack config: good config", () => {
         expect(parseStackConfig(rawFor("prod", { databaseAllowedCidrs: "none" })).settings.databaseAllowedCidrs).toEqual({ ipv4: [], ipv6: [] });
         expect(parseStackConfig(rawFor("prod", { databaseAllowedCidrs: "0.0.0.0/0, ::/0", databaseAllowAll: "true" })).settings.databaseAllowedCidrs).toEqual({ ipv4: ["0.0.0.0/0"], ipv6: ["::/0"] });
         const settings = parseStackConfig(rawFor("prod", { authSiteUrl: "https://app.toolboxai.example", authDisableSignup: "true" })).settings;
-        expect(settings.auth).toEqual({ site_url: "https://app.toolboxai.example", disable_signup: true });
+        expect(settings).toMatchObject({ authSiteUrl: "https://app.toolboxai.example", authDisableSignup: true, authJwtExp: undefined });
     });
 });

@@ -1,7 +1,8 @@
 /** Pure credential rules, and the derived Supabase keys checked with a real JWT library. */
 import { errors, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { appRoleLimits, currentTime, passwordSlots, postgresUrl, readOnlyPolicy, rotationKeeper, rotationPeriod, signSupabaseKey, supabaseKeyClaims } from "../lib/credentials";
+import { appRoleLimits, currentTime, passwordSlots, readOnlyPolicy, rotationKeeper, rotationPeriod, signSupabaseKey, supabaseKeyClaims } from "../lib/credentials";
+import { postgresUrl } from "../lib/postgres";
 
 describe("rotation periods", () => {
     it("has fixed boundaries, every periodDays days since the epoch", () => {

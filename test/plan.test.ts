@@ -1,11 +1,12 @@
 /** The offline plan: snapshot per stack, no secret in it, and the CLI's behaviour on good and bad config. */
 import { execFile } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { lostUrns, planUrns } from "../lib/offline/identity";
 import { findLeaks } from "../lib/offline/leaks";
-import { toPlanJson, toPlanText } from "../lib/offline/render";
+import { toPlanJson, toPlanText, type PlanJson } from "../lib/offline/render";
 import { evaluateStack, PROJECT_DIR, STACKS, TEST_CLOCK } from "./harness";
 
 const run = promisify(execFile);
@@ -20,9 +21,19 @@ async function plan(...args: string[]): Promise<{ code: number; stdout: string; 
     }
 }
 
+const retired = (JSON.parse(readFileSync(join(PROJECT_DIR, "plans", "retired-urns.json"), "utf8")) as { retired: { urn: string; why: string }[] }).retired.map((r) => r.urn);
+
 describe.each(STACKS)("offline plan (%s)", (stack) => {
+    const planFile = join(PROJECT_DIR, "plans", `${stack}.plan.json`);
+
     it("matches the committed plan snapshot (review infrastructure changes as a diff of plans/)", async () => {
-        const json = toPlanJson(await evaluateStack(stack));
+        const evaluation = await evaluateStack(stack);
+        const json = toPlanJson(evaluation);
+        // Checked before the snapshot, so that `-u` cannot write a plan that loses a resource's state.
+        if (existsSync(planFile)) {
+            const committed = JSON.parse(readFileSync(planFile, "utf8")) as PlanJson;
+            expect(lostUrns(committed, evaluation, retired), "renamed or removed without an alias: add `aliases` (CONTRIBUTING.md, Names are identity), or retire the URN in plans/retired-urns.json").toEqual([]);
+        }
         await expect(`${JSON.stringify(json, null, 2)}\n`).toMatchFileSnapshot(join(PROJECT_DIR, "plans", `${stack}.plan.json`));
     });
 
@@ -43,6 +54,11 @@ describe.each(STACKS)("offline plan (%s)", (stack) => {
         expect(count("vault:appRole/authBackendRoleSecretId:AuthBackendRoleSecretId")).toBe(2);
         for (const r of plan.resources.filter((x) => x.type === "vault:kv/secretV2:SecretV2")) expect(r.inputs.dataJson).toBe("[secret]");
         expect(plan.clock).toBe(TEST_CLOCK.replace("Z", ".000Z"));
+    });
+
+    it("rebuilds from the plan exactly the URNs the engine would register", async () => {
+        const evaluation = await evaluateStack(stack);
+        expect(planUrns(toPlanJson(evaluation)).sort()).toEqual(evaluation.resources.map((r) => r.urn).sort());
     });
 
     it("gives every resource a unique name, so that `parent` in the plan is unambiguous", async () => {

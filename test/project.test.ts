@@ -5,6 +5,7 @@ import { load } from "js-yaml";
 import { satisfies } from "semver";
 import { describe, expect, it } from "vitest";
 import { KNOWN_KEYS, SECRET_KEYS, SETTING_DOCS } from "../lib/config";
+import { renderConfigurationDoc } from "../lib/config/docs";
 import { readStackFiles } from "../lib/offline/stackFiles";
 import { evaluateStack, PROJECT_DIR, STACKS } from "./harness";
 
@@ -31,6 +32,12 @@ describe("Pulumi.yaml", () => {
             expect(declared.secret ?? false).toBe(doc.secret ?? false);
         }
         for (const key of Object.keys(project.config)) expect(KNOWN_KEYS.has(key), `${key} is declared but not read`).toBe(true);
+    });
+});
+
+describe("docs/configuration.md", () => {
+    it("is the settings table, rendered (update with `npx vitest run test/project.test.ts -u`)", async () => {
+        await expect(renderConfigurationDoc()).toMatchFileSnapshot("../docs/configuration.md");
     });
 });
 

@@ -243,3 +243,30 @@ describe("SupabaseCredentials outputs", () => {
         expect(pooler).toMatch(/^postgresql:\/\/postgres\.abcdefghijklmnopqrst:[A-Za-z0-9]{40}@aws-0-eu-central-1\.pooler\.supabase\.com:6543\/postgres\?sslmode=require$/);
     });
 });
+
+describe("SupabaseCredentials input errors", () => {
+    it("names the component: hosted mode without the hosted keys is a ResourceError", async () => {
+        let thrown: unknown;
+        await evaluateProgramInline(() => {
+            const period = rotationPeriod(new Date(TEST_CLOCK), 90);
+            try {
+                new SupabaseCredentials("c", {
+                    mode: "hosted",
+                    supabaseUrl: "https://abcdefghijklmnopqrst.supabase.co",
+                    direct: { host: "db.abcdefghijklmnopqrst.supabase.co", port: 5432, database: "postgres", user: "postgres" },
+                    sslMode: "require",
+                    poolSize: 20,
+                    vault: { mount: "secret", pathPrefix: "toolboxai", manageMount: false },
+                    rotation: { period, keeper: rotationKeeper(period, 0), periodDays: 90, slots: passwordSlots(period, 0) },
+                    applyScript: "scripts/apply-database-password.ts",
+                });
+            } catch (err) {
+                thrown = err;
+            }
+            return {};
+        });
+        expect(pulumi.ResourceError.isInstance(thrown)).toBe(true);
+        expect((thrown as Error).message).toMatch(/hosted mode needs the project's anon key, service_role key and JWT secret \(hostedKeys\)/);
+        expect(((thrown as pulumi.ResourceError).resource as SupabaseCredentials | undefined)?.urn).toBeDefined();
+    });
+});

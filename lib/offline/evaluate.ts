@@ -7,6 +7,8 @@
  * - it marks `additionalSecretOutputs` secret, as the real engine does;
  * - it records parents and resource options, which mocks don't pass to `newResource`;
  * - it rejects duplicate URNs, as the real engine does;
+ * - it resolves each resource's aliases to URNs, with those inherited from its parents' aliases
+ *   (the rule of the SDK's `inheritedChildAlias`, which the engine applies to structured aliases);
  * - it answers invokes it does not model with an error instead of an empty result;
  * - it does not serialize dynamic providers' code (seconds each, and no part of the plan): their
  *   `__provider` input reads OFFLINE_DYNAMIC_PROVIDER. test/supabase-management-program.test.ts
@@ -49,6 +51,8 @@ export interface RecordedResource {
     /** Outputs the provider marks secret itself (additionalSecretOutputs): where secrets originate. */
     secretOutputs: string[];
     options: RecordedOptions;
+    /** The URNs this resource may have had before (its `aliases`, and those inherited from its parents'). */
+    aliases: string[];
 }
 
 export interface Evaluation {
@@ -96,9 +100,14 @@ interface RegisterRequest {
     getIgnorechangesList(): string[];
     getReplaceonchangesList(): string[];
     getReplacementTrigger(): { toJavaScript(): unknown } | undefined;
-    getAliasesList(): { getUrn(): string; getSpec(): { getName(): string } | undefined }[];
     getAdditionalsecretoutputsList(): string[];
     getDependenciesList(): string[];
+    getAliasesList(): AliasMessage[];
+    getAliasurnsList(): string[];
+}
+interface AliasMessage {
+    getUrn(): string;
+    getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
 }
 type Callback = (err: unknown, response: unknown) => void;
 
@@ -121,6 +130,35 @@ export const OFFLINE_DYNAMIC_PROVIDER = "[dynamic provider code: serialized at d
 
 type Serialize = (f: unknown, args?: unknown) => Promise<{ text: string; containsSecrets: boolean }>;
 const closureModule = createRequire(__filename)("@pulumi/pulumi/runtime/closure/serializeClosure") as { serializeFunction: Serialize };
+
+function makeUrn(stack: string, project: string, parentUrn: string | undefined, type: string, name: string): string {
+    const parentType = parentUrn ? `${qualifiedType(parentUrn)}$` : "";
+    return `urn:pulumi:${stack}::${project}::${parentType}${type}::${name}`;
+}
+
+/** An alias as the engine resolves it: unset parts of a spec are the resource's own. */
+function aliasUrn(alias: AliasMessage, at: { stack: string; project: string; type: string; name: string; parentUrn?: string }): string {
+    const spec = alias.getSpec();
+    if (!spec) return alias.getUrn();
+    const parent = spec.getNoparent() ? undefined : spec.getParenturn() || at.parentUrn;
+    return makeUrn(spec.getStack() || at.stack, spec.getProject() || at.project, parent, spec.getType() || at.type, spec.getName() || at.name);
+}
+
+/**
+ * A child's aliases: its own, plus one per alias of its parent (its name re-prefixed when it starts with
+ * the parent's name), plus each of its own under each parent alias. As the SDK's `allAliases`.
+ */
+function inheritAliases(own: string[], type: string, name: string, parent: RecordedResource | undefined): string[] {
+    if (!parent) return own;
+    const under = (parentAlias: string, childName: string, childType: string) => {
+        const aliasName = childName.startsWith(parent.name) ? parentAlias.slice(parentAlias.lastIndexOf("::") + 2) + childName.slice(parent.name.length) : childName;
+        const [stack, project] = parentAlias.replace(/^urn:pulumi:/, "").split("::");
+        return makeUrn(stack, project, parentAlias, childType, aliasName);
+    };
+    const typeAndName = (urn: string) => ({ name: urn.slice(urn.lastIndexOf("::") + 2), type: qualifiedType(urn).split("$").pop() ?? type });
+    const inherited = parent.aliases.flatMap((pa) => [under(pa, name, type), ...own.map((a) => under(pa, typeAndName(a).name, typeAndName(a).type))]);
+    return [...own, ...inherited];
+}
 
 function placeholderFor(key: string): string {
     // The Management API token has a checked shape: an all-zero one, which Supabase never issues.
@@ -164,7 +202,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     const { stack } = options;
 
     const resources = new Map<string, RecordedResource>();
-    const pending = new Map<string, { parentUrn?: string; options: RecordedOptions; additionalSecretOutputs: string[] }>();
+    const pending = new Map<string, { parentUrn?: string; options: RecordedOptions; additionalSecretOutputs: string[]; aliases: string[] }>();
     const failures: unknown[] = [];
 
     pulumi.runtime.setAllConfig(values, secretKeys);
@@ -174,8 +212,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                 const key = `${args.type}::${args.name}`;
                 const meta = pending.get(key);
                 pending.delete(key);
-                const parentType = meta?.parentUrn ? `${qualifiedType(meta.parentUrn)}$` : "";
-                const urn = `urn:pulumi:${stack}::${project}::${parentType}${args.type}::${args.name}`;
+                const urn = makeUrn(stack, project, meta?.parentUrn, args.type, args.name);
                 // Failures are collected and thrown at the end: a rejected registration would surface
                 // as a flood of unhandled rejections from every output of the resource.
                 if (resources.has(urn)) failures.push(new Error(`duplicate resource URN ${urn}: the engine would reject this program`));
@@ -183,7 +220,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                 if (args.type === "pulumi:pulumi:StackReference") {
                     const answer = stackReference(args.inputs.name);
                     const urn = `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`;
-                    resources.set(urn, { urn, type: args.type, name: args.name, custom: true, inputs: { name: args.inputs.name }, outputs: fromWire(answer.state) as Record<string, unknown>, secretOutputs: [], options: { dependencies: [] } });
+                    resources.set(urn, { urn, type: args.type, name: args.name, custom: true, inputs: { name: args.inputs.name }, outputs: fromWire(answer.state) as Record<string, unknown>, secretOutputs: [], options: { dependencies: [] }, aliases: [] });
                     return answer;
                 }
                 const inputs = fromWire(args.inputs) as Record<string, unknown>;
@@ -206,6 +243,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                     outputs: fromWire(state) as Record<string, unknown>,
                     secretOutputs: meta?.additionalSecretOutputs ?? [],
                     options: meta?.options ?? { dependencies: [] },
+                    aliases: inheritAliases(meta?.aliases ?? [], args.type, args.name, meta?.parentUrn ? resources.get(meta.parentUrn) : undefined),
                 });
                 // Some ids are meaningful (a bucket's is its name): the model may give one.
                 return { id: args.custom ? (typeof modelled.id === "string" ? modelled.id : mockId(ctx)) : undefined, state };
@@ -238,8 +276,10 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         const provider = req.getProvider();
+        const parentUrn = req.getParent() || undefined;
         pending.set(`${req.getType()}::${req.getName()}`, {
-            parentUrn: req.getParent() || undefined,
+            parentUrn,
+            aliases: [...req.getAliasurnsList(), ...req.getAliasesList().map((a) => aliasUrn(a, { stack, project, type: req.getType(), name: req.getName(), parentUrn }))],
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
             options: {
                 protect: req.getProtect() || undefined,

@@ -1,0 +1,182 @@
+/** Supabase and its database: the project, the direct connection, TLS and the transaction pooler. */
+import { LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
+import { isLoopbackHost } from "../endpoints";
+import { DEFAULT_MANAGEMENT_API_URL } from "../supabase/client";
+import { allowsAll, parseCidrs, type SplitCidrs } from "../supabase/rules";
+import { environmentSettings } from "./environment";
+import { boolean, caCertificate, hostname, httpUrl, identifier, integer, oneOf, port, projectRef } from "./parsers";
+import { bad, ok, type Parsed } from "./schema";
+
+/** Hosted: the pooler's host, port and user come from the Management API, never from config. */
+const fromApi = <T>(key: string, parse: (raw: string) => Parsed<T>, unlessEqual?: string) => (raw: string, s: { supabaseMode?: string }) =>
+    s.supabaseMode === "hosted" && raw !== unlessEqual
+        ? bad<T>(`comes from the Management API when supabaseMode is hosted: remove it with \`pulumi config rm ${key}\``)
+        : parse(raw);
+
+/** https, or http on loopback only (a local double of the API in tests). */
+function managementUrl(raw: string): Parsed<string> {
+    const r = httpUrl(false)(raw);
+    if (!r.ok) return r;
+    const url = new URL(r.value);
+    return url.protocol !== "https:" && !isLoopbackHost(url.hostname) ? bad("must be an https:// URL (http:// only on a loopback host)") : r;
+}
+
+/** `databaseAllowedCidrs`: comma-separated CIDRs, or `none` for empty lists (block every address). */
+function allowedCidrs(raw: string): Parsed<SplitCidrs> {
+    if (raw.trim() === "none") return ok({ ipv4: [], ipv6: [] });
+    const entries = raw.split(",").map((e) => e.trim());
+    if (entries.some((e) => e === "")) return bad("has an empty entry: list CIDRs separated by commas, or `none` to block every address");
+    const { cidrs, problems } = parseCidrs(entries);
+    return problems.length > 0 ? bad(problems.join("; ")) : ok(cidrs);
+}
+
+export const SUPABASE_MODES = ["local", "hosted"] as const;
+export type SupabaseMode = (typeof SUPABASE_MODES)[number];
+export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+const ENCRYPTED_SSL_MODES: readonly SslMode[] = ["require", "verify-ca", "verify-full"];
+
+export const supabaseSettings = environmentSettings
+    .group("Supabase and the database")
+    .add("supabaseMode", oneOf(SUPABASE_MODES), {
+        type: "string",
+        doc: "local (`supabase start`, keys generated) or hosted (supabase.com project, managed through the Management API). prod must be hosted.",
+        default: (s) => (s.environment === "prod" ? "hosted" : "local"),
+        defaultText: "hosted in prod, else local",
+        check: (mode, s) => (s.environment === "prod" && mode === "local" ? "must be hosted when environment is prod" : undefined),
+    })
+    // Defaults derived from the ref stay unset while the ref is missing: its own problem says so.
+    .add("supabaseProjectRef", projectRef, {
+        type: "string",
+        doc: "Hosted project ref (20 lowercase letters).",
+        optional: true,
+        required: (s) => (s.supabaseMode === "hosted" ? "is required when supabaseMode is hosted: the 20-letter project ref" : undefined),
+        yamlDefault: "",
+        defaultText: "required when hosted",
+    })
+    .add("supabaseUrl", (raw, s) => httpUrl(s.supabaseMode === "hosted")(raw), {
+        type: "string",
+        doc: "Supabase API URL.",
+        default: (s) =>
+            s.supabaseMode === "hosted" ? s.supabaseProjectRef && `https://${s.supabaseProjectRef}.supabase.co` : LOCAL_SUPABASE.apiUrl,
+        yamlDefault: "",
+        defaultText: `local: ${LOCAL_SUPABASE.apiUrl}; hosted: https://<ref>.supabase.co`,
+    })
+    .add("supabaseDbHost", hostname, {
+        type: "string",
+        doc: "Direct database host (migrations and backups use it, never the pooler).",
+        default: (s) =>
+            s.supabaseMode === "hosted" ? s.supabaseProjectRef && `db.${s.supabaseProjectRef}.supabase.co` : LOCAL_SUPABASE.dbHost,
+        yamlDefault: "",
+        defaultText: `local: ${LOCAL_SUPABASE.dbHost}; hosted: db.<ref>.supabase.co`,
+    })
+    .add("supabaseDbPort", port, {
+        type: "integer",
+        doc: "Direct database port.",
+        default: (s) => (s.supabaseMode === "hosted" ? 5432 : LOCAL_SUPABASE.dbPort),
+        defaultText: `local: ${LOCAL_SUPABASE.dbPort}; hosted: 5432`,
+        check: (p) =>
+            p === TRANSACTION_POOLER_PORT
+                ? `must be the direct or session port (5432), not the transaction pooler's ${TRANSACTION_POOLER_PORT}: migrations and dumps need a session`
+                : undefined,
+    })
+    .add("supabaseDbName", identifier, { type: "string", doc: "Database name.", default: "postgres" })
+    .add("supabaseDbUser", identifier, { type: "string", doc: "Database user for the direct connection.", default: "postgres" })
+    .add("databaseSslMode", oneOf(SSL_MODES), {
+        type: "string",
+        doc: "libpq sslmode for every connection string; hosted requires require, verify-ca or verify-full.",
+        default: (s) => (s.supabaseMode === "hosted" ? "require" : "disable"),
+        defaultText: "hosted: require; local: disable",
+        check: (mode, s) =>
+            s.supabaseMode === "hosted" && !ENCRYPTED_SSL_MODES.includes(mode)
+                ? `must be one of ${ENCRYPTED_SSL_MODES.join(", ")} when supabaseMode is hosted`
+                : undefined,
+    })
+    .add("databaseCaCert", caCertificate, {
+        type: "string",
+        doc: "PEM of the CA that signed the database's certificate, for verify-ca and verify-full (Supabase: Database Settings > SSL Configuration). Containers get it as a file.",
+        optional: true,
+        required: (s) =>
+            s.databaseSslMode === "verify-ca" || s.databaseSslMode === "verify-full"
+                ? `is required when databaseSslMode is ${s.databaseSslMode}: the PEM of the CA that signed the database's certificate`
+                : undefined,
+        yamlDefault: "",
+        defaultText: "none; required by verify-ca and verify-full",
+    })
+    .add("databasePoolSize", integer(1, 1000), { type: "integer", doc: "Application connection pool size (1-1000).", default: 20 })
+    .add("poolerEnabled", boolean, {
+        type: "boolean",
+        doc: "Applications connect through the transaction pooler.",
+        default: (s) => s.supabaseMode === "hosted",
+        defaultText: "hosted: true; local: false",
+    })
+    .add("poolerHost", fromApi("poolerHost", hostname), {
+        type: "string",
+        doc: "Local mode: transaction pooler host (hosted: from the Management API).",
+        optional: true,
+        required: (s) => (s.poolerEnabled && s.supabaseMode !== "hosted" ? "is required when poolerEnabled is true: the pooler host" : undefined),
+        yamlDefault: "",
+        defaultText: "local: required when poolerEnabled; hosted: from the API",
+    })
+    // Its declared default is the transaction pooler's port: that one is no copy.
+    .add("poolerPort", fromApi("poolerPort", port, String(TRANSACTION_POOLER_PORT)), {
+        type: "integer",
+        doc: "Local mode: transaction pooler port (hosted: from the Management API).",
+        default: TRANSACTION_POOLER_PORT,
+    })
+    .add("poolerUser", fromApi("poolerUser", identifier), {
+        type: "string",
+        doc: "Local mode: pooler user (hosted: from the Management API).",
+        default: (s) => (s.supabaseMode === "hosted" ? s.supabaseProjectRef && `postgres.${s.supabaseProjectRef}` : "postgres"),
+        yamlDefault: "",
+        defaultText: "local: postgres; hosted: from the API",
+    })
+    .group("The hosted project (Management API; docs/hosted-project.md)")
+    .add("supabaseApiUrl", managementUrl, {
+        type: "string",
+        doc: "Supabase Management API base URL (https; http only on loopback, for tests).",
+        default: DEFAULT_MANAGEMENT_API_URL,
+    })
+    .add("databaseSslEnforced", boolean, {
+        type: "boolean",
+        doc: "Hosted: the project refuses database connections without TLS (required in prod).",
+        default: true,
+        check: (on, s) => (s.environment === "prod" && !on ? "must be true in prod: the guide requires TLS to the database" : undefined),
+    })
+    .add("databaseAllowAll", boolean, { type: "boolean", doc: "Confirms 0.0.0.0/0 or ::/0 in databaseAllowedCidrs in prod.", default: false })
+    .add("databaseAllowedCidrs", allowedCidrs, {
+        type: "string",
+        doc: "Hosted: comma-separated IPv4 and IPv6 CIDRs allowed to reach Postgres and the pooler (not the HTTPS API); `none` blocks every address.",
+        optional: true,
+        required: (s) =>
+            s.supabaseMode === "hosted"
+                ? "is required when supabaseMode is hosted: the networks allowed to reach the database, e.g. 203.0.113.0/24,2001:db8::/48 (`none` blocks every address)"
+                : undefined,
+        yamlDefault: "",
+        defaultText: "required when hosted",
+        check: (cidrs, s) =>
+            s.environment === "prod" && allowsAll(cidrs) && !s.databaseAllowAll
+                ? "opens the database to every address (0.0.0.0/0 or ::/0): refused in prod unless databaseAllowAll is true"
+                : undefined,
+    })
+    .add("supabaseLegacyKeysEnabled", boolean, {
+        type: "boolean",
+        doc: "Hosted: keep the legacy anon/service_role keys and the readable JWT secret; false once nothing uses them (docs/hosted-project.md).",
+        default: true,
+    })
+    .add("authSiteUrl", httpUrl(false), { type: "string", doc: "Hosted: auth site_url, set only if given.", optional: true, undeclared: true, defaultText: "left alone" })
+    .add("authUriAllowList", (raw) => ok(raw), {
+        type: "string",
+        doc: "Hosted: auth uri_allow_list (comma-separated redirect URLs), set only if given.",
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
+    })
+    .add("authJwtExp", integer(60, 604800), {
+        type: "integer",
+        doc: "Hosted: auth jwt_exp in seconds (60-604800), set only if given.",
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
+    })
+    .add("authDisableSignup", boolean, { type: "boolean", doc: "Hosted: auth disable_signup, set only if given.", optional: true, undeclared: true, defaultText: "left alone" });
