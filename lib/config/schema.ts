@@ -212,7 +212,8 @@ export function evaluate<S extends object, X extends string>(
         v === undefined ? "(missing)" : secretKeys.has(key) ? `[secret, ${v.length} characters]` : JSON.stringify(v);
 
     for (const key of Object.keys(raw.values)) {
-        if (retired[key]) problems.push({ key, shown: raw.secretKeys.has(key) ? "[secret]" : show(key, raw.values[key]), allowed: retired[key] });
+        if (retired[key])
+            problems.push({ key, shown: raw.secretKeys.has(key) ? "[secret]" : show(key, raw.values[key]), allowed: retired[key] });
         else if (!known.has(key)) {
             const hint = closestKey(key, known);
             problems.push({

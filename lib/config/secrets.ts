@@ -7,9 +7,12 @@ import { serviceSettings } from "./services";
 
 /** Settings of earlier versions, refused with what replaced them. */
 export const RETIRED_SETTINGS: Readonly<Record<string, string>> = {
-    supabaseAnonKey: "is no longer used: the publishable key comes from the Management API (supabaseAccessToken); remove it with `pulumi config rm supabaseAnonKey`",
-    supabaseServiceRoleKey: "is no longer used: each consumer gets a secret key from the Management API (supabaseAccessToken); remove it with `pulumi config rm supabaseServiceRoleKey`",
-    supabaseJwtSecret: "is no longer used: the legacy JWT secret is read from the Management API while supabaseLegacyKeysEnabled is true; remove it with `pulumi config rm supabaseJwtSecret`",
+    supabaseAnonKey:
+        "is no longer used: the publishable key comes from the Management API (supabaseAccessToken); remove it with `pulumi config rm supabaseAnonKey`",
+    supabaseServiceRoleKey:
+        "is no longer used: each consumer gets a secret key from the Management API (supabaseAccessToken); remove it with `pulumi config rm supabaseServiceRoleKey`",
+    supabaseJwtSecret:
+        "is no longer used: the legacy JWT secret is read from the Management API while supabaseLegacyKeysEnabled is true; remove it with `pulumi config rm supabaseJwtSecret`",
 };
 
 export const secretSettings = serviceSettings
@@ -26,7 +29,8 @@ export const secretSettings = serviceSettings
         appliesWhen: (s) => s.supabaseMode === "hosted",
         required:
             "is required when supabaseMode is hosted: make a personal access token (docs/hosted-project.md) and set it with `pulumi config set --secret supabaseAccessToken <token>`",
-        check: (v) => (ACCESS_TOKEN_PATTERN.test(v) ? undefined : "must be a Supabase personal access token: sbp_ followed by 40 hex digits"),
+        check: (v) =>
+            ACCESS_TOKEN_PATTERN.test(v) ? undefined : "must be a Supabase personal access token: sbp_ followed by 40 hex digits",
     })
     .secret("databaseBootstrapPassword", {
         doc: "The database role's current password, for the first deployment only: the program logs in with it once to set the generated password (local `supabase start`: postgres).",

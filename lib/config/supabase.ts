@@ -8,17 +8,21 @@ import { boolean, caCertificate, hostname, httpUrl, identifier, integer, oneOf, 
 import { bad, ok, type Parsed } from "./schema";
 
 /** Hosted: the pooler's host, port and user come from the Management API, never from config. */
-const fromApi = <T>(key: string, parse: (raw: string) => Parsed<T>, unlessEqual?: string) => (raw: string, s: { supabaseMode?: string }) =>
-    s.supabaseMode === "hosted" && raw !== unlessEqual
-        ? bad<T>(`comes from the Management API when supabaseMode is hosted: remove it with \`pulumi config rm ${key}\``)
-        : parse(raw);
+const fromApi =
+    <T>(key: string, parse: (raw: string) => Parsed<T>, unlessEqual?: string) =>
+    (raw: string, s: { supabaseMode?: string }) =>
+        s.supabaseMode === "hosted" && raw !== unlessEqual
+            ? bad<T>(`comes from the Management API when supabaseMode is hosted: remove it with \`pulumi config rm ${key}\``)
+            : parse(raw);
 
 /** https, or http on loopback only (a local double of the API in tests). */
 function managementUrl(raw: string): Parsed<string> {
     const r = httpUrl(false)(raw);
     if (!r.ok) return r;
     const url = new URL(r.value);
-    return url.protocol !== "https:" && !isLoopbackHost(url.hostname) ? bad("must be an https:// URL (http:// only on a loopback host)") : r;
+    return url.protocol !== "https:" && !isLoopbackHost(url.hostname)
+        ? bad("must be an https:// URL (http:// only on a loopback host)")
+        : r;
 }
 
 /** `databaseAllowedCidrs`: comma-separated CIDRs, or `none` for empty lists (block every address). */
@@ -114,7 +118,8 @@ export const supabaseSettings = environmentSettings
         type: "string",
         doc: "Local mode: transaction pooler host (hosted: from the Management API).",
         optional: true,
-        required: (s) => (s.poolerEnabled && s.supabaseMode !== "hosted" ? "is required when poolerEnabled is true: the pooler host" : undefined),
+        required: (s) =>
+            s.poolerEnabled && s.supabaseMode !== "hosted" ? "is required when poolerEnabled is true: the pooler host" : undefined,
         yamlDefault: "",
         defaultText: "local: required when poolerEnabled; hosted: from the API",
     })
@@ -143,7 +148,11 @@ export const supabaseSettings = environmentSettings
         default: true,
         check: (on, s) => (s.environment === "prod" && !on ? "must be true in prod: the guide requires TLS to the database" : undefined),
     })
-    .add("databaseAllowAll", boolean, { type: "boolean", doc: "Confirms 0.0.0.0/0 or ::/0 in databaseAllowedCidrs in prod.", default: false })
+    .add("databaseAllowAll", boolean, {
+        type: "boolean",
+        doc: "Confirms 0.0.0.0/0 or ::/0 in databaseAllowedCidrs in prod.",
+        default: false,
+    })
     .add("databaseAllowedCidrs", allowedCidrs, {
         type: "string",
         doc: "Hosted: comma-separated IPv4 and IPv6 CIDRs allowed to reach Postgres and the pooler (not the HTTPS API); `none` blocks every address.",
@@ -164,7 +173,13 @@ export const supabaseSettings = environmentSettings
         doc: "Hosted: keep the legacy anon/service_role keys and the readable JWT secret; false once nothing uses them (docs/hosted-project.md).",
         default: true,
     })
-    .add("authSiteUrl", httpUrl(false), { type: "string", doc: "Hosted: auth site_url, set only if given.", optional: true, undeclared: true, defaultText: "left alone" })
+    .add("authSiteUrl", httpUrl(false), {
+        type: "string",
+        doc: "Hosted: auth site_url, set only if given.",
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
+    })
     .add("authUriAllowList", (raw) => ok(raw), {
         type: "string",
         doc: "Hosted: auth uri_allow_list (comma-separated redirect URLs), set only if given.",
@@ -179,4 +194,10 @@ export const supabaseSettings = environmentSettings
         undeclared: true,
         defaultText: "left alone",
     })
-    .add("authDisableSignup", boolean, { type: "boolean", doc: "Hosted: auth disable_signup, set only if given.", optional: true, undeclared: true, defaultText: "left alone" });
+    .add("authDisableSignup", boolean, {
+        type: "boolean",
+        doc: "Hosted: auth disable_signup, set only if given.",
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
+    });
