@@ -266,7 +266,7 @@ describe("SupabaseCredentials input errors", () => {
             return {};
         });
         expect(pulumi.ResourceError.isInstance(thrown)).toBe(true);
-        expect((thrown as Error).message).toMatch(/hosted mode needs the project's anon key, service_role key and JWT secret \(hostedKeys\)/);
+        expect((thrown as Error).message).toMatch(/hosted mode needs the project's keys from the Management API \(hostedKeys, from SupabaseProject\)/);
         expect(((thrown as pulumi.ResourceError).resource as SupabaseCredentials | undefined)?.urn).toBeDefined();
     });
 });
