@@ -30,8 +30,13 @@ export default defineConfig({
         testTimeout: 60_000,
         hookTimeout: 120_000,
         projects: [
-            // Mock evaluations are CPU-bound: one worker per core.
-            { extends: true, test: { name: "fast", include: ["test/**/*.test.ts"], exclude: REAL_SERVER_TESTS, maxWorkers: "100%", sequence: { groupOrder: 0 } } },
+            // Mock evaluations are CPU-bound: one worker per core. The files share their workers'
+            // processes (the SDK loads once per worker, not once per file): every evaluation sets
+            // Pulumi's mocks and runtime settings afresh and re-imports the program.
+            {
+                extends: true,
+                test: { name: "fast", include: ["test/**/*.test.ts"], exclude: REAL_SERVER_TESTS, maxWorkers: "100%", isolate: false, sequence: { groupOrder: 0 } },
+            },
             // Then the real-server tests, which mostly wait on their servers: more of them at once than there are cores.
             { extends: true, test: { name: "real", include: REAL_SERVER_TESTS, maxWorkers: 4, sequence: { groupOrder: 1 } } },
         ],
