@@ -3,7 +3,7 @@
  * Config validation throws before any resource is registered, so bad config never half-applies.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig } from "./lib/config";
+import { loadStackConfig, SYSTEM_TRUST } from "./lib/config";
 import { CONSUMERS, currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
 import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
@@ -30,6 +30,8 @@ const providers = new Providers("providers", {
     awsRegion: settings.awsRegion,
     tags,
     dockerHost: settings.dockerHost,
+    vaultCaCertFile: settings.vaultCaCert === SYSTEM_TRUST ? undefined : settings.vaultCaCert,
+    registry: settings.registryAddress && config.secrets.registry ? { address: settings.registryAddress, ...config.secrets.registry } : undefined,
 });
 
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);

@@ -5,6 +5,8 @@ import { Service } from "@pulumi/docker/service";
 import { Volume } from "@pulumi/docker/volume";
 import type { DockerMode, DockerNetwork, ServiceSpec } from "../lib/config";
 import { APP_UID, APP_USER, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import { canonicalHealthcheck } from "../lib/providerForms";
+import { seedContainer, seededLabels } from "./seed";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
 import { CONTAINER_FILES_DIR, CONTAINER_SECRETS_DIR } from "../lib/constants";
@@ -74,9 +76,14 @@ export class AppService extends pulumi.ComponentResource {
         const names: pulumi.Output<string>[] = [];
         for (let replica = 0; replica < spec.replicas; replica++) {
             const id = `${name}-${replica}`;
-            // Uploads reach a read-only root filesystem only inside volumes.
+            // A read-only root filesystem takes no uploads: the seed fills these volumes (./seed.ts).
             const secrets = new Volume(`${id}-secrets`, { labels }, child);
             const files = new Volume(`${id}-files`, { labels }, child);
+            const volumes = [
+                { volumeName: secrets.name, containerPath: CONTAINER_SECRETS_DIR },
+                { volumeName: files.name, containerPath: CONTAINER_FILES_DIR },
+            ];
+            const seed = seedContainer(id, { image: image.imageId, user: APP_USER, volumes, uploads, labels }, child);
             const container = new Container(
                 id,
                 {
@@ -85,17 +92,14 @@ export class AppService extends pulumi.ComponentResource {
                     envs,
                     networksAdvanced: spec.networks.map((network) => ({ name: args.networks.names[network], aliases: [spec.name] })),
                     ports: spec.ports.map((p) => ({ internal: p.target, external: p.published, ip: args.hostAddress, protocol: "tcp" })),
-                    volumes: [
-                        { volumeName: secrets.name, containerPath: CONTAINER_SECRETS_DIR },
-                        { volumeName: files.name, containerPath: CONTAINER_FILES_DIR },
-                    ],
-                    uploads,
-                    healthcheck: args.healthcheck,
+                    volumes,
+                    healthcheck: canonicalHealthcheck(args.healthcheck, "container"),
                     hosts: args.hosts?.length ? args.hosts : undefined,
                     ...hardening({ user: APP_USER, memoryMb: spec.memoryMb, cpus: spec.cpus, labels }),
+                    labels: seededLabels(labels, seed),
                 },
                 // Auto-named, so a replacement never collides by name; a published port is freed first.
-                { ...child, deleteBeforeReplace: spec.ports.length > 0 },
+                { ...child, deleteBeforeReplace: spec.ports.length > 0, dependsOn: [seed] },
             );
             pidsLimit(`${id}-pids`, { kind: "container", target: container.name, limit: spec.pidsLimit, dockerHost: args.dockerHost, rewrittenBy: [container.id] }, child);
             names.push(container.name);
@@ -135,7 +139,7 @@ export class AppService extends pulumi.ComponentResource {
                         env: args.environment,
                         secrets,
                         configs,
-                        healthcheck: args.healthcheck,
+                        healthcheck: canonicalHealthcheck(args.healthcheck, "service"),
                         // `host-gateway` resolves on the node that runs the task: host.docker.internal is that node.
                         hosts: args.hosts?.length ? args.hosts : undefined,
                     },

@@ -12,6 +12,8 @@ import type { DockerMode } from "../lib/config";
 import { dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
+import { seedContainer, seededLabels } from "./seed";
+import { canonicalHealthcheck } from "../lib/providerForms";
 import { CONTAINER_SECRETS_DIR } from "../lib/constants";
 import { aclFile, REDIS_PATHS, REDIS_PIDS_LIMIT, REDIS_TLS, REDIS_TLS_PORT, REDIS_UID, redisConf } from "../lib/redis";
 
@@ -122,12 +124,35 @@ export class RedisServer extends pulumi.ComponentResource {
     private container(args: RedisServerArgs, run: RedisRun): pulumi.Output<string> {
         const child = { parent: this };
         const owner = String(REDIS_UID);
-        // Data survives replacement and `pulumi destroy`.
-        const data = new Volume(`${run.name}-data`, { name: dockerName(args.stack, REDIS_DATA_VOLUME), labels: run.labels }, { ...child, ...this.keepData });
-        // A read-only root filesystem takes uploads only into volumes: config, certificates and
-        // secret files live on their own volumes, rewritten at every replacement.
+        // Data survives replacement and `pulumi destroy`. Its labels come from the stack's tags and
+        // would force a replacement, which `protect` refuses: a tag change must not block every up.
+        const data = new Volume(
+            `${run.name}-data`,
+            { name: dockerName(args.stack, REDIS_DATA_VOLUME), labels: run.labels },
+            { ...child, ...this.keepData, ignoreChanges: ["labels"] },
+        );
+        // Config, certificates and secret files live on their own volumes, filled by the seed
+        // (./seed.ts): a read-only root filesystem takes no uploads.
         const configVolume = new Volume(`${run.name}-config`, { labels: run.labels }, child);
         const secretsVolume = new Volume(`${run.name}-secrets`, { labels: run.labels }, child);
+        const user = `${REDIS_UID}:${REDIS_UID}`;
+        const seed = seedContainer(
+            `${run.name}-server`,
+            {
+                image: run.image.imageId,
+                user,
+                volumes: [
+                    { volumeName: configVolume.name, containerPath: CONFIG_DIR },
+                    { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR },
+                ],
+                uploads: [
+                    ...Object.entries(run.files.public).map(([file, content]) => ({ file, content, permissions: "0444", owner, group: owner })),
+                    ...Object.entries(run.files.secret).map(([file, content]) => ({ file, content: pulumi.secret(content), permissions: "0400", owner, group: owner })),
+                ],
+                labels: run.labels,
+            },
+            child,
+        );
         const container = new Container(
             `${run.name}-server`,
             {
@@ -139,14 +164,12 @@ export class RedisServer extends pulumi.ComponentResource {
                     { volumeName: configVolume.name, containerPath: CONFIG_DIR },
                     { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR },
                 ],
-                uploads: [
-                    ...Object.entries(run.files.public).map(([file, content]) => ({ file, content, permissions: "0444", owner, group: owner })),
-                    ...Object.entries(run.files.secret).map(([file, content]) => ({ file, content: pulumi.secret(content), permissions: "0400", owner, group: owner })),
-                ],
-                healthcheck: run.healthcheck,
-                ...hardening({ user: `${REDIS_UID}:${REDIS_UID}`, memoryMb: run.memoryMb, cpus: 1, labels: run.labels }),
+                healthcheck: canonicalHealthcheck(run.healthcheck, "container"),
+                ...hardening({ user, memoryMb: run.memoryMb, cpus: 1, labels: run.labels }),
+                labels: seededLabels(run.labels, seed),
             },
-            child,
+            // One server on the data volume at a time: the old one stops before the new one starts.
+            { ...child, deleteBeforeReplace: true, dependsOn: [seed] },
         );
         pidsLimit(`${run.name}-pids`, { kind: "container", target: container.name, limit: REDIS_PIDS_LIMIT, dockerHost: args.dockerHost, rewrittenBy: [container.id] }, child);
         return container.name;
@@ -174,7 +197,7 @@ export class RedisServer extends pulumi.ComponentResource {
                         secrets,
                         configs,
                         mounts: [...hardened.containerSpec.mounts, swarmDataMount(args.stack, args.tags)],
-                        healthcheck: run.healthcheck,
+                        healthcheck: canonicalHealthcheck(run.healthcheck, "service"),
                     },
                     networksAdvanceds: args.networks.ids.map((id) => ({ id, aliases: ["redis"] })),
                     // The data volume lives on one node: Redis runs where it is.

@@ -10,6 +10,7 @@ import { Policy } from "@pulumi/vault/policy";
 import type { SslMode, SupabaseMode } from "../lib/config";
 import {
     appRoleLimits,
+    appRoleMountTune,
     CONSUMER_READS,
     CONSUMERS,
     readOnlyPolicy,
@@ -213,9 +214,15 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             "redis/worker": leafPath("redis/worker"),
         };
 
+        // Vault caps each secret-id's TTL at this mount's max lease TTL (768 h untuned): tuned to the secret-id's life.
         const approle = new AuthBackend(
             `${name}-approle`,
-            { type: "approle", path: vaultObjectName(pathPrefix, "approle"), description: `AppRoles of ${pathPrefix} consumers (managed by Pulumi)` },
+            {
+                type: "approle",
+                path: vaultObjectName(pathPrefix, "approle"),
+                description: `AppRoles of ${pathPrefix} consumers (managed by Pulumi)`,
+                tune: appRoleMountTune(appRoleLimits(args.rotation.periodDays)),
+            },
             child,
         );
         this.appRoleMount = approle.path;
@@ -247,7 +254,10 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             const secretId = new AuthBackendRoleSecretId(
                 `${name}-${consumer}-secret-id`,
                 { backend: approle.path, roleName: role.roleName, metadata: JSON.stringify({ consumer, rotation: args.rotation.keeper }) },
-                { ...child, replaceOnChanges: ["metadata"] },
+                // The provider reads ttl and num_uses back from Vault (num_uses counting down with each
+                // login) and would replace the secret-id on every up (terraform-provider-vault#2425); the
+                // role sets both, and rotation replaces the secret-id through its metadata.
+                { ...child, replaceOnChanges: ["metadata"], ignoreChanges: ["ttl", "numUses"] },
             );
             policyNames[consumer] = policy.name;
             appRoles[consumer] = { roleId: role.roleId, secretId: pulumi.secret(secretId.secretId) };

@@ -100,6 +100,31 @@ export function appRoleLimits(periodDays: number, replicas = 1): AppRoleLimits {
     };
 }
 
+/**
+ * A whole number of seconds as the Vault provider reads a duration back: Go's `Duration.String()`
+ * shortened by its `util.ShortDur` ("4320h0m0s" becomes "4320h", "1h30m0s" becomes "1h30m").
+ * Sending this form means a refresh finds what was sent, whether or not the provider also keeps
+ * the configured text (terraform-provider-vault `flattenVaultDuration`, `mergeAuthMethodTune`).
+ */
+export function vaultDuration(seconds: number): string {
+    if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`a Vault duration must be whole seconds >= 0, got ${seconds}`);
+    if (seconds === 0) return "0s";
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const sec = seconds % 60;
+    const full = h > 0 ? `${h}h${m}m${sec}s` : m > 0 ? `${m}m${sec}s` : `${sec}s`;
+    return full.replace(/m0s$/, "m").replace(/h0m$/, "h");
+}
+
+/**
+ * Tuning of the AppRole auth mount. Vault caps a secret-id's TTL at the mount's max lease TTL
+ * (768 h unless tuned): the mount's maximum must cover the secret-id's life. The default lease is
+ * the token's TTL, which the roles set anyway.
+ */
+export function appRoleMountTune(limits: AppRoleLimits): { maxLeaseTtl: string; defaultLeaseTtl: string } {
+    return { maxLeaseTtl: vaultDuration(Math.max(limits.secretIdTtl, limits.tokenMaxTtl)), defaultLeaseTtl: vaultDuration(limits.tokenTtl) };
+}
+
 export type SupabaseRole = "anon" | "service_role";
 
 /** Claims of a self-hosted Supabase API key: valid from its period's start until the end of the next period. */

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { DockerNetwork } from "./config";
 import { PROJECT } from "./constants";
+import { providerCpus } from "./providerForms";
 
 /** The guide's compose networks: only frontend reaches the outside. */
 export const NETWORKS: Record<DockerNetwork, { internal: boolean }> = {
@@ -52,7 +53,7 @@ export function hardening(o: HardeningOptions) {
         memory: o.memoryMb,
         // No swap beyond the memory limit.
         memorySwap: o.memoryMb,
-        cpus: String(o.cpus),
+        cpus: providerCpus(o.cpus),
         restart: "unless-stopped",
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "5" },

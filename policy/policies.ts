@@ -81,12 +81,13 @@ export function hardeningProblems(type: string, props: Props): string[] {
     const nonRoot = (user: unknown) => typeof user === "string" && user !== "" && !/^(0|root)(:|$)/.test(user);
     if (type === CONTAINER) {
         if (!nonRoot(props.user)) problems.push("runs as root: set a non-root user");
-        if (props.readOnly !== true) problems.push("root filesystem is writable: set readOnly");
+        // A seed container (components/seed.ts) is never started: it only receives files into volumes.
+        if (props.readOnly !== true && props.start !== false) problems.push("root filesystem is writable: set readOnly");
         if (!asArray((props.capabilities as Props | undefined)?.drops).includes("ALL")) problems.push("capabilities are not all dropped");
         if (!asArray(props.securityOpts).includes("no-new-privileges:true")) problems.push("no-new-privileges is not set");
         if (props.privileged === true) problems.push("runs privileged");
         if (props.networkMode === "host") problems.push("uses the host network");
-        if (!(Number(props.memory) > 0)) problems.push("has no memory limit");
+        if (!(Number(props.memory) > 0) && props.start !== false) problems.push("has no memory limit");
     }
     if (type === SERVICE) {
         const task = (props.taskSpec as Props | undefined) ?? {};

@@ -24,6 +24,11 @@ needed=(
     # Debian's packages live in /usr/lib/python3, for Debian's /usr/bin/python3
     "/usr/lib/python3/dist-packages/celery/__init__.py:python3-celery"
     "/usr/lib/python3/dist-packages/redis/__init__.py:python3-redis"
+    # the real-engine tests (test/engine.test.ts): Docker Engine on a private socket, and the
+    # stand-in images' root filesystem built from Debian packages
+    "/usr/sbin/dockerd:docker.io"
+    "/usr/bin/docker:docker.io"
+    "/usr/sbin/debootstrap:debootstrap"
 )
 
 have() {

@@ -6,7 +6,7 @@ import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { findLeaks, secretTexts } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { heartbeatCheck } from "../lib/services";
-import { byName, containerEnv, evaluateStack, ofType, STACKS } from "./harness";
+import { byName, containerEnv, evaluateStack, ofType, runningContainers, STACKS, uploadsOf } from "./harness";
 import { makePki } from "./support/redis";
 
 /** What the backend receives as secret files, in both runtimes. */
@@ -18,7 +18,7 @@ const BACKEND_SECRET_FILES = [
     "/run/secrets/vault_role_id",
     "/run/secrets/vault_secret_id",
 ];
-const containers = (ev: Evaluation) => ofType(ev, "docker:index/container:Container");
+const containers = (ev: Evaluation) => runningContainers(ev);
 const vaultPassword = (ev: Evaluation) => (JSON.parse(String(reveal(byName(ev, "credentials-kv-database").inputs.dataJson))) as { password: string }).password;
 type Upload = { file: string; content: string };
 
@@ -50,7 +50,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const secrets = [...secretTexts(ev).keys()];
         for (const c of containers(ev)) {
             for (const [key, value] of Object.entries(containerEnv(c))) for (const s of secrets) expect(value, `${c.name} ${key}`).not.toContain(s);
-            for (const u of (reveal(c.inputs.uploads) as { file: string; permissions: string }[]).filter((u) => u.file.startsWith("/run/secrets/"))) {
+            for (const u of (reveal(uploadsOf(ev, c)) as { file: string; permissions: string }[]).filter((u) => u.file.startsWith("/run/secrets/"))) {
                 expect(u.permissions, `${c.name} ${u.file}`).toBe("0400");
             }
         }
@@ -74,7 +74,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const url = new URL(env.DATABASE_URL);
         expect(url.password).toBe("");
         expect(url.port).toBe(pooler ? "6543" : "54322");
-        const files = (reveal(byName(ev, "app-backend-0").inputs.uploads) as { file: string }[]).map((u) => u.file).sort();
+        const files = (reveal(uploadsOf(ev, byName(ev, "app-backend-0"))) as { file: string }[]).map((u) => u.file).sort();
         expect(files).toEqual(["/etc/toolboxai/redis-ca.crt", ...BACKEND_SECRET_FILES]);
         expect(byName(ev, "app-backend-0").inputs.healthcheck).toMatchObject({ tests: ["CMD", "curl", "-f", "http://localhost:8000/health"], interval: "30s", timeout: "10s", retries: 3 });
     });
@@ -103,8 +103,8 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         else expect(env.BACKUP_KMS_KEY_ID).toBeUndefined();
         expect(env.PGPORT).not.toBe("6543");
         // The engine keeps the whole upload list secret, as it holds secret contents.
-        expect(job.inputs.uploads).toBeInstanceOf(SecretValue);
-        const uploads = reveal(job.inputs.uploads) as { file: string; content: string; permissions: string }[];
+        expect(uploadsOf(ev, job)).toBeInstanceOf(SecretValue);
+        const uploads = reveal(uploadsOf(ev, job)) as { file: string; content: string; permissions: string }[];
         expect(uploads.map((u) => u.file).sort()).toEqual(["/run/secrets/aws_credentials", "/run/secrets/pgpass"]);
         for (const u of uploads) expect(u.permissions, u.file).toBe("0400");
         const credentials = uploads.find((u) => u.file.endsWith("aws_credentials"))!.content;
@@ -129,7 +129,7 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
             const env = containerEnv(byName(ev, name));
             expect(env.PGSSLROOTCERT, name).toBe("/etc/toolboxai/database-ca.crt");
             expect(env.PGSSLMODE ?? new URL(env.DATABASE_URL).searchParams.get("sslmode"), name).toBe("verify-full");
-            const uploads = reveal(byName(ev, name).inputs.uploads) as { file: string; content: string; permissions: string }[];
+            const uploads = reveal(uploadsOf(ev, byName(ev, name))) as { file: string; content: string; permissions: string }[];
             expect(uploads.find((u) => u.file === "/etc/toolboxai/database-ca.crt"), name).toMatchObject({ content: ca, permissions: "0444" });
         }
         expect(new URL(containerEnv(byName(ev, "app-backend-0")).DATABASE_URL).searchParams.get("sslrootcert")).toBe("/etc/toolboxai/database-ca.crt");
@@ -174,7 +174,7 @@ describe("AppService endpoints as a container sees them", () => {
     const hostOf = (url: string) => new URL(url).hostname;
     const LOOPBACK = /^(127\.|localhost$|\[::1\]$|0\.0\.0\.0$)/;
     /** The pgpass line's host field (the first, up to an unescaped colon). */
-    const pgpassHost = (c: RecordedResource) => (reveal(c.inputs.uploads) as Upload[]).find((u) => u.file === "/run/secrets/pgpass")!.content.split(/(?<!\\):/)[0];
+    const pgpassHost = (ev: Evaluation, c: RecordedResource) => (reveal(uploadsOf(ev, c)) as Upload[]).find((u) => u.file === "/run/secrets/pgpass")!.content.split(/(?<!\\):/)[0];
 
     it("dev: no container is pointed at loopback; they reach the host's Supabase and Vault through host-gateway", async () => {
         const ev = await evaluateStack("dev", { overrides: { services } });
@@ -195,7 +195,7 @@ describe("AppService endpoints as a container sees them", () => {
         const ev = await evaluateStack("dev", { overrides: { services } });
         for (const name of ["app-backend-0", "app-worker-0"]) {
             const url = new URL(containerEnv(byName(ev, name)).DATABASE_URL);
-            expect(pgpassHost(byName(ev, name)), name).toBe(url.hostname);
+            expect(pgpassHost(ev, byName(ev, name)), name).toBe(url.hostname);
             expect(url.port).toBe("54322");
         }
     });
@@ -217,14 +217,14 @@ describe("AppService endpoints as a container sees them", () => {
             expect(c.inputs.hosts, c.name).toBeUndefined();
             expect(containerEnv(c).SUPABASE_URL).toBe("http://192.168.50.10:54321");
         }
-        expect(pgpassHost(byName(ev, "app-worker-0"))).toBe("192.168.50.10");
+        expect(pgpassHost(ev, byName(ev, "app-worker-0"))).toBe("192.168.50.10");
     });
 
     it("dev: a local pooler on loopback is reached the same way", async () => {
         const ev = await evaluateStack("dev", { overrides: { services, poolerEnabled: "true", poolerHost: "127.0.0.1", poolerPort: "54329" } });
         const url = new URL(containerEnv(byName(ev, "app-worker-0")).DATABASE_URL);
         expect([url.hostname, url.port]).toEqual(["host.docker.internal", "54329"]);
-        expect(pgpassHost(byName(ev, "app-worker-0"))).toBe("host.docker.internal");
+        expect(pgpassHost(ev, byName(ev, "app-worker-0"))).toBe("host.docker.internal");
     });
 
     it("Swarm: services carry the same alias entry", async () => {
@@ -244,7 +244,7 @@ describe("AppService endpoints as a container sees them", () => {
         const url = new URL(containerEnv(byName(ev, "app-backend-0")).DATABASE_URL);
         // The pooler host comes from the Management API; offline, a reserved .invalid name stands in.
         expect(url.hostname).toBe("pooler.offline.invalid");
-        expect(pgpassHost(byName(ev, "app-backend-0"))).toBe(url.hostname);
+        expect(pgpassHost(ev, byName(ev, "app-backend-0"))).toBe(url.hostname);
     });
 });
 

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBackupJob } from "../backup-job/build";
 import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT, uploadParams, type Status } from "../backup-job/job";
 import { reveal } from "../lib/offline/values";
-import { byName, containerEnv, evaluateStack, PROJECT_DIR } from "./harness";
+import { byName, containerEnv, evaluateStack, PROJECT_DIR, uploadsOf } from "./harness";
 import { freePort } from "./support/net";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { createAppDatabase, restoreFromS3 } from "./support/backup";
@@ -247,7 +247,7 @@ describe("backup job against PostgreSQL and S3", () => {
         const ev = await evaluateStack("prod", { overrides: { databaseSslMode: "verify-full", databaseCaCert: readFileSync(pki.caCert, "utf8") } });
         const job = byName(ev, "app-backup-0");
         const env = containerEnv(job);
-        const caFile = (reveal(job.inputs.uploads) as { file: string; content: string }[]).find((u) => u.file === env.PGSSLROOTCERT)!;
+        const caFile = (reveal(uploadsOf(ev, job)) as { file: string; content: string }[]).find((u) => u.file === env.PGSSLROOTCERT)!;
         writeFileSync(join(work, "database-ca.crt"), caFile.content);
         const trusted = await runJob(jobEnv({ PGSSLMODE: env.PGSSLMODE, PGSSLROOTCERT: join(work, "database-ca.crt") }));
         expect(trusted.record).toMatchObject({ event: "backup.completed" });

@@ -13,12 +13,15 @@ const SECRETS = {
     supabaseAccessToken: `sbp_${"c0ffee".repeat(6)}c0ff`,
 };
 
+/** prod's stack file names a registry (ghcr.io): its login is set as secrets. */
+const REGISTRY = { registryUsername: "toolboxai-deploy-bot", registryPassword: "ghp_registry-config-test-0000" };
+
 /** The committed stack file's settings (as the CLI would pass them), plus secrets, plus changes. */
 function rawFor(stack: "dev" | "prod", changes: Record<string, string | undefined> = {}, plainText: string[] = []): RawConfig {
     const files = readStackFiles(PROJECT_DIR, stack);
     const values: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries({ ...files.defaults, ...files.values })) values[k.slice("toolboxai:".length)] = v;
-    Object.assign(values, stack === "prod" ? SECRETS : { vaultToken: SECRETS.vaultToken }, changes);
+    Object.assign(values, stack === "prod" ? { ...SECRETS, ...REGISTRY } : { vaultToken: SECRETS.vaultToken }, changes);
     for (const [k, v] of Object.entries(changes)) if (v === undefined) delete values[k];
     const secretKeys = new Set(SECRET_KEYS.filter((k) => values[k] !== undefined && !plainText.includes(k)));
     return { values, secretKeys };
@@ -74,6 +77,13 @@ const BAD: BadCase[] = [
     { what: "Vault mount with a slash", stack: "dev", changes: { vaultMount: "secret/kv" }, key: "vaultMount", shown: '"secret/kv"', allowed: /one path segment/ },
     { what: "Vault prefix climbing out with ..", stack: "dev", changes: { vaultPathPrefix: "../toolboxai" }, key: "vaultPathPrefix", shown: '"../toolboxai"', allowed: /no '\.\.', spaces/ },
     { what: "Vault prefix with a space", stack: "prod", changes: { vaultPathPrefix: "toolbox ai" }, key: "vaultPathPrefix", shown: '"toolbox ai"', allowed: /no '\.\.', spaces/ },
+    { what: "https Vault without a CA or system trust", stack: "prod", changes: { vaultCaCert: undefined }, key: "vaultCaCert", shown: "(missing)", allowed: /required when vaultAddress is https: the absolute path of the CA's PEM file, or system/ },
+    { what: "Vault CA given as a relative path", stack: "prod", changes: { vaultCaCert: "certs/vault-ca.pem" }, key: "vaultCaCert", shown: '"certs/vault-ca.pem"', allowed: /system .* or the absolute path of the CA's PEM file/ },
+    { what: "Vault CA for a plain-http Vault", stack: "dev", changes: { vaultCaCert: "/etc/toolboxai/vault-ca.pem" }, key: "vaultCaCert", shown: '"/etc/toolboxai/vault-ca.pem"', allowed: /must be empty when vaultAddress is http/ },
+    { what: "registry address with a scheme", stack: "prod", changes: { registryAddress: "https://ghcr.io", registryUsername: "bot", registryPassword: "ghp_token-0000000000" }, key: "registryAddress", shown: '"https://ghcr.io"', allowed: /registry host such as ghcr\.io/ },
+    { what: "registry without its token", stack: "prod", changes: { registryPassword: undefined }, key: "registryPassword", shown: "(missing)", allowed: /required when registryAddress is set: set it with `pulumi config set --secret registryPassword/ },
+    { what: "registry token without a registry", stack: "dev", changes: { registryPassword: "ghp_token-0000000000" }, key: "registryPassword", shown: "[secret, 20 characters]", allowed: /used only with registryAddress/ },
+    { what: "registry token set in plain text", stack: "prod", changes: { registryUsername: "bot", registryPassword: "ghp_token-0000000000" }, plainText: ["registryPassword"], key: "registryPassword", shown: "[set in plain text]", allowed: /pulumi config set --secret registryPassword/ },
     { what: "rotation period of zero days", stack: "dev", changes: { rotationPeriodDays: "0" }, key: "rotationPeriodDays", shown: '"0"', allowed: /integer from 1 to 3650/ },
     { what: "negative rotation generation", stack: "prod", changes: { rotationGeneration: "-1" }, key: "rotationGeneration", shown: '"-1"', allowed: /integer from 0 to 1000000/ },
     { what: "Vault mount switch that is not a boolean", stack: "prod", changes: { vaultMountManaged: "managed" }, key: "vaultMountManaged", shown: '"managed"', allowed: /true or false/ },
@@ -99,6 +109,7 @@ const BAD: BadCase[] = [
     { what: "two backend replicas publishing one host port", stack: "dev", changes: { services: JSON.stringify({ backend: { role: "backend", replicas: 2, ports: [{ published: 8000, target: 8000 }] } }) }, key: "services.backend.ports", shown: '[{"published":8000,"target":8000}]', allowed: /need replicas: 1 on a single Docker host/ },
     { what: "a backend whose ports have two targets", stack: "dev", changes: { services: JSON.stringify({ backend: { role: "backend", ports: [{ published: 8000, target: 8000 }, { published: 9000, target: 9000 }] } }) }, key: "services.backend.ports", shown: '[{"published":8000,"target":8000},{"published":9000,"target":9000}]', allowed: /same target: the backend listens on one port, which its health check and backendInternalUrl use/ },
     { what: "a PIDs limit of zero (unlimited)", stack: "dev", changes: { services: JSON.stringify({ worker: { role: "worker", pidsLimit: 0 } }) }, key: "services.worker.pidsLimit", shown: "0", allowed: /integer from 32 to 32768 .*unlimited is refused/ },
+    { what: "cpus the Docker provider would read back as another amount", stack: "dev", changes: { services: JSON.stringify({ worker: { role: "worker", cpus: 0.05 } }) }, key: "services.worker.cpus", shown: "0.05", allowed: /reads back unchanged .*0\.05 becomes 0\.1/ },
     { what: "a PIDs limit that is not a number", stack: "prod", changes: { services: JSON.stringify({ backend: { role: "backend", pidsLimit: "many" } }) }, key: "services.backend.pidsLimit", shown: '"many"', allowed: /integer from 32 to 32768/ },
     { what: "a backend host address that is a hostname", stack: "dev", changes: { backendHostAddress: "localhost" }, key: "backendHostAddress", shown: '"localhost"', allowed: /IP address of the Docker host, such as 127\.0\.0\.1/ },
     { what: "a backend host address with a port", stack: "prod", changes: { backendHostAddress: "10.0.0.5:8000" }, key: "backendHostAddress", shown: '"10.0.0.5:8000"', allowed: /IP address of the Docker host/ },

@@ -9,7 +9,7 @@ import type { Evaluation } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
 import { REDIS_PIDS_LIMIT } from "../lib/redis";
 import { backendInternalUrl, defaultHealthcheck } from "../lib/services";
-import { byName, evaluateStack, ofType, STACKS } from "./harness";
+import { byName, evaluateStack, ofType, runningContainers, STACKS } from "./harness";
 
 const commands = (ev: Evaluation) => ofType(ev, "command:local:Command");
 /** The PIDs-limit command of a container or service resource: `<component>-pids` or `<container>-pids`. */
@@ -37,7 +37,7 @@ describe("the backend's port comes from its spec", () => {
 describe.each(STACKS)("PIDs limit on every container (%s)", (stack) => {
     it("gives each container a docker update --pids-limit with its role's default, Redis its own", async () => {
         const ev = await evaluateStack(stack);
-        const containers = ofType(ev, "docker:index/container:Container");
+        const containers = runningContainers(ev);
         expect(containers.length).toBeGreaterThan(0);
         const limits: Record<string, number> = { "app-backend-0": DEFAULT_PIDS_LIMIT.backend, "app-worker-0": DEFAULT_PIDS_LIMIT.worker, "app-backup-0": DEFAULT_PIDS_LIMIT.backup, "redis-server": REDIS_PIDS_LIMIT };
         for (const c of containers) {

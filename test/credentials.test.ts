@@ -1,8 +1,9 @@
 /** Pure credential rules, and the derived Supabase keys checked with a real JWT library. */
 import { errors, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { appRoleLimits, currentTime, passwordSlots, readOnlyPolicy, rotationKeeper, rotationPeriod, signSupabaseKey, supabaseKeyClaims } from "../lib/credentials";
+import { appRoleLimits, appRoleMountTune, currentTime, passwordSlots, readOnlyPolicy, rotationKeeper, rotationPeriod, signSupabaseKey, supabaseKeyClaims, vaultDuration } from "../lib/credentials";
 import { postgresUrl } from "../lib/postgres";
+import { goSeconds } from "./support/vault";
 
 describe("rotation periods", () => {
     it("has fixed boundaries, every periodDays days since the epoch", () => {
@@ -96,6 +97,37 @@ describe("Vault policies and AppRole limits", () => {
             const l = appRoleLimits(90, replicas);
             expect(l.secretIdNumUses).toBeGreaterThanOrEqual(replicas * (l.secretIdTtl / l.tokenMaxTtl + 1));
             expect(l.secretIdNumUses).toBeLessThan(replicas * (l.secretIdTtl / l.tokenMaxTtl) * 2);
+        }
+    });
+});
+
+describe("Vault durations and the AppRole mount's tuning", () => {
+    it("writes seconds as the provider reads them back: Go's Duration.String() shortened by util.ShortDur", () => {
+        // Go: (4320*time.Hour).String() == "4320h0m0s"; ShortDur drops a trailing "m0s", then "h0m".
+        const cases: [number, string][] = [
+            [15_552_000, "4320h"],
+            [2_764_800, "768h"],
+            [3600, "1h"],
+            [5400, "1h30m"],
+            [3601, "1h0m1s"],
+            [90, "1m30s"],
+            [60, "1m"],
+            [59, "59s"],
+            [0, "0s"],
+        ];
+        for (const [seconds, text] of cases) expect(vaultDuration(seconds), String(seconds)).toBe(text);
+        expect(() => vaultDuration(1.5)).toThrow(/whole seconds/);
+    });
+
+    it("tunes the mount's max lease TTL to the secret-id's whole life: 4320 h for a 90-day period, where Vault's default 768 h would end it after 32 days", () => {
+        const limits = appRoleLimits(90);
+        const tune = appRoleMountTune(limits);
+        expect(tune).toEqual({ maxLeaseTtl: "4320h", defaultLeaseTtl: "1h" });
+        expect(limits.secretIdTtl).toBe(4320 * 3600);
+        expect(768 * 3600).toBeLessThan(limits.secretIdTtl);
+        for (const days of [1, 7, 30, 90, 365]) {
+            const l = appRoleLimits(days);
+            expect(goSeconds(appRoleMountTune(l).maxLeaseTtl), `${days} days`).toBeGreaterThanOrEqual(Math.max(l.secretIdTtl, l.tokenMaxTtl));
         }
     });
 });

@@ -81,3 +81,13 @@ export function containerEnv(container: RecordedResource): Record<string, string
 export function parentName(evaluation: Evaluation, resource: RecordedResource): string | undefined {
     return evaluation.resources.find((r) => r.urn === resource.parentUrn)?.name;
 }
+
+/** The containers that run something: every Container but the never-started seeds (components/seed.ts). */
+export function runningContainers(evaluation: Evaluation): RecordedResource[] {
+    return ofType(evaluation, "docker:index/container:Container").filter((c) => c.inputs.start !== false);
+}
+
+/** A running container's files as planned: its seed's `uploads` (kept secret as a whole). */
+export function uploadsOf(evaluation: Evaluation, container: RecordedResource): unknown {
+    return byName(evaluation, `${container.name}-seed`).inputs.uploads;
+}

@@ -7,6 +7,8 @@ import { byName, evaluateStack, ofType, STACKS } from "./harness";
 
 type Upload = { file: string; content: string; permissions: string; owner: string };
 const uploads = (r: RecordedResource) => reveal(r.inputs.uploads) as Upload[];
+/** Redis's files arrive through its seed container (components/seed.ts). */
+const seedOf = (ev: Evaluation) => byName(ev, "redis-server-seed");
 const upload = (r: RecordedResource, file: string) => uploads(r).find((u) => u.file === file)!;
 
 function vaultJson(ev: Evaluation, name: string): Record<string, string> {
@@ -18,16 +20,16 @@ describe.each(STACKS)("RedisServer (%s)", (stack) => {
         const ev = await evaluateStack(stack);
         const redis = byName(ev, "redis-server");
         expect(redis.inputs.command).toEqual(["redis-server", REDIS_PATHS.config]);
-        expect(upload(redis, REDIS_PATHS.config).content).toBe(redisConf());
+        expect(upload(seedOf(ev), REDIS_PATHS.config).content).toBe(redisConf());
         // The real-server tests (redis.test.ts) run these same two generators.
         const passwords = vaultJson(ev, "credentials-kv-redis");
         const users = Object.fromEntries(["backend", "worker", "healthcheck"].map((u) => [u, { username: `toolboxai_${u}`, password: passwords[`toolboxai_${u}`] }]));
-        expect(upload(redis, REDIS_PATHS.acl).content).toBe(aclFile(users as Parameters<typeof aclFile>[0]));
+        expect(upload(seedOf(ev), REDIS_PATHS.acl).content).toBe(aclFile(users as Parameters<typeof aclFile>[0]));
     });
 
     it("uploads secrets as secrets, readable only by the redis user", async () => {
         const ev = await evaluateStack(stack);
-        const redis = byName(ev, "redis-server");
+        const redis = seedOf(ev);
         expect(redis.inputs.uploads).toBeInstanceOf(SecretValue);
         for (const file of [REDIS_PATHS.acl, REDIS_PATHS.serverKey, REDIS_PATHS.healthcheckPassword]) {
             expect(upload(redis, file)).toMatchObject({ permissions: "0400", owner: "999" });

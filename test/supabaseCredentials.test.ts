@@ -1,13 +1,16 @@
 /** SupabaseCredentials under the mocks, for each committed stack file. */
 import * as pulumi from "@pulumi/pulumi";
 import { jwtVerify } from "jose";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SupabaseCredentials } from "../components/SupabaseCredentials";
 import { passwordSlots, rotationKeeper, rotationPeriod } from "../lib/credentials";
 import type { Evaluation } from "../lib/offline/evaluate";
 import { findLeaks } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
-import { byName, evaluateProgramInline, evaluateStack, ofType, STACKS, TEST_CLOCK } from "./harness";
+import { byName, evaluateProgramInline, evaluateStack, ofType, PROJECT_DIR, STACKS, TEST_CLOCK } from "./harness";
+import { effectiveSecretIdTtl, goSeconds } from "./support/vault";
 
 const PREFIX = { dev: "toolboxai-dev", prod: "toolboxai" } as const;
 const HOSTED = { supabaseAccessToken: `sbp_${"ab12".repeat(10)}` };
@@ -88,6 +91,40 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         expect(byName(ev, "credentials-approle").inputs).toMatchObject({ type: "approle", path: `${prefix}-approle` });
     });
 
+    it("lets each secret-id live as designed: the AppRole mount's max lease TTL covers the role's secret_id_ttl (180 days for a 90-day period)", async () => {
+        const ev = await evaluate();
+        const tune = byName(ev, "credentials-approle").inputs.tune as { maxLeaseTtl?: string; defaultLeaseTtl?: string };
+        expect(tune).toEqual({ maxLeaseTtl: "4320h", defaultLeaseTtl: "1h" });
+        for (const consumer of ["backend", "worker"] as const) {
+            const role = byName(ev, `credentials-${consumer}-role`).inputs;
+            expect(role.secretIdTtl).toBe(180 * 86_400);
+            // What Vault would grant: all of it with the tuned mount; 32 days on an untuned one.
+            expect(effectiveSecretIdTtl(role.secretIdTtl as number, tune.maxLeaseTtl)).toBe(role.secretIdTtl);
+            expect(effectiveSecretIdTtl(role.secretIdTtl as number, undefined) / 86_400).toBe(32);
+            expect(goSeconds(tune.maxLeaseTtl!)).toBeGreaterThanOrEqual(role.tokenMaxTtl as number);
+        }
+    });
+
+    it("keeps secret-ids over an unchanged up (ttl and numUses, which Vault reports back, are ignored) and replaces them only with the rotation keeper", async () => {
+        const ev = await evaluate();
+        const argsSource = readFileSync(join(PROJECT_DIR, "node_modules/@pulumi/vault/approle/authBackendRoleSecretId.d.ts"), "utf8");
+        const argsBlock = argsSource.slice(argsSource.indexOf("export interface AuthBackendRoleSecretIdArgs"));
+        for (const consumer of ["backend", "worker"] as const) {
+            const secretId = byName(ev, `credentials-${consumer}-secret-id`);
+            expect(secretId.options.ignoreChanges).toEqual(["ttl", "numUses"]);
+            expect(secretId.options.replaceOnChanges).toEqual(["metadata"]);
+            // Neither is sent: the role sets both, and what Vault reports back is ignored.
+            expect(secretId.inputs.ttl).toBeUndefined();
+            expect(secretId.inputs.numUses).toBeUndefined();
+            // A misspelt property name would ignore nothing: each is a real input of the resource.
+            for (const field of secretId.options.ignoreChanges ?? []) expect(argsBlock, field).toMatch(new RegExp(`\\n\\s+${field}\\?: pulumi\\.Input`));
+        }
+        const period = rotationPeriod(new Date(TEST_CLOCK), 90);
+        const next = await evaluate({ now: period.endsAt.toISOString() });
+        const metadata = (e: Evaluation) => JSON.parse(String(byName(e, "credentials-backend-secret-id").inputs.metadata)).rotation;
+        expect(metadata(next)).not.toBe(metadata(ev));
+    });
+
     it("creates the KV mount only where the stack says the program manages it", async () => {
         const mounts = ofType(await evaluate(), "vault:index/mount:Mount");
         if (stack === "prod") expect(mounts.map((m) => m.inputs)).toEqual([expect.objectContaining({ path: "secret", type: "kv", options: { version: "2" } })]);
@@ -108,9 +145,10 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const keptSlot = `credentials-database-password-${slots.active === "a" ? "b" : "a"}`;
         const generated = ofType(before, "random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n !== keptSlot);
         // migrations-push: its PGPASSWORD changes, an update that does not push again.
-        // The containers are the consumers: new secret files (and Redis's new ACL) replace them.
+        // The containers are the consumers: new secret files (and Redis's new ACL) make new seeds, whose
+        // new ids replace the containers, and the PIDs commands run again for the new containers.
         // backups-uploader-credentials: Vault gets the uploader's new access key (test/uploaderKeyRotation.test.ts).
-        const carriers = ["backups-uploader-credentials", "app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
+        const carriers = ["backups-uploader-credentials", "app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "app-backend-0-seed", "app-backup-0-seed", "app-worker-0-seed", "redis-server-seed", "app-backend-0-pids", "app-backup-0-pids", "app-worker-0-pids", "redis-pids", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
         // Hosted: one key slot per consumer is renamed (a new key); Vault and the containers take it.
         const slotKeys = stack === "prod" ? [`supabase-backend-secret-key-${slots.active}`, `supabase-worker-secret-key-${slots.active}`, "credentials-kv-supabase-backend", "credentials-kv-supabase-worker"] : [];
         expect(changed).toEqual([...generated, ...carriers, ...slotKeys].sort());

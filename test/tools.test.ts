@@ -48,7 +48,7 @@ describe("the install script covers the helpers", () => {
         const table = installTable();
         const dirs = [join(__dirname), join(__dirname, "support")];
         const asked = dirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".ts")).flatMap((f) => [...readFileSync(join(d, f), "utf8").matchAll(/requireTool\("([^"]+)"/g)].map((m) => m[1])));
-        expect(new Set(asked)).toEqual(new Set(["openssl", "redis-server", "redis-cli", "psql", "/usr/lib/postgresql/*/bin/initdb", "zstd", "pg_restore", "busybox", "/usr/lib/python3/dist-packages/celery/__init__.py", "/usr/lib/python3/dist-packages/redis/__init__.py", "/nonexistent/*/bin/tool"]));
+        expect(new Set(asked)).toEqual(new Set(["openssl", "redis-server", "redis-cli", "psql", "/usr/lib/postgresql/*/bin/initdb", "zstd", "pg_restore", "busybox", "/usr/lib/python3/dist-packages/celery/__init__.py", "/usr/lib/python3/dist-packages/redis/__init__.py", "/usr/sbin/dockerd", "/usr/bin/docker", "/usr/sbin/debootstrap", "/nonexistent/*/bin/tool"]));
         for (const probe of asked.filter((p) => !p.startsWith("/nonexistent"))) expect(table.has(probe), probe).toBe(true);
     });
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { reveal } from "../lib/offline/values";
 import type { Evaluation } from "../lib/offline/evaluate";
-import { byName, evaluateStack, STACKS, TEST_CLOCK } from "./harness";
+import { byName, evaluateStack, STACKS, TEST_CLOCK, uploadsOf } from "./harness";
 
 const SLOTS = ["a", "b"] as const;
 /** IAM's limit of access keys per user: a third key is refused (LimitExceeded). */
@@ -28,7 +28,7 @@ function keysOf(ev: Evaluation): Keys {
     const holders = slots.filter((s) => reveal(s.key.outputs.secret) === vault.secret_access_key);
     expect(holders).toHaveLength(1);
     // The backup container's credentials file carries the same key as Vault.
-    const container = JSON.stringify(reveal(byName(ev, "app-backup-0").inputs));
+    const container = JSON.stringify(reveal(uploadsOf(ev, byName(ev, "app-backup-0"))));
     expect(container).toContain(vault.secret_access_key);
     for (const other of slots.filter((s) => s !== holders[0])) expect(container).not.toContain(String(reveal(other.key.outputs.secret)));
     return {

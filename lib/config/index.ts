@@ -5,12 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../constants";
-import { evaluate, type Above, type RawConfig, type Schema } from "./schema";
+import { readFileSync } from "node:fs";
+import { caCertificate } from "./parsers";
+import { ConfigError, evaluate, type Above, type ConfigProblem, type RawConfig, type Schema } from "./schema";
+import { SYSTEM_TRUST } from "./vault";
 import { RETIRED_SETTINGS, secretSettings } from "./secrets";
 
 export { PROJECT, LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
 export { ConfigError, type ConfigProblem, type RawConfig } from "./schema";
 export { ENVIRONMENTS, type Environment } from "./environment";
+export { SYSTEM_TRUST } from "./vault";
 export { SSL_MODES, SUPABASE_MODES, type SslMode, type SupabaseMode } from "./supabase";
 export { DOCKER_MODES, DOCKER_NETWORKS, type DockerMode, type DockerNetwork } from "./docker";
 export { BACKEND_PORT, backendPort, DEFAULT_PIDS_LIMIT, SERVICE_ROLES, type ServiceRole, type ServiceSpec } from "./services";
@@ -52,7 +56,7 @@ export const SETTING_DOCS: readonly SettingDoc[] = SCHEMA.rows.map((r) => ({
 export function neededSecretKeys(values: Readonly<Record<string, string | undefined>>): SecretKey[] {
     const supabaseMode = values.supabaseMode || (values.environment === "prod" ? "hosted" : "local");
     // Only the two rows the secrets' requirements read; raw strings stand in for parsed values.
-    const above = { environment: values.environment, supabaseMode } as Above<Settings>;
+    const above = { environment: values.environment, supabaseMode, registryAddress: values.registryAddress || undefined } as Above<Settings>;
     return SCHEMA.rows.filter((r) => r.secret && r.requirement(above) !== undefined).map((r) => r.key as SecretKey);
 }
 
@@ -69,6 +73,8 @@ export interface StackConfig {
         vaultToken: pulumi.Output<string>;
         /** The database role's password before this program managed it (first deployment only). */
         databaseBootstrapPassword?: pulumi.Output<string>;
+        /** Registry login for private images (registryAddress), when configured. */
+        registry?: { username: pulumi.Output<string>; password: pulumi.Output<string> };
         /** Hosted mode: the Management API token (keys come from the API). */
         supabaseAccessToken?: pulumi.Output<string>;
     };
@@ -91,9 +97,27 @@ export function readRawConfig(): RawConfig {
     return { values, secretKeys };
 }
 
+/**
+ * The Vault CA file is read where `pulumi up` runs, so it is checked there and not in the pure
+ * parse: missing, unreadable or not a CA is a problem of `vaultCaCert`, reported before any resource.
+ */
+export function checkVaultCaFile(path: string): ConfigProblem | undefined {
+    let pem: string;
+    try {
+        pem = readFileSync(path, "utf8");
+    } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        return { key: "vaultCaCert", shown: JSON.stringify(path), allowed: `must name a readable PEM file on this machine (${code}); install the Vault CA there, or use ${SYSTEM_TRUST}` };
+    }
+    const r = caCertificate(pem);
+    return r.ok ? undefined : { key: "vaultCaCert", shown: JSON.stringify(path), allowed: `must name a file that ${r.allowed.replace(/^must be/, "holds")}` };
+}
+
 /** Validated settings with secrets wrapped as secret Outputs. Throws ConfigError before any resource exists. */
 export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
     const { settings, secrets } = parseStackConfig(raw);
+    const caProblem = settings.vaultCaCert === undefined || settings.vaultCaCert === SYSTEM_TRUST ? undefined : checkVaultCaFile(settings.vaultCaCert);
+    if (caProblem) throw new ConfigError([caProblem]);
     const secret = (v: string | undefined): pulumi.Output<string> => pulumi.secret(v ?? "");
     return {
         settings,
@@ -101,6 +125,8 @@ export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
             vaultToken: secret(secrets.vaultToken),
             databaseBootstrapPassword:
                 secrets.databaseBootstrapPassword === undefined ? undefined : secret(secrets.databaseBootstrapPassword),
+            registry:
+                settings.registryAddress === undefined ? undefined : { username: secret(secrets.registryUsername), password: secret(secrets.registryPassword) },
             supabaseAccessToken: settings.supabaseMode === "hosted" ? secret(secrets.supabaseAccessToken) : undefined,
         },
     };

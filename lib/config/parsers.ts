@@ -42,6 +42,15 @@ export function hostname(raw: string): Parsed<string> {
 }
 
 /** Wraps a parser: the value must not point at loopback, which inside a container is the container. */
+/** A registry host as Docker names it: host[:port], no scheme or path. */
+export function registryAddress(raw: string): Parsed<string> {
+    const [host, portText, ...rest] = raw.split(":");
+    const portOk = portText === undefined || port(portText).ok;
+    return rest.length === 0 && hostname(host).ok && host.includes(".") && portOk
+        ? ok(raw)
+        : bad("must be a registry host such as ghcr.io or registry.example.com:5000, without scheme or path");
+}
+
 export function reachableFromContainer(parse: (raw: string) => Parsed<string>, hostOf: (value: string) => string) {
     return (raw: string): Parsed<string> => {
         const r = parse(raw);

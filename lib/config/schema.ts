@@ -74,7 +74,7 @@ export interface SecretRow<S> {
     /** Where it is needed; elsewhere its value is ignored. */
     appliesWhen?: (above: Above<S>) => boolean;
     required?: string | ((above: Above<S>) => string | undefined);
-    check?: (value: string, above: Above<S>) => string | undefined;
+    check?: (value: string, above: Above<S>, tools: Tools) => string | undefined;
     undeclared?: boolean;
 }
 
@@ -172,7 +172,7 @@ export class Schema<S extends object, X extends string = never> {
                     if (required !== undefined) fail(required);
                     return undefined;
                 }
-                const broken = row.check?.(value, above);
+                const broken = row.check?.(value, above, tools);
                 if (broken !== undefined) fail(broken);
                 return value;
             },

@@ -1,7 +1,21 @@
 /** Vault, where the credentials live, and the rotation of the secrets the program generates. */
 import { PROJECT } from "../constants";
+import { isAbsolute } from "node:path";
 import { boolean, httpUrl, integer, vaultMount, vaultPathPrefix } from "./parsers";
+import { bad, ok, type Parsed } from "./schema";
 import { supabaseSettings } from "./supabase";
+
+/** `vaultCaCert` value for the machine's trust store. */
+export const SYSTEM_TRUST = "system";
+
+/** The Vault provider's CA: `system`, or an absolute path to a PEM file (read at `pulumi up`; see loadStackConfig). */
+function vaultCaCert(raw: string): Parsed<string> {
+    if (raw === SYSTEM_TRUST) return ok(raw);
+    if (isAbsolute(raw) && !/\s/.test(raw) && !raw.endsWith("/")) return ok(raw);
+    return bad(`must be ${SYSTEM_TRUST} (the machine's trust store) or the absolute path of the CA's PEM file, such as /etc/toolboxai/vault-ca.pem`);
+}
+
+const isHttps = (address: string | undefined) => address?.startsWith("https:") ?? false;
 
 export const vaultSettings = supabaseSettings
     .group("Vault and rotation")
@@ -20,6 +34,18 @@ export const vaultSettings = supabaseSettings
         type: "boolean",
         doc: "The program creates the KV v2 mount (true) or uses an existing one (false, e.g. a Vault dev server's `secret/`).",
         default: false,
+    })
+    .add("vaultCaCert", vaultCaCert, {
+        type: "string",
+        doc: "How the program verifies an https Vault: the absolute path of the CA's PEM file on the machine running pulumi (the same path on every runner: it is stored with the provider), or system for the machine's trust store. Not used with http.",
+        optional: true,
+        yamlDefault: "",
+        defaultText: "required when vaultAddress is https",
+        required: (s) =>
+            isHttps(s.vaultAddress)
+                ? `is required when vaultAddress is https: the absolute path of the CA's PEM file, or ${SYSTEM_TRUST} when the machine's trust store holds it`
+                : undefined,
+        check: (_, s) => (s.vaultAddress && !isHttps(s.vaultAddress) ? `must be empty when vaultAddress is http (${s.vaultAddress}): there is no TLS to verify` : undefined),
     })
     .add("rotationPeriodDays", integer(1, 3650), {
         type: "integer",

@@ -114,5 +114,8 @@ export function mockOutputs(ctx: MockContext): Record<string, unknown> {
 }
 
 export function mockId(ctx: MockContext): string {
+    // Docker gives a container a new id at every create: a seed with new files (components/seed.ts)
+    // gets a new id, which replaces the container whose label names it.
+    if (ctx.type === "docker:index/container:Container") return `${ctx.name}-${digest(ctx.stack, ctx.type, ctx.name, ctx.inputs).slice(0, 8)}`;
     return `${ctx.name}-${digest(ctx.stack, ctx.type, ctx.name).slice(0, 8)}`;
 }
