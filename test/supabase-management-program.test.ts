@@ -18,7 +18,7 @@ import { toPlanJson, toPlanText } from "../lib/offline/render";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { passwordSlots, rotationPeriod } from "../lib/credentials";
 import * as providers from "../lib/supabase/providers";
-import { byName, containerEnv, evaluateStack, ofType, PROJECT_DIR, TEST_CLOCK } from "./harness";
+import { byName, containerEnv, evaluateStack, ofType, PROJECT_DIR, TEST_CLOCK, uploadsOf } from "./harness";
 import { startManagementApiDouble, type ManagementApiDouble } from "./support/management-api-double";
 
 /** The provider host's own loader, from the SDK's dependencies. */
@@ -31,7 +31,9 @@ const REF = "toolboxaiprodprojref";
 describe("prod's offline plan manages the hosted project", () => {
     it("needs no hosted key in config, shows the project, the settings and the keys, with the token [secret]", async () => {
         const ev = await evaluateStack("prod");
-        expect([...ev.placeholderSecrets].sort()).toEqual(["supabaseAccessToken", "vaultToken"]);
+        // Of the Supabase secrets only the Management API token: no key in config.
+        expect(ev.placeholderSecrets).toEqual(expect.arrayContaining(["supabaseAccessToken", "vaultToken"]));
+        expect(ev.placeholderSecrets.filter((k) => k.startsWith("supabase"))).toEqual(["supabaseAccessToken"]);
         const project = byName(ev, "supabase-project");
         expect(project.type).toBe(DYNAMIC("SupabaseProject"));
         expect(project.options).toMatchObject({ protect: true, retainOnDelete: true });
@@ -65,7 +67,7 @@ describe("prod's offline plan manages the hosted project", () => {
             (byName(ev, `supabase-${consumer}-secret-key-${slots.active}`).outputs.apiKey as SecretValue).value;
         for (const consumer of ["backend", "worker"]) {
             const container = byName(ev, `app-${consumer}-0`);
-            const uploads = reveal(container.inputs.uploads) as { file: string; content: string }[];
+            const uploads = reveal(uploadsOf(ev, container)) as { file: string; content: string }[];
             expect(uploads.find((u) => u.file === "/run/secrets/supabase_service_key")?.content).toBe(key(consumer));
             expect(containerEnv(container).SUPABASE_SERVICE_KEY_FILE).toBe("/run/secrets/supabase_service_key");
             expect(containerEnv(container).DATABASE_URL).toBe(
@@ -73,7 +75,7 @@ describe("prod's offline plan manages the hosted project", () => {
             );
         }
         const publishable = (byName(ev, "supabase-publishable-key").outputs.apiKey as SecretValue).value;
-        const backendUploads = reveal(byName(ev, "app-backend-0").inputs.uploads) as { file: string; content: string }[];
+        const backendUploads = reveal(uploadsOf(ev, byName(ev, "app-backend-0"))) as { file: string; content: string }[];
         expect(backendUploads.find((u) => u.file === "/run/secrets/supabase_anon_key")?.content).toBe(publishable);
         expect(ev.outputs.supabaseProject).toMatchObject({
             ref: REF,
