@@ -8,10 +8,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { PassThrough, type Readable } from "node:stream";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type PutObjectCommandInput, type ServerSideEncryption } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type PutObjectCommandInput, type ServerSideEncryption } from "@aws-sdk/client-s3";
 import { fromIni } from "@aws-sdk/credential-providers";
 import { Upload } from "@aws-sdk/lib-storage";
 import { SCHEMA_NAME } from "../lib/backup";
+import { manifestKey, MANIFEST_FORMAT, openSnapshotSession, type Manifest, type SnapshotSession } from "./manifest";
 import { TRANSACTION_POOLER_PORT } from "../lib/constants";
 
 // The transaction pooler (Supavisor/PgBouncer transaction mode) cannot serve pg_dump's snapshot.
@@ -41,6 +42,8 @@ export interface JobConfig {
     /** The uploader's key: an AWS shared credentials file, the only identity the job uses. */
     credentialsFile: string;
     pgDump: string;
+    /** Holds the snapshot pg_dump joins and counts the manifest's rows in it. */
+    psql: string;
     zstd: string;
     database: { host: string; port: number; name: string; user: string };
 }
@@ -122,6 +125,7 @@ export function readJobConfig(env: NodeJS.ProcessEnv): JobConfig {
         s3TimeoutSeconds,
         credentialsFile,
         pgDump: get("BACKUP_PG_DUMP") ?? "pg_dump",
+        psql: get("BACKUP_PSQL") ?? "psql",
         zstd: get("BACKUP_ZSTD") ?? "zstd",
         database: { host, port, name, user },
     };
@@ -160,12 +164,15 @@ export interface Report {
     verified: JobConfig["verify"];
     /** SHA-256 of the object as read back from S3 (verify=read). */
     readBackSha256?: string;
+    /** The manifest beside the dump: its SHA-256 and row counts per table, for restore. */
+    manifestKey: string;
+    tables: number;
 }
 
 /** The command lines: no password on either (libpq reads PGPASSFILE). */
-export function dumpCommands(c: JobConfig): { pgDump: string[]; zstd: string[] } {
+export function dumpCommands(c: JobConfig, snapshot?: string): { pgDump: string[]; zstd: string[] } {
     return {
-        pgDump: ["--format=custom", "--compress=0", "--no-password", "--lock-wait-timeout=300000", ...c.schemas.map((s) => `--schema=${s}`)],
+        pgDump: ["--format=custom", "--compress=0", "--no-password", "--lock-wait-timeout=300000", ...(snapshot ? [`--snapshot=${snapshot}`] : []), ...c.schemas.map((s) => `--schema=${s}`)],
         zstd: [`-${c.compressionLevel}`, `-T${c.threads}`, "-q", "-c"],
     };
 }
@@ -251,9 +258,19 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
     const t0 = performance.now();
     const key = backupKey(c.prefix, started);
     const client = opts.client ?? s3Client(c);
-    const commands = dumpCommands(c);
-
     const env = { ...(opts.env ?? process.env), PGHOST: c.database.host, PGPORT: String(c.database.port), PGDATABASE: c.database.name, PGUSER: c.database.user, PGAPPNAME: "toolboxai-backup" };
+    // The manifest's row counts are taken in the snapshot pg_dump dumps: identical by construction.
+    let session: SnapshotSession;
+    try {
+        session = await openSnapshotSession(c.psql, env);
+    } catch (err) {
+        // The same connection pg_dump would make (libpq, same variables): its error is the dump's.
+        throw new JobError("dump", `cannot open the dump's database session: ${(err as Error).message}`);
+    }
+    const commands = dumpCommands(c, session.snapshot);
+    const counting = session.countRows(c.schemas);
+    // Judged after the upload; a failure before then must not go unhandled.
+    counting.catch(() => undefined);
     const dump = spawn(c.pgDump, commands.pgDump, { env, stdio: ["ignore", "pipe", "pipe"] });
     const compress = spawn(c.zstd, commands.zstd, { stdio: ["pipe", "pipe", "pipe"] });
     const dumpExit = exitOf(dump, "pg_dump");
@@ -278,6 +295,7 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
     let givingUp = false;
     let dumpFailure: JobError | undefined;
     const stopChildren = () => {
+        session.kill();
         dump.kill("SIGTERM");
         compress.kill("SIGTERM");
     };
@@ -330,6 +348,23 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
             throw err;
         }
         if (aborted) throw new JobError("aborted", `backup ${aborted}`, key);
+        let tables: Record<string, number>;
+        try {
+            tables = await counting;
+            await session.close();
+        } catch (err) {
+            throw new JobError("dump", `s3://${c.bucket}/${key} is stored, but counting its rows failed, so it has no manifest: ${(err as Error).message}`, key);
+        }
+        const manifest: Manifest = { format: MANIFEST_FORMAT, key, bytes, sha256, startedAt: started.toISOString(), schemas: c.schemas, tables };
+        const mKey = manifestKey(key);
+        try {
+            // The same encryption as the dump: the bucket policy refuses anything else.
+            const { ServerSideEncryption, SSEKMSKeyId } = uploadParams(c, mKey, new PassThrough());
+            await client.send(new PutObjectCommand({ Bucket: c.bucket, Key: mKey, ServerSideEncryption, SSEKMSKeyId, Body: JSON.stringify(manifest), ContentType: "application/json" }), { abortSignal: cancel.signal });
+        } catch (err) {
+            if (aborted) throw new JobError("aborted", `backup ${aborted}`, key);
+            throw new JobError("storage", `s3://${c.bucket}/${key} is stored, but its manifest ${mKey} could not be written: ${describeStorageError(err, c)}`, key);
+        }
         return {
             event: "backup.completed",
             bucket: c.bucket,
@@ -340,8 +375,11 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
             startedAt: started.toISOString(),
             verified: c.verify,
             ...(readBackSha256 ? { readBackSha256 } : {}),
+            manifestKey: mKey,
+            tables: Object.keys(tables).length,
         };
     } finally {
+        session.kill();
         clearTimeout(timer);
         opts.signal?.removeEventListener("abort", onSignal);
     }

@@ -7,6 +7,11 @@
  *   guide: the guide's script (pg_dump --format=custom --compress=9 to a file, then upload it)
  * against the same PostgreSQL and S3-compatible server on loopback, and prints wall time, object
  * size and restore time of each, and the ratios. Target: job >= 2x faster, size <= 1.15x.
+ * Then, on the same database, the operations tool against the guide's way:
+ *   restore: `ops restore` (download, SHA-256, pg_restore -j <cores>) vs `pg_restore -d` with one job
+ *            (the guide's file, downloaded first); target >= 2x faster
+ *   import:  `ops import` (binary COPY by foreign-key level, in parallel, then verified) vs
+ *            `pg_dump --data-only | psql` into the same migrated schema; target >= 3x faster
  */
 import { spawn } from "node:child_process";
 import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,7 +22,8 @@ import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { buildBackupJob } from "../backup-job/build";
-import { createAppDatabase, restoreFromS3 } from "../test/support/backup";
+import { main as ops } from "../ops/cli";
+import { createAppDatabase, createMigratedDatabase, restoreFromS3 } from "../test/support/backup";
 import { startPostgres, type PostgresServer } from "../test/support/postgres";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "../test/support/s3";
 
@@ -157,7 +163,43 @@ async function main(): Promise<void> {
         console.log(`ratios         ${speedup.toFixed(2)}x faster, size ${sizeRatio.toFixed(3)}x, restore ${(restoreMs.guide / restoreMs.job).toFixed(2)}x faster`);
         const met = speedup >= 2 && sizeRatio <= 1.15;
         console.log(`target (>= 2x faster, <= 1.15x size): ${met ? "met" : "NOT met"}`);
-        process.exitCode = met ? 0 : 1;
+
+        // The operations tool: restore of the job's object, and import of the same data.
+        const url = (database: string) => `postgresql://postgres:${PASSWORD}@127.0.0.1:${db.port}/${database}?sslmode=disable`;
+        // Exact counts (n_live_tup is an estimate after ANALYZE of a large table).
+        const count = async (database: string) => {
+            const tables = (await db.sql("select format('%I.%I', schemaname, tablename) from pg_tables where schemaname in ('public', 'auth') order by 1", database)).split("\n");
+            return (await Promise.all(tables.map(async (t) => `${t}=${await db.sql(`select count(*) from ${t}`, database)}`))).join(",");
+        };
+        await db.sql("create database restore_ops");
+        const t0 = performance.now();
+        const restored = await ops(["restore", "--json", "--bucket", BUCKET, "--prefix", "job", "--s3-endpoint", store.endpoint, "--aws-credentials-file", credentials, "--key", samples.job[samples.job.length - 1].key, "--target", url("restore_ops"), "--work-dir", work]);
+        const opsRestoreMs = performance.now() - t0;
+        if (restored.code !== 0) throw new Error(`ops restore failed: ${restored.stderr}`);
+        const restoredJson = JSON.parse(restored.stdout) as { jobs: number; problems: string[] };
+        console.log(`restore ops   ${seconds(opsRestoreMs)} (pg_restore -j ${restoredJson.jobs}; row counts differing from the manifest: ${restoredJson.problems.length})`);
+
+        for (const name of ["import_guide", "import_ops"]) await createMigratedDatabase(db, name, work);
+        const t1 = performance.now();
+        await exec("bash", ["-o", "pipefail", "-c", "pg_dump --data-only --schema=auth --schema=public -d app | psql -X -q -v ON_ERROR_STOP=1 -d import_guide"], pgEnv);
+        const guideImportMs = performance.now() - t1;
+        console.log(`import guide  ${seconds(guideImportMs)} (pg_dump --data-only | psql)`);
+        const t2 = performance.now();
+        const imported = await ops(["import", "--json", "--from", url("app"), "--database-url", url("import_ops"), "--schemas", "auth,public"]);
+        const opsImportMs = performance.now() - t2;
+        if (imported.code !== 0) throw new Error(`ops import failed: ${imported.stderr}${imported.stdout}`);
+        const importJson = JSON.parse(imported.stdout) as { copyMs: number };
+        console.log(`import ops    ${seconds(opsImportMs)} (copy ${seconds(importJson.copyMs)}, the rest verifying counts and checksums)`);
+        const same = (await count("import_guide")) === (await count("import_ops"));
+
+        const restoreRatio = restoreMs.guide / opsRestoreMs;
+        const importRatio = guideImportMs / opsImportMs;
+        console.log("");
+        console.log(`                guide      ops        ratio`);
+        console.log(`restore         ${seconds(restoreMs.guide).padEnd(10)} ${seconds(opsRestoreMs).padEnd(10)} ${restoreRatio.toFixed(2)}x faster (target >= 2x: ${restoreRatio >= 2 ? "met" : "NOT met"})`);
+        console.log(`import          ${seconds(guideImportMs).padEnd(10)} ${seconds(opsImportMs).padEnd(10)} ${importRatio.toFixed(2)}x faster (target >= 3x: ${importRatio >= 3 ? "met" : "NOT met"}; copy alone ${(guideImportMs / importJson.copyMs).toFixed(2)}x)`);
+        console.log(`same data in both imports (row counts): ${same ? "yes" : "NO"}`);
+        process.exitCode = met && restoreRatio >= 2 && importRatio >= 3 && same ? 0 : 1;
     } finally {
         await Promise.all([pg?.stop(), s3?.stop()]);
         rmSync(work, { recursive: true, force: true });

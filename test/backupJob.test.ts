@@ -14,12 +14,13 @@ import { promisify } from "node:util";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBackupJob } from "../backup-job/build";
+import { parseManifest } from "../backup-job/manifest";
 import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT, uploadParams, type Status } from "../backup-job/job";
 import { reveal } from "../lib/offline/values";
 import { byName, containerEnv, evaluateStack, PROJECT_DIR, uploadsOf } from "./harness";
 import { freePort } from "./support/net";
 import { startPostgres, type PostgresServer } from "./support/postgres";
-import { createAppDatabase, restoreFromS3 } from "./support/backup";
+import { backupJobEnv, createAppDatabase, restoreFromS3 } from "./support/backup";
 import { makePki, type Pki } from "./support/redis";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "./support/s3";
 
@@ -47,25 +48,7 @@ function writeSecretFile(name: string, content: string): string {
 
 /** The job's environment as the container gets it, pointed at the loopback servers; nothing inherited. */
 function jobEnv(overrides: Record<string, string> = {}): Record<string, string> {
-    return {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: work,
-        PGHOST: "127.0.0.1",
-        PGPORT: String(pg.port),
-        PGDATABASE: "app",
-        PGUSER: "postgres",
-        PGSSLMODE: "disable",
-        PGPASSFILE: join(work, "pgpass"),
-        AWS_REGION: "eu-central-1",
-        AWS_SHARED_CREDENTIALS_FILE: join(work, "aws_credentials"),
-        AWS_CONFIG_FILE: join(work, "aws_config"),
-        BACKUP_BUCKET: BUCKET,
-        BACKUP_PREFIX: "supabase",
-        BACKUP_SSE: "AES256",
-        BACKUP_S3_ENDPOINT: s3.endpoint,
-        BACKUP_PART_SIZE_MB: "5",
-        ...overrides,
-    };
+    return backupJobEnv({ work, pgPort: pg.port, s3Endpoint: s3.endpoint, bucket: BUCKET }, overrides);
 }
 
 interface JobRun {
@@ -240,6 +223,16 @@ describe("backup job against PostgreSQL and S3", () => {
         const storedSha = createHash("sha256").update(Buffer.from(await stored.Body!.transformToByteArray())).digest("hex");
         expect(report.readBackSha256).toBe(storedSha);
         expect(report.sha256).toBe(storedSha);
+
+        // The manifest beside it: the dump's SHA-256, and the row counts of the dump's own snapshot.
+        expect(report.manifestKey).toBe(`${String(report.key)}.manifest.json`);
+        const stored2 = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: String(report.manifestKey) }));
+        const manifest = parseManifest(await stored2.Body!.transformToString(), "manifest");
+        expect(manifest).toMatchObject({ key: report.key, sha256: storedSha, bytes: report.bytes });
+        for (const [table, summary] of Object.entries(source)) expect(`${manifest.tables[table]} rows`).toBe(summary.split(",")[0]);
+        expect(report.tables).toBe(Object.keys(manifest.tables).length);
+        // The manifest key is not taken for a dump by anything that looks for the newest backup.
+        expect(String(report.manifestKey)).not.toMatch(/\.dump$/);
     }, 120_000);
 
     it("verifies the server with databaseCaCert under verify-full, as the container gets it", async () => {
@@ -262,8 +255,8 @@ describe("backup job against PostgreSQL and S3", () => {
 
     describe("faults: clear error, non-zero exit, nothing under a final name", () => {
         const faults: [string, () => Promise<Record<string, string>>, number, string, RegExp][] = [
-            ["database down", async () => ({ PGPORT: String(await freePort()) }), 3, "dump", /pg_dump failed \(exit 1\): .*(Connection refused|could not connect)/],
-            ["wrong password", async () => ({ PGPASSFILE: writeSecretFile("pgpass-wrong", "127.0.0.1:*:*:postgres:not-the-password\n") }), 3, "dump", /pg_dump failed \(exit 1\): .*password authentication failed for user "postgres"/],
+            ["database down", async () => ({ PGPORT: String(await freePort()) }), 3, "dump", /cannot open the dump's database session: .*(Connection refused|could not connect)/],
+            ["wrong password", async () => ({ PGPASSFILE: writeSecretFile("pgpass-wrong", "127.0.0.1:*:*:postgres:not-the-password\n") }), 3, "dump", /cannot open the dump's database session: .*password authentication failed for user "postgres"/],
             ["S3 down", async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` }), 4, "storage", /upload of s3:\/\/toolboxai-test-backups\/supabase\/\d{8}T\d{6}Z\.dump failed: cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/],
             ["bucket missing", async () => ({ BACKUP_BUCKET: "toolboxai-no-such-bucket" }), 4, "storage", /bucket toolboxai-no-such-bucket does not exist at http:\/\/127\.0\.0\.1:\d+ \(NoSuchBucket\)/],
             [

@@ -8,7 +8,10 @@ import { evaluateProgram, type EvaluateOptions, type Evaluation, type RecordedRe
 import { reveal } from "../lib/offline/values";
 
 export const PROJECT_DIR = resolve(__dirname, "..");
-export const STACKS = ["dev", "prod"] as const;
+export const STACKS = ["dev", "prod", "e2e"] as const;
+
+/** The environment each stack file sets: e2e (the e2e workflow's throwaway stack) is a dev environment. */
+export const STACK_ENVIRONMENT: Record<(typeof STACKS)[number], "dev" | "prod"> = { dev: "dev", prod: "prod", e2e: "dev" };
 
 /** The rotation clock of every test evaluation unless a test sets another: snapshots must not age. */
 export const TEST_CLOCK = "2026-11-25T12:00:00Z";

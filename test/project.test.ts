@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { KNOWN_KEYS, SECRET_KEYS, SETTING_DOCS } from "../lib/config";
 import { renderConfigurationDoc } from "../lib/config/docs";
 import { readStackFiles } from "../lib/offline/stackFiles";
-import { evaluateStack, PROJECT_DIR, STACKS } from "./harness";
+import { evaluateStack, PROJECT_DIR, STACK_ENVIRONMENT, STACKS } from "./harness";
 
 const read = (path: string) => readFileSync(join(PROJECT_DIR, path), "utf8");
 const project = load(read("Pulumi.yaml")) as { name: string; runtime: { name: string }; config: Record<string, { type: string; description: string; default?: unknown; secret?: boolean }> };
@@ -57,7 +57,7 @@ describe.each(STACKS)("Pulumi.%s.yaml", (stack) => {
 
     it("holds the guide's per-environment values", () => {
         const v = (k: string) => files.values[`toolboxai:${k}`];
-        expect(v("environment")).toBe(stack);
+        expect(v("environment")).toBe(STACK_ENVIRONMENT[stack]);
         expect(v("databasePoolSize")).toBe("20");
         expect(v("backupRetentionDays")).toBe(stack === "prod" ? "30" : "7");
         expect(v("databaseSslMode")).toBe(stack === "prod" ? "require" : "disable");

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { VAULT_CHILD_TOKEN_TTL_SECONDS } from "../components/Providers";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { makePki } from "./support/redis";
-import { byName, evaluateStack, parentName, STACKS } from "./harness";
+import { byName, evaluateStack, parentName, STACK_ENVIRONMENT, STACKS } from "./harness";
 
 describe.each(STACKS)("Providers (%s)", (stack) => {
     it("configures each provider explicitly from the stack config, under the Providers component", async () => {
@@ -54,18 +54,18 @@ describe.each(STACKS)("Providers (%s)", (stack) => {
         const username = "toolboxai-deploy-bot";
         const password = "ghp_registry-token-that-must-stay-secret";
         // prod's stack file sets registryAddress: ghcr.io; dev's does not, until a newcomer sets it.
-        const overrides = stack === "dev" ? { registryAddress: "ghcr.io" } : {};
+        const overrides = stack !== "prod" ? { registryAddress: "ghcr.io" } : {};
         const ev = await evaluateStack(stack, { secrets: { registryUsername: username, registryPassword: password }, overrides });
         const docker = byName(ev, "providers-docker");
         expect(docker.inputs.registryAuth).toBeInstanceOf(SecretValue);
         expect(JSON.parse(reveal(docker.inputs.registryAuth) as string)).toEqual([{ address: "ghcr.io", username, password }]);
         expect(findLeaks(ev)).toEqual([]);
-        if (stack === "dev") expect(byName(await evaluateStack(stack), "providers-docker").inputs.registryAuth).toBeUndefined();
+        if (stack !== "prod") expect(byName(await evaluateStack(stack), "providers-docker").inputs.registryAuth).toBeUndefined();
     });
 
     it("tags every AWS resource with project, stack and environment", async () => {
         const ev = await evaluateStack(stack);
         const tags = JSON.parse(String(byName(ev, "providers-aws").inputs.defaultTags)).tags;
-        expect(tags).toEqual({ project: "toolboxai", stack, environment: stack, "managed-by": "pulumi" });
+        expect(tags).toEqual({ project: "toolboxai", stack, environment: STACK_ENVIRONMENT[stack], "managed-by": "pulumi" });
     });
 });

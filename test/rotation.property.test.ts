@@ -39,9 +39,16 @@ describe("rotationPeriod", () => {
 
     it("refuses a period that is not a whole number of days >= 1", () => {
         fc.assert(
-            fc.property(instant, fc.oneof(fc.integer({ max: 0 }), fc.double({ noNaN: true }).filter((d) => !Number.isInteger(d))), (now, days) => {
-                expect(() => rotationPeriod(now, days)).toThrow(/whole number of days >= 1/);
-            }),
+            fc.property(
+                instant,
+                fc.oneof(
+                    fc.integer({ max: 0 }),
+                    fc.double({ noNaN: true }).filter((d) => !Number.isInteger(d)),
+                ),
+                (now, days) => {
+                    expect(() => rotationPeriod(now, days)).toThrow(/whole number of days >= 1/);
+                },
+            ),
         );
     });
 });

@@ -12,7 +12,7 @@ import { reveal, SecretValue } from "../lib/offline/values";
 import { byName, evaluateProgramInline, evaluateStack, ofType, PROJECT_DIR, STACKS, TEST_CLOCK } from "./harness";
 import { effectiveSecretIdTtl, goSeconds } from "./support/vault";
 
-const PREFIX = { dev: "toolboxai-dev", prod: "toolboxai" } as const;
+const PREFIX = { dev: "toolboxai-dev", prod: "toolboxai", e2e: "toolboxai-dev" } as const;
 const HOSTED = { supabaseAccessToken: `sbp_${"ab12".repeat(10)}` };
 
 /** The JSON a Vault secret would hold, checking on the way that it was sent as a secret. */

@@ -102,7 +102,8 @@ describe("workflows", () => {
         for (const file of readdirSync(DIR)) {
             for (const [name, job] of Object.entries(workflow(file).jobs)) {
                 const pulumi = job.steps?.some((s) => (s.uses?.startsWith("pulumi/actions@") && s.with?.command) || /(^|[;&|]|then|else)\s*pulumi (preview|up|stack history)\b/m.test(s.run ?? ""));
-                if (!pulumi) continue;
+                // e2e deploys a throwaway stack into the GitHub runner's own Docker and Vault: no stack's infrastructure.
+                if (!pulumi || file === "e2e.yml") continue;
                 infra.push(`${file}:${name}`);
                 const labels = ([] as string[]).concat(job["runs-on"] ?? []);
                 expect(labels[0], `${file}:${name}`).toBe("self-hosted");
@@ -194,6 +195,30 @@ describe("workflows", () => {
         expect(await scenario({ steps: [] }, { steps: [] })).toMatchObject({ check: 0, dueOut: "due=false\n" });
     });
 
+    it("drills a restore of prod's backup weekly with read-only access, opening an issue on failure", () => {
+        const drill = workflow("restore-drill.yml");
+        expect(drill.on).toHaveProperty("schedule");
+        const job = drill.jobs.drill as Job & { services?: Record<string, { image: string }> };
+        expect(job.environment).toBe("prod-backup-reader");
+        expect(job.services?.postgres.image).toMatch(/supabase\/postgres/);
+        const steps = job.steps ?? [];
+        expect(steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials"))?.with?.["role-to-assume"]).toBe("${{ vars.AWS_BACKUP_READER_ROLE_ARN }}");
+        expect(steps.map((s) => s.run ?? "").join("\n")).toMatch(/npm run --silent ops -- drill --json/);
+        expect(steps.find((s) => s.if === "failure()")?.run).toMatch(/gh issue (create|comment)/);
+    });
+
+    it("deploys a throwaway e2e stack with the real CLI, runs ops doctor, and always destroys it", () => {
+        const e2e = workflow("e2e.yml");
+        expect(Object.keys(e2e.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+        const steps = e2e.jobs.e2e.steps ?? [];
+        const runs = steps.map((s) => s.run ?? "").join("\n");
+        expect(runs).toMatch(/pulumi up --yes --skip-preview --stack e2e/);
+        expect(runs).toMatch(/npx supabase start/);
+        expect(runs).toMatch(/ops -- doctor --stack e2e/);
+        expect(steps.find((s) => s.name === "Destroy")).toMatchObject({ if: "always()" });
+        expect(steps.find((s) => s.name === "Destroy")?.run).toMatch(/pulumi destroy --yes --stack e2e/);
+    });
+
     it("never puts a secret in a shell command line or echoes one", () => {
         const files = [...readdirSync(DIR).map((f) => join(DIR, f)), join(PROJECT_DIR, ".github", "actions", "deploy-access", "action.yml")];
         for (const file of files) {
@@ -222,5 +247,16 @@ describe("workflows", () => {
         const images = [...readFileSync(join(PROJECT_DIR, "backup-job", "Dockerfile"), "utf8").matchAll(/^FROM node:(\d+)[.\d]*/gm)].map((m) => m[1]);
         expect(images.length).toBeGreaterThan(0);
         for (const major of images) expect(major).toBe(String(semver.major(pinned)));
+    });
+
+    it("install the Pulumi CLI of .pulumi.version, the SDK's own version (replacementTrigger needs CLI >= 3.208)", () => {
+        const pinned = readFileSync(join(PROJECT_DIR, ".pulumi.version"), "utf8").trim();
+        const sdk = (JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
+        expect(pinned).toBe(sdk);
+        expect(semver.gte(pinned, "3.208.0")).toBe(true);
+        const steps = readdirSync(DIR).flatMap((file) => Object.values(workflow(file).jobs).flatMap((job) => (job.steps ?? []).map((step) => ({ file, step }))));
+        const pulumiSteps = steps.filter(({ step }) => step.uses?.startsWith("pulumi/actions@"));
+        expect(pulumiSteps.length).toBeGreaterThan(0);
+        for (const { file, step } of pulumiSteps) expect(step.with?.["pulumi-version-file"], file).toBe(".pulumi.version");
     });
 });

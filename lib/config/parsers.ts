@@ -115,9 +115,16 @@ export function dockerHost(raw: string): Parsed<string> {
     return bad("must be unix:///path/to/docker.sock or ssh://user@host[:port]; plain tcp:// would expose the engine unencrypted");
 }
 
-// Docker reference grammar (distribution/reference), simplified to what registries accept.
-const IMAGE =
-    /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*)(:(?<tag>[\w][\w.-]{0,127}))?(@(?<digest>sha256:[a-f0-9]{64}))?$/;
+// Docker's reference grammar (distribution/reference, reference/regexp.go): an optional registry
+// domain (dot-separated components that may hold '-' and upper case, then an optional port), then
+// lowercase path components joined by '.', '_', '__' or any run of '-'; a tag; a digest.
+const ALNUM = "[a-z0-9]+";
+const PATH_COMPONENT = `${ALNUM}(?:(?:[._]|__|-+)${ALNUM})*`;
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
+const IMAGE = new RegExp(
+    `^(?<repo>(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(?<tag>\\w[\\w.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$`,
+);
 export function image(pinned: boolean) {
     return (raw: string): Parsed<string> => {
         const m = IMAGE.exec(raw);

@@ -4,7 +4,7 @@
  * and the restore the README documents, `zstd -dc | pg_restore`, straight from S3.
  */
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -21,6 +21,17 @@ export async function createAppDatabase(pg: PostgresServer, database: string, se
     const migrations = join(PROJECT_DIR, "supabase", "migrations");
     for (const file of readdirSync(migrations).sort()) await pg.sqlFile(join(migrations, file), {}, database);
     await pg.sqlFile(join(__dirname, "seed.sql"), { scale: seed.scale, projects_per_user: seed.projectsPerUser }, database);
+}
+
+/** Creates `database` with the migrated schema and no data: what `supabase db push` leaves on a new project (roles already in the cluster). */
+export async function createMigratedDatabase(pg: PostgresServer, database: string, workDir: string): Promise<void> {
+    await pg.sql(`create database ${database}`);
+    const setup = readFileSync(join(__dirname, "supabase-auth.sql"), "utf8");
+    const perDatabase = join(workDir, `${database}-auth-schema.sql`);
+    writeFileSync(perDatabase, setup.slice(setup.indexOf("-- per database")));
+    await pg.sqlFile(perDatabase, {}, database);
+    const migrations = join(PROJECT_DIR, "supabase", "migrations");
+    for (const file of readdirSync(migrations).sort()) await pg.sqlFile(join(migrations, file), {}, database);
 }
 
 /** Restores the object at `key` into a new `database`: returns pg_restore's exit code and error output. */
@@ -42,4 +53,30 @@ export async function restoreFromS3(
     zstd.stdout.pipe(restorer.stdin);
     await pipeline(object.Body as Readable, zstd.stdin);
     return { code: await exited, errors };
+}
+
+/**
+ * The backup job's environment as its container gets it, pointed at loopback servers; nothing
+ * inherited. Expects `pgpass`, `aws_credentials` and `aws_config` in `work`.
+ */
+export function backupJobEnv(o: { work: string; pgPort: number; s3Endpoint: string; bucket: string }, overrides: Record<string, string> = {}): Record<string, string> {
+    return {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: o.work,
+        PGHOST: "127.0.0.1",
+        PGPORT: String(o.pgPort),
+        PGDATABASE: "app",
+        PGUSER: "postgres",
+        PGSSLMODE: "disable",
+        PGPASSFILE: join(o.work, "pgpass"),
+        AWS_REGION: "eu-central-1",
+        AWS_SHARED_CREDENTIALS_FILE: join(o.work, "aws_credentials"),
+        AWS_CONFIG_FILE: join(o.work, "aws_config"),
+        BACKUP_BUCKET: o.bucket,
+        BACKUP_PREFIX: "supabase",
+        BACKUP_SSE: "AES256",
+        BACKUP_S3_ENDPOINT: o.s3Endpoint,
+        BACKUP_PART_SIZE_MB: "5",
+        ...overrides,
+    };
 }

@@ -1,0 +1,223 @@
+/**
+ * The operations tool: `npm run ops -- <command> [options]` or the `toolboxai-ops` bin.
+ *   doctor   checks database, pooler, connections, schema, Redis, Vault and backups
+ *   restore  restores a backup (verified by SHA-256 first) and compares row counts with its manifest
+ *   drill    restores the newest backup into a scratch database, verifies it, reports its age and the RTO
+ *   import   copies an old database's data into the migrated schema, verified per table
+ * Exit codes: 0 all well, 1 a check or step failed, 2 bad usage. docs/operations/ops-tool.md.
+ */
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { EXIT, exitCodeOf, redactUrl, type CheckResult } from "../lib/ops/rules";
+import { resolveContext, UsageError, type CommonFlags } from "./context";
+import { doctor, DOCTOR_GROUPS } from "./doctor";
+import { importData, ImportRefused } from "./import";
+import { checksTable, progress, table } from "./output";
+import { drill, RefusedError, restore, type RestoreResult } from "./restore";
+
+const COMMON = {
+    stack: { type: "string" },
+    outputs: { type: "string" },
+    "database-url": { type: "string" },
+    "pooler-url": { type: "string" },
+    "s3-endpoint": { type: "string" },
+    bucket: { type: "string" },
+    prefix: { type: "string" },
+    region: { type: "string" },
+    "aws-credentials-file": { type: "string" },
+    "redis-url": { type: "string" },
+    "redis-ca": { type: "string" },
+    "redis-password-file": { type: "string" },
+    "vault-addr": { type: "string" },
+    schedule: { type: "string" },
+    "migrations-dir": { type: "string" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+} as const;
+
+const COMMANDS = {
+    doctor: {
+        "long-query-seconds": { type: "string", default: "300" },
+        "exposed-schemas": { type: "string", default: "public" },
+        skip: { type: "string", default: "" },
+    },
+    restore: {
+        key: { type: "string", default: "latest" },
+        target: { type: "string" },
+        clean: { type: "boolean", default: false },
+        jobs: { type: "string" },
+        "work-dir": { type: "string" },
+    },
+    drill: {
+        server: { type: "string" },
+        keep: { type: "boolean", default: false },
+        jobs: { type: "string" },
+        "work-dir": { type: "string" },
+    },
+    import: {
+        from: { type: "string" },
+        schemas: { type: "string", default: "public" },
+        truncate: { type: "boolean", default: false },
+        "dry-run": { type: "boolean", default: false },
+        jobs: { type: "string" },
+    },
+} as const;
+
+type Command = keyof typeof COMMANDS;
+
+export const USAGE = `usage: ops <doctor|restore|drill|import> [options]   (docs/operations/ops-tool.md)
+  where things are:  --stack <name> | --outputs <file>   (credentials from Vault: VAULT_ADDR, VAULT_TOKEN)
+                     --database-url --pooler-url --s3-endpoint --bucket --prefix --region --aws-credentials-file
+                     --redis-url --redis-ca --redis-password-file --vault-addr --schedule --migrations-dir
+  doctor   [--long-query-seconds 300] [--exposed-schemas public] [--skip redis,vault,...]
+  restore  --target <database url> [--key latest|<key>] [--clean] [--jobs N] [--work-dir DIR]
+  drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR]
+  import   --from <old database url> [--schemas public] [--truncate] [--dry-run] [--jobs N]
+  --json   machine-readable result on stdout
+exit codes: 0 all well, 1 a check or step failed, 2 bad usage`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number, max = 256): number {
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max)
+        throw new UsageError(`--${name} ${JSON.stringify(value)}: must be a whole number from 1 to ${max}`);
+    return Number(value);
+}
+
+function need(name: string, value: string | undefined, what: string): string {
+    if (!value) throw new UsageError(`--${name} is required: ${what}`);
+    return value;
+}
+
+function postgresUrl(name: string, value: string): string {
+    if (!/^postgres(ql)?:\/\//.test(value)) throw new UsageError(`--${name} ${redactUrl(value)}: must be a postgresql:// URL`);
+    return value;
+}
+
+export interface Outcome {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+function restoreRows(r: RestoreResult): string {
+    return table(
+        ["table", "manifest", "restored", ""],
+        r.tables.map((t) => [t.table, String(t.manifest), t.restored === null ? "missing" : String(t.restored), t.ok ? "ok" : "DIFFERS"]),
+    );
+}
+
+/** Runs one command line; returns what to print and the exit code (the bin and the tests share this). */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
+    const command = argv[0] as Command;
+    const err = (code: number, message: string, json: boolean): Outcome =>
+        json
+            ? { code, stdout: `${JSON.stringify({ ok: false, error: message })}\n`, stderr: `${message}\n` }
+            : { code, stdout: "", stderr: `${message}\n` };
+    if (!command || command === ("--help" as Command) || command === ("-h" as Command))
+        return { code: command ? EXIT.ok : EXIT.usage, stdout: command ? `${USAGE}\n` : "", stderr: command ? "" : `${USAGE}\n` };
+    if (!(command in COMMANDS)) return err(EXIT.usage, `unknown command ${JSON.stringify(command)}\n${USAGE}`, false);
+    let values: Record<string, string | boolean | undefined>;
+    try {
+        values = parseArgs({ args: argv.slice(1), options: { ...COMMON, ...COMMANDS[command] }, strict: true, allowPositionals: false })
+            .values as Record<string, string | boolean | undefined>;
+    } catch (e) {
+        return err(EXIT.usage, `${(e as Error).message}\n${USAGE}`, argv.includes("--json"));
+    }
+    const json = Boolean(values.json);
+    if (values.help) return { code: EXIT.ok, stdout: `${USAGE}\n`, stderr: "" };
+    const progressOut = json ? undefined : progress();
+    try {
+        const ctx = await resolveContext(values as CommonFlags, env);
+        if (command === "doctor") {
+            const longQuerySeconds = positiveInt("long-query-seconds", values["long-query-seconds"] as string, 300, 86_400);
+            const exposedSchemas = String(values["exposed-schemas"])
+                .split(",")
+                .map((s) => s.trim())
+                .filter(Boolean);
+            const skip = String(values.skip)
+                .split(",")
+                .map((s) => s.trim())
+                .filter(Boolean);
+            const unknown = skip.filter((g) => !(DOCTOR_GROUPS as readonly string[]).includes(g));
+            if (unknown.length) throw new UsageError(`--skip ${unknown.join(",")}: must be groups of ${DOCTOR_GROUPS.join(", ")}`);
+            const results: CheckResult[] = await doctor(ctx, { longQuerySeconds, exposedSchemas, skip });
+            if (results.every((r) => r.status === "skip"))
+                throw new UsageError(
+                    "nothing to check: pass --stack (or --outputs) with VAULT_ADDR/VAULT_TOKEN, or the endpoints (--database-url, --bucket, --redis-url, ...)",
+                );
+            const code = exitCodeOf(results);
+            return { code, stdout: json ? `${JSON.stringify({ ok: code === 0, checks: results })}\n` : checksTable(results), stderr: "" };
+        }
+        if (command === "restore" || command === "drill") {
+            if (!ctx.s3)
+                throw new UsageError("no bucket: pass --bucket (with --s3-endpoint for an S3-compatible store) or --stack/--outputs");
+            const jobs = positiveInt("jobs", values.jobs as string | undefined, Math.max(2, availableParallelism()));
+            const common = { s3: ctx.s3, jobs, workDir: values["work-dir"] as string | undefined, progress: progressOut };
+            if (command === "restore") {
+                const target = postgresUrl("target", need("target", values.target as string, "the database URL to restore into"));
+                const r = await restore({ ...common, key: String(values.key), target, clean: Boolean(values.clean) });
+                const summary = `restored ${r.key} (${r.bytes} bytes, SHA-256 ${r.sha256} matches the manifest) into ${redactUrl(target)} with ${r.jobs} jobs: download ${(r.downloadMs / 1000).toFixed(1)} s, pg_restore ${(r.restoreMs / 1000).toFixed(1)} s`;
+                return {
+                    code: r.ok ? EXIT.ok : EXIT.failed,
+                    stdout: json
+                        ? `${JSON.stringify(r)}\n`
+                        : `${summary}\n\n${restoreRows(r)}\n${r.problems.length ? `\nrow counts differ:\n  ${r.problems.join("\n  ")}\n` : "\nevery table's row count equals the manifest's\n"}`,
+                    stderr: "",
+                };
+            }
+            const server = postgresUrl(
+                "server",
+                need("server", values.server as string, "a database URL on the server to create the scratch database on"),
+            );
+            const r = await drill({ ...common, server, keep: Boolean(values.keep) });
+            const summary = `drill: ${r.key}, ${r.backupAgeHours} h old, restored into ${r.scratchDatabase}${r.kept ? " (kept)" : " (dropped)"} in ${r.rtoSeconds} s (download, verify, restore and count: the RTO this backup allows)`;
+            return {
+                code: r.ok ? EXIT.ok : EXIT.failed,
+                stdout: json
+                    ? `${JSON.stringify(r)}\n`
+                    : `${summary}\n\n${restoreRows(r)}\n${r.problems.length ? `\nrow counts differ:\n  ${r.problems.join("\n  ")}\n` : "\nevery table's row count equals the manifest's\n"}`,
+                stderr: "",
+            };
+        }
+        // import
+        const from = postgresUrl("from", need("from", values.from as string, "the old database's URL"));
+        const target = postgresUrl("database-url", need("database-url", ctx.databaseUrl, "the target database (or --stack with Vault)"));
+        const schemas = String(values.schemas)
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean);
+        const jobs = positiveInt("jobs", values.jobs as string | undefined, Math.max(2, availableParallelism()));
+        const r = await importData({
+            from,
+            target,
+            schemas,
+            truncate: Boolean(values.truncate),
+            dryRun: Boolean(values["dry-run"]),
+            jobs,
+            progress: progressOut,
+        });
+        const lines = [
+            r.dryRun ? "dry run: nothing written" : `copied in ${((r.copyMs ?? 0) / 1000).toFixed(1)} s`,
+            `load order (foreign-key levels): ${r.plan.map((l, i) => `${i + 1}: ${l.join(", ")}`).join("; ")}`,
+            r.differences.length
+                ? `schema differences (source vs migrated schema):\n  ${r.differences.join("\n  ")}`
+                : "schema: the source's tables and columns equal the migrated schema's",
+            ...(r.blocking.length ? [`these stop the import: ${r.blocking.length}`] : []),
+            ...(r.nonEmpty.length ? [`target tables with rows: ${r.nonEmpty.join(", ")}${r.dryRun ? "" : " (truncated)"}`] : []),
+            ...(r.tables.length
+                ? [
+                      table(
+                          ["table", "source", "target", "checksum"],
+                          r.tables.map((t) => [t.table, String(t.source), String(t.target), t.checksumsEqual ? "equal" : "DIFFERS"]),
+                      ),
+                  ]
+                : []),
+            ...(r.problems.length ? [`problems:\n  ${r.problems.join("\n  ")}`] : []),
+        ];
+        return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : `${lines.join("\n")}\n`, stderr: "" };
+    } catch (e) {
+        if (e instanceof UsageError) return err(EXIT.usage, e.message, json);
+        const kind = e instanceof RefusedError || e instanceof ImportRefused ? "refused" : "failed";
+        return err(EXIT.failed, `${command} ${kind}: ${(e as Error).message}`, json);
+    }
+}

@@ -1,0 +1,175 @@
+/**
+ * Where the tool's endpoints and credentials come from: the stack's outputs (`pulumi stack output
+ * --json --show-secrets`, or --outputs <file>), credentials from Vault by the paths in those
+ * outputs, and flags, which win over both. Nothing here prints a secret.
+ */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { redisUsername } from "../components/SupabaseCredentials";
+import { DEFAULT_BACKUP_SCHEDULE } from "../lib/backup";
+import { VaultClient } from "./vault";
+
+const run = promisify(execFile);
+
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+/** The flags every command shares (strings as parseArgs gives them). */
+export interface CommonFlags {
+    stack?: string;
+    outputs?: string;
+    "database-url"?: string;
+    "pooler-url"?: string;
+    "s3-endpoint"?: string;
+    bucket?: string;
+    prefix?: string;
+    region?: string;
+    "aws-credentials-file"?: string;
+    "redis-url"?: string;
+    "redis-ca"?: string;
+    "redis-password-file"?: string;
+    "vault-addr"?: string;
+    schedule?: string;
+    "migrations-dir"?: string;
+}
+
+/** The parts of the stack outputs (index.ts) the tool reads. */
+export interface StackOutputs {
+    database?: { host: string; port: number; name: string; sslMode: string; pooler: { host: string; port: number; user: string } | null };
+    vault?: { address: string; mount: string; pathPrefix: string; appRoleMount: string; policies: Record<string, string> };
+    backup?: { bucketName: string; region: string; prefix: string; kmsKeyArn: string | null; schedule: string | null };
+    docker?: { redisEndpoint: string; redisCaCertPem: string };
+}
+
+export interface Context {
+    databaseUrl?: string;
+    poolerUrl?: string;
+    s3?: {
+        endpoint?: string;
+        bucket: string;
+        prefix: string;
+        region: string;
+        credentialsFile?: string;
+        sse?: "AES256" | "aws:kms";
+        kmsKeyArn?: string;
+    };
+    schedule: string;
+    redis?: { url: string; caPem?: string; password?: string };
+    vault?: { client: VaultClient; mount: string; pathPrefix: string; appRoleMount: string };
+    migrationsDir: string;
+    /** Where each setting came from, for the doctor's evidence. */
+    sources: Record<string, "flag" | "stack" | "vault">;
+}
+
+export const DEFAULT_MIGRATIONS_DIR = join(__dirname, "..", "supabase", "migrations");
+
+export async function loadOutputs(flags: CommonFlags): Promise<StackOutputs | undefined> {
+    if (flags.outputs) {
+        try {
+            return JSON.parse(readFileSync(flags.outputs, "utf8")) as StackOutputs;
+        } catch (err) {
+            throw new UsageError(`--outputs ${flags.outputs}: cannot read stack outputs JSON (${(err as Error).message})`);
+        }
+    }
+    if (!flags.stack) return undefined;
+    try {
+        const { stdout } = await run("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", flags.stack], {
+            timeout: 60_000,
+            maxBuffer: 1 << 24,
+        });
+        return JSON.parse(stdout) as StackOutputs;
+    } catch (err) {
+        const e = err as { code?: string; stderr?: string; message: string };
+        if (e.code === "ENOENT")
+            throw new UsageError(
+                `--stack ${flags.stack}: the pulumi CLI is not installed; install it (https://www.pulumi.com/docs/install/) or pass --outputs <file> from \`pulumi stack output --json --show-secrets\``,
+            );
+        // stderr of pulumi names the problem (not logged in, no such stack); it holds no secret.
+        throw new UsageError(
+            `--stack ${flags.stack}: pulumi stack output failed: ${(e.stderr ?? e.message).trim().split("\n").slice(-2).join(" ")}`,
+        );
+    }
+}
+
+function urlWithUser(base: string, user: string, password: string): string {
+    const u = new URL(base);
+    u.username = encodeURIComponent(user);
+    u.password = encodeURIComponent(password);
+    return u.toString();
+}
+
+/** Resolves every endpoint: flags first, then the stack's outputs with credentials from Vault. */
+export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Promise<Context> {
+    const outputs = await loadOutputs(flags);
+    const sources: Context["sources"] = {};
+    const ctx: Context = {
+        schedule: flags.schedule ?? outputs?.backup?.schedule ?? DEFAULT_BACKUP_SCHEDULE,
+        migrationsDir: flags["migrations-dir"] ?? DEFAULT_MIGRATIONS_DIR,
+        sources,
+    };
+
+    const vaultAddr = flags["vault-addr"] ?? env.VAULT_ADDR ?? outputs?.vault?.address;
+    if (outputs?.vault && vaultAddr && env.VAULT_TOKEN) {
+        ctx.vault = {
+            client: new VaultClient(vaultAddr, env.VAULT_TOKEN),
+            mount: outputs.vault.mount,
+            pathPrefix: outputs.vault.pathPrefix,
+            appRoleMount: outputs.vault.appRoleMount,
+        };
+    }
+    const kv = async (leaf: string): Promise<Record<string, string> | undefined> =>
+        ctx.vault ? ctx.vault.client.readKv(ctx.vault.mount, `${ctx.vault.pathPrefix}/${leaf}`) : undefined;
+
+    // Database: the direct URL is stored whole in Vault (supabase.database_url); the pooler URL is built from the outputs and the password.
+    if (flags["database-url"]) [ctx.databaseUrl, sources.database] = [flags["database-url"], "flag"];
+    else if (ctx.vault) {
+        const url = (await kv("supabase"))?.database_url;
+        if (url) [ctx.databaseUrl, sources.database] = [url, "vault"];
+    }
+    if (flags["pooler-url"]) [ctx.poolerUrl, sources.pooler] = [flags["pooler-url"], "flag"];
+    else if (outputs?.database?.pooler && ctx.vault) {
+        const password = (await kv("database"))?.password;
+        const p = outputs.database.pooler;
+        if (password) {
+            const base = `postgresql://${p.host}:${p.port}/${encodeURIComponent(outputs.database.name)}?sslmode=${outputs.database.sslMode}`;
+            [ctx.poolerUrl, sources.pooler] = [urlWithUser(base, p.user, password), "vault"];
+        }
+    }
+
+    const b = outputs?.backup;
+    const bucket = flags.bucket ?? b?.bucketName;
+    if (bucket) {
+        ctx.s3 = {
+            endpoint: flags["s3-endpoint"],
+            bucket,
+            prefix: flags.prefix ?? b?.prefix ?? "supabase",
+            region: flags.region ?? b?.region ?? env.AWS_REGION ?? "eu-central-1",
+            credentialsFile: flags["aws-credentials-file"],
+            sse: b ? (b.kmsKeyArn ? "aws:kms" : "AES256") : undefined,
+            kmsKeyArn: b?.kmsKeyArn ?? undefined,
+        };
+        sources.s3 = flags.bucket ? "flag" : "stack";
+    }
+
+    const redisUrl =
+        flags["redis-url"] ??
+        (outputs?.docker?.redisEndpoint ? `rediss://${outputs.docker.redisEndpoint.replace(/^rediss?:\/\//, "")}` : undefined);
+    if (redisUrl) {
+        const caPem = flags["redis-ca"] ? readFileSync(flags["redis-ca"], "utf8") : outputs?.docker?.redisCaCertPem;
+        let password: string | undefined;
+        // The health-check user, which may only PING, unless the URL names another.
+        const url = new URL(redisUrl);
+        if (!url.username) url.username = redisUsername("healthcheck");
+        if (flags["redis-password-file"]) password = readFileSync(flags["redis-password-file"], "utf8").trim();
+        else if (ctx.vault) password = (await kv("redis"))?.[decodeURIComponent(url.username)];
+        ctx.redis = { url: url.toString(), caPem, password };
+        sources.redis = flags["redis-url"] ? "flag" : "stack";
+    }
+    return ctx;
+}
