@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, SYSTEM_TRUST } from "./lib/config";
-import { currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
+import { CONSUMERS, currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
 import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
 import { backendInternalUrl as internalUrl, serviceRuntime } from "./lib/services";
@@ -15,6 +15,7 @@ import { Providers } from "./components/Providers";
 import { RedisServer } from "./components/RedisServer";
 import { SupabaseCredentials } from "./components/SupabaseCredentials";
 import { SupabaseMigrations } from "./components/SupabaseMigrations";
+import { SupabaseProject } from "./components/SupabaseProject";
 
 const config = loadStackConfig();
 // Checked with the config, before any resource: a misnamed migration never half-applies a stack.
@@ -34,18 +35,46 @@ const providers = new Providers("providers", {
 });
 
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);
-// The database password and the backup uploader's access keys share the two-slot rotation.
+// The database password, the backup uploader's access keys and the hosted secret keys share the two-slot rotation.
 const slots = passwordSlots(period, settings.rotationGeneration);
+// Hosted: the project, its settings and its keys through the Management API (docs/hosted-project.md).
+const hosted =
+    settings.supabaseMode === "hosted"
+        ? new SupabaseProject("supabase", {
+              apiUrl: settings.supabaseApiUrl,
+              accessToken: config.secrets.supabaseAccessToken!,
+              ref: settings.supabaseProjectRef,
+              sslEnforced: settings.databaseSslEnforced,
+              // Required in hosted mode: the config refuses a hosted stack without it.
+              allowedCidrs: settings.databaseAllowedCidrs!,
+              // The guide's transaction mode; Supavisor's pool per user and database sized like the application's.
+              pooler: { poolMode: "transaction", defaultPoolSize: settings.databasePoolSize },
+              // Only the auth settings the stack sets: the rest are left alone.
+              auth: Object.fromEntries(
+                  Object.entries({
+                      site_url: settings.authSiteUrl,
+                      uri_allow_list: settings.authUriAllowList,
+                      jwt_exp: settings.authJwtExp,
+                      disable_signup: settings.authDisableSignup,
+                  }).filter(([, v]) => v !== undefined),
+              ),
+              consumers: CONSUMERS,
+              // The secret keys rotate with the database password's slots: one step per period or generation.
+              slots,
+              legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
+          })
+        : undefined;
+const pooler = hosted ? (settings.poolerEnabled ? hosted.pooler : undefined) : settings.poolerEnabled && settings.poolerHost ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser } : undefined;
 const credentials = new SupabaseCredentials(
     "credentials",
     {
         mode: settings.supabaseMode,
         supabaseUrl: settings.supabaseUrl,
         direct: { host: settings.supabaseDbHost, port: settings.supabaseDbPort, database: settings.supabaseDbName, user: settings.supabaseDbUser },
-        pooler: settings.poolerEnabled && settings.poolerHost ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser } : undefined,
+        pooler,
         sslMode: settings.databaseSslMode,
         poolSize: settings.databasePoolSize,
-        hostedKeys: config.secrets.hosted,
+        hostedKeys: hosted && { publishableKey: hosted.publishableKey, secretKeys: hosted.secretKeys, jwtSecret: hosted.jwtSecret },
         vault: { mount: settings.vaultMount, pathPrefix: settings.vaultPathPrefix, manageMount: settings.vaultMountManaged },
         rotation: {
             period,
@@ -116,6 +145,8 @@ const services = settings.services.map((spec) => {
         databasePassword: credentials.databasePassword,
         anonKey: credentials.anonKey,
         serviceRoleKey: credentials.serviceRoleKey,
+        consumerKeys: credentials.consumerKeys,
+        pooler: hosted?.pooler,
         redisUsers: credentials.redisUsers,
         appRoles: credentials.appRoles,
         redisCaCertPem: redis.caCertPem,
@@ -138,8 +169,12 @@ export const database = {
     name: settings.supabaseDbName,
     sslMode: settings.databaseSslMode,
     poolSize: settings.databasePoolSize,
-    pooler: settings.poolerEnabled ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser } : null,
+    pooler: pooler ?? null,
 };
+// Identifiers only: no token or key.
+export const supabaseProject = hosted
+    ? { ref: hosted.ref, managementApiUrl: settings.supabaseApiUrl, secretKeyNames: hosted.keyNames, legacyKeysEnabled: settings.supabaseLegacyKeysEnabled, databaseAllowedCidrs: settings.databaseAllowedCidrs }
+    : null;
 export const vault = {
     address: settings.vaultAddress,
     mount: settings.vaultMount,

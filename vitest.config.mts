@@ -18,6 +18,9 @@ export const REAL_SERVER_TESTS = [
     "test/postgresUrl.test.ts",
     "test/redis.test.ts",
     "test/supabaseStart.test.ts",
+    // The Management API double's fault tests wait out timeouts and backoff; the program test runs the CLI and ts-node.
+    "test/supabase-management.test.ts",
+    "test/supabase-management-program.test.ts",
 ];
 
 export default defineConfig({

@@ -39,8 +39,14 @@ export interface SupabaseCredentialsArgs {
     sslMode: pulumi.Input<SslMode>;
     /** Application connection pool size, stored beside the password. */
     poolSize: pulumi.Input<number>;
-    /** Hosted mode: the project's keys, from secret config. */
-    hostedKeys?: { anonKey: pulumi.Input<string>; serviceRoleKey: pulumi.Input<string>; jwtSecret: pulumi.Input<string> };
+    /** Hosted mode: the project's keys from the Management API (components/SupabaseProject.ts). */
+    hostedKeys?: {
+        publishableKey: pulumi.Input<string>;
+        /** The active secret key of each consumer. */
+        secretKeys: Record<Consumer, pulumi.Input<string>>;
+        /** The legacy JWT secret while the legacy keys are on, else "". */
+        jwtSecret: pulumi.Input<string>;
+    };
     /** KV v2 mount, and whether this component creates it. Plain values: they name resources. */
     vault: { mount: string; pathPrefix: string; manageMount: boolean };
     /** The current rotation period, its keeper (period index and generation), and the database password slots. */
@@ -79,6 +85,8 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
     readonly jwtSecret: pulumi.Output<string>;
     readonly anonKey: pulumi.Output<string>;
     readonly serviceRoleKey: pulumi.Output<string>;
+    /** Hosted mode: each consumer's own secret key (local mode: none, the service_role key serves). */
+    readonly consumerKeys: Partial<Record<Consumer, pulumi.Output<string>>>;
     readonly redisUsers: Record<RedisUser, { username: string; password: pulumi.Output<string> }>;
     /** KV paths as `vault kv get` takes them. */
     readonly vaultPaths: { supabase: string; database: string; redis: string } & Record<`redis/${Consumer}`, string>;
@@ -139,10 +147,13 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
         this.poolerUrl = args.pooler ? url(args.pooler) : undefined;
 
         if (args.mode === "hosted") {
-            if (!args.hostedKeys) throw new pulumi.ResourceError("hosted mode needs the project's anon key, service_role key and JWT secret (hostedKeys)", this);
-            this.jwtSecret = pulumi.secret(args.hostedKeys.jwtSecret);
-            this.anonKey = pulumi.secret(args.hostedKeys.anonKey);
-            this.serviceRoleKey = pulumi.secret(args.hostedKeys.serviceRoleKey);
+            if (!args.hostedKeys) throw new pulumi.ResourceError("hosted mode needs the project's keys from the Management API (hostedKeys, from SupabaseProject)", this);
+            const keys = args.hostedKeys;
+            this.jwtSecret = pulumi.secret(keys.jwtSecret);
+            // The guide's anon_key and service_role_key fields now carry the rotatable keys.
+            this.anonKey = pulumi.secret(keys.publishableKey);
+            this.serviceRoleKey = pulumi.secret(keys.secretKeys.backend);
+            this.consumerKeys = Object.fromEntries(CONSUMERS.map((c) => [c, pulumi.secret(keys.secretKeys[c])]));
         } else {
             // Self-hosted keys: HS256 JWTs signed with a generated secret, dated by the rotation period.
             this.jwtSecret = pulumi.secret(new RandomPassword(`${name}-jwt-secret`, { length: 64, special: false, keepers }, child).result);
@@ -150,6 +161,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
                 pulumi.secret(this.jwtSecret.apply((secret) => signSupabaseKey(secret, supabaseKeyClaims(role, args.rotation.period))));
             this.anonKey = sign("anon");
             this.serviceRoleKey = sign("service_role");
+            this.consumerKeys = {};
         }
 
         this.redisUsers = Object.fromEntries(
@@ -191,6 +203,8 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
         const consumerRedisSecrets = CONSUMERS.map((consumer) =>
             secret(`redis/${consumer}`, { username: this.redisUsers[consumer].username, password: this.redisUsers[consumer].password }),
         );
+        // Hosted: each consumer's own secret key, readable by that consumer only.
+        const consumerKeySecrets = CONSUMERS.filter((c) => this.consumerKeys[c]).map((c) => secret(`supabase/${c}`, { secret_key: this.consumerKeys[c]! }));
         const leafPath = (leaf: string) => vaultKvPath(mount, pathPrefix, leaf);
         this.vaultPaths = {
             supabase: leafPath("supabase"),
@@ -258,7 +272,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             policyNames: this.policyNames,
             appRoleMount: this.appRoleMount,
             appRoles: this.appRoles,
-            secrets: [supabaseSecret.id, databaseSecret.id, redisSecret.id, ...consumerRedisSecrets.map((s) => s.id)],
+            secrets: [supabaseSecret.id, databaseSecret.id, redisSecret.id, ...consumerRedisSecrets.map((s) => s.id), ...consumerKeySecrets.map((s) => s.id)],
         });
     }
 }

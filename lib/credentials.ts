@@ -44,12 +44,13 @@ export type RedisUser = (typeof REDIS_USERS)[number];
 
 /**
  * What each consumer may read, as secret names under the prefix. The backend serves the API and
- * needs the Supabase keys; the worker needs only the database and its own Redis user. Each reads
+ * needs the Supabase keys; the worker needs the database, its own Redis user and (hosted) its own
+ * Supabase secret key (`supabase/<consumer>`). Each reads
  * its own Redis user's secret (`redis/<consumer>`), not the aggregate `redis` of all users.
  */
 export const CONSUMER_READS: Record<Consumer, readonly string[]> = {
-    backend: ["supabase", "database", "redis/backend"],
-    worker: ["database", "redis/worker"],
+    backend: ["supabase", "supabase/backend", "database", "redis/backend"],
+    worker: ["supabase/worker", "database", "redis/worker"],
 };
 
 /** Vault names derived from the path prefix: `toolboxai/dev` becomes `toolboxai-dev`. */

@@ -16,6 +16,10 @@ export interface RuntimeSecrets {
     databasePassword: pulumi.Output<string>;
     anonKey: pulumi.Output<string>;
     serviceRoleKey: pulumi.Output<string>;
+    /** Hosted: each consumer's own Supabase secret key. */
+    consumerKeys?: Partial<Record<Consumer, pulumi.Output<string>>>;
+    /** Hosted: the transaction pooler as the Management API reports it. */
+    pooler?: { host: pulumi.Output<string>; port: pulumi.Output<number>; user: pulumi.Output<string> };
     redisUsers: Record<Consumer, { username: string; password: pulumi.Output<string> }>;
     appRoles: Record<Consumer, { roleId: pulumi.Output<string>; secretId: pulumi.Output<string> }>;
     redisCaCertPem: pulumi.Output<string>;
@@ -93,15 +97,21 @@ export function serviceRuntime(spec: Pick<ServiceSpec, "role" | "ports" | "healt
     // Backend and workers hit the database, Redis and Vault; MCP servers get none of their secrets.
     if (role === "backend" || role === "worker") {
         const consumer: Consumer = role;
-        const db = appDatabase(s);
-        reached.push(db.host);
+        // Hosted with the pooler on: its endpoint comes from the Management API (a public host).
+        const apiPooler = s.poolerEnabled && secrets.pooler ? secrets.pooler : undefined;
+        const db = apiPooler ? { ...apiPooler, database: s.supabaseDbName } : appDatabase(s);
+        if (!apiPooler) reached.push(String(db.host));
         // No password in the URL: libpq (and node-postgres) read it from PGPASSFILE, whose line
         // must name the same host as the URL.
         const params = databaseTrust(s, environment, files);
-        environment.DATABASE_URL = postgresUrl({ user: db.user, host: db.host, port: db.port, database: db.database, sslMode: s.databaseSslMode, params });
+        environment.DATABASE_URL = pulumi
+            .all([db.user, db.host, db.port])
+            .apply(([user, host, port]) => postgresUrl({ user, host, port, database: db.database, sslMode: s.databaseSslMode, params }));
         environment.DATABASE_POOL_SIZE = String(s.databasePoolSize);
         environment.PGPASSFILE = `${SECRETS}/pgpass`;
-        secretFiles.pgpass = secrets.databasePassword.apply((pw) => pgpassLine(db.host, db.port, db.database, db.user, pw));
+        secretFiles.pgpass = pulumi
+            .all([secrets.databasePassword, db.host, db.port, db.user])
+            .apply(([pw, host, port, user]) => pgpassLine(host, port, db.database, user, pw));
         const redisUser = secrets.redisUsers[consumer];
         environment.REDIS_URL = redisUrl(redisUser.username);
         environment.REDIS_PASSWORD_FILE = `${SECRETS}/redis_password`;
@@ -112,6 +122,12 @@ export function serviceRuntime(spec: Pick<ServiceSpec, "role" | "ports" | "healt
         environment.VAULT_SECRET_ID_FILE = `${SECRETS}/vault_secret_id`;
         secretFiles.vault_role_id = secrets.appRoles[consumer].roleId;
         secretFiles.vault_secret_id = secrets.appRoles[consumer].secretId;
+        // Hosted: the worker has a Supabase secret key of its own (the backend's is below).
+        const ownKey = secrets.consumerKeys?.[consumer];
+        if (consumer === "worker" && ownKey) {
+            environment.SUPABASE_SERVICE_KEY_FILE = `${SECRETS}/supabase_service_key`;
+            secretFiles.supabase_service_key = ownKey;
+        }
     }
     if (role === "backend") {
         environment.SUPABASE_SERVICE_KEY_FILE = `${SECRETS}/supabase_service_key`;

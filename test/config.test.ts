@@ -10,9 +10,7 @@ import { makePki, type Pki } from "./support/redis";
 
 const SECRETS = {
     vaultToken: "hvs.config-test-token-000000000000",
-    supabaseAnonKey: "anon-key-config-test-000000000000",
-    supabaseServiceRoleKey: "service-role-config-test-00000000",
-    supabaseJwtSecret: "jwt-secret-config-test-0123456789abcdef",
+    supabaseAccessToken: `sbp_${"c0ffee".repeat(6)}c0ff`,
 };
 
 /** prod's stack file names a registry (ghcr.io): its login is set as secrets. */
@@ -54,7 +52,7 @@ const BAD: BadCase[] = [
     { what: "unknown environment", stack: "dev", changes: { environment: "qa" }, key: "environment", shown: '"qa"', allowed: /one of dev, staging, prod/ },
     { what: "missing environment", stack: "dev", changes: { environment: undefined }, key: "environment", shown: "(missing)", allowed: /is required: one of dev, staging, prod/ },
     { what: "unknown Supabase mode", stack: "dev", changes: { supabaseMode: "remote" }, key: "supabaseMode", shown: '"remote"', allowed: /one of local, hosted/ },
-    { what: "prod on a local Supabase", stack: "prod", changes: { supabaseMode: "local" }, key: "supabaseMode", shown: '"local"', allowed: /must be hosted when environment is prod/ },
+    { what: "prod on a local Supabase", stack: "prod", changes: { supabaseMode: "local", poolerEnabled: "false" }, key: "supabaseMode", shown: '"local"', allowed: /must be hosted when environment is prod/ },
     { what: "malformed project ref", stack: "prod", changes: { supabaseProjectRef: "My-Project" }, key: "supabaseProjectRef", shown: '"My-Project"', allowed: /20 lowercase letters/ },
     { what: "hosted without a project ref", stack: "prod", changes: { supabaseProjectRef: undefined }, key: "supabaseProjectRef", shown: "(missing)", allowed: /required when supabaseMode is hosted/ },
     { what: "Supabase URL that is not a URL", stack: "dev", changes: { supabaseUrl: "localhost 54321" }, key: "supabaseUrl", shown: '"localhost 54321"', allowed: /http:\/\/ or https:\/\/ URL/ },
@@ -70,8 +68,9 @@ const BAD: BadCase[] = [
     { what: "pool size of zero", stack: "dev", changes: { databasePoolSize: "0" }, key: "databasePoolSize", shown: '"0"', allowed: /integer from 1 to 1000/ },
     { what: "fractional pool size", stack: "prod", changes: { databasePoolSize: "20.5" }, key: "databasePoolSize", shown: '"20.5"', allowed: /integer from 1 to 1000/ },
     { what: "pooler switch that is not a boolean", stack: "dev", changes: { poolerEnabled: "yes" }, key: "poolerEnabled", shown: '"yes"', allowed: /true or false/ },
-    { what: "pooler on without a pooler host", stack: "prod", changes: { poolerHost: undefined }, key: "poolerHost", shown: "(missing)", allowed: /required when poolerEnabled is true/ },
-    { what: "negative pooler port", stack: "prod", changes: { poolerPort: "-1" }, key: "poolerPort", shown: '"-1"', allowed: /integer from 1 to 65535/ },
+    { what: "pooler on without a pooler host", stack: "dev", changes: { poolerEnabled: "true" }, key: "poolerHost", shown: "(missing)", allowed: /required when poolerEnabled is true/ },
+    { what: "negative pooler port", stack: "dev", changes: { poolerPort: "-1" }, key: "poolerPort", shown: '"-1"', allowed: /integer from 1 to 65535/ },
+    { what: "hosted pooler host copied into config", stack: "prod", changes: { poolerHost: "aws-0-eu-central-1.pooler.supabase.com" }, key: "poolerHost", shown: '"aws-0-eu-central-1.pooler.supabase.com"', allowed: /comes from the Management API when supabaseMode is hosted/ },
     { what: "missing Vault address", stack: "dev", changes: { vaultAddress: undefined }, key: "vaultAddress", shown: "(missing)", allowed: /is required/ },
     { what: "Vault address without a scheme", stack: "dev", changes: { vaultAddress: "vault:8200" }, key: "vaultAddress", shown: '"vault:8200"', allowed: /http:\/\/ or https:\/\/ URL/ },
     { what: "plain-http Vault in prod", stack: "prod", changes: { vaultAddress: "http://vault.toolboxai.internal:8200" }, key: "vaultAddress", shown: '"http://vault.toolboxai.internal:8200"', allowed: /https:\/\/ URL/ },
@@ -135,9 +134,18 @@ const BAD: BadCase[] = [
     { what: "misspelt setting", stack: "dev", changes: { databasePoolsize: "20" }, key: "databasePoolsize", shown: '"20"', allowed: /not a setting of this program \(did you mean databasePoolSize\?\)/ },
     { what: "missing Vault token", stack: "dev", changes: { vaultToken: undefined }, key: "vaultToken", shown: "(missing)", allowed: /pulumi config set --secret vaultToken/ },
     { what: "Vault token set in plain text", stack: "dev", changes: {}, plainText: ["vaultToken"], key: "vaultToken", shown: "[set in plain text]", allowed: /must be set with `pulumi config set --secret vaultToken`/ },
-    { what: "hosted without the service_role key", stack: "prod", changes: { supabaseServiceRoleKey: undefined }, key: "supabaseServiceRoleKey", shown: "(missing)", allowed: /required when supabaseMode is hosted/ },
-    { what: "hosted without the anon key", stack: "prod", changes: { supabaseAnonKey: undefined }, key: "supabaseAnonKey", shown: "(missing)", allowed: /required when supabaseMode is hosted/ },
-    { what: "JWT secret shorter than 32 characters", stack: "prod", changes: { supabaseJwtSecret: "short-jwt-secret" }, key: "supabaseJwtSecret", shown: "[secret, 16 characters]", allowed: /at least 32 characters/ },
+    { what: "hosted without the Management API token", stack: "prod", changes: { supabaseAccessToken: undefined }, key: "supabaseAccessToken", shown: "(missing)", allowed: /required when supabaseMode is hosted.*pulumi config set --secret supabaseAccessToken/ },
+    { what: "an access token of the wrong shape", stack: "prod", changes: { supabaseAccessToken: "eyJhbGciOiJIUzI1NiJ9.anon-key.pasted" }, key: "supabaseAccessToken", shown: "[secret, 36 characters]", allowed: /sbp_ followed by 40 hex digits/ },
+    { what: "the retired anon key setting", stack: "prod", changes: { supabaseAnonKey: "anon-key-config-test-000000000000" }, key: "supabaseAnonKey", shown: '"anon-key-config-test-000000000000"', allowed: /no longer used: the publishable key comes from the Management API/ },
+    { what: "a Management API URL over plain http", stack: "prod", changes: { supabaseApiUrl: "http://api.supabase.com" }, key: "supabaseApiUrl", shown: '"http://api.supabase.com"', allowed: /https:\/\/ URL \(http:\/\/ only on a loopback host\)/ },
+    { what: "hosted without allowed CIDRs", stack: "prod", changes: { databaseAllowedCidrs: undefined }, key: "databaseAllowedCidrs", shown: "(missing)", allowed: /required when supabaseMode is hosted.*`none` blocks every address/ },
+    { what: "a CIDR that is not one", stack: "prod", changes: { databaseAllowedCidrs: "203.0.113.7" }, key: "databaseAllowedCidrs", shown: '"203.0.113.7"', allowed: /is not a CIDR/ },
+    { what: "a CIDR with host bits", stack: "prod", changes: { databaseAllowedCidrs: "203.0.113.7/24,2001:db8::1/48" }, key: "databaseAllowedCidrs", shown: '"203.0.113.7/24,2001:db8::1/48"', allowed: /did you mean 203.0.113.0\/24\?.*did you mean 2001:db8::\/48\?/ },
+    { what: "an empty CIDR entry", stack: "prod", changes: { databaseAllowedCidrs: "203.0.113.0/24,," }, key: "databaseAllowedCidrs", shown: '"203.0.113.0/24,,"', allowed: /empty entry.*`none`/ },
+    { what: "allow-all in prod without confirmation", stack: "prod", changes: { databaseAllowedCidrs: "0.0.0.0/0,::/0" }, key: "databaseAllowedCidrs", shown: '"0.0.0.0/0,::/0"', allowed: /refused in prod unless databaseAllowAll is true/ },
+    { what: "IPv6 allow-all in prod without confirmation", stack: "prod", changes: { databaseAllowedCidrs: "203.0.113.0/24,::/0" }, key: "databaseAllowedCidrs", shown: '"203.0.113.0/24,::/0"', allowed: /refused in prod unless databaseAllowAll is true/ },
+    { what: "SSL enforcement off in prod", stack: "prod", changes: { databaseSslEnforced: "false" }, key: "databaseSslEnforced", shown: '"false"', allowed: /must be true in prod/ },
+    { what: "auth jwt_exp out of range", stack: "prod", changes: { authJwtExp: "10" }, key: "authJwtExp", shown: '"10"', allowed: /integer from 60 to 604800/ },
 ];
 
 describe("stack config: each bad setting gets one clear error naming the key, the value and what is allowed", () => {
@@ -165,7 +173,7 @@ describe("stack config: reporting", () => {
 
     it("never echoes a secret value, even when it is the bad value", () => {
         const secret = "not-long-enough-secret";
-        const { message } = problemsOf(rawFor("prod", { supabaseJwtSecret: secret, environment: "qa" }));
+        const { message } = problemsOf(rawFor("prod", { supabaseAccessToken: secret, environment: "qa" }));
         expect(message).not.toContain(secret);
     });
 
@@ -263,14 +271,15 @@ describe("stack config: good config", () => {
     });
 
     it("derives hosted endpoints from the project ref, but never the pooler host", () => {
-        const raw = rawFor("prod", { supabaseUrl: undefined, supabaseDbHost: undefined, poolerUser: undefined, supabaseDbPort: undefined, backupRetentionDays: undefined });
+        const raw = rawFor("prod", { supabaseUrl: undefined, supabaseDbHost: undefined, supabaseDbPort: undefined, backupRetentionDays: undefined });
         const { settings } = parseStackConfig(raw);
         expect(settings).toMatchObject({
             supabaseUrl: "https://toolboxaiprodprojref.supabase.co",
             supabaseDbHost: "db.toolboxaiprodprojref.supabase.co",
             supabaseDbPort: 5432,
             poolerUser: "postgres.toolboxaiprodprojref",
-            poolerHost: "aws-0-eu-central-1.pooler.supabase.com",
+            // The pooler host comes from the Management API (components/SupabaseProject.ts).
+            poolerHost: undefined,
             databaseSslMode: "require",
             backupRetentionDays: 30,
         });
@@ -278,9 +287,18 @@ describe("stack config: good config", () => {
 
     it("hands secrets to the program only as secret Outputs", async () => {
         const config = loadStackConfig(rawFor("prod"));
-        const outputs = [config.secrets.vaultToken, config.secrets.hosted!.anonKey, config.secrets.hosted!.serviceRoleKey, config.secrets.hosted!.jwtSecret];
+        const outputs = [config.secrets.vaultToken, config.secrets.supabaseAccessToken!];
         for (const o of outputs) expect(await pulumi.isSecret(o)).toBe(true);
         expect(JSON.stringify(config.settings)).not.toContain(SECRETS.vaultToken);
-        expect(loadStackConfig(rawFor("dev")).secrets.hosted).toBeUndefined();
+        expect(JSON.stringify(config.settings)).not.toContain(SECRETS.supabaseAccessToken);
+        expect(loadStackConfig(rawFor("dev")).secrets.supabaseAccessToken).toBeUndefined();
+    });
+
+    it("takes IPv4 and IPv6 CIDRs apart, `none` as an empty list, allow-all outside prod or when confirmed", () => {
+        expect(parseStackConfig(rawFor("prod")).settings.databaseAllowedCidrs).toEqual({ ipv4: ["203.0.113.0/24"], ipv6: ["2001:db8::/48"] });
+        expect(parseStackConfig(rawFor("prod", { databaseAllowedCidrs: "none" })).settings.databaseAllowedCidrs).toEqual({ ipv4: [], ipv6: [] });
+        expect(parseStackConfig(rawFor("prod", { databaseAllowedCidrs: "0.0.0.0/0, ::/0", databaseAllowAll: "true" })).settings.databaseAllowedCidrs).toEqual({ ipv4: ["0.0.0.0/0"], ipv6: ["::/0"] });
+        const settings = parseStackConfig(rawFor("prod", { authSiteUrl: "https://app.toolboxai.example", authDisableSignup: "true" })).settings;
+        expect(settings).toMatchObject({ authSiteUrl: "https://app.toolboxai.example", authDisableSignup: true, authJwtExp: undefined });
     });
 });

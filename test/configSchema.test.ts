@@ -60,12 +60,8 @@ describe("the real table", () => {
     it("needs the hosted keys only in hosted mode, and never the optional bootstrap password", () => {
         expect(SECRET_KEYS).toContain("databaseBootstrapPassword");
         expect(neededSecretKeys({ environment: "dev" })).toEqual(["vaultToken"]);
-        expect(neededSecretKeys({ environment: "prod" })).toEqual([
-            "vaultToken",
-            "supabaseAnonKey",
-            "supabaseServiceRoleKey",
-            "supabaseJwtSecret",
-        ]);
-        expect(neededSecretKeys({ environment: "dev", supabaseMode: "hosted" })).toHaveLength(4);
+        // Hosted: only the Management API token; the project's keys come from the API.
+        expect(neededSecretKeys({ environment: "prod" })).toEqual(["vaultToken", "supabaseAccessToken"]);
+        expect(neededSecretKeys({ environment: "dev", supabaseMode: "hosted" })).toHaveLength(2);
     });
 });

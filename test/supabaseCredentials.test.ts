@@ -13,11 +13,7 @@ import { byName, evaluateProgramInline, evaluateStack, ofType, PROJECT_DIR, STAC
 import { effectiveSecretIdTtl, goSeconds } from "./support/vault";
 
 const PREFIX = { dev: "toolboxai-dev", prod: "toolboxai", e2e: "toolboxai-dev" } as const;
-const HOSTED = {
-    supabaseAnonKey: "hosted-anon-key-from-secret-config-000",
-    supabaseServiceRoleKey: "hosted-service-role-key-from-config-000",
-    supabaseJwtSecret: "hosted-jwt-secret-from-secret-config-0123456789",
-};
+const HOSTED = { supabaseAccessToken: `sbp_${"ab12".repeat(10)}` };
 
 /** The JSON a Vault secret would hold, checking on the way that it was sent as a secret. */
 function vaultData(ev: Evaluation, leaf: string): Record<string, string> {
@@ -38,7 +34,9 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
     it("writes the guide's Vault paths with exactly the guide's fields", async () => {
         const ev = await evaluate();
         const names = ofType(ev, "vault:kv/secretV2:SecretV2").filter((r) => r.name.startsWith("credentials-")).map((r) => `${r.inputs.mount}/${r.inputs.name}`).sort();
-        expect(names).toEqual([`secret/${prefix}/database`, `secret/${prefix}/redis`, `secret/${prefix}/redis/backend`, `secret/${prefix}/redis/worker`, `secret/${prefix}/supabase`]);
+        // Hosted: each consumer's own Supabase secret key at supabase/<consumer>.
+        const hostedKeys = stack === "prod" ? [`secret/${prefix}/supabase/backend`, `secret/${prefix}/supabase/worker`] : [];
+        expect(names).toEqual([`secret/${prefix}/database`, `secret/${prefix}/redis`, `secret/${prefix}/redis/backend`, `secret/${prefix}/redis/worker`, `secret/${prefix}/supabase`, ...hostedKeys]);
         expect(Object.keys(vaultData(ev, "supabase")).sort()).toEqual(["anon_key", "database_url", "jwt_secret", "service_role_key", "url"]);
         expect(vaultData(ev, "database")).toMatchObject({ provider: "supabase", connection_pool_size: "20" });
         expect(Object.keys(vaultData(ev, "database")).sort()).toEqual(["connection_pool_size", "password", "provider"]);
@@ -66,8 +64,8 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
     it("gives each consumer a policy that only reads its own paths, and an AppRole bound to it alone", async () => {
         const ev = await evaluate();
         const expected = {
-            backend: [`secret/data/${prefix}/supabase`, `secret/data/${prefix}/database`, `secret/data/${prefix}/redis/backend`],
-            worker: [`secret/data/${prefix}/database`, `secret/data/${prefix}/redis/worker`],
+            backend: [`secret/data/${prefix}/supabase`, `secret/data/${prefix}/supabase/backend`, `secret/data/${prefix}/database`, `secret/data/${prefix}/redis/backend`],
+            worker: [`secret/data/${prefix}/supabase/worker`, `secret/data/${prefix}/database`, `secret/data/${prefix}/redis/worker`],
         };
         const tokenSelf = [
             { path: "auth/token/renew-self", capabilities: '"update"' },
@@ -151,7 +149,9 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         // new ids replace the containers, and the PIDs commands run again for the new containers.
         // backups-uploader-credentials: Vault gets the uploader's new access key (test/uploaderKeyRotation.test.ts).
         const carriers = ["backups-uploader-credentials", "app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "app-backend-0-seed", "app-backup-0-seed", "app-worker-0-seed", "redis-server-seed", "app-backend-0-pids", "app-backup-0-pids", "app-worker-0-pids", "redis-pids", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
-        expect(changed).toEqual([...generated, ...carriers].sort());
+        // Hosted: one key slot per consumer is renamed (a new key); Vault and the containers take it.
+        const slotKeys = stack === "prod" ? [`supabase-backend-secret-key-${slots.active}`, `supabase-worker-secret-key-${slots.active}`, "credentials-kv-supabase-backend", "credentials-kv-supabase-worker"] : [];
+        expect(changed).toEqual([...generated, ...carriers, ...slotKeys].sort());
         for (const name of generated) expect(byName(after, name).outputs.result).not.toEqual(byName(before, name).outputs.result);
         expect(vaultData(after, "database").password).not.toBe(vaultData(before, "database").password);
         // The apply step can log in with the password the database had (the other slot), and sets the new one.
@@ -160,8 +160,9 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         expect(env(after).NEW_PASSWORD).toBe(vaultData(after, "database").password);
         expect(Object.keys(state(after)).sort()).toEqual(Object.keys(state(before)).sort());
         if (stack === "prod") {
-            // The hosted project's keys are not generated: they don't rotate with the period.
-            expect(vaultData(after, "supabase").service_role_key).toBe(HOSTED.supabaseServiceRoleKey);
+            // The hosted project's secret keys rotate with the slots: the backend moves to its new key.
+            expect(vaultData(after, "supabase").service_role_key).not.toBe(vaultData(before, "supabase").service_role_key);
+            expect(vaultData(after, "supabase").anon_key).toBe(vaultData(before, "supabase").anon_key);
         }
     });
 
@@ -229,20 +230,26 @@ describe("SupabaseCredentials: hosted versus generated keys", () => {
         expect(data.url).toBe("http://127.0.0.1:54321");
     });
 
-    it("prod (hosted) stores the project's keys from secret config and generates no JWT secret", async () => {
+    it("prod (hosted) stores the project's keys from the Management API and generates no JWT secret", async () => {
         const ev = await evaluateStack("prod", { secrets: HOSTED });
         expect(ev.resources.some((r) => r.name === "credentials-jwt-secret")).toBe(false);
-        expect(vaultData(ev, "supabase")).toMatchObject({
+        const key = (name: string) => (byName(ev, name).outputs.apiKey as SecretValue).value;
+        const slots = passwordSlots(rotationPeriod(new Date(TEST_CLOCK), 90), 0);
+        const legacy = byName(ev, "supabase-legacy-keys").outputs.jwtSecret as SecretValue;
+        expect(vaultData(ev, "supabase")).toEqual({
             url: "https://toolboxaiprodprojref.supabase.co",
-            anon_key: HOSTED.supabaseAnonKey,
-            service_role_key: HOSTED.supabaseServiceRoleKey,
-            jwt_secret: HOSTED.supabaseJwtSecret,
+            anon_key: key("supabase-publishable-key"),
+            service_role_key: key(`supabase-backend-secret-key-${slots.active}`),
+            database_url: expect.any(String),
+            jwt_secret: legacy.value,
         });
+        expect(vaultData(ev, "supabase/worker")).toEqual({ secret_key: key(`supabase-worker-secret-key-${slots.active}`) });
+        expect(key(`supabase-worker-secret-key-${slots.active}`)).not.toBe(key(`supabase-backend-secret-key-${slots.active}`));
     });
 
-    it("refuses hosted mode without the project's keys", async () => {
+    it("refuses hosted mode without the Management API token", async () => {
         await expect(evaluateStack("prod", { placeholders: false, secrets: { vaultToken: "hvs.0123456789abcdef" } })).rejects.toThrow(
-            /toolboxai:supabaseAnonKey = \(missing\): is required when supabaseMode is hosted/,
+            /toolboxai:supabaseAccessToken = \(missing\): is required when supabaseMode is hosted/,
         );
     });
 });
@@ -297,7 +304,7 @@ describe("SupabaseCredentials input errors", () => {
             return {};
         });
         expect(pulumi.ResourceError.isInstance(thrown)).toBe(true);
-        expect((thrown as Error).message).toMatch(/hosted mode needs the project's anon key, service_role key and JWT secret \(hostedKeys\)/);
+        expect((thrown as Error).message).toMatch(/hosted mode needs the project's keys from the Management API \(hostedKeys, from SupabaseProject\)/);
         expect(((thrown as pulumi.ResourceError).resource as SupabaseCredentials | undefined)?.urn).toBeDefined();
     });
 });

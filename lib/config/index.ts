@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { caCertificate } from "./parsers";
 import { ConfigError, evaluate, type Above, type ConfigProblem, type RawConfig, type Schema } from "./schema";
 import { SYSTEM_TRUST } from "./vault";
-import { secretSettings } from "./secrets";
+import { RETIRED_SETTINGS, secretSettings } from "./secrets";
 
 export { PROJECT, LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
 export { ConfigError, type ConfigProblem, type RawConfig } from "./schema";
@@ -75,18 +75,14 @@ export interface StackConfig {
         databaseBootstrapPassword?: pulumi.Output<string>;
         /** Registry login for private images (registryAddress), when configured. */
         registry?: { username: pulumi.Output<string>; password: pulumi.Output<string> };
-        /** Present in hosted mode, where the project issues its own keys. */
-        hosted?: {
-            anonKey: pulumi.Output<string>;
-            serviceRoleKey: pulumi.Output<string>;
-            jwtSecret: pulumi.Output<string>;
-        };
+        /** Hosted mode: the Management API token (keys come from the API). */
+        supabaseAccessToken?: pulumi.Output<string>;
     };
 }
 
 /** Validates every setting and returns them with defaults applied, or throws one ConfigError listing all problems. */
 export function parseStackConfig(raw: RawConfig): ParsedConfig {
-    return evaluate(SCHEMA, raw);
+    return evaluate(SCHEMA, raw, RETIRED_SETTINGS);
 }
 
 /** Reads this project's settings from the Pulumi runtime (the CLI, or `setAllConfig` under mocks). */
@@ -131,14 +127,7 @@ export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
                 secrets.databaseBootstrapPassword === undefined ? undefined : secret(secrets.databaseBootstrapPassword),
             registry:
                 settings.registryAddress === undefined ? undefined : { username: secret(secrets.registryUsername), password: secret(secrets.registryPassword) },
-            hosted:
-                settings.supabaseMode === "hosted"
-                    ? {
-                          anonKey: secret(secrets.supabaseAnonKey),
-                          serviceRoleKey: secret(secrets.supabaseServiceRoleKey),
-                          jwtSecret: secret(secrets.supabaseJwtSecret),
-                      }
-                    : undefined,
+            supabaseAccessToken: settings.supabaseMode === "hosted" ? secret(secrets.supabaseAccessToken) : undefined,
         },
     };
 }

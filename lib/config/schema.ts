@@ -197,6 +197,8 @@ type Settled<S> = { [K in keyof S]: S[K] };
 export function evaluate<S extends object, X extends string>(
     schema: Schema<S, X>,
     raw: RawConfig,
+    /** Settings of earlier versions: key to what replaced them. */
+    retired: Readonly<Record<string, string>> = {},
 ): { settings: Settled<S>; secrets: Partial<Record<X, string>> } {
     const problems: ConfigProblem[] = [];
     const secretKeys = new Set(schema.rows.filter((r) => r.secret).map((r) => r.key));
@@ -210,7 +212,9 @@ export function evaluate<S extends object, X extends string>(
         v === undefined ? "(missing)" : secretKeys.has(key) ? `[secret, ${v.length} characters]` : JSON.stringify(v);
 
     for (const key of Object.keys(raw.values)) {
-        if (!known.has(key)) {
+        if (retired[key])
+            problems.push({ key, shown: raw.secretKeys.has(key) ? "[secret]" : show(key, raw.values[key]), allowed: retired[key] });
+        else if (!known.has(key)) {
             const hint = closestKey(key, known);
             problems.push({
                 key,

@@ -2,17 +2,19 @@
  * The secret settings, last: set with `pulumi config set --secret`, never echoed in an error, and handed
  * to the program only as secret Outputs (see loadStackConfig).
  */
+import { ACCESS_TOKEN_PATTERN } from "../supabase/client";
 import type { Tools } from "./schema";
 import { serviceSettings } from "./services";
 
-/** A key the hosted project issues: needed in hosted mode only, ignored in local mode (the program generates its own). */
-const hostedKey = (key: string, doc: string) => ({
-    doc,
-    defaultText: "required when hosted (secret)",
-    undeclared: true,
-    appliesWhen: (s: { supabaseMode?: string }) => s.supabaseMode === "hosted",
-    required: `is required when supabaseMode is hosted: set it with \`pulumi config set --secret ${key} <value>\``,
-});
+/** Settings of earlier versions, refused with what replaced them. */
+export const RETIRED_SETTINGS: Readonly<Record<string, string>> = {
+    supabaseAnonKey:
+        "is no longer used: the publishable key comes from the Management API (supabaseAccessToken); remove it with `pulumi config rm supabaseAnonKey`",
+    supabaseServiceRoleKey:
+        "is no longer used: each consumer gets a secret key from the Management API (supabaseAccessToken); remove it with `pulumi config rm supabaseServiceRoleKey`",
+    supabaseJwtSecret:
+        "is no longer used: the legacy JWT secret is read from the Management API while supabaseLegacyKeysEnabled is true; remove it with `pulumi config rm supabaseJwtSecret`",
+};
 
 /** The registry login: both with registryAddress, neither without it. */
 const registryLogin = (key: string, doc: string) => ({
@@ -32,11 +34,15 @@ export const secretSettings = serviceSettings
         defaultText: "required (secret)",
         required: "is required: set it with `pulumi config set --secret vaultToken <token>`",
     })
-    .secret("supabaseAnonKey", hostedKey("supabaseAnonKey", "Hosted project's anon key."))
-    .secret("supabaseServiceRoleKey", hostedKey("supabaseServiceRoleKey", "Hosted project's service_role key."))
-    .secret("supabaseJwtSecret", {
-        ...hostedKey("supabaseJwtSecret", "Hosted project's JWT secret (at least 32 characters)."),
-        check: (v) => (v.length < 32 ? "must be at least 32 characters (PostgREST rejects shorter secrets)" : undefined),
+    .secret("supabaseAccessToken", {
+        doc: "Supabase personal access token (sbp_...) the program manages the hosted project with; never logged or output.",
+        defaultText: "required when hosted (secret)",
+        undeclared: true,
+        appliesWhen: (s) => s.supabaseMode === "hosted",
+        required:
+            "is required when supabaseMode is hosted: make a personal access token (docs/hosted-project.md) and set it with `pulumi config set --secret supabaseAccessToken <token>`",
+        check: (v) =>
+            ACCESS_TOKEN_PATTERN.test(v) ? undefined : "must be a Supabase personal access token: sbp_ followed by 40 hex digits",
     })
     .secret("registryUsername", registryLogin("registryUsername", "User the docker provider pulls from registryAddress as (GHCR: the account or bot that owns the token)."))
     .secret("registryPassword", registryLogin("registryPassword", "Password or token for registryAddress (GHCR: a token with read:packages only)."))

@@ -1,7 +1,38 @@
 /** Supabase and its database: the project, the direct connection, TLS and the transaction pooler. */
 import { LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
+import { isLoopbackHost } from "../endpoints";
+import { DEFAULT_MANAGEMENT_API_URL } from "../supabase/client";
+import { allowsAll, parseCidrs, type SplitCidrs } from "../supabase/rules";
 import { environmentSettings } from "./environment";
 import { boolean, caCertificate, hostname, httpUrl, identifier, integer, oneOf, port, projectRef } from "./parsers";
+import { bad, ok, type Parsed } from "./schema";
+
+/** Hosted: the pooler's host, port and user come from the Management API, never from config. */
+const fromApi =
+    <T>(key: string, parse: (raw: string) => Parsed<T>, unlessEqual?: string) =>
+    (raw: string, s: { supabaseMode?: string }) =>
+        s.supabaseMode === "hosted" && raw !== unlessEqual
+            ? bad<T>(`comes from the Management API when supabaseMode is hosted: remove it with \`pulumi config rm ${key}\``)
+            : parse(raw);
+
+/** https, or http on loopback only (a local double of the API in tests). */
+function managementUrl(raw: string): Parsed<string> {
+    const r = httpUrl(false)(raw);
+    if (!r.ok) return r;
+    const url = new URL(r.value);
+    return url.protocol !== "https:" && !isLoopbackHost(url.hostname)
+        ? bad("must be an https:// URL (http:// only on a loopback host)")
+        : r;
+}
+
+/** `databaseAllowedCidrs`: comma-separated CIDRs, or `none` for empty lists (block every address). */
+function allowedCidrs(raw: string): Parsed<SplitCidrs> {
+    if (raw.trim() === "none") return ok({ ipv4: [], ipv6: [] });
+    const entries = raw.split(",").map((e) => e.trim());
+    if (entries.some((e) => e === "")) return bad("has an empty entry: list CIDRs separated by commas, or `none` to block every address");
+    const { cidrs, problems } = parseCidrs(entries);
+    return problems.length > 0 ? bad(problems.join("; ")) : ok(cidrs);
+}
 
 export const SUPABASE_MODES = ["local", "hosted"] as const;
 export type SupabaseMode = (typeof SUPABASE_MODES)[number];
@@ -13,7 +44,7 @@ export const supabaseSettings = environmentSettings
     .group("Supabase and the database")
     .add("supabaseMode", oneOf(SUPABASE_MODES), {
         type: "string",
-        doc: "local (`supabase start`, keys generated) or hosted (supabase.com project, keys from secret config). prod must be hosted.",
+        doc: "local (`supabase start`, keys generated) or hosted (supabase.com project, managed through the Management API). prod must be hosted.",
         default: (s) => (s.environment === "prod" ? "hosted" : "local"),
         defaultText: "hosted in prod, else local",
         check: (mode, s) => (s.environment === "prod" && mode === "local" ? "must be hosted when environment is prod" : undefined),
@@ -83,19 +114,90 @@ export const supabaseSettings = environmentSettings
         default: (s) => s.supabaseMode === "hosted",
         defaultText: "hosted: true; local: false",
     })
-    .add("poolerHost", hostname, {
+    .add("poolerHost", fromApi("poolerHost", hostname), {
         type: "string",
-        doc: "Transaction pooler host, from the dashboard (never derived from the ref).",
+        doc: "Local mode: transaction pooler host (hosted: from the Management API).",
         optional: true,
-        required: (s) => (s.poolerEnabled ? "is required when poolerEnabled is true: copy the pooler host from the dashboard" : undefined),
+        required: (s) =>
+            s.poolerEnabled && s.supabaseMode !== "hosted" ? "is required when poolerEnabled is true: the pooler host" : undefined,
         yamlDefault: "",
-        defaultText: "required when poolerEnabled",
+        defaultText: "local: required when poolerEnabled; hosted: from the API",
     })
-    .add("poolerPort", port, { type: "integer", doc: "Transaction pooler port.", default: TRANSACTION_POOLER_PORT })
-    .add("poolerUser", identifier, {
+    // Its declared default is the transaction pooler's port: that one is no copy.
+    .add("poolerPort", fromApi("poolerPort", port, String(TRANSACTION_POOLER_PORT)), {
+        type: "integer",
+        doc: "Local mode: transaction pooler port (hosted: from the Management API).",
+        default: TRANSACTION_POOLER_PORT,
+    })
+    .add("poolerUser", fromApi("poolerUser", identifier), {
         type: "string",
-        doc: "Pooler user.",
+        doc: "Local mode: pooler user (hosted: from the Management API).",
         default: (s) => (s.supabaseMode === "hosted" ? s.supabaseProjectRef && `postgres.${s.supabaseProjectRef}` : "postgres"),
         yamlDefault: "",
-        defaultText: "hosted: postgres.<ref>; local: postgres",
+        defaultText: "local: postgres; hosted: from the API",
+    })
+    .group("The hosted project (Management API; docs/hosted-project.md)")
+    .add("supabaseApiUrl", managementUrl, {
+        type: "string",
+        doc: "Supabase Management API base URL (https; http only on loopback, for tests).",
+        default: DEFAULT_MANAGEMENT_API_URL,
+    })
+    .add("databaseSslEnforced", boolean, {
+        type: "boolean",
+        doc: "Hosted: the project refuses database connections without TLS (required in prod).",
+        default: true,
+        check: (on, s) => (s.environment === "prod" && !on ? "must be true in prod: the guide requires TLS to the database" : undefined),
+    })
+    .add("databaseAllowAll", boolean, {
+        type: "boolean",
+        doc: "Confirms 0.0.0.0/0 or ::/0 in databaseAllowedCidrs in prod.",
+        default: false,
+    })
+    .add("databaseAllowedCidrs", allowedCidrs, {
+        type: "string",
+        doc: "Hosted: comma-separated IPv4 and IPv6 CIDRs allowed to reach Postgres and the pooler (not the HTTPS API); `none` blocks every address.",
+        optional: true,
+        required: (s) =>
+            s.supabaseMode === "hosted"
+                ? "is required when supabaseMode is hosted: the networks allowed to reach the database, e.g. 203.0.113.0/24,2001:db8::/48 (`none` blocks every address)"
+                : undefined,
+        yamlDefault: "",
+        defaultText: "required when hosted",
+        check: (cidrs, s) =>
+            s.environment === "prod" && allowsAll(cidrs) && !s.databaseAllowAll
+                ? "opens the database to every address (0.0.0.0/0 or ::/0): refused in prod unless databaseAllowAll is true"
+                : undefined,
+    })
+    .add("supabaseLegacyKeysEnabled", boolean, {
+        type: "boolean",
+        doc: "Hosted: keep the legacy anon/service_role keys and the readable JWT secret; false once nothing uses them (docs/hosted-project.md).",
+        default: true,
+    })
+    .add("authSiteUrl", httpUrl(false), {
+        type: "string",
+        doc: "Hosted: auth site_url, set only if given.",
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
+    })
+    .add("authUriAllowList", (raw) => ok(raw), {
+        type: "string",
+        doc: "Hosted: auth uri_allow_list (comma-separated redirect URLs), set only if given.",
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
+    })
+    .add("authJwtExp", integer(60, 604800), {
+        type: "integer",
+        doc: "Hosted: auth jwt_exp in seconds (60-604800), set only if given.",
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
+    })
+    .add("authDisableSignup", boolean, {
+        type: "boolean",
+        doc: "Hosted: auth disable_signup, set only if given.",
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
     });

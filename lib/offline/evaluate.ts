@@ -9,11 +9,15 @@
  * - it rejects duplicate URNs, as the real engine does;
  * - it resolves each resource's aliases to URNs, with those inherited from its parents' aliases
  *   (the rule of the SDK's `inheritedChildAlias`, which the engine applies to structured aliases);
- * - it answers invokes it does not model with an error instead of an empty result.
+ * - it answers invokes it does not model with an error instead of an empty result;
+ * - it does not serialize dynamic providers' code (seconds each, and no part of the plan): their
+ *   `__provider` input reads OFFLINE_DYNAMIC_PROVIDER. test/supabase-management-program.test.ts
+ *   serializes them as the engine does and checks the code for secrets.
  * This is the desired state only; it knows nothing of what is deployed.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as settingsModule from "@pulumi/pulumi/runtime/settings";
+import { createRequire } from "node:module";
 import { neededSecretKeys } from "../config";
 import { currentTime } from "../credentials";
 import { readStackFiles, type StackFiles } from "./stackFiles";
@@ -122,6 +126,11 @@ function qualifiedType(urn: string): string {
     return urn.split("::")[2];
 }
 
+export const OFFLINE_DYNAMIC_PROVIDER = "[dynamic provider code: serialized at deployment, not offline]";
+
+type Serialize = (f: unknown, args?: unknown) => Promise<{ text: string; containsSecrets: boolean }>;
+const closureModule = createRequire(__filename)("@pulumi/pulumi/runtime/closure/serializeClosure") as { serializeFunction: Serialize };
+
 function makeUrn(stack: string, project: string, parentUrn: string | undefined, type: string, name: string): string {
     const parentType = parentUrn ? `${qualifiedType(parentUrn)}$` : "";
     return `urn:pulumi:${stack}::${project}::${parentType}${type}::${name}`;
@@ -152,6 +161,8 @@ function inheritAliases(own: string[], type: string, name: string, parent: Recor
 }
 
 function placeholderFor(key: string): string {
+    // The Management API token has a checked shape: an all-zero one, which Supabase never issues.
+    if (key === "supabaseAccessToken") return `sbp_${"0".repeat(40)}`;
     // Long enough to pass every length rule (JWT secrets need 32 characters).
     return `offline-placeholder-${key}-0123456789abcdef`;
 }
@@ -288,11 +299,19 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         });
     };
 
-    const exports = (await options.load()) as Record<string, unknown>;
+    const serialize = closureModule.serializeFunction;
+    closureModule.serializeFunction = async () => ({ text: OFFLINE_DYNAMIC_PROVIDER, containsSecrets: false });
+    // Not named `exports`: the CommonJS build of this module refers to its own exports by that name.
+    let programExports: Record<string, unknown>;
+    try {
+        programExports = (await options.load()) as Record<string, unknown>;
+    } finally {
+        closureModule.serializeFunction = serialize;
+    }
     const waitForRPCs = (settingsModule as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
     await waitForRPCs();
     const outputs = (await resolveDeep(
-        Object.fromEntries(Object.entries(exports ?? {}).filter(([k]) => k !== "__esModule" && k !== "default")),
+        Object.fromEntries(Object.entries(programExports ?? {}).filter(([k]) => k !== "__esModule" && k !== "default")),
     )) as Record<string, unknown>;
     await waitForRPCs();
     if (failures.length > 0) throw failures[0];

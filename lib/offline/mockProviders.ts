@@ -92,6 +92,21 @@ const MODELS: Record<string, Model> = {
     "docker:index/container:Container": (ctx) => ({ name: autoName(ctx) }),
     "docker:index/volume:Volume": (ctx) => ({ name: autoName(ctx) }),
     "docker:index/network:Network": (ctx) => ({ name: autoName(ctx) }),
+    // The hosted project's dynamic resources (lib/supabase/resources.ts): what the Management API
+    // would answer. Offline nothing is asked: the pooler host is a reserved .invalid name, keys are
+    // placeholders derived from the key's name (a rotation changes them, as a new key would).
+    "pulumi-nodejs:dynamic/toolboxai:SupabaseProject": (ctx) => {
+        const ref = String(ctx.inputs.ref ?? deterministicString(digest(ctx.stack, ctx.name), 20, "abcdefghijklmnopqrstuvwxyz"));
+        return { id: ref, ref, status: "ACTIVE_HEALTHY", databaseHost: `db.${ref}.supabase.co` };
+    },
+    "pulumi-nodejs:dynamic/toolboxai:SupabasePooler": (ctx) => ({ host: "pooler.offline.invalid", port: 6543, user: `postgres.${String(ctx.inputs.ref)}` }),
+    "pulumi-nodejs:dynamic/toolboxai:SupabaseApiKey": (ctx) => ({
+        keyId: uuid(digest(ctx.stack, ctx.name, ctx.inputs.name)),
+        apiKey: `sb_${String(ctx.inputs.type)}_offline_${deterministicString(digest(ctx.stack, ctx.name, ctx.inputs.name), 32, ALNUM)}`,
+    }),
+    "pulumi-nodejs:dynamic/toolboxai:SupabaseLegacyApiKeys": (ctx) => ({
+        jwtSecret: ctx.inputs.enabled ? `offline-legacy-jwt-secret-${deterministicString(digest(ctx.stack, ctx.name), 40, ALNUM)}` : null,
+    }),
 };
 
 export function mockOutputs(ctx: MockContext): Record<string, unknown> {

@@ -4,6 +4,7 @@
 // type checking unless tsconfig says noCheck. The same registration then loads the offline plan,
 // so the program is compiled exactly as the engine would compile it, type errors included.
 // Usage: node test/support/engine-typescript.cjs <project dir> <plan.ts arguments...>
+// (ENGINE_TYPESCRIPT_MAIN=test/support/serialize-providers.ts: the dynamic providers, serialized.)
 "use strict";
 const path = require("node:path");
 
@@ -35,5 +36,7 @@ require(tsnodeRequire).register({
         ...compilerOptions,
     },
 });
-process.argv = [process.argv[0], path.join(projectDir, "scripts", "plan.ts"), ...process.argv.slice(3)];
-require(path.join(projectDir, "scripts", "plan.ts"));
+// ENGINE_TYPESCRIPT_MAIN runs another file under the same registration (a path in the project).
+const main = path.join(projectDir, process.env.ENGINE_TYPESCRIPT_MAIN ?? path.join("scripts", "plan.ts"));
+process.argv = [process.argv[0], main, ...process.argv.slice(3)];
+require(main);

@@ -1,0 +1,467 @@
+/**
+ * Dynamic providers of the hosted project, one per object the Management API manages. Each has a
+ * real `read` (refresh shows drift) and `diff` (preview shows what `up` would change), and sends
+ * only the fields the deployment owns.
+ *
+ * Pulumi serializes these objects into the state: they capture the client module and nothing
+ * else. The access token reaches them as a secret input (`accessToken`) and is kept as a secret
+ * output, because `read` during a refresh sees only the stored outputs.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
+import { HEALTHY_STATUS, TERMINAL_STATUSES } from "./rules";
+
+/** Every resource's connection inputs. */
+export interface ApiInputs {
+    apiUrl: string;
+    accessToken: string;
+    /** Per-attempt timeout in seconds (tests shorten it). */
+    timeoutSeconds?: number;
+}
+
+type Outs = Record<string, unknown>;
+
+function client(inputs: ApiInputs): ManagementClient {
+    return managementClient({ baseUrl: inputs.apiUrl, token: inputs.accessToken, timeoutMs: (inputs.timeoutSeconds ?? 30) * 1000 });
+}
+
+/** Fields whose change only refreshes the connection: never a change of the project itself. */
+const CONNECTION = ["apiUrl", "accessToken", "timeoutSeconds"];
+
+/** A diff over the setting fields: a change of a `replace` field replaces, any other updates. */
+function diffFields(olds: Outs, news: Outs, fields: readonly string[], replace: readonly string[] = []): pulumi.dynamic.DiffResult {
+    const changed = [...fields, ...CONNECTION].filter((f) => JSON.stringify(olds[f] ?? null) !== JSON.stringify(news[f] ?? null));
+    const replaces = changed.filter((f) => replace.includes(f));
+    return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---- the project ------------------------------------------------------------------------------
+
+export interface ProjectInputs extends ApiInputs {
+    /** Adopt this project; absent: create one from `create`. */
+    ref?: string;
+    create?: { organizationSlug: string; name: string; region: string; instanceSize?: string; dbPass: string };
+    /** How long to wait for ACTIVE_HEALTHY, and how often to look. */
+    waitSeconds?: number;
+    pollSeconds?: number;
+}
+
+async function waitHealthy(api: ManagementClient, inputs: ProjectInputs, ref: string) {
+    const deadline = Date.now() + (inputs.waitSeconds ?? 900) * 1000;
+    for (;;) {
+        const op = "GET /v1/projects/{ref}";
+        const project = unwrap(op, await api.GET("/v1/projects/{ref}", { params: { path: { ref } } }), inputs.accessToken);
+        if (project.status === HEALTHY_STATUS) return project;
+        if ((TERMINAL_STATUSES as readonly string[]).includes(project.status)) {
+            throw new ManagementApiError(
+                `Supabase project ${ref} is ${project.status}, which it will not leave by itself: resolve it in the dashboard or with Supabase support, then run again`,
+                undefined,
+                op,
+            );
+        }
+        if (Date.now() >= deadline) {
+            throw new ManagementApiError(
+                `Supabase project ${ref} is still ${project.status} after ${inputs.waitSeconds ?? 900} s (expected ${HEALTHY_STATUS}); run again when it is healthy`,
+                undefined,
+                op,
+            );
+        }
+        await sleep((inputs.pollSeconds ?? 10) * 1000);
+    }
+}
+
+function projectOuts(
+    inputs: ProjectInputs,
+    p: { ref: string; name: string; region: string; status: string; organization_slug?: string; database?: { host: string } },
+): Outs {
+    return {
+        apiUrl: inputs.apiUrl,
+        accessToken: inputs.accessToken,
+        timeoutSeconds: inputs.timeoutSeconds,
+        ref: p.ref,
+        name: p.name,
+        region: p.region,
+        status: p.status,
+        organizationSlug: p.organization_slug ?? null,
+        databaseHost: p.database?.host ?? null,
+        // Never stored: the password lives in Vault (the credentials component).
+        create: inputs.create ? { ...inputs.create, dbPass: undefined } : null,
+    };
+}
+
+export const projectProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: ProjectInputs) {
+        const api = client(inputs);
+        let ref = inputs.ref;
+        if (!ref) {
+            if (!inputs.create)
+                throw new Error("supabaseProjectRef or supabaseOrganizationSlug is required to adopt or create the project");
+            const c = inputs.create;
+            const body = {
+                db_pass: c.dbPass,
+                name: c.name,
+                organization_slug: c.organizationSlug,
+                region_selection: { type: "specific" as const, code: c.region as "eu-central-1" },
+                ...(c.instanceSize ? { desired_instance_size: c.instanceSize as "micro" } : {}),
+            };
+            ref = unwrap("POST /v1/projects", await api.POST("/v1/projects", { body }), inputs.accessToken).ref;
+        }
+        const project = await waitHealthy(api, inputs, ref);
+        return { id: ref, outs: projectOuts(inputs, project) };
+    },
+    async read(id: string, props: ProjectInputs) {
+        const r = await client(props).GET("/v1/projects/{ref}", { params: { path: { ref: id } } });
+        if (r.response.status === 404) return {};
+        return { id, props: { ...props, ...projectOuts(props, unwrap("GET /v1/projects/{ref}", r, props.accessToken)) } };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        // The ref is the identity; `create` only matters when there is none, so its changes are not.
+        return diffFields(olds, { ...news, ref: news.ref ?? olds.ref }, ["ref"], ["ref"]);
+    },
+    async update(id: string, _olds: Outs, news: ProjectInputs) {
+        return { outs: projectOuts(news, await waitHealthy(client(news), news, id)) };
+    },
+    // A project is never deleted by the program (the resource is also protected and retained on delete).
+    async delete() {},
+};
+
+// ---- settings ---------------------------------------------------------------------------------
+
+export interface SslInputs extends ApiInputs {
+    ref: string;
+    enforced: boolean;
+}
+
+async function readSsl(inputs: SslInputs): Promise<boolean> {
+    const op = "GET /v1/projects/{ref}/ssl-enforcement";
+    return unwrap(
+        op,
+        await client(inputs).GET("/v1/projects/{ref}/ssl-enforcement", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    ).currentConfig.database;
+}
+
+async function applySsl(inputs: SslInputs): Promise<Outs> {
+    const op = "PUT /v1/projects/{ref}/ssl-enforcement";
+    const r = unwrap(
+        op,
+        await client(inputs).PUT("/v1/projects/{ref}/ssl-enforcement", {
+            params: { path: { ref: inputs.ref } },
+            body: { requestedConfig: { database: inputs.enforced } },
+        }),
+        inputs.accessToken,
+    );
+    if (!r.appliedSuccessfully || r.currentConfig.database !== inputs.enforced) {
+        throw new ManagementApiError(
+            `Supabase did not apply SSL enforcement = ${inputs.enforced} to ${inputs.ref}; run again`,
+            undefined,
+            op,
+        );
+    }
+    return { ...inputs };
+}
+
+export const sslEnforcementProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: SslInputs) {
+        return { id: `${inputs.ref}/ssl-enforcement`, outs: await applySsl(inputs) };
+    },
+    async read(id: string, props: SslInputs) {
+        return { id, props: { ...props, enforced: await readSsl(props) } };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        return diffFields(olds, news, ["ref", "enforced"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: SslInputs) {
+        return { outs: await applySsl(news) };
+    },
+    // Left as it is on destroy: turning enforcement off is never a side effect.
+    async delete() {},
+};
+
+export interface NetworkInputs extends ApiInputs {
+    ref: string;
+    ipv4: string[];
+    ipv6: string[];
+}
+
+async function applyNetwork(inputs: NetworkInputs): Promise<Outs> {
+    const op = "POST /v1/projects/{ref}/network-restrictions/apply";
+    const r = unwrap(
+        op,
+        await client(inputs).POST("/v1/projects/{ref}/network-restrictions/apply", {
+            params: { path: { ref: inputs.ref } },
+            body: { dbAllowedCidrs: inputs.ipv4, dbAllowedCidrsV6: inputs.ipv6 },
+        }),
+        inputs.accessToken,
+    );
+    return { ...inputs, status: r.status };
+}
+
+export const networkRestrictionsProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: NetworkInputs) {
+        return { id: `${inputs.ref}/network-restrictions`, outs: await applyNetwork(inputs) };
+    },
+    async read(id: string, props: NetworkInputs) {
+        const op = "GET /v1/projects/{ref}/network-restrictions";
+        const r = unwrap(
+            op,
+            await client(props).GET("/v1/projects/{ref}/network-restrictions", { params: { path: { ref: props.ref } } }),
+            props.accessToken,
+        );
+        return { id, props: { ...props, ipv4: r.config.dbAllowedCidrs ?? [], ipv6: r.config.dbAllowedCidrsV6 ?? [], status: r.status } };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        const sorted = (o: Outs) => ({
+            ...o,
+            ipv4: [...((o.ipv4 as string[]) ?? [])].sort(),
+            ipv6: [...((o.ipv6 as string[]) ?? [])].sort(),
+        });
+        return diffFields(sorted(olds), sorted(news), ["ref", "ipv4", "ipv6"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: NetworkInputs) {
+        return { outs: await applyNetwork(news) };
+    },
+    // Left as they are on destroy: opening the database to the internet is never a side effect.
+    async delete() {},
+};
+
+export interface PoolerInputs extends ApiInputs {
+    ref: string;
+    poolMode: "transaction" | "session";
+    defaultPoolSize: number;
+}
+
+async function readPooler(inputs: PoolerInputs): Promise<Outs> {
+    const op = "GET /v1/projects/{ref}/config/database/pooler";
+    const all = unwrap(
+        op,
+        await client(inputs).GET("/v1/projects/{ref}/config/database/pooler", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    );
+    const primary = all.find((p) => p.database_type === "PRIMARY");
+    if (!primary) throw new ManagementApiError(`Supabase reports no pooler for the primary database of ${inputs.ref}`, undefined, op);
+    return {
+        ...inputs,
+        poolMode: primary.pool_mode,
+        defaultPoolSize: primary.default_pool_size,
+        host: primary.db_host,
+        port: primary.db_port,
+        user: primary.db_user,
+    };
+}
+
+async function applyPooler(inputs: PoolerInputs): Promise<Outs> {
+    const op = "PATCH /v1/projects/{ref}/config/database/pooler";
+    unwrap(
+        op,
+        await client(inputs).PATCH("/v1/projects/{ref}/config/database/pooler", {
+            params: { path: { ref: inputs.ref } },
+            body: { pool_mode: inputs.poolMode, default_pool_size: inputs.defaultPoolSize },
+        }),
+        inputs.accessToken,
+    );
+    // The host, port and user come from the API: nobody copies them into config.
+    return readPooler(inputs);
+}
+
+export const poolerProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: PoolerInputs) {
+        return { id: `${inputs.ref}/pooler`, outs: await applyPooler(inputs) };
+    },
+    async read(id: string, props: PoolerInputs) {
+        return { id, props: await readPooler(props) };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        return diffFields(olds, news, ["ref", "poolMode", "defaultPoolSize"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: PoolerInputs) {
+        return { outs: await applyPooler(news) };
+    },
+    async delete() {},
+};
+
+/** The auth settings a deployment owns; any other auth setting is left alone. */
+export interface OwnedAuthSettings {
+    site_url?: string;
+    uri_allow_list?: string;
+    jwt_exp?: number;
+    disable_signup?: boolean;
+}
+export const OWNED_AUTH_SETTINGS = ["site_url", "uri_allow_list", "jwt_exp", "disable_signup"] as const;
+
+export interface AuthInputs extends ApiInputs {
+    ref: string;
+    settings: OwnedAuthSettings;
+}
+
+export const authSettingsProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: AuthInputs) {
+        return { id: `${inputs.ref}/auth`, outs: await applyAuth(inputs) };
+    },
+    async read(id: string, props: AuthInputs) {
+        const op = "GET /v1/projects/{ref}/config/auth";
+        const all = unwrap(
+            op,
+            await client(props).GET("/v1/projects/{ref}/config/auth", { params: { path: { ref: props.ref } } }),
+            props.accessToken,
+        ) as Record<string, unknown>;
+        // Only the keys this deployment set: the rest (and the hashed secrets) are not its business.
+        const settings = Object.fromEntries(Object.keys(props.settings ?? {}).map((k) => [k, all[k] ?? null]));
+        return { id, props: { ...props, settings } };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        return diffFields(olds, news, ["ref", "settings"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: AuthInputs) {
+        return { outs: await applyAuth(news) };
+    },
+    async delete() {},
+};
+
+async function applyAuth(inputs: AuthInputs): Promise<Outs> {
+    const owned = Object.fromEntries(
+        Object.entries(inputs.settings).filter(([k, v]) => (OWNED_AUTH_SETTINGS as readonly string[]).includes(k) && v !== undefined),
+    );
+    if (Object.keys(owned).length > 0) {
+        const op = "PATCH /v1/projects/{ref}/config/auth";
+        unwrap(
+            op,
+            await client(inputs).PATCH("/v1/projects/{ref}/config/auth", { params: { path: { ref: inputs.ref } }, body: owned }),
+            inputs.accessToken,
+        );
+    }
+    return { ...inputs, settings: owned };
+}
+
+// ---- keys -------------------------------------------------------------------------------------
+
+export interface ApiKeyInputs extends ApiInputs {
+    ref: string;
+    type: "publishable" | "secret";
+    /** 4-64 characters, `^[a-z_][a-z0-9_]+$`. */
+    name: string;
+    description: string;
+    /** Sent as the reason when the key is deleted. */
+    deleteReason: string;
+}
+
+function keyOuts(inputs: ApiKeyInputs, key: { id?: string | null; api_key?: string | null }): Outs {
+    return { ...inputs, keyId: key.id ?? null, apiKey: key.api_key ?? null };
+}
+
+export const apiKeyProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: ApiKeyInputs) {
+        const api = client(inputs);
+        const path = { ref: inputs.ref };
+        // A create whose reply was lost (timeout) may have made the key: adopt it instead of a second one.
+        const listed = unwrap(
+            "GET /v1/projects/{ref}/api-keys",
+            await api.GET("/v1/projects/{ref}/api-keys", { params: { path, query: { reveal: true } } }),
+            inputs.accessToken,
+        );
+        const existing = listed.find((k) => k.name === inputs.name && k.type === inputs.type);
+        const key =
+            existing ??
+            unwrap(
+                "POST /v1/projects/{ref}/api-keys",
+                await api.POST("/v1/projects/{ref}/api-keys", {
+                    params: { path, query: { reveal: true } },
+                    body: {
+                        type: inputs.type,
+                        name: inputs.name,
+                        description: inputs.description,
+                        ...(inputs.type === "secret" ? { secret_jwt_template: { role: "service_role" } } : {}),
+                    },
+                }),
+                inputs.accessToken,
+            );
+        if (!key.id || !key.api_key)
+            throw new ManagementApiError(
+                `Supabase returned the ${inputs.type} key ${inputs.name} without its id or value`,
+                undefined,
+                "POST /v1/projects/{ref}/api-keys",
+            );
+        return { id: key.id, outs: keyOuts(inputs, key) };
+    },
+    async read(id: string, props: ApiKeyInputs) {
+        const r = await client(props).GET("/v1/projects/{ref}/api-keys/{id}", {
+            params: { path: { ref: props.ref, id }, query: { reveal: true } },
+        });
+        // Deleted out of band: refresh drops it, and the next `up` makes a new one.
+        if (r.response.status === 404) return {};
+        const key = unwrap("GET /v1/projects/{ref}/api-keys/{id}", r, props.accessToken);
+        return { id, props: { ...keyOuts(props, key), name: key.name, type: key.type } };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        // A new name is a new key (rotation): created first, the old one deleted after its dependents moved.
+        return diffFields(olds, news, ["ref", "type", "name", "description"], ["ref", "type", "name", "description"]);
+    },
+    async update(_id: string, olds: Outs, news: ApiKeyInputs) {
+        return { outs: { ...olds, ...news, keyId: olds.keyId, apiKey: olds.apiKey } };
+    },
+    async delete(id: string, props: ApiKeyInputs) {
+        const r = await client(props).DELETE("/v1/projects/{ref}/api-keys/{id}", {
+            params: { path: { ref: props.ref, id }, query: { was_compromised: false, reason: props.deleteReason } },
+        });
+        if (r.response.status === 404) return;
+        unwrap("DELETE /v1/projects/{ref}/api-keys/{id}", r, props.accessToken);
+    },
+};
+
+export interface LegacyKeysInputs extends ApiInputs {
+    ref: string;
+    enabled: boolean;
+}
+
+/** The legacy anon/service_role switch, and the legacy JWT secret while they are on (the backend verifies with it). */
+async function legacyState(inputs: LegacyKeysInputs): Promise<{ enabled: boolean; jwtSecret: string | null }> {
+    const api = client(inputs);
+    const path = { ref: inputs.ref };
+    const r = await api.GET("/v1/projects/{ref}/api-keys/legacy", { params: { path } });
+    // "will be removed in the future, check for HTTP 404": then the legacy keys are gone.
+    const enabled = r.response.status === 404 ? false : unwrap("GET /v1/projects/{ref}/api-keys/legacy", r, inputs.accessToken).enabled;
+    if (!enabled) return { enabled, jwtSecret: null };
+    const postgrest = unwrap(
+        "GET /v1/projects/{ref}/postgrest",
+        await api.GET("/v1/projects/{ref}/postgrest", { params: { path } }),
+        inputs.accessToken,
+    );
+    return { enabled, jwtSecret: postgrest.jwt_secret ?? null };
+}
+
+async function applyLegacy(inputs: LegacyKeysInputs): Promise<Outs> {
+    const now = await legacyState(inputs);
+    if (now.enabled !== inputs.enabled) {
+        const op = "PUT /v1/projects/{ref}/api-keys/legacy";
+        const r = await client(inputs).PUT("/v1/projects/{ref}/api-keys/legacy", {
+            params: { path: { ref: inputs.ref }, query: { enabled: inputs.enabled } },
+        });
+        if (r.response.status === 404 && inputs.enabled)
+            throw new ManagementApiError(
+                `the legacy API keys of ${inputs.ref} no longer exist and cannot be turned on: set supabaseLegacyKeysEnabled to false`,
+                404,
+                op,
+            );
+        if (r.response.status !== 404) unwrap(op, r, inputs.accessToken);
+    }
+    return { ...inputs, ...(await legacyState(inputs)) };
+}
+
+export const legacyKeysProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: LegacyKeysInputs) {
+        return { id: `${inputs.ref}/legacy-api-keys`, outs: await applyLegacy(inputs) };
+    },
+    async read(id: string, props: LegacyKeysInputs) {
+        return { id, props: { ...props, ...(await legacyState(props)) } };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        return diffFields(olds, news, ["ref", "enabled"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: LegacyKeysInputs) {
+        return { outs: await applyLegacy(news) };
+    },
+    // Left as they are on destroy: switching keys off would break clients that still use them.
+    async delete() {},
+};

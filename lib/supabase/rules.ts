@@ -1,0 +1,67 @@
+/**
+ * Pure rules of the hosted project: allowed database CIDRs, project statuses, and the names of
+ * the rotating secret keys.
+ */
+import ipaddr from "ipaddr.js";
+import type { PasswordSlots } from "../credentials";
+
+/** Statuses a project never leaves by itself: waiting longer cannot help. */
+export const TERMINAL_STATUSES = ["GOING_DOWN", "INIT_FAILED", "REMOVED", "INACTIVE", "PAUSE_FAILED", "RESTORE_FAILED"] as const;
+export const HEALTHY_STATUS = "ACTIVE_HEALTHY";
+
+export interface SplitCidrs {
+    ipv4: string[];
+    ipv6: string[];
+}
+
+/** The allow-all pair: Supabase's default, and what `databaseAllowAll` must confirm in prod. */
+export const ALLOW_ALL: SplitCidrs = { ipv4: ["0.0.0.0/0"], ipv6: ["::/0"] };
+
+/**
+ * Parses `databaseAllowedCidrs` entries into canonical IPv4 and IPv6 networks. Returns a problem
+ * per bad entry: not a CIDR, or host bits set (the network it meant is suggested).
+ */
+export function parseCidrs(entries: readonly string[]): { cidrs: SplitCidrs; problems: string[] } {
+    const cidrs: SplitCidrs = { ipv4: [], ipv6: [] };
+    const problems: string[] = [];
+    for (const entry of entries) {
+        if (!/\/\d{1,3}$/.test(entry) || !ipaddr.isValidCIDR(entry)) {
+            problems.push(`${JSON.stringify(entry)} is not a CIDR such as 203.0.113.0/24 or 2001:db8::/48`);
+            continue;
+        }
+        const [address, prefix] = ipaddr.parseCIDR(entry);
+        if (address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+            problems.push(`${JSON.stringify(entry)} is an IPv4-mapped IPv6 range: list the IPv4 network instead`);
+            continue;
+        }
+        const network = address.kind() === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(entry) : ipaddr.IPv6.networkAddressFromCIDR(entry);
+        const canonical = `${network.toString()}/${prefix}`;
+        if (network.toString() !== address.toString()) {
+            problems.push(`${JSON.stringify(entry)} has host bits set: did you mean ${canonical}?`);
+            continue;
+        }
+        const list = address.kind() === "ipv4" ? cidrs.ipv4 : cidrs.ipv6;
+        if (!list.includes(canonical)) list.push(canonical);
+    }
+    return { cidrs, problems };
+}
+
+export function allowsAll(cidrs: SplitCidrs): boolean {
+    return cidrs.ipv4.includes("0.0.0.0/0") || cidrs.ipv6.includes("::/0");
+}
+
+/** Consumers with a secret key of their own: a leak of one forces only its rotation. */
+export type KeySlot = "a" | "b";
+
+/**
+ * The secret keys of a consumer follow the database password's two slots: each rotation step
+ * renames (so replaces) one slot's key, and the other slot keeps the key the running containers
+ * hold. The replaced key is the one from two steps back; Pulumi deletes it only after everything
+ * that depends on the new key (Vault, the containers) was updated.
+ */
+export function secretKeyName(consumer: string, slot: KeySlot, slots: PasswordSlots): string {
+    return `toolboxai_${consumer}_${slot}${slots.keepers[slot]}`;
+}
+
+/** The name rule of the API (CreateApiKeyBody.name). */
+export const API_KEY_NAME = /^[a-z_][a-z0-9_]+$/;
