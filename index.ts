@@ -31,7 +31,8 @@ const providers = new Providers("providers", {
     tags,
     dockerHost: settings.dockerHost,
     vaultCaCertFile: settings.vaultCaCert === SYSTEM_TRUST ? undefined : settings.vaultCaCert,
-    registry: settings.registryAddress && config.secrets.registry ? { address: settings.registryAddress, ...config.secrets.registry } : undefined,
+    registry:
+        settings.registryAddress && config.secrets.registry ? { address: settings.registryAddress, ...config.secrets.registry } : undefined,
 });
 
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);
@@ -64,13 +65,24 @@ const hosted =
               legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
           })
         : undefined;
-const pooler = hosted ? (settings.poolerEnabled ? hosted.pooler : undefined) : settings.poolerEnabled && settings.poolerHost ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser } : undefined;
+const pooler = hosted
+    ? settings.poolerEnabled
+        ? hosted.pooler
+        : undefined
+    : settings.poolerEnabled && settings.poolerHost
+      ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser }
+      : undefined;
 const credentials = new SupabaseCredentials(
     "credentials",
     {
         mode: settings.supabaseMode,
         supabaseUrl: settings.supabaseUrl,
-        direct: { host: settings.supabaseDbHost, port: settings.supabaseDbPort, database: settings.supabaseDbName, user: settings.supabaseDbUser },
+        direct: {
+            host: settings.supabaseDbHost,
+            port: settings.supabaseDbPort,
+            database: settings.supabaseDbName,
+            user: settings.supabaseDbUser,
+        },
         pooler,
         sslMode: settings.databaseSslMode,
         poolSize: settings.databasePoolSize,
@@ -109,21 +121,18 @@ const backups = new BackupBucket(
 
 // Over the direct connection (config refuses the transaction pooler's port), after the
 // credentials component has applied the database password.
-const migrations = new SupabaseMigrations(
-    "migrations",
-    {
-        workdir: ".",
-        migrations: migrationFiles,
-        cli: "node_modules/.bin/supabase",
-        host: settings.supabaseDbHost,
-        port: settings.supabaseDbPort,
-        database: settings.supabaseDbName,
-        user: settings.supabaseDbUser,
-        sslMode: settings.databaseSslMode,
-        password: credentials.databasePassword,
-        after: [credentials],
-    },
-);
+const migrations = new SupabaseMigrations("migrations", {
+    workdir: ".",
+    migrations: migrationFiles,
+    cli: "node_modules/.bin/supabase",
+    host: settings.supabaseDbHost,
+    port: settings.supabaseDbPort,
+    database: settings.supabaseDbName,
+    user: settings.supabaseDbUser,
+    sslMode: settings.databaseSslMode,
+    password: credentials.databasePassword,
+    after: [credentials],
+});
 
 const onDocker = { providers: [providers.docker] };
 const networks = new DockerNetworks("networks", { stack, tags, subnets: settings.networkSubnets, mode: settings.dockerMode }, onDocker);
@@ -154,7 +163,16 @@ const services = settings.services.map((spec) => {
     });
     return new AppService(
         `app-${spec.name}`,
-        { stack, mode: settings.dockerMode, spec, networks: { names: networks.names, ids: networks.ids }, tags, dockerHost: settings.dockerHost, hostAddress: settings.backendHostAddress, ...runtime },
+        {
+            stack,
+            mode: settings.dockerMode,
+            spec,
+            networks: { names: networks.names, ids: networks.ids },
+            tags,
+            dockerHost: settings.dockerHost,
+            hostAddress: settings.backendHostAddress,
+            ...runtime,
+        },
         { ...onDocker, dependsOn: [redis, migrations] },
     );
 });
@@ -173,7 +191,13 @@ export const database = {
 };
 // Identifiers only: no token or key.
 export const supabaseProject = hosted
-    ? { ref: hosted.ref, managementApiUrl: settings.supabaseApiUrl, secretKeyNames: hosted.keyNames, legacyKeysEnabled: settings.supabaseLegacyKeysEnabled, databaseAllowedCidrs: settings.databaseAllowedCidrs }
+    ? {
+          ref: hosted.ref,
+          managementApiUrl: settings.supabaseApiUrl,
+          secretKeyNames: hosted.keyNames,
+          legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
+          databaseAllowedCidrs: settings.databaseAllowedCidrs,
+      }
     : null;
 export const vault = {
     address: settings.vaultAddress,
@@ -185,7 +209,11 @@ export const vault = {
     appRoleMount: credentials.appRoleMount,
     policies: credentials.policyNames,
 };
-export const credentialsRotation = { periodDays: settings.rotationPeriodDays, periodIndex: period.index, nextRotationAfter: period.endsAt.toISOString() };
+export const credentialsRotation = {
+    periodDays: settings.rotationPeriodDays,
+    periodIndex: period.index,
+    nextRotationAfter: period.endsAt.toISOString(),
+};
 export const awsRegion = providers.aws.region;
 export const backup = {
     bucketName: backups.bucketName,
@@ -201,7 +229,12 @@ export const docker = {
     networks: networks.names,
     redisEndpoint: redis.endpoint,
     redisCaCertPem: redis.caCertPem,
-    services: Object.fromEntries(settings.services.map((spec, i) => [spec.name, { role: spec.role, replicas: spec.replicas, runtimeNames: services[i].runtimeNames }])),
+    services: Object.fromEntries(
+        settings.services.map((spec, i) => [
+            spec.name,
+            { role: spec.role, replicas: spec.replicas, runtimeNames: services[i].runtimeNames },
+        ]),
+    ),
 };
 const backendService = settings.services.find((spec) => spec.role === "backend");
 export const backendInternalUrl = backendService ? internalUrl(backendService) : null;

@@ -35,7 +35,14 @@ export default defineConfig({
             // Pulumi's mocks and runtime settings afresh and re-imports the program.
             {
                 extends: true,
-                test: { name: "fast", include: ["test/**/*.test.ts"], exclude: REAL_SERVER_TESTS, maxWorkers: "100%", isolate: false, sequence: { groupOrder: 0 } },
+                test: {
+                    name: "fast",
+                    include: ["test/**/*.test.ts"],
+                    exclude: REAL_SERVER_TESTS,
+                    maxWorkers: "100%",
+                    isolate: false,
+                    sequence: { groupOrder: 0 },
+                },
             },
             // Then the real-server tests, which mostly wait on their servers: more of them at once than there are cores.
             { extends: true, test: { name: "real", include: REAL_SERVER_TESTS, maxWorkers: 4, sequence: { groupOrder: 1 } } },

@@ -8,7 +8,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { PassThrough, type Readable } from "node:stream";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type PutObjectCommandInput, type ServerSideEncryption } from "@aws-sdk/client-s3";
+import {
+    GetObjectCommand,
+    HeadObjectCommand,
+    ListObjectsV2Command,
+    PutObjectCommand,
+    S3Client,
+    type PutObjectCommandInput,
+    type ServerSideEncryption,
+} from "@aws-sdk/client-s3";
 import { fromIni } from "@aws-sdk/credential-providers";
 import { Upload } from "@aws-sdk/lib-storage";
 import { SCHEMA_NAME } from "../lib/backup";
@@ -79,34 +87,54 @@ export function readJobConfig(env: NodeJS.ProcessEnv): JobConfig {
     const int = (min: number, max: number) => (v: string) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max;
 
     const bucket = need("BACKUP_BUCKET", (v) => BUCKET.test(v), "must be an S3 bucket name");
-    const prefix = need("BACKUP_PREFIX", (v) => PREFIX.test(v), "must be key path segments of lowercase letters, digits, _ or -, joined by /");
+    const prefix = need(
+        "BACKUP_PREFIX",
+        (v) => PREFIX.test(v),
+        "must be key path segments of lowercase letters, digits, _ or -, joined by /",
+    );
     const region = need("AWS_REGION", (v) => /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(v), "must be an AWS region code such as eu-central-1");
-    const sse = need("BACKUP_SSE", (v) => v === "AES256" || v === "aws:kms", "must be AES256 or aws:kms (the bucket policy refuses anything else)") as JobConfig["sse"];
+    const sse = need(
+        "BACKUP_SSE",
+        (v) => v === "AES256" || v === "aws:kms",
+        "must be AES256 or aws:kms (the bucket policy refuses anything else)",
+    ) as JobConfig["sse"];
     const kmsKeyId = get("BACKUP_KMS_KEY_ID");
-    if (sse === "aws:kms" && !kmsKeyId) problems.push("BACKUP_KMS_KEY_ID is not set: required with BACKUP_SSE=aws:kms (the bucket policy demands its key)");
+    if (sse === "aws:kms" && !kmsKeyId)
+        problems.push("BACKUP_KMS_KEY_ID is not set: required with BACKUP_SSE=aws:kms (the bucket policy demands its key)");
     if (sse === "AES256" && kmsKeyId) problems.push(`BACKUP_KMS_KEY_ID=${JSON.stringify(kmsKeyId)}: only allowed with BACKUP_SSE=aws:kms`);
     const compressionLevel = Number(need("BACKUP_COMPRESSION_LEVEL", int(1, 19), "must be a zstd level from 1 to 19", "1"));
     const partSizeMb = Number(need("BACKUP_PART_SIZE_MB", int(5, 5120), "must be a part size in MiB from 5 to 5120", "16"));
     const verify = need("BACKUP_VERIFY", (v) => v === "read" || v === "head", "must be read or head", "read") as JobConfig["verify"];
     const schemasRaw = get("BACKUP_SCHEMAS");
     const schemas = schemasRaw ? schemasRaw.split(",").map((s) => s.trim()) : [];
-    if (schemas.some((s) => !SCHEMA_NAME.test(s))) problems.push(`BACKUP_SCHEMAS=${JSON.stringify(schemasRaw)}: must be comma-separated schema names`);
+    if (schemas.some((s) => !SCHEMA_NAME.test(s)))
+        problems.push(`BACKUP_SCHEMAS=${JSON.stringify(schemasRaw)}: must be comma-separated schema names`);
     const threads = Number(need("BACKUP_THREADS", int(0, 256), "must be a number of zstd threads from 0 (every core) to 256", "0"));
     const timeoutMinutes = Number(need("BACKUP_TIMEOUT_MINUTES", int(1, 7 * 24 * 60), "must be minutes from 1 to 10080", "360"));
     const s3TimeoutSeconds = Number(need("BACKUP_S3_TIMEOUT_SECONDS", int(1, 3600), "must be seconds from 1 to 3600", "120"));
-    const credentialsFile = need("AWS_SHARED_CREDENTIALS_FILE", (v) => v.startsWith("/"), "must be the absolute path of the uploader's credentials file");
+    const credentialsFile = need(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        (v) => v.startsWith("/"),
+        "must be the absolute path of the uploader's credentials file",
+    );
     for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]) {
-        if (get(name) !== undefined) problems.push(`${name} is set: the uploader's key comes only from AWS_SHARED_CREDENTIALS_FILE, never the environment`);
+        if (get(name) !== undefined)
+            problems.push(`${name} is set: the uploader's key comes only from AWS_SHARED_CREDENTIALS_FILE, never the environment`);
     }
     const endpoint = get("BACKUP_S3_ENDPOINT");
-    if (endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) problems.push(`BACKUP_S3_ENDPOINT=${JSON.stringify(endpoint)}: must be an http(s):// origin`);
+    if (endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint))
+        problems.push(`BACKUP_S3_ENDPOINT=${JSON.stringify(endpoint)}: must be an http(s):// origin`);
 
     const host = need("PGHOST", (v) => v.length > 0, "must be the database host (the direct or session connection)");
     const port = Number(need("PGPORT", int(1, 65535), "must be a port number", "5432"));
-    if (port === TRANSACTION_POOLER_PORT) problems.push(`PGPORT=${port}: is the transaction pooler, which cannot hold pg_dump's snapshot; use the direct connection or the session pooler (5432)`);
+    if (port === TRANSACTION_POOLER_PORT)
+        problems.push(
+            `PGPORT=${port}: is the transaction pooler, which cannot hold pg_dump's snapshot; use the direct connection or the session pooler (5432)`,
+        );
     const name = need("PGDATABASE", (v) => v.length > 0, "must be the database name");
     const user = need("PGUSER", (v) => v.length > 0, "must be the database user");
-    if (get("PGPASSWORD") !== undefined) problems.push("PGPASSWORD is set: pass the password as a file (PGPASSFILE), never in the environment");
+    if (get("PGPASSWORD") !== undefined)
+        problems.push("PGPASSWORD is set: pass the password as a file (PGPASSFILE), never in the environment");
 
     if (problems.length > 0) throw new JobError("config", `invalid backup job settings:\n  - ${problems.join("\n  - ")}`);
     return {
@@ -148,7 +176,10 @@ export async function latestBackupAt(client: S3Client, c: JobConfig): Promise<Da
 
 /** `<prefix>/<UTC timestamp>.dump`, e.g. supabase/20261125T020000Z.dump: sorts by time, no characters that need quoting. */
 export function backupKey(prefix: string, at: Date): string {
-    const stamp = at.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+    const stamp = at
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z")
+        .replace(/[-:]/g, "");
     return `${prefix}/${stamp}.dump`;
 }
 
@@ -172,7 +203,14 @@ export interface Report {
 /** The command lines: no password on either (libpq reads PGPASSFILE). */
 export function dumpCommands(c: JobConfig, snapshot?: string): { pgDump: string[]; zstd: string[] } {
     return {
-        pgDump: ["--format=custom", "--compress=0", "--no-password", "--lock-wait-timeout=300000", ...(snapshot ? [`--snapshot=${snapshot}`] : []), ...c.schemas.map((s) => `--schema=${s}`)],
+        pgDump: [
+            "--format=custom",
+            "--compress=0",
+            "--no-password",
+            "--lock-wait-timeout=300000",
+            ...(snapshot ? [`--snapshot=${snapshot}`] : []),
+            ...c.schemas.map((s) => `--schema=${s}`),
+        ],
         zstd: [`-${c.compressionLevel}`, `-T${c.threads}`, "-q", "-c"],
     };
 }
@@ -204,7 +242,8 @@ export function describeStorageError(err: unknown, c: JobConfig): string {
     const code = e.Code ?? e.name ?? "Error";
     const status = e.$metadata?.httpStatusCode;
     const where = c.endpoint ?? `S3 in ${c.region}`;
-    if (code === "NoSuchBucket" || (status === 404 && code !== "NoSuchKey")) return `bucket ${c.bucket} does not exist at ${where} (${code})`;
+    if (code === "NoSuchBucket" || (status === 404 && code !== "NoSuchKey"))
+        return `bucket ${c.bucket} does not exist at ${where} (${code})`;
     if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"].includes(code)) {
         return `the uploader's credentials were refused by ${where} (${code}${status ? ` ${status}` : ""}): check the key in Vault`;
     }
@@ -212,7 +251,8 @@ export function describeStorageError(err: unknown, c: JobConfig): string {
         return `${where} denied the request (${code}${status ? ` ${status}` : ""}): the uploader's policy, or the bucket policy (encryption header, KMS key, TLS)`;
     }
     if (e.code && /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN/.test(e.code)) return `cannot reach ${where}: ${e.message}`;
-    if (code === "TimeoutError" || e.code === "ETIMEDOUT") return `${where} stopped answering (no data for the socket timeout): ${e.message}`;
+    if (code === "TimeoutError" || e.code === "ETIMEDOUT")
+        return `${where} stopped answering (no data for the socket timeout): ${e.message}`;
     return `${code}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? String(err)}`;
 }
 
@@ -241,7 +281,13 @@ export function uploadParams(c: JobConfig, key: string, body: Readable): PutObje
     };
 }
 
-function describeExit(r: { name: string; code: number | null; signal: NodeJS.Signals | null; stderr: string; spawnError?: string }): string {
+function describeExit(r: {
+    name: string;
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stderr: string;
+    spawnError?: string;
+}): string {
     if (r.spawnError) return `${r.name} could not start: ${r.spawnError}`;
     const detail = r.stderr.trim().split("\n").slice(-3).join(" | ") || (r.signal ? `killed by ${r.signal}` : `exit ${r.code}`);
     return `${r.name} failed (${r.signal ?? `exit ${r.code}`}): ${detail}`;
@@ -252,13 +298,23 @@ function describeExit(r: { name: string; code: number | null; signal: NodeJS.Sig
  * JobError naming the failed stage. Whatever fails first decides the stage; both child
  * processes are stopped at once on any failure, so pg_dump never holds its snapshot for nothing.
  */
-export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?: S3Client; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Report> {
+export async function runBackup(
+    c: JobConfig,
+    opts: { now?: () => Date; client?: S3Client; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+): Promise<Report> {
     const now = opts.now ?? (() => new Date());
     const started = now();
     const t0 = performance.now();
     const key = backupKey(c.prefix, started);
     const client = opts.client ?? s3Client(c);
-    const env = { ...(opts.env ?? process.env), PGHOST: c.database.host, PGPORT: String(c.database.port), PGDATABASE: c.database.name, PGUSER: c.database.user, PGAPPNAME: "toolboxai-backup" };
+    const env = {
+        ...(opts.env ?? process.env),
+        PGHOST: c.database.host,
+        PGPORT: String(c.database.port),
+        PGDATABASE: c.database.name,
+        PGUSER: c.database.user,
+        PGAPPNAME: "toolboxai-backup",
+    };
     // The manifest's row counts are taken in the snapshot pg_dump dumps: identical by construction.
     let session: SnapshotSession;
     try {
@@ -324,7 +380,14 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
     const onSignal = () => abort("interrupted");
     opts.signal?.addEventListener("abort", onSignal, { once: true });
 
-    const upload = new Upload({ client, params: uploadParams(c, key, body), partSize: c.partSizeMb * 1024 * 1024, queueSize: 4, leavePartsOnError: false, abortController: cancel });
+    const upload = new Upload({
+        client,
+        params: uploadParams(c, key, body),
+        partSize: c.partSizeMb * 1024 * 1024,
+        queueSize: 4,
+        leavePartsOnError: false,
+        abortController: cancel,
+    });
     try {
         try {
             await upload.done();
@@ -353,17 +416,43 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
             tables = await counting;
             await session.close();
         } catch (err) {
-            throw new JobError("dump", `s3://${c.bucket}/${key} is stored, but counting its rows failed, so it has no manifest: ${(err as Error).message}`, key);
+            throw new JobError(
+                "dump",
+                `s3://${c.bucket}/${key} is stored, but counting its rows failed, so it has no manifest: ${(err as Error).message}`,
+                key,
+            );
         }
-        const manifest: Manifest = { format: MANIFEST_FORMAT, key, bytes, sha256, startedAt: started.toISOString(), schemas: c.schemas, tables };
+        const manifest: Manifest = {
+            format: MANIFEST_FORMAT,
+            key,
+            bytes,
+            sha256,
+            startedAt: started.toISOString(),
+            schemas: c.schemas,
+            tables,
+        };
         const mKey = manifestKey(key);
         try {
             // The same encryption as the dump: the bucket policy refuses anything else.
             const { ServerSideEncryption, SSEKMSKeyId } = uploadParams(c, mKey, new PassThrough());
-            await client.send(new PutObjectCommand({ Bucket: c.bucket, Key: mKey, ServerSideEncryption, SSEKMSKeyId, Body: JSON.stringify(manifest), ContentType: "application/json" }), { abortSignal: cancel.signal });
+            await client.send(
+                new PutObjectCommand({
+                    Bucket: c.bucket,
+                    Key: mKey,
+                    ServerSideEncryption,
+                    SSEKMSKeyId,
+                    Body: JSON.stringify(manifest),
+                    ContentType: "application/json",
+                }),
+                { abortSignal: cancel.signal },
+            );
         } catch (err) {
             if (aborted) throw new JobError("aborted", `backup ${aborted}`, key);
-            throw new JobError("storage", `s3://${c.bucket}/${key} is stored, but its manifest ${mKey} could not be written: ${describeStorageError(err, c)}`, key);
+            throw new JobError(
+                "storage",
+                `s3://${c.bucket}/${key} is stored, but its manifest ${mKey} could not be written: ${describeStorageError(err, c)}`,
+                key,
+            );
         }
         return {
             event: "backup.completed",
@@ -386,7 +475,14 @@ export async function runBackup(c: JobConfig, opts: { now?: () => Date; client?:
 }
 
 /** Checks that the stored object is the one streamed: size and encryption, and (read) every byte. */
-async function verify(client: S3Client, c: JobConfig, key: string, bytes: number, sha256: string, abortSignal: AbortSignal): Promise<string | undefined> {
+async function verify(
+    client: S3Client,
+    c: JobConfig,
+    key: string,
+    bytes: number,
+    sha256: string,
+    abortSignal: AbortSignal,
+): Promise<string | undefined> {
     // The object exists under its final name now: the failure names it, for an operator to judge.
     const fail = (what: string) => new JobError("verify", `s3://${c.bucket}/${key}: ${what}`, key);
     let head;
@@ -397,8 +493,10 @@ async function verify(client: S3Client, c: JobConfig, key: string, bytes: number
     }
     if (head.ContentLength !== bytes) throw fail(`stored ${head.ContentLength} bytes, streamed ${bytes}`);
     // AWS reports the encryption of every object; some S3-compatible servers report none.
-    if (head.ServerSideEncryption !== undefined && head.ServerSideEncryption !== c.sse) throw fail(`stored with ${head.ServerSideEncryption}, expected ${c.sse}`);
-    if (c.kmsKeyId && head.SSEKMSKeyId !== undefined && head.SSEKMSKeyId !== c.kmsKeyId) throw fail(`encrypted with ${head.SSEKMSKeyId}, expected ${c.kmsKeyId}`);
+    if (head.ServerSideEncryption !== undefined && head.ServerSideEncryption !== c.sse)
+        throw fail(`stored with ${head.ServerSideEncryption}, expected ${c.sse}`);
+    if (c.kmsKeyId && head.SSEKMSKeyId !== undefined && head.SSEKMSKeyId !== c.kmsKeyId)
+        throw fail(`encrypted with ${head.SSEKMSKeyId}, expected ${c.kmsKeyId}`);
     if (c.verify === "head") return undefined;
     const readBack = createHash("sha256");
     try {

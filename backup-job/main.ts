@@ -29,7 +29,14 @@ async function once(): Promise<number> {
         return 0;
     } catch (err) {
         const e = err instanceof JobError ? err : new JobError("storage", String((err as Error)?.stack ?? err));
-        line(process.stderr, { event: "backup.failed", stage: e.stage, error: e.message, ...(e.key ? { key: e.key } : {}), startedAt: started.toISOString(), durationMs: Date.now() - started.getTime() });
+        line(process.stderr, {
+            event: "backup.failed",
+            stage: e.stage,
+            error: e.message,
+            ...(e.key ? { key: e.key } : {}),
+            startedAt: started.toISOString(),
+            durationMs: Date.now() - started.getTime(),
+        });
         return EXIT_CODES[e.stage];
     }
 }
@@ -52,15 +59,23 @@ async function schedule(): Promise<void> {
         line(process.stderr, { event: "backup.history-unavailable", error: (err as Error).message });
     }
     writeStatus(status);
-    const job = new Cron(SCHEDULE, { timezone: "UTC", protect: true, catch: (err: unknown) => line(process.stderr, { event: "backup.scheduler-error", error: String(err) }) }, async () => {
-        status.lastAttemptAt = new Date().toISOString();
-        const code = await once();
-        if (code === 0) {
-            status.lastSuccessAt = status.lastAttemptAt;
-            delete status.lastError;
-        } else status.lastError = `exit ${code}`;
-        writeStatus(status);
-    });
+    const job = new Cron(
+        SCHEDULE,
+        {
+            timezone: "UTC",
+            protect: true,
+            catch: (err: unknown) => line(process.stderr, { event: "backup.scheduler-error", error: String(err) }),
+        },
+        async () => {
+            status.lastAttemptAt = new Date().toISOString();
+            const code = await once();
+            if (code === 0) {
+                status.lastSuccessAt = status.lastAttemptAt;
+                delete status.lastError;
+            } else status.lastError = `exit ${code}`;
+            writeStatus(status);
+        },
+    );
     line(process.stdout, { event: "backup.scheduled", schedule: SCHEDULE, timezone: "UTC", nextRun: job.nextRun()?.toISOString() });
     const stop = () => {
         job.stop();
@@ -99,8 +114,7 @@ async function main(): Promise<void> {
             process.once("SIGTERM", () => interrupted.abort());
             process.once("SIGINT", () => interrupted.abort());
             process.exitCode = await once();
-        }
-        else if (command === "schedule") await schedule();
+        } else if (command === "schedule") await schedule();
         else if (command === "health") process.exitCode = health();
         else {
             process.stderr.write(`usage: backup-job run | schedule | health (got ${JSON.stringify(command ?? "")})\n`);

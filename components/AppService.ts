@@ -11,7 +11,6 @@ import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
 import { CONTAINER_FILES_DIR, CONTAINER_SECRETS_DIR } from "../lib/constants";
 
-
 export interface AppServiceArgs {
     /** Stack name, for Docker object names. */
     stack: string;
@@ -52,11 +51,17 @@ export class AppService extends pulumi.ComponentResource {
         const { spec } = args;
         const labels = dockerLabels(args.tags, { service: spec.name, role: spec.role });
         const image = new RemoteImage(`${name}-image`, { name: spec.image, keepLocally: true }, { parent: this });
-        this.runtimeNames = args.mode === "swarm" ? [this.swarmService(name, args, image, labels)] : this.containers(name, args, image, labels);
+        this.runtimeNames =
+            args.mode === "swarm" ? [this.swarmService(name, args, image, labels)] : this.containers(name, args, image, labels);
         this.registerOutputs({ runtimeNames: this.runtimeNames });
     }
 
-    private containers(name: string, args: AppServiceArgs, image: RemoteImage, labels: { label: string; value: string }[]): pulumi.Output<string>[] {
+    private containers(
+        name: string,
+        args: AppServiceArgs,
+        image: RemoteImage,
+        labels: { label: string; value: string }[],
+    ): pulumi.Output<string>[] {
         const { spec } = args;
         const child = { parent: this };
         const envs = Object.entries(args.environment)
@@ -71,7 +76,13 @@ export class AppService extends pulumi.ComponentResource {
                 owner: APP_UID,
                 group: APP_UID,
             })),
-            ...Object.entries(args.files).map(([file, content]) => ({ file: `${CONTAINER_FILES_DIR}/${file}`, content, permissions: "0444", owner: APP_UID, group: APP_UID })),
+            ...Object.entries(args.files).map(([file, content]) => ({
+                file: `${CONTAINER_FILES_DIR}/${file}`,
+                content,
+                permissions: "0444",
+                owner: APP_UID,
+                group: APP_UID,
+            })),
         ];
         const names: pulumi.Output<string>[] = [];
         for (let replica = 0; replica < spec.replicas; replica++) {
@@ -101,13 +112,28 @@ export class AppService extends pulumi.ComponentResource {
                 // Auto-named, so a replacement never collides by name; a published port is freed first.
                 { ...child, deleteBeforeReplace: spec.ports.length > 0, dependsOn: [seed] },
             );
-            pidsLimit(`${id}-pids`, { kind: "container", target: container.name, limit: spec.pidsLimit, dockerHost: args.dockerHost, rewrittenBy: [container.id] }, child);
+            pidsLimit(
+                `${id}-pids`,
+                {
+                    kind: "container",
+                    target: container.name,
+                    limit: spec.pidsLimit,
+                    dockerHost: args.dockerHost,
+                    rewrittenBy: [container.id],
+                },
+                child,
+            );
             names.push(container.name);
         }
         return names;
     }
 
-    private swarmService(name: string, args: AppServiceArgs, image: RemoteImage, labels: { label: string; value: string }[]): pulumi.Output<string> {
+    private swarmService(
+        name: string,
+        args: AppServiceArgs,
+        image: RemoteImage,
+        labels: { label: string; value: string }[],
+    ): pulumi.Output<string> {
         const { spec } = args;
         const child = { parent: this };
         // Docker secrets are held in memory on the nodes, never on disk.
@@ -116,8 +142,12 @@ export class AppService extends pulumi.ComponentResource {
                 name,
                 stack: args.stack,
                 owner: spec.name,
-                secret: Object.fromEntries(Object.entries(args.secretFiles).map(([file, content]) => [`${CONTAINER_SECRETS_DIR}/${file}`, content])),
-                public: Object.fromEntries(Object.entries(args.files).map(([file, content]) => [`${CONTAINER_FILES_DIR}/${file}`, content])),
+                secret: Object.fromEntries(
+                    Object.entries(args.secretFiles).map(([file, content]) => [`${CONTAINER_SECRETS_DIR}/${file}`, content]),
+                ),
+                public: Object.fromEntries(
+                    Object.entries(args.files).map(([file, content]) => [`${CONTAINER_FILES_DIR}/${file}`, content]),
+                ),
                 uid: APP_UID,
                 labels,
             },
@@ -145,7 +175,17 @@ export class AppService extends pulumi.ComponentResource {
                     },
                     networksAdvanceds: spec.networks.map((network) => ({ id: args.networks.ids[network], aliases: [spec.name] })),
                 },
-                endpointSpec: spec.ports.length > 0 ? { ports: spec.ports.map((p) => ({ targetPort: p.target, publishedPort: p.published, protocol: "tcp", publishMode: "ingress" })) } : undefined,
+                endpointSpec:
+                    spec.ports.length > 0
+                        ? {
+                              ports: spec.ports.map((p) => ({
+                                  targetPort: p.target,
+                                  publishedPort: p.published,
+                                  protocol: "tcp",
+                                  publishMode: "ingress",
+                              })),
+                          }
+                        : undefined,
                 ...SWARM_UPDATE,
             },
             child,
@@ -157,7 +197,15 @@ export class AppService extends pulumi.ComponentResource {
                 target: service.name,
                 limit: spec.pidsLimit,
                 dockerHost: args.dockerHost,
-                rewrittenBy: [service.id, service.taskSpec, service.mode, service.endpointSpec, service.labels, service.updateConfig, service.rollbackConfig],
+                rewrittenBy: [
+                    service.id,
+                    service.taskSpec,
+                    service.mode,
+                    service.endpointSpec,
+                    service.labels,
+                    service.updateConfig,
+                    service.rollbackConfig,
+                ],
             },
             child,
         );

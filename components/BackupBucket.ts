@@ -60,7 +60,11 @@ export class BackupBucket extends pulumi.ComponentResource {
         const keep = { ...child, protect: opts?.protect ?? true, retainOnDelete: opts?.retainOnDelete ?? true };
 
         const key = args.kms
-            ? new Key(`${name}-key`, { description: `Backups in ${args.bucketPrefix}*`, enableKeyRotation: true, deletionWindowInDays: 30 }, keep)
+            ? new Key(
+                  `${name}-key`,
+                  { description: `Backups in ${args.bucketPrefix}*`, enableKeyRotation: true, deletionWindowInDays: 30 },
+                  keep,
+              )
             : undefined;
         if (key) new Alias(`${name}-key-alias`, { name: `alias/${args.bucketPrefix}backups`, targetKeyId: key.keyId }, child);
 
@@ -71,14 +75,20 @@ export class BackupBucket extends pulumi.ComponentResource {
             { bucketPrefix: args.bucketPrefix, objectLockEnabled: args.objectLock !== undefined, forceDestroy: false },
             { ...keep, ignoreChanges: ["objectLockEnabled", "bucketPrefix"] },
         );
-        const versioning = new BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, child);
+        const versioning = new BucketVersioning(
+            `${name}-versioning`,
+            { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+            child,
+        );
         new BucketServerSideEncryptionConfiguration(
             `${name}-encryption`,
             {
                 bucket: bucket.id,
                 rules: [
                     {
-                        applyServerSideEncryptionByDefault: key ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn } : { sseAlgorithm: "AES256" },
+                        applyServerSideEncryptionByDefault: key
+                            ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }
+                            : { sseAlgorithm: "AES256" },
                         bucketKeyEnabled: key !== undefined,
                     },
                 ],
@@ -93,26 +103,51 @@ export class BackupBucket extends pulumi.ComponentResource {
         new BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
         new BucketPolicy(
             `${name}-policy`,
-            { bucket: bucket.id, policy: pulumi.all([bucket.arn, key?.arn]).apply(([bucketArn, kmsKeyArn]) => JSON.stringify(bucketPolicyDocument({ bucketArn, kmsKeyArn }))) },
+            {
+                bucket: bucket.id,
+                policy: pulumi
+                    .all([bucket.arn, key?.arn])
+                    .apply(([bucketArn, kmsKeyArn]) => JSON.stringify(bucketPolicyDocument({ bucketArn, kmsKeyArn }))),
+            },
             { ...child, dependsOn: [publicAccess] },
         );
         new BucketLifecycleConfiguration(
             `${name}-lifecycle`,
-            { bucket: bucket.id, rules: lifecycleRules({ prefix: args.prefix, retentionDays: args.retentionDays, coldTransitionDays: args.coldTransitionDays }) },
+            {
+                bucket: bucket.id,
+                rules: lifecycleRules({
+                    prefix: args.prefix,
+                    retentionDays: args.retentionDays,
+                    coldTransitionDays: args.coldTransitionDays,
+                }),
+            },
             { ...child, dependsOn: [versioning] },
         );
         if (args.objectLock) {
             new BucketObjectLockConfiguration(
                 `${name}-object-lock`,
-                { bucket: bucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: args.objectLock.mode, days: args.objectLock.days } } },
+                {
+                    bucket: bucket.id,
+                    objectLockEnabled: "Enabled",
+                    rule: { defaultRetention: { mode: args.objectLock.mode, days: args.objectLock.days } },
+                },
                 { ...child, dependsOn: [versioning] },
             );
         }
 
-        const uploader = new User(`${name}-uploader`, { path: "/toolboxai/", name: pulumi.interpolate`${args.bucketPrefix}uploader` }, child);
+        const uploader = new User(
+            `${name}-uploader`,
+            { path: "/toolboxai/", name: pulumi.interpolate`${args.bucketPrefix}uploader` },
+            child,
+        );
         new UserPolicy(
             `${name}-uploader-policy`,
-            { user: uploader.name, policy: pulumi.all([bucket.arn, key?.arn]).apply(([arn, kmsArn]) => JSON.stringify(uploaderPolicyDocument(arn, args.prefix, kmsArn))) },
+            {
+                user: uploader.name,
+                policy: pulumi
+                    .all([bucket.arn, key?.arn])
+                    .apply(([arn, kmsArn]) => JSON.stringify(uploaderPolicyDocument(arn, args.prefix, kmsArn))),
+            },
             child,
         );
         // A new key each period; the previous one stays until the next boundary, so a running job keeps its
@@ -141,7 +176,14 @@ export class BackupBucket extends pulumi.ComponentResource {
                     pulumi
                         .all([accessKey.id, accessKey.secret, bucket.bucket, bucket.bucketRegion, key?.arn])
                         .apply(([id, secretKey, bucketName, region, kmsArn]) =>
-                            JSON.stringify({ access_key_id: id, secret_access_key: secretKey, bucket: bucketName, prefix: args.prefix, region, kms_key_arn: kmsArn ?? "" }),
+                            JSON.stringify({
+                                access_key_id: id,
+                                secret_access_key: secretKey,
+                                bucket: bucketName,
+                                prefix: args.prefix,
+                                region,
+                                kms_key_arn: kmsArn ?? "",
+                            }),
                         ),
                 ),
                 deleteAllVersions: true,
@@ -155,6 +197,12 @@ export class BackupBucket extends pulumi.ComponentResource {
         this.uploaderArn = uploader.arn;
         this.uploaderCredentials = { accessKeyId: pulumi.secret(accessKey.id), secretAccessKey: pulumi.secret(accessKey.secret) };
         this.credentialsPath = pulumi.interpolate`${secret.mount}/${args.vault.name}`;
-        this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn, uploaderArn: this.uploaderArn, credentialsPath: this.credentialsPath });
+        this.registerOutputs({
+            bucketName: this.bucketName,
+            bucketArn: this.bucketArn,
+            kmsKeyArn: this.kmsKeyArn,
+            uploaderArn: this.uploaderArn,
+            credentialsPath: this.credentialsPath,
+        });
     }
 }

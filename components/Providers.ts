@@ -49,7 +49,13 @@ export class Providers extends pulumi.ComponentResource {
         );
         this.aws = new AwsProvider(`${name}-aws`, { region: args.awsRegion, defaultTags: { tags: args.tags } }, { parent: this });
         // The engine pulls with what the provider sends, never with the host's own docker login.
-        const registryAuth = args.registry && [{ address: args.registry.address, username: pulumi.secret(args.registry.username), password: pulumi.secret(args.registry.password) }];
+        const registryAuth = args.registry && [
+            {
+                address: args.registry.address,
+                username: pulumi.secret(args.registry.username),
+                password: pulumi.secret(args.registry.password),
+            },
+        ];
         this.docker = new DockerProvider(`${name}-docker`, { host: args.dockerHost, registryAuth }, { parent: this });
         this.registerOutputs({ vault: this.vault, aws: this.aws, docker: this.docker });
     }

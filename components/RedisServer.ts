@@ -77,7 +77,12 @@ export class RedisServer extends pulumi.ComponentResource {
         const serverKey = new PrivateKey(`${name}-server-key`, { algorithm: REDIS_TLS.algorithm, ecdsaCurve: REDIS_TLS.ecdsaCurve }, child);
         const csr = new CertRequest(
             `${name}-server-csr`,
-            { privateKeyPem: serverKey.privateKeyPem, subject: { commonName: "redis" }, dnsNames: [...REDIS_TLS.dnsNames], ipAddresses: [...REDIS_TLS.ipAddresses] },
+            {
+                privateKeyPem: serverKey.privateKeyPem,
+                subject: { commonName: "redis" },
+                dnsNames: [...REDIS_TLS.dnsNames],
+                ipAddresses: [...REDIS_TLS.ipAddresses],
+            },
             child,
         );
         const serverCert = new LocallySignedCert(
@@ -97,12 +102,24 @@ export class RedisServer extends pulumi.ComponentResource {
         const image = new RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, child);
 
         const acl = pulumi
-            .all(Object.entries(args.users).map(([user, u]) => pulumi.output(u.password).apply((password) => [user, { username: u.username, password }] as const)))
+            .all(
+                Object.entries(args.users).map(([user, u]) =>
+                    pulumi.output(u.password).apply((password) => [user, { username: u.username, password }] as const),
+                ),
+            )
             .apply((entries) => aclFile(Object.fromEntries(entries) as Record<RedisUser, { username: string; password: string }>));
         const healthcheck = args.users.healthcheck;
         const files: RedisFiles = {
-            public: { [REDIS_PATHS.config]: redisConf(), [REDIS_PATHS.caCert]: caCert.certPem, [REDIS_PATHS.serverCert]: serverCert.certPem },
-            secret: { [REDIS_PATHS.acl]: acl, [REDIS_PATHS.serverKey]: serverKey.privateKeyPem, [REDIS_PATHS.healthcheckPassword]: healthcheck.password },
+            public: {
+                [REDIS_PATHS.config]: redisConf(),
+                [REDIS_PATHS.caCert]: caCert.certPem,
+                [REDIS_PATHS.serverCert]: serverCert.certPem,
+            },
+            secret: {
+                [REDIS_PATHS.acl]: acl,
+                [REDIS_PATHS.serverKey]: serverKey.privateKeyPem,
+                [REDIS_PATHS.healthcheckPassword]: healthcheck.password,
+            },
         };
         const healthcheckSpec = {
             // Over TLS, trusting the generated CA, as the PING-only user; the password comes from its file.
@@ -146,8 +163,20 @@ export class RedisServer extends pulumi.ComponentResource {
                     { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR },
                 ],
                 uploads: [
-                    ...Object.entries(run.files.public).map(([file, content]) => ({ file, content, permissions: "0444", owner, group: owner })),
-                    ...Object.entries(run.files.secret).map(([file, content]) => ({ file, content: pulumi.secret(content), permissions: "0400", owner, group: owner })),
+                    ...Object.entries(run.files.public).map(([file, content]) => ({
+                        file,
+                        content,
+                        permissions: "0444",
+                        owner,
+                        group: owner,
+                    })),
+                    ...Object.entries(run.files.secret).map(([file, content]) => ({
+                        file,
+                        content: pulumi.secret(content),
+                        permissions: "0400",
+                        owner,
+                        group: owner,
+                    })),
                 ],
                 labels: run.labels,
             },
@@ -171,14 +200,32 @@ export class RedisServer extends pulumi.ComponentResource {
             // One server on the data volume at a time: the old one stops before the new one starts.
             { ...child, deleteBeforeReplace: true, dependsOn: [seed] },
         );
-        pidsLimit(`${run.name}-pids`, { kind: "container", target: container.name, limit: REDIS_PIDS_LIMIT, dockerHost: args.dockerHost, rewrittenBy: [container.id] }, child);
+        pidsLimit(
+            `${run.name}-pids`,
+            {
+                kind: "container",
+                target: container.name,
+                limit: REDIS_PIDS_LIMIT,
+                dockerHost: args.dockerHost,
+                rewrittenBy: [container.id],
+            },
+            child,
+        );
         return container.name;
     }
 
     private service(args: RedisServerArgs, run: RedisRun): pulumi.Output<string> {
         const child = { parent: this };
         const { secrets, configs } = swarmFiles(
-            { name: run.name, stack: args.stack, owner: "redis", secret: run.files.secret, public: run.files.public, uid: String(REDIS_UID), labels: run.labels },
+            {
+                name: run.name,
+                stack: args.stack,
+                owner: "redis",
+                secret: run.files.secret,
+                public: run.files.public,
+                uid: String(REDIS_UID),
+                labels: run.labels,
+            },
             child,
         );
         const hardened = swarmHardening({ user: `${REDIS_UID}:${REDIS_UID}`, memoryMb: run.memoryMb, cpus: 1, labels: run.labels });

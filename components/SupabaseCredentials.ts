@@ -102,7 +102,11 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
 
         // Letters and digits only: safe in a URL and an SQL literal without encoding; 40 of them carry ~238 bits.
         const password = (resourceName: string, passwordKeepers: Record<string, string> = keepers) =>
-            new RandomPassword(resourceName, { length: 40, special: false, minLower: 2, minUpper: 2, minNumeric: 2, keepers: passwordKeepers }, child).result;
+            new RandomPassword(
+                resourceName,
+                { length: 40, special: false, minLower: 2, minUpper: 2, minNumeric: 2, keepers: passwordKeepers },
+                child,
+            ).result;
 
         // Two slots: after a rotation of one step the inactive one still holds the password the database has.
         const { slots } = args.rotation;
@@ -141,13 +145,19 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             pulumi.secret(
                 pulumi
                     .all([e.user, this.databasePassword, e.host, e.port, args.direct.database, args.sslMode])
-                    .apply(([user, pw, host, port, database, sslMode]) => postgresUrl({ user, password: pw, host, port, database, sslMode })),
+                    .apply(([user, pw, host, port, database, sslMode]) =>
+                        postgresUrl({ user, password: pw, host, port, database, sslMode }),
+                    ),
             );
         this.directUrl = url(args.direct);
         this.poolerUrl = args.pooler ? url(args.pooler) : undefined;
 
         if (args.mode === "hosted") {
-            if (!args.hostedKeys) throw new pulumi.ResourceError("hosted mode needs the project's keys from the Management API (hostedKeys, from SupabaseProject)", this);
+            if (!args.hostedKeys)
+                throw new pulumi.ResourceError(
+                    "hosted mode needs the project's keys from the Management API (hostedKeys, from SupabaseProject)",
+                    this,
+                );
             const keys = args.hostedKeys;
             this.jwtSecret = pulumi.secret(keys.jwtSecret);
             // The guide's anon_key and service_role_key fields now carry the rotatable keys.
@@ -165,11 +175,18 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
         }
 
         this.redisUsers = Object.fromEntries(
-            REDIS_USERS.map((user) => [user, { username: redisUsername(user), password: pulumi.secret(password(`${name}-redis-${user}-password`)) }]),
+            REDIS_USERS.map((user) => [
+                user,
+                { username: redisUsername(user), password: pulumi.secret(password(`${name}-redis-${user}-password`)) },
+            ]),
         ) as Record<RedisUser, { username: string; password: pulumi.Output<string> }>;
 
         const kvMount = args.vault.manageMount
-            ? new Mount(`${name}-kv`, { path: mount, type: "kv", options: { version: "2" }, description: `KV v2 for ${pathPrefix} (managed by Pulumi)` }, child).path
+            ? new Mount(
+                  `${name}-kv`,
+                  { path: mount, type: "kv", options: { version: "2" }, description: `KV v2 for ${pathPrefix} (managed by Pulumi)` },
+                  child,
+              ).path
             : pulumi.output(mount);
         // Vault gets a new password only after the database accepts it.
         const secret = (leaf: string, data: pulumi.Input<Record<string, pulumi.Input<string>>>) =>
@@ -199,12 +216,17 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             // `vault kv put ... connection_pool_size=20` stores a string; so do we.
             connection_pool_size: pulumi.output(args.poolSize).apply(String),
         });
-        const redisSecret = secret("redis", Object.fromEntries(REDIS_USERS.map((u) => [this.redisUsers[u].username, this.redisUsers[u].password])));
+        const redisSecret = secret(
+            "redis",
+            Object.fromEntries(REDIS_USERS.map((u) => [this.redisUsers[u].username, this.redisUsers[u].password])),
+        );
         const consumerRedisSecrets = CONSUMERS.map((consumer) =>
             secret(`redis/${consumer}`, { username: this.redisUsers[consumer].username, password: this.redisUsers[consumer].password }),
         );
         // Hosted: each consumer's own secret key, readable by that consumer only.
-        const consumerKeySecrets = CONSUMERS.filter((c) => this.consumerKeys[c]).map((c) => secret(`supabase/${c}`, { secret_key: this.consumerKeys[c]! }));
+        const consumerKeySecrets = CONSUMERS.filter((c) => this.consumerKeys[c]).map((c) =>
+            secret(`supabase/${c}`, { secret_key: this.consumerKeys[c]! }),
+        );
         const leafPath = (leaf: string) => vaultKvPath(mount, pathPrefix, leaf);
         this.vaultPaths = {
             supabase: leafPath("supabase"),
@@ -272,7 +294,13 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             policyNames: this.policyNames,
             appRoleMount: this.appRoleMount,
             appRoles: this.appRoles,
-            secrets: [supabaseSecret.id, databaseSecret.id, redisSecret.id, ...consumerRedisSecrets.map((s) => s.id), ...consumerKeySecrets.map((s) => s.id)],
+            secrets: [
+                supabaseSecret.id,
+                databaseSecret.id,
+                redisSecret.id,
+                ...consumerRedisSecrets.map((s) => s.id),
+                ...consumerKeySecrets.map((s) => s.id),
+            ],
         });
     }
 }

@@ -40,7 +40,9 @@ export class SupabaseMigrations extends pulumi.ComponentResource {
         this.migrationsHash = hash;
         this.migrations = files;
 
-        const url = pulumi.all([args.user, args.host, args.port, args.database, args.sslMode]).apply(([user, host, port, database, sslMode]) => postgresUrl({ user, host, port, database, sslMode }));
+        const url = pulumi
+            .all([args.user, args.host, args.port, args.database, args.sslMode])
+            .apply(([user, host, port, database, sslMode]) => postgresUrl({ user, host, port, database, sslMode }));
         new Command(
             `${name}-push`,
             {

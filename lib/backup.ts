@@ -23,8 +23,22 @@ export const SCHEMA_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
 export function bucketPolicyDocument({ bucketArn, kmsKeyArn }: BucketPolicyInput): { Version: string; Statement: Statement[] } {
     const everything = [bucketArn, `${bucketArn}/*`];
     const statements: Statement[] = [
-        { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: everything, Condition: { Bool: { "aws:SecureTransport": "false" } } },
-        { Sid: "DenyTlsBelow12", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: everything, Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
+        {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: everything,
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+        {
+            Sid: "DenyTlsBelow12",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: everything,
+            Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+        },
         // Only a header that is present is judged: UploadPart and CompleteMultipartUpload are authorized as
         // s3:PutObject and never carry it (an ...IfExists test would deny them). A request without the header
         // gets the bucket's default encryption, which is the same algorithm (and, in prod, the same key).
@@ -54,7 +68,10 @@ export function bucketPolicyDocument({ bucketArn, kmsKeyArn }: BucketPolicyInput
             Principal: "*",
             Action: "s3:PutObject",
             Resource: `${bucketArn}/*`,
-            Condition: { Null: { [SSE_HEADER]: "false" }, StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn } },
+            Condition: {
+                Null: { [SSE_HEADER]: "false" },
+                StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn },
+            },
         });
     }
     return { Version: "2012-10-17", Statement: statements };
@@ -66,11 +83,23 @@ export function bucketPolicyDocument({ bucketArn, kmsKeyArn }: BucketPolicyInput
  */
 export function uploaderPolicyDocument(bucketArn: string, prefix: string, kmsKeyArn?: string): { Version: string; Statement: Statement[] } {
     const statements: Statement[] = [
-        { Sid: "WriteBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: `${bucketArn}/${prefix}/*` },
+        {
+            Sid: "WriteBackups",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            Resource: `${bucketArn}/${prefix}/*`,
+        },
         { Sid: "VerifyBackups", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${prefix}/*` },
-        { Sid: "ListBackups", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn, Condition: { StringLike: { "s3:prefix": [`${prefix}/*`] } } },
+        {
+            Sid: "ListBackups",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: bucketArn,
+            Condition: { StringLike: { "s3:prefix": [`${prefix}/*`] } },
+        },
     ];
-    if (kmsKeyArn) statements.push({ Sid: "EncryptBackups", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: kmsKeyArn });
+    if (kmsKeyArn)
+        statements.push({ Sid: "EncryptBackups", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: kmsKeyArn });
     return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -107,7 +136,12 @@ export function lifecycleRules(o: LifecycleOptions) {
             ...(o.coldTransitionDays > 0 ? { transitions: [{ days: o.coldTransitionDays, storageClass: "STANDARD_IA" }] } : {}),
         },
         // Delete markers left once every version has expired (cannot share a rule with `days`).
-        { id: "expired-delete-markers", status: "Enabled", filter: { prefix: `${o.prefix}/` }, expiration: { expiredObjectDeleteMarker: true } },
+        {
+            id: "expired-delete-markers",
+            status: "Enabled",
+            filter: { prefix: `${o.prefix}/` },
+            expiration: { expiredObjectDeleteMarker: true },
+        },
     ];
 }
 

@@ -14,7 +14,8 @@ export interface RotationPeriod {
 
 /** The rotation period `now` falls in. Boundaries are fixed (multiples of the period since 1970), not "90 days after the last deploy". */
 export function rotationPeriod(now: Date, periodDays: number): RotationPeriod {
-    if (!Number.isInteger(periodDays) || periodDays < 1) throw new Error(`rotation period must be a whole number of days >= 1, got ${periodDays}`);
+    if (!Number.isInteger(periodDays) || periodDays < 1)
+        throw new Error(`rotation period must be a whole number of days >= 1, got ${periodDays}`);
     const length = periodDays * DAY_MS;
     const index = Math.floor(now.getTime() / length);
     return { index, startsAt: new Date(index * length), endsAt: new Date((index + 1) * length) };
@@ -30,7 +31,8 @@ export function currentTime(env: NodeJS.ProcessEnv = process.env): Date {
     const pinned = env.TOOLBOXAI_NOW;
     if (pinned === undefined || pinned === "") return new Date();
     const at = new Date(pinned);
-    if (Number.isNaN(at.getTime())) throw new Error(`TOOLBOXAI_NOW must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got ${JSON.stringify(pinned)}`);
+    if (Number.isNaN(at.getTime()))
+        throw new Error(`TOOLBOXAI_NOW must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got ${JSON.stringify(pinned)}`);
     return at;
 }
 
@@ -122,13 +124,19 @@ export function vaultDuration(seconds: number): string {
  * the token's TTL, which the roles set anyway.
  */
 export function appRoleMountTune(limits: AppRoleLimits): { maxLeaseTtl: string; defaultLeaseTtl: string } {
-    return { maxLeaseTtl: vaultDuration(Math.max(limits.secretIdTtl, limits.tokenMaxTtl)), defaultLeaseTtl: vaultDuration(limits.tokenTtl) };
+    return {
+        maxLeaseTtl: vaultDuration(Math.max(limits.secretIdTtl, limits.tokenMaxTtl)),
+        defaultLeaseTtl: vaultDuration(limits.tokenTtl),
+    };
 }
 
 export type SupabaseRole = "anon" | "service_role";
 
 /** Claims of a self-hosted Supabase API key: valid from its period's start until the end of the next period. */
-export function supabaseKeyClaims(role: SupabaseRole, period: RotationPeriod): { role: SupabaseRole; iss: string; iat: number; exp: number } {
+export function supabaseKeyClaims(
+    role: SupabaseRole,
+    period: RotationPeriod,
+): { role: SupabaseRole; iss: string; iat: number; exp: number } {
     const iat = Math.floor(period.startsAt.getTime() / 1000);
     const length = Math.floor((period.endsAt.getTime() - period.startsAt.getTime()) / 1000);
     return { role, iss: "supabase", iat, exp: iat + 2 * length };

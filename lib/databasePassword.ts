@@ -21,7 +21,8 @@ export function scramSha256Verifier(password: string, salt: Buffer, iterations: 
     // PostgreSQL runs SASLprep on the password first; for printable ASCII that is the identity.
     // Anything else could hash differently on the server and lock the role out: refuse it.
     if (!/^[\x20-\x7e]+$/.test(password)) throw new Error("the password must be printable ASCII");
-    if (salt.length === 0 || !Number.isInteger(iterations) || iterations < 1) throw new Error("a SCRAM verifier needs a salt and at least one iteration");
+    if (salt.length === 0 || !Number.isInteger(iterations) || iterations < 1)
+        throw new Error("a SCRAM verifier needs a salt and at least one iteration");
     const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256");
     const clientKey = createHmac("sha256", salted).update("Client Key").digest();
     const storedKey = createHash("sha256").update(clientKey).digest();
@@ -57,6 +58,10 @@ export interface KnownPasswords {
 export function loginCandidates(known: KnownPasswords): string[] {
     // The previous stdout of an older version of the step was a message, not a password.
     const lastApplied = known.lastApplied?.trim();
-    const ordered = [lastApplied !== undefined && GENERATED_PASSWORD.test(lastApplied) ? lastApplied : undefined, known.standby, known.bootstrap];
+    const ordered = [
+        lastApplied !== undefined && GENERATED_PASSWORD.test(lastApplied) ? lastApplied : undefined,
+        known.standby,
+        known.bootstrap,
+    ];
     return [...new Set(ordered.filter((p): p is string => p !== undefined && p !== ""))];
 }

@@ -110,5 +110,7 @@ export function contentName(base: string, content: string): string {
 export function pidsLimitCommand(kind: "container" | "service", name: string, limit: number): string {
     if (!/^[\w.-]+$/.test(name)) throw new Error(`Docker ${kind} name must be letters, digits, _ . -: got ${JSON.stringify(name)}`);
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`PIDs limit must be a positive integer, got ${limit}`);
-    return kind === "container" ? `docker update --pids-limit ${limit} ${name}` : `docker service update --detach --limit-pids ${limit} ${name}`;
+    return kind === "container"
+        ? `docker update --pids-limit ${limit} ${name}`
+        : `docker service update --detach --limit-pids ${limit} ${name}`;
 }

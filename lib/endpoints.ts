@@ -12,7 +12,10 @@ export const HOST_GATEWAY_ENTRY: { host: string; ip: string } = { host: HOST_GAT
 
 /** True for names and addresses that mean "this machine": from inside a container, the container. */
 export function isLoopbackHost(host: string): boolean {
-    const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+    const h = host
+        .toLowerCase()
+        .replace(/^\[(.*)\]$/, "$1")
+        .replace(/\.$/, "");
     return h === "localhost" || h.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(h) || h === "::1" || h === "0.0.0.0";
 }
 

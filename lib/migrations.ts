@@ -13,13 +13,20 @@ export interface MigrationFiles {
 }
 
 export function readMigrations(dir: string): MigrationFiles {
-    const entries = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+    const entries = readdirSync(dir)
+        .filter((f) => f.endsWith(".sql"))
+        .sort();
     const bad = entries.filter((f) => !MIGRATION_FILE.test(f));
     if (bad.length > 0) {
-        throw new Error(`${dir}: ${bad.map((f) => JSON.stringify(f)).join(", ")} not named <14-digit UTC timestamp>_<lowercase_name>.sql; the Supabase CLI would skip or misorder them`);
+        throw new Error(
+            `${dir}: ${bad.map((f) => JSON.stringify(f)).join(", ")} not named <14-digit UTC timestamp>_<lowercase_name>.sql; the Supabase CLI would skip or misorder them`,
+        );
     }
     if (entries.length === 0) throw new Error(`${dir}: no migrations to push`);
     const hash = createHash("sha256");
-    for (const file of entries) hash.update(`${file}\0`).update(readFileSync(join(dir, file))).update("\0");
+    for (const file of entries)
+        hash.update(`${file}\0`)
+            .update(readFileSync(join(dir, file)))
+            .update("\0");
     return { files: entries, hash: hash.digest("hex") };
 }

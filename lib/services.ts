@@ -83,7 +83,11 @@ export function backendInternalUrl(spec: Pick<ServiceSpec, "name" | "ports">): s
 }
 
 /** The spec's `healthcheck` overrides the role's default test; timings stay the role's. */
-export function serviceRuntime(spec: Pick<ServiceSpec, "role" | "ports" | "healthcheck">, s: Settings, secrets: RuntimeSecrets): ServiceRuntime {
+export function serviceRuntime(
+    spec: Pick<ServiceSpec, "role" | "ports" | "healthcheck">,
+    s: Settings,
+    secrets: RuntimeSecrets,
+): ServiceRuntime {
     const { role, healthcheck } = spec;
     if (role === "backup") return backupRuntime(s, secrets, healthcheck);
     const environment: Record<string, pulumi.Input<string>> = {
@@ -137,7 +141,10 @@ export function serviceRuntime(spec: Pick<ServiceSpec, "role" | "ports" | "healt
     }
     const tests = healthcheck ?? defaultHealthcheck(role, backendPort(spec));
     // The backend's timings are the guide's; the others give the first heartbeat 30 s.
-    const timing = role === "backend" ? { interval: "30s", timeout: "10s", retries: 3, startPeriod: "20s" } : { interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" };
+    const timing =
+        role === "backend"
+            ? { interval: "30s", timeout: "10s", retries: 3, startPeriod: "20s" }
+            : { interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" };
     return { environment, secretFiles, files, healthcheck: { tests, ...timing }, hosts: gatewayHosts(reached) };
 }
 
@@ -170,17 +177,29 @@ function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: strin
     databaseTrust(s, environment, files);
     const secretFiles: Record<string, pulumi.Input<string>> = {
         pgpass: secrets.databasePassword.apply((pw) => pgpassLine(db.host, db.port, db.database, db.user, pw)),
-        aws_credentials: pulumi.all([secrets.backup.accessKeyId, secrets.backup.secretAccessKey]).apply(([id, key]) => awsCredentialsFile(id, key)),
+        aws_credentials: pulumi
+            .all([secrets.backup.accessKeyId, secrets.backup.secretAccessKey])
+            .apply(([id, key]) => awsCredentialsFile(id, key)),
     };
     const tests = healthcheck ?? defaultHealthcheck("backup");
-    return { environment, secretFiles, files, healthcheck: { tests, interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" }, hosts: gatewayHosts([db.host]) };
+    return {
+        environment,
+        secretFiles,
+        files,
+        healthcheck: { tests, interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" },
+        hosts: gatewayHosts([db.host]),
+    };
 }
 
 /**
  * With databaseCaCert (verify-ca, verify-full), the CA as a public file that libpq finds through
  * PGSSLROOTCERT; returns the matching URL parameter for DATABASE_URL (node-postgres reads it too).
  */
-function databaseTrust(s: Settings, environment: Record<string, pulumi.Input<string>>, files: Record<string, pulumi.Input<string>>): Record<string, string> {
+function databaseTrust(
+    s: Settings,
+    environment: Record<string, pulumi.Input<string>>,
+    files: Record<string, pulumi.Input<string>>,
+): Record<string, string> {
     if (!s.databaseCaCert) return {};
     files["database-ca.crt"] = s.databaseCaCert;
     environment.PGSSLROOTCERT = `${FILES}/database-ca.crt`;

@@ -18,6 +18,8 @@ export class ToolboxaiStackReference {
     /** An output's value now, with its secretness (getOutputValue would throw on a secret). */
     async details<K extends OutputName>(name: K): Promise<{ value: ToolboxaiStackOutputs[K]; secret: boolean }> {
         const d = await this.ref.getOutputDetails(name);
-        return d.secretValue !== undefined ? { value: d.secretValue as ToolboxaiStackOutputs[K], secret: true } : { value: d.value as ToolboxaiStackOutputs[K], secret: false };
+        return d.secretValue !== undefined
+            ? { value: d.secretValue as ToolboxaiStackOutputs[K], secret: true }
+            : { value: d.value as ToolboxaiStackOutputs[K], secret: false };
     }
 }

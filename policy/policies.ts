@@ -17,20 +17,30 @@ const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** Variable names that say "I hold a secret" (a *_FILE variable names a file instead). */
 const SECRET_NAME = /(SECRET|_KEY$|^KEY$|PASS(WORD|WD)?$|TOKEN$|CREDENTIALS?$)/i;
 /** Values that carry a secret whatever the name: a URL with a password, a JWT, a PEM private key. */
-const SECRET_VALUE = [/^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, /eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/];
+const SECRET_VALUE = [
+    /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i,
+    /eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/,
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+];
 
 export function secretEnvProblems(env: Record<string, string>): string[] {
     const problems: string[] = [];
     for (const [key, value] of Object.entries(env)) {
-        if (SECRET_NAME.test(key) && !key.endsWith("_FILE")) problems.push(`${key} looks like a secret by its name: pass it as a file and name the file in ${key}_FILE`);
-        else if (SECRET_VALUE.some((re) => re.test(value ?? ""))) problems.push(`${key} holds a credential in its value: pass it as a file`);
+        if (SECRET_NAME.test(key) && !key.endsWith("_FILE"))
+            problems.push(`${key} looks like a secret by its name: pass it as a file and name the file in ${key}_FILE`);
+        else if (SECRET_VALUE.some((re) => re.test(value ?? "")))
+            problems.push(`${key} holds a credential in its value: pass it as a file`);
     }
     return problems;
 }
 
 function envOf(r: PolicyResource | { type: string; props: Props }): Record<string, string> {
     if (r.type === CONTAINER) {
-        return Object.fromEntries(asArray(r.props.envs).map((e) => String(e)).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+        return Object.fromEntries(
+            asArray(r.props.envs)
+                .map((e) => String(e))
+                .map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+        );
     }
     const spec = ((r.props.taskSpec as Props | undefined)?.containerSpec as Props | undefined) ?? {};
     return Object.fromEntries(Object.entries((spec.env as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]));
@@ -51,7 +61,8 @@ export const imagesPinnedByDigest: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         if (args.type !== REMOTE_IMAGE) return;
         const name = String(args.props.name ?? "");
-        if (!/@sha256:[a-f0-9]{64}$/.test(name)) report(`image ${name} is not pinned by digest: use ${name.replace(/@.*$/, "")}@sha256:<digest>`);
+        if (!/@sha256:[a-f0-9]{64}$/.test(name))
+            report(`image ${name} is not pinned by digest: use ${name.replace(/@.*$/, "")}@sha256:<digest>`);
     },
 };
 
@@ -65,14 +76,17 @@ export const internalNetworks: ResourceValidationPolicy = {
     },
 };
 
-const isRedis = (props: Props): boolean => asArray(props.labels).some((l) => (l as Props).label === "com.toolboxai.service" && (l as Props).value === "redis");
+const isRedis = (props: Props): boolean =>
+    asArray(props.labels).some((l) => (l as Props).label === "com.toolboxai.service" && (l as Props).value === "redis");
 
 export const redisWithoutPublishedPorts: ResourceValidationPolicy = {
     name: "redis-no-published-ports",
     description: "Redis is reached on the internal networks only: it publishes no port.",
     validateResource: (args, report) => {
-        if (args.type === CONTAINER && isRedis(args.props) && asArray(args.props.ports).length > 0) report("the Redis container publishes a port");
-        if (args.type === SERVICE && isRedis(args.props) && asArray((args.props.endpointSpec as Props | undefined)?.ports).length > 0) report("the Redis service publishes a port");
+        if (args.type === CONTAINER && isRedis(args.props) && asArray(args.props.ports).length > 0)
+            report("the Redis container publishes a port");
+        if (args.type === SERVICE && isRedis(args.props) && asArray((args.props.endpointSpec as Props | undefined)?.ports).length > 0)
+            report("the Redis service publishes a port");
     },
 };
 
@@ -95,7 +109,8 @@ export function hardeningProblems(type: string, props: Props): string[] {
         if (!nonRoot(spec.user)) problems.push("runs as root: set a non-root user");
         if (spec.readOnly !== true) problems.push("root filesystem is writable: set readOnly");
         if (!asArray(spec.capDrops).includes("ALL")) problems.push("capabilities are not all dropped");
-        if (!(Number(((task.resources as Props | undefined)?.limits as Props | undefined)?.memoryBytes) > 0)) problems.push("has no memory limit");
+        if (!(Number(((task.resources as Props | undefined)?.limits as Props | undefined)?.memoryBytes) > 0))
+            problems.push("has no memory limit");
     }
     return problems;
 }
@@ -117,16 +132,28 @@ export const bucketsProtected: StackValidationPolicy = {
         for (const bucket of of(BUCKET)) {
             const id = bucket.props.bucket ?? bucket.props.id;
             const forBucket = (type: string) => of(type).filter((r) => r.props.bucket === id);
-            if (forBucket("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").length === 0) report(`bucket ${id} has no default encryption`, bucket.urn);
+            if (forBucket("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").length === 0)
+                report(`bucket ${id} has no default encryption`, bucket.urn);
             const block = forBucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0]?.props;
-            if (!block || !["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every((flag) => block[flag] === true)) {
+            if (
+                !block ||
+                !["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every((flag) => block[flag] === true)
+            ) {
                 report(`bucket ${id} does not block all public access`, bucket.urn);
             }
             const policy = forBucket("aws:s3/bucketPolicy:BucketPolicy")[0]?.props.policy;
             const text = typeof policy === "string" ? policy : JSON.stringify(policy ?? "");
-            if (!/"aws:SecureTransport"\s*:\s*"?false"?/.test(text) || !/"Deny"/.test(text)) report(`bucket ${id} has no policy denying non-TLS requests`, bucket.urn);
+            if (!/"aws:SecureTransport"\s*:\s*"?false"?/.test(text) || !/"Deny"/.test(text))
+                report(`bucket ${id} has no policy denying non-TLS requests`, bucket.urn);
         }
     },
 };
 
-export const POLICIES = [noSecretsInEnvironment, imagesPinnedByDigest, internalNetworks, redisWithoutPublishedPorts, containersHardened, bucketsProtected];
+export const POLICIES = [
+    noSecretsInEnvironment,
+    imagesPinnedByDigest,
+    internalNetworks,
+    redisWithoutPublishedPorts,
+    containersHardened,
+    bucketsProtected,
+];

@@ -37,8 +37,13 @@ function psql(password: string, statements: string): boolean {
     const env: NodeJS.ProcessEnv = { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "10" };
     // psql needs none of the other passwords.
     for (const name of SECRET_VARIABLES) delete env[name];
-    const result = spawnSync("psql", ["-X", "-q", "-t", "-v", "ON_ERROR_STOP=1"], { env, input: statements, stdio: ["pipe", "ignore", "ignore"] });
-    if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") throw new Failure("psql is not installed on the machine running pulumi up");
+    const result = spawnSync("psql", ["-X", "-q", "-t", "-v", "ON_ERROR_STOP=1"], {
+        env,
+        input: statements,
+        stdio: ["pipe", "ignore", "ignore"],
+    });
+    if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT")
+        throw new Failure("psql is not installed on the machine running pulumi up");
     return result.status === 0;
 }
 
@@ -58,7 +63,11 @@ function main(): string {
         say(`${target} already has the new password`);
         return next;
     }
-    const candidates = loginCandidates({ lastApplied: process.env.PULUMI_COMMAND_STDOUT, standby: process.env.STANDBY_PASSWORD, bootstrap: process.env.BOOTSTRAP_PASSWORD });
+    const candidates = loginCandidates({
+        lastApplied: process.env.PULUMI_COMMAND_STDOUT,
+        standby: process.env.STANDBY_PASSWORD,
+        bootstrap: process.env.BOOTSTRAP_PASSWORD,
+    });
     const login = candidates.find(canLogin);
     if (!login) {
         throw new Failure(

@@ -75,7 +75,16 @@ async function main(): Promise<void> {
         const credentials = join(work, "aws_credentials");
         writeFileSync(credentials, `[default]\naws_access_key_id = ${S3RVER_ACCESS_KEY_ID}\naws_secret_access_key = bench\n`);
         writeFileSync(join(work, "aws_config"), "");
-        const pgEnv = { PATH: process.env.PATH, HOME: work, PGHOST: "127.0.0.1", PGPORT: String(db.port), PGUSER: "postgres", PGDATABASE: "app", PGSSLMODE: "disable", PGPASSFILE: pgpass };
+        const pgEnv = {
+            PATH: process.env.PATH,
+            HOME: work,
+            PGHOST: "127.0.0.1",
+            PGPORT: String(db.port),
+            PGUSER: "postgres",
+            PGDATABASE: "app",
+            PGSSLMODE: "disable",
+            PGPASSFILE: pgpass,
+        };
 
         // The database: Supabase's auth schema reproduced, the real migrations, seeded until big enough.
         const started = performance.now();
@@ -84,9 +93,14 @@ async function main(): Promise<void> {
         await createAppDatabase(db, "app", { scale: Math.ceil((target / 4700) * 1.05), projectsPerUser: 5 });
         const size = Number(await db.sql("select pg_database_size('app')"));
         if (size < target) throw new Error(`seeded only ${mib(size)}, below the ${sizeGb} GiB asked for`);
-        const rows = await db.sql("select string_agg(relname || ' ' || n_live_tup, ', ' order by relname) from pg_stat_user_tables where schemaname in ('public', 'auth')", "app");
+        const rows = await db.sql(
+            "select string_agg(relname || ' ' || n_live_tup, ', ' order by relname) from pg_stat_user_tables where schemaname in ('public', 'auth')",
+            "app",
+        );
         console.log(`database: ${mib(size)} (pg_database_size), ${rows}; seeded in ${seconds(performance.now() - started)}`);
-        console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}), node ${process.version}, PostgreSQL ${await db.sql("show server_version")}`);
+        console.log(
+            `machine: ${cpus().length} CPUs (${cpus()[0]?.model}), node ${process.version}, PostgreSQL ${await db.sql("show server_version")}`,
+        );
 
         const job = async (): Promise<Sample> => {
             const t0 = performance.now();
@@ -101,7 +115,10 @@ async function main(): Promise<void> {
                 BACKUP_S3_ENDPOINT: store.endpoint,
                 AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
             };
-            const report = JSON.parse((await exec(process.execPath, [bundle, "run"], env, "pipe")).trim().split("\n").pop()!) as { key: string; bytes: number };
+            const report = JSON.parse((await exec(process.execPath, [bundle, "run"], env, "pipe")).trim().split("\n").pop()!) as {
+                key: string;
+                bytes: number;
+            };
             return { wallMs: performance.now() - t0, bytes: report.bytes, key: report.key };
         };
         let guideRun = 0;
@@ -111,7 +128,12 @@ async function main(): Promise<void> {
             await exec("pg_dump", ["-h", "127.0.0.1", "-U", "postgres", "-d", "app", "--format=custom", "--compress=9", "-f", file], pgEnv);
             const key = `guide/${file.split("/").pop()}`;
             // `aws s3 cp`'s defaults: 8 MiB parts, 10 in flight.
-            await new Upload({ client: store.client, params: { Bucket: BUCKET, Key: key, Body: createReadStream(file), ServerSideEncryption: "AES256" }, partSize: 8 * 1048576, queueSize: 10 }).done();
+            await new Upload({
+                client: store.client,
+                params: { Bucket: BUCKET, Key: key, Body: createReadStream(file), ServerSideEncryption: "AES256" },
+                partSize: 8 * 1048576,
+                queueSize: 10,
+            }).done();
             const bytes = (await store.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength ?? 0;
             const wallMs = performance.now() - t0;
             rmSync(file);
@@ -160,7 +182,9 @@ async function main(): Promise<void> {
         console.log(`median of ${rounds}   wall      object      restore`);
         console.log(`guide          ${seconds(wall.guide).padEnd(9)} ${mib(bytes.guide).padEnd(11)} ${seconds(restoreMs.guide)}`);
         console.log(`job            ${seconds(wall.job).padEnd(9)} ${mib(bytes.job).padEnd(11)} ${seconds(restoreMs.job)}`);
-        console.log(`ratios         ${speedup.toFixed(2)}x faster, size ${sizeRatio.toFixed(3)}x, restore ${(restoreMs.guide / restoreMs.job).toFixed(2)}x faster`);
+        console.log(
+            `ratios         ${speedup.toFixed(2)}x faster, size ${sizeRatio.toFixed(3)}x, restore ${(restoreMs.guide / restoreMs.job).toFixed(2)}x faster`,
+        );
         const met = speedup >= 2 && sizeRatio <= 1.15;
         console.log(`target (>= 2x faster, <= 1.15x size): ${met ? "met" : "NOT met"}`);
 
@@ -168,24 +192,66 @@ async function main(): Promise<void> {
         const url = (database: string) => `postgresql://postgres:${PASSWORD}@127.0.0.1:${db.port}/${database}?sslmode=disable`;
         // Exact counts (n_live_tup is an estimate after ANALYZE of a large table).
         const count = async (database: string) => {
-            const tables = (await db.sql("select format('%I.%I', schemaname, tablename) from pg_tables where schemaname in ('public', 'auth') order by 1", database)).split("\n");
+            const tables = (
+                await db.sql(
+                    "select format('%I.%I', schemaname, tablename) from pg_tables where schemaname in ('public', 'auth') order by 1",
+                    database,
+                )
+            ).split("\n");
             return (await Promise.all(tables.map(async (t) => `${t}=${await db.sql(`select count(*) from ${t}`, database)}`))).join(",");
         };
         await db.sql("create database restore_ops");
         const t0 = performance.now();
-        const restored = await ops(["restore", "--json", "--bucket", BUCKET, "--prefix", "job", "--s3-endpoint", store.endpoint, "--aws-credentials-file", credentials, "--key", samples.job[samples.job.length - 1].key, "--target", url("restore_ops"), "--work-dir", work]);
+        const restored = await ops([
+            "restore",
+            "--json",
+            "--bucket",
+            BUCKET,
+            "--prefix",
+            "job",
+            "--s3-endpoint",
+            store.endpoint,
+            "--aws-credentials-file",
+            credentials,
+            "--key",
+            samples.job[samples.job.length - 1].key,
+            "--target",
+            url("restore_ops"),
+            "--work-dir",
+            work,
+        ]);
         const opsRestoreMs = performance.now() - t0;
         if (restored.code !== 0) throw new Error(`ops restore failed: ${restored.stderr}`);
         const restoredJson = JSON.parse(restored.stdout) as { jobs: number; problems: string[] };
-        console.log(`restore ops   ${seconds(opsRestoreMs)} (pg_restore -j ${restoredJson.jobs}; row counts differing from the manifest: ${restoredJson.problems.length})`);
+        console.log(
+            `restore ops   ${seconds(opsRestoreMs)} (pg_restore -j ${restoredJson.jobs}; row counts differing from the manifest: ${restoredJson.problems.length})`,
+        );
 
         for (const name of ["import_guide", "import_ops"]) await createMigratedDatabase(db, name, work);
         const t1 = performance.now();
-        await exec("bash", ["-o", "pipefail", "-c", "pg_dump --data-only --schema=auth --schema=public -d app | psql -X -q -v ON_ERROR_STOP=1 -d import_guide"], pgEnv);
+        await exec(
+            "bash",
+            [
+                "-o",
+                "pipefail",
+                "-c",
+                "pg_dump --data-only --schema=auth --schema=public -d app | psql -X -q -v ON_ERROR_STOP=1 -d import_guide",
+            ],
+            pgEnv,
+        );
         const guideImportMs = performance.now() - t1;
         console.log(`import guide  ${seconds(guideImportMs)} (pg_dump --data-only | psql)`);
         const t2 = performance.now();
-        const imported = await ops(["import", "--json", "--from", url("app"), "--database-url", url("import_ops"), "--schemas", "auth,public"]);
+        const imported = await ops([
+            "import",
+            "--json",
+            "--from",
+            url("app"),
+            "--database-url",
+            url("import_ops"),
+            "--schemas",
+            "auth,public",
+        ]);
         const opsImportMs = performance.now() - t2;
         if (imported.code !== 0) throw new Error(`ops import failed: ${imported.stderr}${imported.stdout}`);
         const importJson = JSON.parse(imported.stdout) as { copyMs: number };
@@ -196,8 +262,12 @@ async function main(): Promise<void> {
         const importRatio = guideImportMs / opsImportMs;
         console.log("");
         console.log(`                guide      ops        ratio`);
-        console.log(`restore         ${seconds(restoreMs.guide).padEnd(10)} ${seconds(opsRestoreMs).padEnd(10)} ${restoreRatio.toFixed(2)}x faster (target >= 2x: ${restoreRatio >= 2 ? "met" : "NOT met"})`);
-        console.log(`import          ${seconds(guideImportMs).padEnd(10)} ${seconds(opsImportMs).padEnd(10)} ${importRatio.toFixed(2)}x faster (target >= 3x: ${importRatio >= 3 ? "met" : "NOT met"}; copy alone ${(guideImportMs / importJson.copyMs).toFixed(2)}x)`);
+        console.log(
+            `restore         ${seconds(restoreMs.guide).padEnd(10)} ${seconds(opsRestoreMs).padEnd(10)} ${restoreRatio.toFixed(2)}x faster (target >= 2x: ${restoreRatio >= 2 ? "met" : "NOT met"})`,
+        );
+        console.log(
+            `import          ${seconds(guideImportMs).padEnd(10)} ${seconds(opsImportMs).padEnd(10)} ${importRatio.toFixed(2)}x faster (target >= 3x: ${importRatio >= 3 ? "met" : "NOT met"}; copy alone ${(guideImportMs / importJson.copyMs).toFixed(2)}x)`,
+        );
         console.log(`same data in both imports (row counts): ${same ? "yes" : "NO"}`);
         process.exitCode = met && restoreRatio >= 2 && importRatio >= 3 && same ? 0 : 1;
     } finally {

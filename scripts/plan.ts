@@ -15,7 +15,9 @@ const usage = `usage: npm run plan -- --stack <${listStacks(projectDir).join("|"
 async function main(): Promise<number> {
     let values: { stack?: string; json?: boolean; help?: boolean; at?: string };
     try {
-        ({ values } = parseArgs({ options: { stack: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" }, at: { type: "string" } } }));
+        ({ values } = parseArgs({
+            options: { stack: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" }, at: { type: "string" } },
+        }));
     } catch (err) {
         process.stderr.write(`${(err as Error).message}\n${usage}\n`);
         return 2;

@@ -19,7 +19,8 @@ const BACKEND_SECRET_FILES = [
     "/run/secrets/vault_secret_id",
 ];
 const containers = (ev: Evaluation) => runningContainers(ev);
-const vaultPassword = (ev: Evaluation) => (JSON.parse(String(reveal(byName(ev, "credentials-kv-database").inputs.dataJson))) as { password: string }).password;
+const vaultPassword = (ev: Evaluation) =>
+    (JSON.parse(String(reveal(byName(ev, "credentials-kv-database").inputs.dataJson))) as { password: string }).password;
 type Upload = { file: string; content: string };
 
 describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
@@ -49,8 +50,11 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const ev = await evaluateStack(stack);
         const secrets = [...secretTexts(ev).keys()];
         for (const c of containers(ev)) {
-            for (const [key, value] of Object.entries(containerEnv(c))) for (const s of secrets) expect(value, `${c.name} ${key}`).not.toContain(s);
-            for (const u of (reveal(uploadsOf(ev, c)) as { file: string; permissions: string }[]).filter((u) => u.file.startsWith("/run/secrets/"))) {
+            for (const [key, value] of Object.entries(containerEnv(c)))
+                for (const s of secrets) expect(value, `${c.name} ${key}`).not.toContain(s);
+            for (const u of (reveal(uploadsOf(ev, c)) as { file: string; permissions: string }[]).filter((u) =>
+                u.file.startsWith("/run/secrets/"),
+            )) {
                 expect(u.permissions, `${c.name} ${u.file}`).toBe("0400");
             }
         }
@@ -76,7 +80,12 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         expect(url.port).toBe(pooler ? "6543" : "54322");
         const files = (reveal(uploadsOf(ev, byName(ev, "app-backend-0"))) as { file: string }[]).map((u) => u.file).sort();
         expect(files).toEqual(["/etc/toolboxai/redis-ca.crt", ...BACKEND_SECRET_FILES]);
-        expect(byName(ev, "app-backend-0").inputs.healthcheck).toMatchObject({ tests: ["CMD", "curl", "-f", "http://localhost:8000/health"], interval: "30s", timeout: "10s", retries: 3 });
+        expect(byName(ev, "app-backend-0").inputs.healthcheck).toMatchObject({
+            tests: ["CMD", "curl", "-f", "http://localhost:8000/health"],
+            interval: "30s",
+            timeout: "10s",
+            retries: 3,
+        });
     });
 
     it("runs the backup job on its schedule over the direct connection, with the uploader's key and the database password as files", async () => {
@@ -119,7 +128,9 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         // Dev's database is on the Docker host: the job reaches it through the host-gateway alias.
         expect(job.inputs.hosts ?? []).toEqual(stack === "prod" ? [] : [{ host: "host.docker.internal", ip: "host-gateway" }]);
         expect(job.inputs.image).toBe(byName(ev, "app-backup-image").outputs.imageId);
-        expect(byName(ev, "app-backup-image").inputs.name).toBe(stack === "prod" ? "ghcr.io/toolboxai/backup:1.0.0" : "ghcr.io/toolboxai/backup:dev");
+        expect(byName(ev, "app-backup-image").inputs.name).toBe(
+            stack === "prod" ? "ghcr.io/toolboxai/backup:1.0.0" : "ghcr.io/toolboxai/backup:dev",
+        );
     });
 
     it("hands databaseCaCert to every database client as a file, for verify-full", async () => {
@@ -130,9 +141,14 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
             expect(env.PGSSLROOTCERT, name).toBe("/etc/toolboxai/database-ca.crt");
             expect(env.PGSSLMODE ?? new URL(env.DATABASE_URL).searchParams.get("sslmode"), name).toBe("verify-full");
             const uploads = reveal(uploadsOf(ev, byName(ev, name))) as { file: string; content: string; permissions: string }[];
-            expect(uploads.find((u) => u.file === "/etc/toolboxai/database-ca.crt"), name).toMatchObject({ content: ca, permissions: "0444" });
+            expect(
+                uploads.find((u) => u.file === "/etc/toolboxai/database-ca.crt"),
+                name,
+            ).toMatchObject({ content: ca, permissions: "0444" });
         }
-        expect(new URL(containerEnv(byName(ev, "app-backend-0")).DATABASE_URL).searchParams.get("sslrootcert")).toBe("/etc/toolboxai/database-ca.crt");
+        expect(new URL(containerEnv(byName(ev, "app-backend-0")).DATABASE_URL).searchParams.get("sslrootcert")).toBe(
+            "/etc/toolboxai/database-ca.crt",
+        );
     });
 
     it("publishes ports on the backend only, and frees the port before a replacement", async () => {
@@ -153,11 +169,18 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
             "mcp-docs": { role: "mcp", image: "ghcr.io/toolboxai/mcp-docs:1.2.0" },
         };
         const ev = await evaluateStack(stack, { overrides: { services: JSON.stringify(services) } });
-        expect(containers(ev).map((c) => c.name).sort()).toEqual(["app-backend-0", "app-mcp-docs-0", "app-worker-0", "app-worker-1", "app-worker-2", "redis-server"]);
+        expect(
+            containers(ev)
+                .map((c) => c.name)
+                .sort(),
+        ).toEqual(["app-backend-0", "app-mcp-docs-0", "app-worker-0", "app-worker-1", "app-worker-2", "redis-server"]);
         expect(byName(ev, "app-worker-2").inputs.command).toEqual(["python", "-m", "worker"]);
         const mcp = byName(ev, "app-mcp-docs-0");
         expect(Object.keys(containerEnv(mcp)).sort()).toEqual(["NODE_ENV", "SUPABASE_URL", "VAULT_ADDR"]);
-        expect((mcp.inputs.networksAdvanced as { name: string }[]).map((n) => n.name)).toEqual([`toolboxai-${stack}-frontend`, `toolboxai-${stack}-backend`]);
+        expect((mcp.inputs.networksAdvanced as { name: string }[]).map((n) => n.name)).toEqual([
+            `toolboxai-${stack}-frontend`,
+            `toolboxai-${stack}-backend`,
+        ]);
         for (const w of ["app-worker-0", "app-worker-1", "app-worker-2"]) {
             expect((byName(ev, w).inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toEqual(["worker"]);
         }
@@ -174,11 +197,16 @@ describe("AppService endpoints as a container sees them", () => {
     const hostOf = (url: string) => new URL(url).hostname;
     const LOOPBACK = /^(127\.|localhost$|\[::1\]$|0\.0\.0\.0$)/;
     /** The pgpass line's host field (the first, up to an unescaped colon). */
-    const pgpassHost = (ev: Evaluation, c: RecordedResource) => (reveal(uploadsOf(ev, c)) as Upload[]).find((u) => u.file === "/run/secrets/pgpass")!.content.split(/(?<!\\):/)[0];
+    const pgpassHost = (ev: Evaluation, c: RecordedResource) =>
+        (reveal(uploadsOf(ev, c)) as Upload[]).find((u) => u.file === "/run/secrets/pgpass")!.content.split(/(?<!\\):/)[0];
 
     it("dev: no container is pointed at loopback; they reach the host's Supabase and Vault through host-gateway", async () => {
         const ev = await evaluateStack("dev", { overrides: { services } });
-        expect(apps(ev).map((c) => c.name).sort()).toEqual(["app-backend-0", "app-mcp-docs-0", "app-worker-0"]);
+        expect(
+            apps(ev)
+                .map((c) => c.name)
+                .sort(),
+        ).toEqual(["app-backend-0", "app-mcp-docs-0", "app-worker-0"]);
         for (const c of apps(ev)) {
             const env = containerEnv(c);
             for (const key of ["SUPABASE_URL", "VAULT_ADDR", "DATABASE_URL"].filter((k) => k in env)) {
@@ -211,7 +239,12 @@ describe("AppService endpoints as a container sees them", () => {
 
     it("dev: a container-side setting overrides the default, and the alias entry goes once nothing uses it", async () => {
         const ev = await evaluateStack("dev", {
-            overrides: { services, containerSupabaseUrl: "http://192.168.50.10:54321", containerDbHost: "192.168.50.10", containerVaultAddress: "http://192.168.50.10:8200" },
+            overrides: {
+                services,
+                containerSupabaseUrl: "http://192.168.50.10:54321",
+                containerDbHost: "192.168.50.10",
+                containerVaultAddress: "http://192.168.50.10:8200",
+            },
         });
         for (const c of apps(ev)) {
             expect(c.inputs.hosts, c.name).toBeUndefined();
@@ -221,7 +254,9 @@ describe("AppService endpoints as a container sees them", () => {
     });
 
     it("dev: a local pooler on loopback is reached the same way", async () => {
-        const ev = await evaluateStack("dev", { overrides: { services, poolerEnabled: "true", poolerHost: "127.0.0.1", poolerPort: "54329" } });
+        const ev = await evaluateStack("dev", {
+            overrides: { services, poolerEnabled: "true", poolerHost: "127.0.0.1", poolerPort: "54329" },
+        });
         const url = new URL(containerEnv(byName(ev, "app-worker-0")).DATABASE_URL);
         expect([url.hostname, url.port]).toEqual(["host.docker.internal", "54329"]);
         expect(pgpassHost(ev, byName(ev, "app-worker-0"))).toBe("host.docker.internal");
@@ -229,7 +264,9 @@ describe("AppService endpoints as a container sees them", () => {
 
     it("Swarm: services carry the same alias entry", async () => {
         const ev = await evaluateStack("dev", { overrides: { services, dockerMode: "swarm" } });
-        const task = reveal(byName(ev, "app-worker-service").inputs.taskSpec) as { containerSpec: { env: Record<string, string>; hosts: unknown } };
+        const task = reveal(byName(ev, "app-worker-service").inputs.taskSpec) as {
+            containerSpec: { env: Record<string, string>; hosts: unknown };
+        };
         expect(task.containerSpec.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
         expect(hostOf(task.containerSpec.env.DATABASE_URL)).toBe("host.docker.internal");
     });
@@ -253,7 +290,11 @@ describe.each(STACKS)("AppService health checks (%s)", (stack) => {
         backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] },
         worker: { role: "worker" },
         "mcp-docs": { role: "mcp", image: "ghcr.io/toolboxai/mcp-docs:1.2.0" },
-        "mcp-http": { role: "mcp", image: "ghcr.io/toolboxai/mcp-http:1.0.0", healthcheck: ["CMD", "wget", "-q", "--spider", "http://localhost:9000/health"] },
+        "mcp-http": {
+            role: "mcp",
+            image: "ghcr.io/toolboxai/mcp-http:1.0.0",
+            healthcheck: ["CMD", "wget", "-q", "--spider", "http://localhost:9000/health"],
+        },
     };
 
     it("gives workers and MCP servers the heartbeat check, never one that cannot fail, and takes a service's own", async () => {
@@ -270,7 +311,9 @@ describe.each(STACKS)("AppService health checks (%s)", (stack) => {
 
     it("carries the same checks into Swarm services", async () => {
         const ev = await evaluateStack(stack, { overrides: { dockerMode: "swarm", services: JSON.stringify(services) } });
-        const test = (name: string) => (reveal(byName(ev, name).inputs.taskSpec) as { containerSpec: { healthcheck: { tests: string[] } } }).containerSpec.healthcheck.tests;
+        const test = (name: string) =>
+            (reveal(byName(ev, name).inputs.taskSpec) as { containerSpec: { healthcheck: { tests: string[] } } }).containerSpec.healthcheck
+                .tests;
         expect(test("app-worker-service")).toEqual(["CMD-SHELL", heartbeatCheck("/tmp/healthy")]);
         expect(test("app-mcp-http-service")).toEqual(services["mcp-http"].healthcheck);
     });
@@ -279,7 +322,13 @@ describe.each(STACKS)("AppService health checks (%s)", (stack) => {
 describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
     const swarm = () =>
         evaluateStack("dev", {
-            overrides: { dockerMode: "swarm", services: JSON.stringify({ backend: { role: "backend", replicas: 2, ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker", replicas: 4 } }) },
+            overrides: {
+                dockerMode: "swarm",
+                services: JSON.stringify({
+                    backend: { role: "backend", replicas: 2, ports: [{ published: 8000, target: 8000 }] },
+                    worker: { role: "worker", replicas: 4 },
+                }),
+            },
         });
 
     it("runs each service as a replicated Swarm service with rolling update, rollback and restart policy", async () => {
@@ -302,13 +351,17 @@ describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
             expect(task.resources, s.name).toMatchObject({ limits: { memoryBytes: expect.any(Number), nanoCpus: expect.any(Number) } });
             expect(String(task.containerSpec.image), s.name).toMatch(/@sha256:[a-f0-9]{64}$/);
         }
-        expect(backend.inputs.endpointSpec).toEqual({ ports: [{ targetPort: 8000, publishedPort: 8000, protocol: "tcp", publishMode: "ingress" }] });
+        expect(backend.inputs.endpointSpec).toEqual({
+            ports: [{ targetPort: 8000, publishedPort: 8000, protocol: "tcp", publishMode: "ingress" }],
+        });
         expect(byName(ev, "app-worker-service").inputs.endpointSpec).toBeUndefined();
     });
 
     it("hands every secret file over as a Docker secret, mode 0400, and none as an environment variable", async () => {
         const ev = await swarm();
-        const task = reveal(byName(ev, "app-backend-service").inputs.taskSpec) as { containerSpec: { env: Record<string, string>; secrets: { fileName: string; fileMode: number; secretId: string }[] } };
+        const task = reveal(byName(ev, "app-backend-service").inputs.taskSpec) as {
+            containerSpec: { env: Record<string, string>; secrets: { fileName: string; fileMode: number; secretId: string }[] };
+        };
         expect(task.containerSpec.secrets.map((s) => s.fileName).sort()).toEqual(BACKEND_SECRET_FILES);
         for (const s of task.containerSpec.secrets) expect(s.fileMode).toBe(0o400);
         for (const s of ofType(ev, "docker:index/secret:Secret")) expect(s.inputs.data, s.name).toBeInstanceOf(SecretValue);
@@ -322,7 +375,11 @@ describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
         const ev = await swarm();
         const redis = byName(ev, "redis-server");
         expect(redis.inputs.endpointSpec).toBeUndefined();
-        const task = reveal(redis.inputs.taskSpec) as { placement: { constraints: string[] }; networksAdvanceds: { id: string; aliases: string[] }[]; containerSpec: { mounts: { target: string; type: string }[] } };
+        const task = reveal(redis.inputs.taskSpec) as {
+            placement: { constraints: string[] };
+            networksAdvanceds: { id: string; aliases: string[] }[];
+            containerSpec: { mounts: { target: string; type: string }[] };
+        };
         expect(task.placement.constraints).toEqual(["node.labels.toolboxai-redis==true"]);
         expect(task.networksAdvanceds.map((n) => n.aliases)).toEqual([["redis"], ["redis"]]);
         expect(task.containerSpec.mounts).toEqual(expect.arrayContaining([expect.objectContaining({ target: "/data", type: "volume" })]));
@@ -333,7 +390,16 @@ describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
         const ev = await swarm();
         // A docker.Volume would be created on the engine the provider talks to (a manager), not on the labelled node.
         expect(ofType(ev, "docker:index/volume:Volume")).toEqual([]);
-        const task = reveal(byName(ev, "redis-server").inputs.taskSpec) as { containerSpec: { mounts: { target: string; source?: string; type: string; volumeOptions?: { driverName?: string; labels: { label: string; value: string }[] } }[] } };
+        const task = reveal(byName(ev, "redis-server").inputs.taskSpec) as {
+            containerSpec: {
+                mounts: {
+                    target: string;
+                    source?: string;
+                    type: string;
+                    volumeOptions?: { driverName?: string; labels: { label: string; value: string }[] };
+                }[];
+            };
+        };
         const data = task.containerSpec.mounts.find((m) => m.target === "/data")!;
         expect(data).toMatchObject({ source: "toolboxai-dev-redis-data", type: "volume" });
         // The engine applies volume labels only when a driver is named.

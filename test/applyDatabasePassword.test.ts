@@ -36,7 +36,15 @@ type Env = { NEW_PASSWORD: string; STANDBY_PASSWORD: string; BOOTSTRAP_PASSWORD:
 /** The script's outcome; `stdout` is what the command resource would keep (the provider trims one newline). */
 async function exec(file: string, args: string[], env: Record<string, string | undefined>) {
     // TOOLBOXAI_TS_CACHE=off: the loader's cache would land in the shared node_modules.
-    const base = { PATH: process.env.PATH, TOOLBOXAI_TS_CACHE: "off", PGHOST: pg.host, PGPORT: String(pg.port), PGDATABASE: "postgres", PGUSER: "app", PGSSLMODE: "disable" };
+    const base = {
+        PATH: process.env.PATH,
+        TOOLBOXAI_TS_CACHE: "off",
+        PGHOST: pg.host,
+        PGPORT: String(pg.port),
+        PGDATABASE: "postgres",
+        PGUSER: "app",
+        PGSSLMODE: "disable",
+    };
     try {
         const { stdout, stderr } = await run(file, args, { cwd: PROJECT_DIR, env: { ...base, ...env } });
         return { code: 0, stdout: stdout.replace(/\n$/, ""), output: stdout + stderr, stderr };
@@ -50,7 +58,16 @@ const apply = (env: Env) => exec(process.execPath, APPLY, env);
 
 async function logsIn(password: string, user = "app"): Promise<boolean> {
     try {
-        await run("psql", ["-X", "-q", "-t", "-c", "select 1"], { env: { PATH: process.env.PATH, PGHOST: pg.host, PGPORT: String(pg.port), PGDATABASE: "postgres", PGUSER: user, PGPASSWORD: password } });
+        await run("psql", ["-X", "-q", "-t", "-c", "select 1"], {
+            env: {
+                PATH: process.env.PATH,
+                PGHOST: pg.host,
+                PGPORT: String(pg.port),
+                PGDATABASE: "postgres",
+                PGUSER: user,
+                PGPASSWORD: password,
+            },
+        });
         return true;
     } catch {
         return false;
@@ -102,14 +119,24 @@ describe("apply-database-password.ts on PostgreSQL", () => {
 
     it("fails clearly, without printing a password, when no known password logs in", async () => {
         const wrong = pw("wrongwrong");
-        const result = await apply({ NEW_PASSWORD: pw("slotAnew"), STANDBY_PASSWORD: wrong, BOOTSTRAP_PASSWORD: "also-wrong-password", PULUMI_COMMAND_STDOUT: pw("lastwrong") });
+        const result = await apply({
+            NEW_PASSWORD: pw("slotAnew"),
+            STANDBY_PASSWORD: wrong,
+            BOOTSTRAP_PASSWORD: "also-wrong-password",
+            PULUMI_COMMAND_STDOUT: pw("lastwrong"),
+        });
         expect(result.code).not.toBe(0);
         expect(result.output).toMatch(/cannot log in to app@127\.0\.0\.1:\d+\/postgres .* set databaseBootstrapPassword/);
-        for (const secret of [pw("slotAnew"), wrong, "also-wrong-password", pw("lastwrong")]) expect(result.output.includes(secret), "a password in the output").toBe(false);
+        for (const secret of [pw("slotAnew"), wrong, "also-wrong-password", pw("lastwrong")])
+            expect(result.output.includes(secret), "a password in the output").toBe(false);
     });
 
     it("refuses a new password that is not letters and digits", async () => {
-        const result = await apply({ NEW_PASSWORD: `${pw("x")}'; DROP ROLE app; --`, STANDBY_PASSWORD: pw("slotBnext"), BOOTSTRAP_PASSWORD: "" });
+        const result = await apply({
+            NEW_PASSWORD: `${pw("x")}'; DROP ROLE app; --`,
+            STANDBY_PASSWORD: pw("slotBnext"),
+            BOOTSTRAP_PASSWORD: "",
+        });
         expect(result.code).not.toBe(0);
         expect(result.output).toMatch(/NEW_PASSWORD must be at least 32 letters and digits/);
         expect(await pg.sql("select count(*) from pg_roles where rolname = 'app'")).toBe("1");
@@ -123,14 +150,26 @@ describe("the command as SupabaseCredentials wires it, run as the provider runs 
 
     /** The dev stack's apply command at `now`, with its connection pointed at the test server. */
     async function command(options: { now: string; overrides?: Record<string, string>; bootstrap?: string }) {
-        const ev = await evaluateStack("dev", { now: options.now, overrides: options.overrides, secrets: options.bootstrap ? { databaseBootstrapPassword: options.bootstrap } : {} });
+        const ev = await evaluateStack("dev", {
+            now: options.now,
+            overrides: options.overrides,
+            secrets: options.bootstrap ? { databaseBootstrapPassword: options.bootstrap } : {},
+        });
         const resource = byName(ev, "credentials-apply-database-password");
-        const env: Record<string, string> = { ...(reveal(resource.inputs.environment) as Record<string, string>), PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: ROLE };
+        const env: Record<string, string> = {
+            ...(reveal(resource.inputs.environment) as Record<string, string>),
+            PGHOST: pg.host,
+            PGPORT: String(pg.port),
+            PGUSER: ROLE,
+        };
         return { resource, env };
     }
     /** What the provider does: /bin/sh -c <command>, the resource's environment, and on updates its previous stdout. */
     const provider = (script: unknown, env: Record<string, string>, previousStdout?: string) =>
-        exec("/bin/sh", ["-c", String(script)], { ...env, ...(previousStdout === undefined ? {} : { PULUMI_COMMAND_STDOUT: previousStdout }) });
+        exec("/bin/sh", ["-c", String(script)], {
+            ...env,
+            ...(previousStdout === undefined ? {} : { PULUMI_COMMAND_STDOUT: previousStdout }),
+        });
 
     it("logs in with the password it applied last after the rotation jumped two steps (both slots regenerated), twice over", async () => {
         const period = rotationPeriod(new Date(TEST_CLOCK), 90);
@@ -144,7 +183,10 @@ describe("the command as SupabaseCredentials wires it, run as the provider runs 
         let previous = created.stdout;
         for (const step of [{ now: later }, { now: later, overrides: { rotationGeneration: "2" } }]) {
             const { resource, env } = await command(step);
-            expect([env.NEW_PASSWORD, env.STANDBY_PASSWORD, env.BOOTSTRAP_PASSWORD].includes(previous), "the program still knows the applied password").toBe(false);
+            expect(
+                [env.NEW_PASSWORD, env.STANDBY_PASSWORD, env.BOOTSTRAP_PASSWORD].includes(previous),
+                "the program still knows the applied password",
+            ).toBe(false);
             expect(resource.inputs.addPreviousOutputInEnv).toBe(true);
             const updated = await provider(resource.inputs.update, env, previous);
             expect(updated.code, updated.stderr).toBe(0);

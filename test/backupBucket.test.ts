@@ -8,7 +8,13 @@ import { BackupBucket } from "../components/BackupBucket";
 import { passwordSlots, rotationPeriod } from "../lib/credentials";
 import { byName, evaluateProgramInline, evaluateStack, STACKS, TEST_CLOCK } from "./harness";
 
-type Statement = { Sid: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string>> };
+type Statement = {
+    Sid: string;
+    Effect: string;
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string>>;
+};
 const statements = (policy: unknown) => (JSON.parse(String(policy)) as { Statement: Statement[] }).Statement;
 
 describe.each(STACKS)("BackupBucket (%s)", (stack) => {
@@ -17,16 +23,29 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
     it("versions, encrypts, blocks public access and enforces bucket ownership", async () => {
         const ev = await evaluateStack(stack);
         expect(byName(ev, "backups-versioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
-        const rule = (byName(ev, "backups-encryption").inputs.rules as { applyServerSideEncryptionByDefault: Record<string, string>; bucketKeyEnabled: boolean }[])[0];
+        const rule = (
+            byName(ev, "backups-encryption").inputs.rules as {
+                applyServerSideEncryptionByDefault: Record<string, string>;
+                bucketKeyEnabled: boolean;
+            }[]
+        )[0];
         if (prod) {
-            expect(rule.applyServerSideEncryptionByDefault).toMatchObject({ sseAlgorithm: "aws:kms", kmsMasterKeyId: expect.stringMatching(/^arn:aws:kms:/) });
+            expect(rule.applyServerSideEncryptionByDefault).toMatchObject({
+                sseAlgorithm: "aws:kms",
+                kmsMasterKeyId: expect.stringMatching(/^arn:aws:kms:/),
+            });
             expect(rule.bucketKeyEnabled).toBe(true);
             expect(byName(ev, "backups-key").inputs).toMatchObject({ enableKeyRotation: true });
         } else {
             expect(rule.applyServerSideEncryptionByDefault).toEqual({ sseAlgorithm: "AES256" });
             expect(ev.resources.some((r) => r.type === "aws:kms/key:Key")).toBe(false);
         }
-        expect(byName(ev, "backups-public-access").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+        expect(byName(ev, "backups-public-access").inputs).toMatchObject({
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        });
         expect(byName(ev, "backups-ownership").inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
     });
 
@@ -38,7 +57,10 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
         expect(bySid.DenyInsecureTransport.Condition).toEqual({ Bool: { "aws:SecureTransport": "false" } });
         expect(bySid.DenyTlsBelow12.Condition).toEqual({ NumericLessThan: { "s3:TlsVersion": "1.2" } });
         // Judged only where the header is present: UploadPart never carries it (test/backupPolicyEvaluation.test.ts).
-        expect(bySid.DenyWrongEncryption.Condition).toEqual({ Null: { "s3:x-amz-server-side-encryption": "false" }, StringNotEquals: { "s3:x-amz-server-side-encryption": prod ? "aws:kms" : "AES256" } });
+        expect(bySid.DenyWrongEncryption.Condition).toEqual({
+            Null: { "s3:x-amz-server-side-encryption": "false" },
+            StringNotEquals: { "s3:x-amz-server-side-encryption": prod ? "aws:kms" : "AES256" },
+        });
         expect(bySid.DenySseC.Condition).toEqual({ Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } });
         expect(Boolean(bySid.DenyWrongKmsKey)).toBe(prod);
         expect(byName(ev, "backups-policy").options.dependencies).toContain(byName(ev, "backups-public-access").urn);
@@ -73,16 +95,34 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
         const bucket = String(byName(ev, "backups-bucket").outputs.bucket);
         for (const s of policy) {
             expect(s.Effect).toBe("Allow");
-            for (const action of [s.Action].flat()) for (const forbidden of FORBIDDEN_UPLOADER_ACTIONS) expect(action, s.Sid).not.toMatch(forbidden);
+            for (const action of [s.Action].flat())
+                for (const forbidden of FORBIDDEN_UPLOADER_ACTIONS) expect(action, s.Sid).not.toMatch(forbidden);
             for (const resource of [s.Resource].flat()) {
                 // Listing is the one bucket-level grant, and only for keys under the prefix.
-                if (s.Sid === "ListBackups") expect([resource, s.Action, s.Condition]).toEqual([`arn:aws:s3:::${bucket}`, ["s3:ListBucket"], { StringLike: { "s3:prefix": ["supabase/*"] } }]);
+                if (s.Sid === "ListBackups")
+                    expect([resource, s.Action, s.Condition]).toEqual([
+                        `arn:aws:s3:::${bucket}`,
+                        ["s3:ListBucket"],
+                        { StringLike: { "s3:prefix": ["supabase/*"] } },
+                    ]);
                 else if (resource.startsWith("arn:aws:s3")) expect(resource).toBe(`arn:aws:s3:::${bucket}/supabase/*`);
                 else expect(resource).toMatch(/^arn:aws:kms:.*:key\//);
             }
         }
-        expect(policy.map((s) => [s.Action].flat()).flat().sort()).toEqual(
-            ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject", ...(prod ? ["kms:Decrypt", "kms:GenerateDataKey"] : [])].sort(),
+        expect(
+            policy
+                .map((s) => [s.Action].flat())
+                .flat()
+                .sort(),
+        ).toEqual(
+            [
+                "s3:AbortMultipartUpload",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject",
+                ...(prod ? ["kms:Decrypt", "kms:GenerateDataKey"] : []),
+            ].sort(),
         );
     });
 
@@ -101,16 +141,35 @@ describe.each(STACKS)("BackupBucket (%s)", (stack) => {
 
     it("passes the policy pack's bucket policy", async () => {
         const ev = await evaluateStack(stack);
-        const resources = ev.resources.map((r) => ({ type: r.type, urn: r.urn, name: r.name, props: { ...(reveal(r.outputs) as object), id: r.type === "aws:s3/bucket:Bucket" ? (reveal(r.outputs) as { bucket: string }).bucket : undefined } }));
+        const resources = ev.resources.map((r) => ({
+            type: r.type,
+            urn: r.urn,
+            name: r.name,
+            props: {
+                ...(reveal(r.outputs) as object),
+                id: r.type === "aws:s3/bucket:Bucket" ? (reveal(r.outputs) as { bucket: string }).bucket : undefined,
+            },
+        }));
         const found: string[] = [];
-        (bucketsProtected.validateStack as (a: StackValidationArgs, report: (m: string) => void) => void)({ resources } as unknown as StackValidationArgs, (m) => found.push(m));
+        (bucketsProtected.validateStack as (a: StackValidationArgs, report: (m: string) => void) => void)(
+            { resources } as unknown as StackValidationArgs,
+            (m) => found.push(m),
+        );
         expect(found).toEqual([]);
     });
 });
 
 describe("BackupBucket alone", () => {
     const period = rotationPeriod(new Date(TEST_CLOCK), 90);
-    const args = { bucketPrefix: "t-", prefix: "supabase", retentionDays: 7, kms: true, coldTransitionDays: 0, vault: { mount: "secret", name: "t/backup" }, keySlots: passwordSlots(period, 0) };
+    const args = {
+        bucketPrefix: "t-",
+        prefix: "supabase",
+        retentionDays: 7,
+        kms: true,
+        coldTransitionDays: 0,
+        vault: { mount: "secret", name: "t/backup" },
+        keySlots: passwordSlots(period, 0),
+    };
 
     it("protects its data unless the caller says otherwise, and leaves the rest to the caller", async () => {
         const protectedByDefault = await evaluateProgramInline(() => (new BackupBucket("b", args), {}));
@@ -130,10 +189,15 @@ describe("BackupBucket identity", () => {
         const [old, next] = [byName(before, "backups-bucket"), byName(after, "backups-bucket")];
         const ignored = next.options.ignoreChanges ?? [];
         expect(ignored).toEqual(expect.arrayContaining(["objectLockEnabled", "bucketPrefix"]));
-        const changed = Object.keys({ ...old.inputs, ...next.inputs }).filter((k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(next.inputs[k]));
+        const changed = Object.keys({ ...old.inputs, ...next.inputs }).filter(
+            (k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(next.inputs[k]),
+        );
         expect(changed).toEqual(["objectLockEnabled"]);
         for (const input of changed) expect(ignored).toContain(input);
-        expect(byName(after, "backups-object-lock").inputs).toMatchObject({ objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: 6 } } });
+        expect(byName(after, "backups-object-lock").inputs).toMatchObject({
+            objectLockEnabled: "Enabled",
+            rule: { defaultRetention: { mode: "GOVERNANCE", days: 6 } },
+        });
         expect(next.options).toMatchObject({ protect: true, retainOnDelete: true });
     });
 });

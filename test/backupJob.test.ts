@@ -15,7 +15,15 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBackupJob } from "../backup-job/build";
 import { parseManifest } from "../backup-job/manifest";
-import { backupKey, dumpCommands, healthProblem, readJobConfig, TRANSACTION_POOLER_PORT, uploadParams, type Status } from "../backup-job/job";
+import {
+    backupKey,
+    dumpCommands,
+    healthProblem,
+    readJobConfig,
+    TRANSACTION_POOLER_PORT,
+    uploadParams,
+    type Status,
+} from "../backup-job/job";
 import { reveal } from "../lib/offline/values";
 import { byName, containerEnv, evaluateStack, PROJECT_DIR, uploadsOf } from "./harness";
 import { freePort } from "./support/net";
@@ -78,10 +86,20 @@ function runJob(env: Record<string, string>, whileRunning?: (child: ChildProcess
 
 /** Row count and an order-independent checksum of every table in the application's and auth's schemas. */
 async function tableChecksums(database: string): Promise<Record<string, string>> {
-    const tables = (await pg.sql("select format('%I.%I', schemaname, tablename) from pg_tables where schemaname in ('auth', 'public', 'private') order by 1", database)).split("\n").filter(Boolean);
+    const tables = (
+        await pg.sql(
+            "select format('%I.%I', schemaname, tablename) from pg_tables where schemaname in ('auth', 'public', 'private') order by 1",
+            database,
+        )
+    )
+        .split("\n")
+        .filter(Boolean);
     const out: Record<string, string> = {};
     for (const table of tables) {
-        out[table] = await pg.sql(`select count(*) || ' rows, md5 ' || coalesce(md5(string_agg(t::text, E'\\n' order by t::text)), '-') from ${table} t`, database);
+        out[table] = await pg.sql(
+            `select count(*) || ' rows, md5 ' || coalesce(md5(string_agg(t::text, E'\\n' order by t::text)), '-') from ${table} t`,
+            database,
+        );
     }
     return out;
 }
@@ -99,7 +117,10 @@ async function securityCatalog(database: string): Promise<string> {
 
 async function restore(key: string, database: string): Promise<void> {
     // The restore the README documents: zstd -dc | pg_restore.
-    const result = await restoreFromS3(pg, { client: s3.client, bucket: BUCKET }, key, database, { ...process.env, PGPASSFILE: join(work, "pgpass") });
+    const result = await restoreFromS3(pg, { client: s3.client, bucket: BUCKET }, key, database, {
+        ...process.env,
+        PGPASSFILE: join(work, "pgpass"),
+    });
     expect(result).toEqual({ code: 0, errors: "" });
 }
 
@@ -150,7 +171,9 @@ describe("backup job settings and naming", () => {
     it("dumps uncompressed custom format for zstd, and never puts a password on a command line", () => {
         const config = readJobConfig({ ...jobEnv(), BACKUP_SCHEMAS: "public,private" });
         const { pgDump, zstd } = dumpCommands(config);
-        expect(pgDump).toEqual(expect.arrayContaining(["--format=custom", "--compress=0", "--no-password", "--schema=public", "--schema=private"]));
+        expect(pgDump).toEqual(
+            expect.arrayContaining(["--format=custom", "--compress=0", "--no-password", "--schema=public", "--schema=private"]),
+        );
         expect(zstd).toEqual(["-1", "-T0", "-q", "-c"]);
         expect([...pgDump, ...zstd].join(" ")).not.toMatch(/password=|PGPASSWORD|postgresql:\/\//);
     });
@@ -163,7 +186,10 @@ describe("backup job settings and naming", () => {
         [{ BACKUP_PREFIX: "../x" }, /BACKUP_PREFIX="\.\.\/x": must be key path segments/],
         [{ BACKUP_COMPRESSION_LEVEL: "25" }, /BACKUP_COMPRESSION_LEVEL="25": must be a zstd level from 1 to 19/],
         [{ BACKUP_BUCKET: "" }, /BACKUP_BUCKET is not set/],
-        [{ AWS_SECRET_ACCESS_KEY: AWS_SECRET }, /AWS_SECRET_ACCESS_KEY is set: the uploader's key comes only from AWS_SHARED_CREDENTIALS_FILE/],
+        [
+            { AWS_SECRET_ACCESS_KEY: AWS_SECRET },
+            /AWS_SECRET_ACCESS_KEY is set: the uploader's key comes only from AWS_SHARED_CREDENTIALS_FILE/,
+        ],
         [{ AWS_SHARED_CREDENTIALS_FILE: "" }, /AWS_SHARED_CREDENTIALS_FILE is not set/],
         [{ BACKUP_THREADS: "-1" }, /BACKUP_THREADS="-1": must be a number of zstd threads/],
     ])("refuses %o with a clear error", (overrides, message) => {
@@ -184,16 +210,36 @@ describe("backup job settings and naming", () => {
         expect(healthProblem({ startedAt: started }, due)).toMatch(/due at 2026-11-25T02:00:00.000Z has not succeeded/);
         expect(healthProblem({ startedAt: started, lastSuccessAt: "2026-11-24T02:10:00.000Z" }, due)).toMatch(/has not succeeded/);
         expect(healthProblem({ startedAt: started, lastSuccessAt: "2026-11-25T02:10:00.000Z" }, due)).toBeUndefined();
-        expect(healthProblem({ startedAt: started, lastAttemptAt: "2026-11-25T02:00:00.000Z", lastError: "exit 3" }, undefined)).toMatch(/failed: exit 3/);
-        expect(healthProblem({ startedAt: started, lastAttemptAt: "2026-11-25T02:00:00.000Z", lastError: "exit 3", lastSuccessAt: "2026-11-25T03:00:00.000Z" }, due)).toBeUndefined();
+        expect(healthProblem({ startedAt: started, lastAttemptAt: "2026-11-25T02:00:00.000Z", lastError: "exit 3" }, undefined)).toMatch(
+            /failed: exit 3/,
+        );
+        expect(
+            healthProblem(
+                {
+                    startedAt: started,
+                    lastAttemptAt: "2026-11-25T02:00:00.000Z",
+                    lastError: "exit 3",
+                    lastSuccessAt: "2026-11-25T03:00:00.000Z",
+                },
+                due,
+            ),
+        ).toBeUndefined();
     });
 
     it("sends the encryption the bucket policy demands: AES256 in dev, the bucket's KMS key in prod", () => {
         const body = new PassThrough();
-        expect(uploadParams(readJobConfig(jobEnv()), "supabase/x.dump", body)).toMatchObject({ Bucket: BUCKET, Key: "supabase/x.dump", Body: body, ServerSideEncryption: "AES256" });
+        expect(uploadParams(readJobConfig(jobEnv()), "supabase/x.dump", body)).toMatchObject({
+            Bucket: BUCKET,
+            Key: "supabase/x.dump",
+            Body: body,
+            ServerSideEncryption: "AES256",
+        });
         expect(uploadParams(readJobConfig(jobEnv()), "k", body).SSEKMSKeyId).toBeUndefined();
         const kms = "arn:aws:kms:eu-central-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100";
-        expect(uploadParams(readJobConfig(jobEnv({ BACKUP_SSE: "aws:kms", BACKUP_KMS_KEY_ID: kms })), "k", body)).toMatchObject({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: kms });
+        expect(uploadParams(readJobConfig(jobEnv({ BACKUP_SSE: "aws:kms", BACKUP_KMS_KEY_ID: kms })), "k", body)).toMatchObject({
+            ServerSideEncryption: "aws:kms",
+            SSEKMSKeyId: kms,
+        });
     });
 });
 
@@ -211,7 +257,9 @@ describe("backup job against PostgreSQL and S3", () => {
 
         await restore(String(report.key), "restored");
         const [source, restored] = await Promise.all([tableChecksums("app"), tableChecksums("restored")]);
-        expect(Object.keys(source)).toEqual(expect.arrayContaining(["auth.users", "public.users", "public.projects", "public.project_members", "public.workspace_members"]));
+        expect(Object.keys(source)).toEqual(
+            expect.arrayContaining(["auth.users", "public.users", "public.projects", "public.project_members", "public.workspace_members"]),
+        );
         expect(source["public.projects"]).toMatch(/^6000 rows/);
         expect(restored).toEqual(source);
         expect(await securityCatalog("restored")).toBe(await securityCatalog("app"));
@@ -220,7 +268,9 @@ describe("backup job against PostgreSQL and S3", () => {
         expect(result.stdout + result.stderr).not.toContain(AWS_SECRET);
         // The report's read-back hash is the stored object's.
         const stored = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: String(report.key) }));
-        const storedSha = createHash("sha256").update(Buffer.from(await stored.Body!.transformToByteArray())).digest("hex");
+        const storedSha = createHash("sha256")
+            .update(Buffer.from(await stored.Body!.transformToByteArray()))
+            .digest("hex");
         expect(report.readBackSha256).toBe(storedSha);
         expect(report.sha256).toBe(storedSha);
 
@@ -237,7 +287,9 @@ describe("backup job against PostgreSQL and S3", () => {
 
     it("verifies the server with databaseCaCert under verify-full, as the container gets it", async () => {
         // The CA file and variables the backup container gets for a stack with verify-full.
-        const ev = await evaluateStack("prod", { overrides: { databaseSslMode: "verify-full", databaseCaCert: readFileSync(pki.caCert, "utf8") } });
+        const ev = await evaluateStack("prod", {
+            overrides: { databaseSslMode: "verify-full", databaseCaCert: readFileSync(pki.caCert, "utf8") },
+        });
         const job = byName(ev, "app-backup-0");
         const env = containerEnv(job);
         const caFile = (reveal(uploadsOf(ev, job)) as { file: string; content: string }[]).find((u) => u.file === env.PGSSLROOTCERT)!;
@@ -255,43 +307,84 @@ describe("backup job against PostgreSQL and S3", () => {
 
     describe("faults: clear error, non-zero exit, nothing under a final name", () => {
         const faults: [string, () => Promise<Record<string, string>>, number, string, RegExp][] = [
-            ["database down", async () => ({ PGPORT: String(await freePort()) }), 3, "dump", /cannot open the dump's database session: .*(Connection refused|could not connect)/],
-            ["wrong password", async () => ({ PGPASSFILE: writeSecretFile("pgpass-wrong", "127.0.0.1:*:*:postgres:not-the-password\n") }), 3, "dump", /cannot open the dump's database session: .*password authentication failed for user "postgres"/],
-            ["S3 down", async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` }), 4, "storage", /upload of s3:\/\/toolboxai-test-backups\/supabase\/\d{8}T\d{6}Z\.dump failed: cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/],
-            ["bucket missing", async () => ({ BACKUP_BUCKET: "toolboxai-no-such-bucket" }), 4, "storage", /bucket toolboxai-no-such-bucket does not exist at http:\/\/127\.0\.0\.1:\d+ \(NoSuchBucket\)/],
+            [
+                "database down",
+                async () => ({ PGPORT: String(await freePort()) }),
+                3,
+                "dump",
+                /cannot open the dump's database session: .*(Connection refused|could not connect)/,
+            ],
+            [
+                "wrong password",
+                async () => ({ PGPASSFILE: writeSecretFile("pgpass-wrong", "127.0.0.1:*:*:postgres:not-the-password\n") }),
+                3,
+                "dump",
+                /cannot open the dump's database session: .*password authentication failed for user "postgres"/,
+            ],
+            [
+                "S3 down",
+                async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` }),
+                4,
+                "storage",
+                /upload of s3:\/\/toolboxai-test-backups\/supabase\/\d{8}T\d{6}Z\.dump failed: cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+            ],
+            [
+                "bucket missing",
+                async () => ({ BACKUP_BUCKET: "toolboxai-no-such-bucket" }),
+                4,
+                "storage",
+                /bucket toolboxai-no-such-bucket does not exist at http:\/\/127\.0\.0\.1:\d+ \(NoSuchBucket\)/,
+            ],
             [
                 "credentials denied",
-                async () => ({ AWS_SHARED_CREDENTIALS_FILE: writeSecretFile("aws-unknown", `[default]\naws_access_key_id = AKIAUNKNOWNKEY000000\naws_secret_access_key = ${AWS_SECRET}\n`) }),
+                async () => ({
+                    AWS_SHARED_CREDENTIALS_FILE: writeSecretFile(
+                        "aws-unknown",
+                        `[default]\naws_access_key_id = AKIAUNKNOWNKEY000000\naws_secret_access_key = ${AWS_SECRET}\n`,
+                    ),
+                }),
                 4,
                 "storage",
                 /the uploader's credentials were refused by http:\/\/127\.0\.0\.1:\d+ \(InvalidAccessKeyId 403\)/,
             ],
         ];
-        it.each(faults)("%s", async (_name, overrides, code, stage, message) => {
-            const before = await s3.keys(BUCKET);
-            const result = await runJob(jobEnv(await overrides()));
-            expect(result.record).toMatchObject({ event: "backup.failed", stage });
-            expect(String(result.record.error)).toMatch(message);
-            expect(result.code).toBe(code);
-            expect(result.stdout).toBe("");
-            expect(await s3.keys(BUCKET)).toEqual(before);
-            expect(result.stdout + result.stderr).not.toContain(DB_PASSWORD);
-            expect(result.stdout + result.stderr).not.toContain(AWS_SECRET);
-        }, 60_000);
+        it.each(faults)(
+            "%s",
+            async (_name, overrides, code, stage, message) => {
+                const before = await s3.keys(BUCKET);
+                const result = await runJob(jobEnv(await overrides()));
+                expect(result.record).toMatchObject({ event: "backup.failed", stage });
+                expect(String(result.record.error)).toMatch(message);
+                expect(result.code).toBe(code);
+                expect(result.stdout).toBe("");
+                expect(await s3.keys(BUCKET)).toEqual(before);
+                expect(result.stdout + result.stderr).not.toContain(DB_PASSWORD);
+                expect(result.stdout + result.stderr).not.toContain(AWS_SECRET);
+            },
+            60_000,
+        );
 
         it.each([
             ["S3 down", async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` }), /cannot reach/],
             ["bucket missing", async () => ({ BACKUP_BUCKET: "toolboxai-no-such-bucket" }), /does not exist/],
-            ["S3 stalls", async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${stalled.port}`, BACKUP_S3_TIMEOUT_SECONDS: "1" }), /stopped answering/],
-        ])("%s while pg_dump is still writing: a storage error, and pg_dump stopped", async (_name, overrides, message) => {
-            const before = await s3.keys(BUCKET);
-            const result = await runJob(jobEnv({ PGDATABASE: "bulk", ...(await overrides()) }));
-            expect(result.record).toMatchObject({ event: "backup.failed", stage: "storage" });
-            expect(String(result.record.error)).toMatch(message);
-            expect(result.code).toBe(4);
-            expect(await backupSessions()).toBe("0");
-            expect(await s3.keys(BUCKET)).toEqual(before);
-        }, 120_000);
+            [
+                "S3 stalls",
+                async () => ({ BACKUP_S3_ENDPOINT: `http://127.0.0.1:${stalled.port}`, BACKUP_S3_TIMEOUT_SECONDS: "1" }),
+                /stopped answering/,
+            ],
+        ])(
+            "%s while pg_dump is still writing: a storage error, and pg_dump stopped",
+            async (_name, overrides, message) => {
+                const before = await s3.keys(BUCKET);
+                const result = await runJob(jobEnv({ PGDATABASE: "bulk", ...(await overrides()) }));
+                expect(result.record).toMatchObject({ event: "backup.failed", stage: "storage" });
+                expect(String(result.record.error)).toMatch(message);
+                expect(result.code).toBe(4);
+                expect(await backupSessions()).toBe("0");
+                expect(await s3.keys(BUCKET)).toEqual(before);
+            },
+            120_000,
+        );
 
         it("zstd that cannot start fails the run at once, and stops pg_dump", async () => {
             const result = await runJob(jobEnv({ PGDATABASE: "bulk", BACKUP_ZSTD: join(work, "no-such-zstd") }));
@@ -306,7 +399,11 @@ describe("backup job against PostgreSQL and S3", () => {
             let signalled = false;
             const result = await runJob(jobEnv({ PGDATABASE: "bulk" }), async (child) => {
                 for (let i = 0; i < 1500 && !signalled; i++) {
-                    if ((await pg.sql("select count(*) from pg_stat_activity where application_name = 'toolboxai-backup' and query ilike 'COPY public.b_second%'")) === "1") {
+                    if (
+                        (await pg.sql(
+                            "select count(*) from pg_stat_activity where application_name = 'toolboxai-backup' and query ilike 'COPY public.b_second%'",
+                        )) === "1"
+                    ) {
                         signalled = child.kill("SIGTERM");
                     } else await new Promise((r) => setTimeout(r, 20));
                 }
@@ -325,7 +422,9 @@ describe("backup job against PostgreSQL and S3", () => {
             let killed = "";
             const result = await runJob(jobEnv({ PGDATABASE: "bulk" }), async () => {
                 for (let i = 0; i < 1500 && !killed; i++) {
-                    killed = await pg.sql("select pg_terminate_backend(pid)::text from pg_stat_activity where application_name = 'toolboxai-backup' and query ilike 'COPY public.b_second%'");
+                    killed = await pg.sql(
+                        "select pg_terminate_backend(pid)::text from pg_stat_activity where application_name = 'toolboxai-backup' and query ilike 'COPY public.b_second%'",
+                    );
                     if (!killed) await new Promise((r) => setTimeout(r, 20));
                 }
             });
@@ -342,7 +441,10 @@ describe("the scheduler's health across restarts", () => {
     /** Starts `schedule`, waits for its first status, stops it, and returns the status it wrote. */
     async function scheduleOnce(prefix: string): Promise<Status> {
         const statusFile = join(work, `status-${prefix}.json`);
-        const child = spawn(process.execPath, [bundle, "schedule"], { env: jobEnv({ BACKUP_PREFIX: prefix, BACKUP_STATUS_FILE: statusFile }), stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [bundle, "schedule"], {
+            env: jobEnv({ BACKUP_PREFIX: prefix, BACKUP_STATUS_FILE: statusFile }),
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let out = "";
         child.stdout.on("data", (c: Buffer) => (out += c.toString()));
         const exited = new Promise((resolve) => child.on("close", resolve));
@@ -363,7 +465,8 @@ describe("the scheduler's health across restarts", () => {
         const day = 86_400_000;
         const older = backupKey("restarted", new Date(Date.now() - 5 * day));
         const newest = backupKey("restarted", new Date(Date.now() - 3 * day));
-        for (const Key of [older, newest, "restarted/notes.txt"]) await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: "x" }));
+        for (const Key of [older, newest, "restarted/notes.txt"])
+            await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: "x" }));
         const status = await scheduleOnce("restarted");
         expect(backupKey("restarted", new Date(status.lastSuccessAt!))).toBe(newest);
         // Three days without a backup: whatever the time of day, the daily 02:00 run is overdue.
@@ -377,7 +480,10 @@ describe("the scheduler's health across restarts", () => {
         expect(status.lastSuccessAt).toBeUndefined();
         expect(Date.now() - Date.parse(status.startedAt)).toBeLessThan(60_000);
         expect((await health(join(work, "status-fresh.json"))).code).toBe(0);
-        writeFileSync(join(work, "status-ok.json"), JSON.stringify({ startedAt: "2020-01-01T00:00:00.000Z", lastSuccessAt: new Date().toISOString() }));
+        writeFileSync(
+            join(work, "status-ok.json"),
+            JSON.stringify({ startedAt: "2020-01-01T00:00:00.000Z", lastSuccessAt: new Date().toISOString() }),
+        );
         expect((await health(join(work, "status-ok.json"))).code).toBe(0);
     });
 });

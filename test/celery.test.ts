@@ -92,6 +92,8 @@ describe("each permission the worker has for Celery is needed", () => {
     it.each(NEEDED)("without %s, the run fails or Redis refuses the worker", (rule) => {
         const r = results.get(rule)!;
         const failed = !r.ready || r.result !== "5" || r.ping !== `test@${USERS.worker.username}:pong`;
-        expect(failed || r.denials.includes(rule.replace(/^\+/, "")), JSON.stringify({ ...r, workerLog: r.workerLog.slice(-400) })).toBe(true);
+        expect(failed || r.denials.includes(rule.replace(/^\+/, "")), JSON.stringify({ ...r, workerLog: r.workerLog.slice(-400) })).toBe(
+            true,
+        );
     });
 });

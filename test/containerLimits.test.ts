@@ -13,14 +13,20 @@ import { byName, evaluateStack, ofType, runningContainers, STACKS } from "./harn
 
 const commands = (ev: Evaluation) => ofType(ev, "command:local:Command");
 /** The PIDs-limit command of a container or service resource: `<component>-pids` or `<container>-pids`. */
-const pidsCommandFor = (ev: Evaluation, resource: string) => byName(ev, resource === "redis-server" ? "redis-pids" : `${resource.replace(/-service$/, "")}-pids`);
+const pidsCommandFor = (ev: Evaluation, resource: string) =>
+    byName(ev, resource === "redis-server" ? "redis-pids" : `${resource.replace(/-service$/, "")}-pids`);
 
 describe("the backend's port comes from its spec", () => {
     const on9000 = JSON.stringify({ api: { role: "backend", ports: [{ published: 8080, target: 9000 }] }, worker: { role: "worker" } });
 
     it("a backend listening on 9000 gets its health check and internal URL on 9000", async () => {
         const ev = await evaluateStack("dev", { overrides: { services: on9000 } });
-        expect((byName(ev, "app-api-0").inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "curl", "-f", "http://localhost:9000/health"]);
+        expect((byName(ev, "app-api-0").inputs.healthcheck as { tests: string[] }).tests).toEqual([
+            "CMD",
+            "curl",
+            "-f",
+            "http://localhost:9000/health",
+        ]);
         expect(ev.outputs.backendInternalUrl).toBe("http://api:9000");
         expect(byName(ev, "app-api-0").inputs.ports).toEqual([{ internal: 9000, external: 8080, ip: "0.0.0.0", protocol: "tcp" }]);
     });
@@ -39,19 +45,29 @@ describe.each(STACKS)("PIDs limit on every container (%s)", (stack) => {
         const ev = await evaluateStack(stack);
         const containers = runningContainers(ev);
         expect(containers.length).toBeGreaterThan(0);
-        const limits: Record<string, number> = { "app-backend-0": DEFAULT_PIDS_LIMIT.backend, "app-worker-0": DEFAULT_PIDS_LIMIT.worker, "app-backup-0": DEFAULT_PIDS_LIMIT.backup, "redis-server": REDIS_PIDS_LIMIT };
+        const limits: Record<string, number> = {
+            "app-backend-0": DEFAULT_PIDS_LIMIT.backend,
+            "app-worker-0": DEFAULT_PIDS_LIMIT.worker,
+            "app-backup-0": DEFAULT_PIDS_LIMIT.backup,
+            "redis-server": REDIS_PIDS_LIMIT,
+        };
         for (const c of containers) {
             const command = pidsCommandFor(ev, c.name);
             expect(command.type).toBe("command:local:Command");
             expect(reveal(command.inputs.create), c.name).toBe(pidsLimitCommand("container", String(c.outputs.name), limits[c.name]));
-            expect(reveal(command.inputs.environment), c.name).toEqual({ DOCKER_HOST: stack === "prod" ? "ssh://deploy@docker.toolboxai.internal" : "unix:///var/run/docker.sock" });
+            expect(reveal(command.inputs.environment), c.name).toEqual({
+                DOCKER_HOST: stack === "prod" ? "ssh://deploy@docker.toolboxai.internal" : "unix:///var/run/docker.sock",
+            });
             expect(command.parentUrn, c.name).toBe(c.parentUrn);
         }
         expect(commands(ev).filter((c) => c.name.endsWith("-pids"))).toHaveLength(containers.length);
     });
 
     it("takes a service's own pidsLimit from the services spec", async () => {
-        const services = JSON.stringify({ backend: { role: "backend", ports: [{ published: 8000, target: 8000 }], pidsLimit: 1024 }, worker: { role: "worker", pidsLimit: 64 } });
+        const services = JSON.stringify({
+            backend: { role: "backend", ports: [{ published: 8000, target: 8000 }], pidsLimit: 1024 },
+            worker: { role: "worker", pidsLimit: 64 },
+        });
         const ev = await evaluateStack(stack, { overrides: { services } });
         expect(String(reveal(byName(ev, "app-backend-0-pids").inputs.create))).toMatch(/^docker update --pids-limit 1024 /);
         expect(String(reveal(byName(ev, "app-worker-0-pids").inputs.create))).toMatch(/^docker update --pids-limit 64 /);
@@ -60,7 +76,15 @@ describe.each(STACKS)("PIDs limit on every container (%s)", (stack) => {
 
 describe("PIDs limit on every Swarm service, and the host binding", () => {
     it("runs docker service update --limit-pids for each service, again whenever the provider rewrites it", async () => {
-        const ev = await evaluateStack("dev", { overrides: { dockerMode: "swarm", services: JSON.stringify({ backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker", pidsLimit: 300 } }) } });
+        const ev = await evaluateStack("dev", {
+            overrides: {
+                dockerMode: "swarm",
+                services: JSON.stringify({
+                    backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] },
+                    worker: { role: "worker", pidsLimit: 300 },
+                }),
+            },
+        });
         const services = ofType(ev, "docker:index/service:Service");
         expect(services.map((s) => s.name).sort()).toEqual(["app-backend-service", "app-worker-service", "redis-server"]);
         const expected: Record<string, [string, number]> = {
@@ -73,7 +97,9 @@ describe("PIDs limit on every Swarm service, and the host binding", () => {
             const command = byName(ev, commandName);
             expect(reveal(command.inputs.create), s.name).toBe(pidsLimitCommand("service", String(reveal(s.inputs.name)), limit));
             // The provider's update sends its whole spec, without the limit: a changed task spec reruns the command.
-            expect(JSON.stringify(reveal(command.inputs.triggers)), s.name).toContain(JSON.stringify(reveal(s.inputs.taskSpec)).slice(0, 40));
+            expect(JSON.stringify(reveal(command.inputs.triggers)), s.name).toContain(
+                JSON.stringify(reveal(s.inputs.taskSpec)).slice(0, 40),
+            );
         }
     });
 
@@ -84,7 +110,9 @@ describe("PIDs limit on every Swarm service, and the host binding", () => {
 
     it("builds only commands that need no quoting", () => {
         expect(pidsLimitCommand("container", "app-backend-0-1a2b3c", 512)).toBe("docker update --pids-limit 512 app-backend-0-1a2b3c");
-        expect(pidsLimitCommand("service", "toolboxai-dev-worker", 300)).toBe("docker service update --detach --limit-pids 300 toolboxai-dev-worker");
+        expect(pidsLimitCommand("service", "toolboxai-dev-worker", 300)).toBe(
+            "docker service update --detach --limit-pids 300 toolboxai-dev-worker",
+        );
         expect(() => pidsLimitCommand("container", "x; rm -rf /", 1)).toThrow(/letters, digits/);
         expect(() => pidsLimitCommand("service", "x", 0)).toThrow(/positive integer/);
     });

@@ -1,7 +1,18 @@
 /** Pure credential rules, and the derived Supabase keys checked with a real JWT library. */
 import { errors, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { appRoleLimits, appRoleMountTune, currentTime, passwordSlots, readOnlyPolicy, rotationKeeper, rotationPeriod, signSupabaseKey, supabaseKeyClaims, vaultDuration } from "../lib/credentials";
+import {
+    appRoleLimits,
+    appRoleMountTune,
+    currentTime,
+    passwordSlots,
+    readOnlyPolicy,
+    rotationKeeper,
+    rotationPeriod,
+    signSupabaseKey,
+    supabaseKeyClaims,
+    vaultDuration,
+} from "../lib/credentials";
 import { postgresUrl } from "../lib/postgres";
 import { goSeconds } from "./support/vault";
 
@@ -66,7 +77,14 @@ describe("database password slots", () => {
 
 describe("connection strings", () => {
     it("percent-encodes the user and password and carries sslmode", () => {
-        const url = postgresUrl({ user: "postgres.abc", password: "p@ss:w/rd?#%", host: "db.example.co", port: 5432, database: "postgres", sslMode: "require" });
+        const url = postgresUrl({
+            user: "postgres.abc",
+            password: "p@ss:w/rd?#%",
+            host: "db.example.co",
+            port: 5432,
+            database: "postgres",
+            sslMode: "require",
+        });
         expect(url).toBe("postgresql://postgres.abc:p%40ss%3Aw%2Frd%3F%23%25@db.example.co:5432/postgres?sslmode=require");
         const parsed = new URL(url);
         expect(decodeURIComponent(parsed.password)).toBe("p@ss:w/rd?#%");
@@ -127,7 +145,9 @@ describe("Vault durations and the AppRole mount's tuning", () => {
         expect(768 * 3600).toBeLessThan(limits.secretIdTtl);
         for (const days of [1, 7, 30, 90, 365]) {
             const l = appRoleLimits(days);
-            expect(goSeconds(appRoleMountTune(l).maxLeaseTtl), `${days} days`).toBeGreaterThanOrEqual(Math.max(l.secretIdTtl, l.tokenMaxTtl));
+            expect(goSeconds(appRoleMountTune(l).maxLeaseTtl), `${days} days`).toBeGreaterThanOrEqual(
+                Math.max(l.secretIdTtl, l.tokenMaxTtl),
+            );
         }
     });
 });
@@ -151,7 +171,9 @@ describe("self-hosted Supabase keys (jose)", () => {
 
     it("fails verification with another secret", async () => {
         const token = await signSupabaseKey(secret, supabaseKeyClaims("service_role", period));
-        await expect(jwtVerify(token, new TextEncoder().encode("another-secret-of-at-least-32-characters-xx"))).rejects.toBeInstanceOf(errors.JWSSignatureVerificationFailed);
+        await expect(jwtVerify(token, new TextEncoder().encode("another-secret-of-at-least-32-characters-xx"))).rejects.toBeInstanceOf(
+            errors.JWSSignatureVerificationFailed,
+        );
     });
 
     it("signs deterministically, so that an unchanged secret does not rewrite Vault on every update", async () => {

@@ -69,6 +69,8 @@ describe("login candidates", () => {
     });
 
     it("ignores a previous output that is not a generated password (an older version of the step printed a message)", () => {
-        expect(loginCandidates({ lastApplied: "apply-database-password: password of postgres@db:5432 rotated", standby })).toEqual([standby]);
+        expect(loginCandidates({ lastApplied: "apply-database-password: password of postgres@db:5432 rotated", standby })).toEqual([
+            standby,
+        ]);
     });
 });

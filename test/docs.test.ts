@@ -21,7 +21,9 @@ function markdownFiles(dir: string): string[] {
     });
 }
 
-const DOCS = markdownFiles(".").concat(markdownFiles("docs")).filter((f, i, all) => all.indexOf(f) === i);
+const DOCS = markdownFiles(".")
+    .concat(markdownFiles("docs"))
+    .filter((f, i, all) => all.indexOf(f) === i);
 const read = (path: string) => readFileSync(join(PROJECT_DIR, path), "utf8");
 /** The text outside fenced code blocks (where `#` starts a heading, not a shell comment). */
 const prose = (text: string) => text.replace(/^```[\s\S]*?^```/gm, "");
@@ -35,7 +37,9 @@ const anchors = (path: string) => new Set([...prose(read(path)).matchAll(/^#{1,6
 
 describe("docs", () => {
     it("are found (the README, CONTRIBUTING and docs/)", () => {
-        expect(DOCS).toEqual(expect.arrayContaining(["README.md", "CONTRIBUTING.md", "docs/local-development.md", "docs/operations/troubleshooting.md"]));
+        expect(DOCS).toEqual(
+            expect.arrayContaining(["README.md", "CONTRIBUTING.md", "docs/local-development.md", "docs/operations/troubleshooting.md"]),
+        );
     });
 
     it("link only to files and headings that exist (or to docs announced in PENDING)", () => {
@@ -75,14 +79,18 @@ describe("docs", () => {
     });
 
     it("set only settings the program reads", () => {
-        const named = DOCS.flatMap((doc) => [...read(doc).matchAll(/pulumi config set (?:--secret |--path )*([A-Za-z]\w*)/g)].map((m) => ({ doc, key: m[1] })));
+        const named = DOCS.flatMap((doc) =>
+            [...read(doc).matchAll(/pulumi config set (?:--secret |--path )*([A-Za-z]\w*)/g)].map((m) => ({ doc, key: m[1] })),
+        );
         expect(named.length).toBeGreaterThan(0);
         expect(named.filter(({ key }) => !KNOWN_KEYS.has(key))).toEqual([]);
     });
 
     it("run only npm scripts that package.json has", () => {
         const scripts = Object.keys(JSON.parse(read("package.json")).scripts as Record<string, string>);
-        const named = DOCS.flatMap((doc) => [...read(doc).matchAll(/npm run (?:--silent )?([\w:-]+)/g)].map((m) => ({ doc, script: m[1] })));
+        const named = DOCS.flatMap((doc) =>
+            [...read(doc).matchAll(/npm run (?:--silent )?([\w:-]+)/g)].map((m) => ({ doc, script: m[1] })),
+        );
         expect(named.filter(({ script }) => !scripts.includes(script))).toEqual([]);
     });
 });

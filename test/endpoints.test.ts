@@ -2,11 +2,22 @@ import { describe, expect, it } from "vitest";
 import { containerHost, containerUrl, gatewayHosts, HOST_GATEWAY_ALIAS, isLoopbackHost } from "../lib/endpoints";
 
 describe("endpoints as a container sees them", () => {
-    it.each(["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "api.localhost", "localhost.", "::1", "[::1]", "0.0.0.0"])("%s is loopback", (host) => {
-        expect(isLoopbackHost(host)).toBe(true);
-    });
+    it.each(["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "api.localhost", "localhost.", "::1", "[::1]", "0.0.0.0"])(
+        "%s is loopback",
+        (host) => {
+            expect(isLoopbackHost(host)).toBe(true);
+        },
+    );
 
-    it.each(["host.docker.internal", "db.toolboxaiprodprojref.supabase.co", "10.0.0.5", "172.17.0.1", "128.0.0.1", "localhost-db", "mylocalhost"])("%s is not loopback", (host) => {
+    it.each([
+        "host.docker.internal",
+        "db.toolboxaiprodprojref.supabase.co",
+        "10.0.0.5",
+        "172.17.0.1",
+        "128.0.0.1",
+        "localhost-db",
+        "mylocalhost",
+    ])("%s is not loopback", (host) => {
         expect(isLoopbackHost(host)).toBe(false);
     });
 

@@ -30,7 +30,9 @@ describe("offline evaluation harness", () => {
 
     it("generates secrets deterministically, and differently when keepers change", async () => {
         const once = async (keeper: string) => {
-            const ev = await evaluateProgramInline(() => ({ r: new RandomPassword("pw", { length: 32, keepers: { period: keeper } }).result }));
+            const ev = await evaluateProgramInline(() => ({
+                r: new RandomPassword("pw", { length: 32, keepers: { period: keeper } }).result,
+            }));
             return (ev.outputs.r as SecretValue).value;
         };
         expect(await once("1")).toBe(await once("1"));
@@ -51,7 +53,9 @@ describe("offline evaluation harness", () => {
 
     it("finds a secret setting printed in rendered text, and none in the rendered plan", async () => {
         const ev = await evaluateProgramInline(() => ({ token: pulumi.secret("hvs.a-token-that-must-not-print") }));
-        expect(findLeaks(ev, { log: "connecting with hvs.a-token-that-must-not-print" })).toEqual([{ secretFrom: "stack output token", foundIn: "log" }]);
+        expect(findLeaks(ev, { log: "connecting with hvs.a-token-that-must-not-print" })).toEqual([
+            { secretFrom: "stack output token", foundIn: "log" },
+        ]);
         expect(findLeaks(ev, { plan: toPlanText(ev) })).toEqual([]);
     });
 

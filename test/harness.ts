@@ -70,7 +70,9 @@ export function ofType(evaluation: Evaluation, type: string): RecordedResource[]
 export function byName(evaluation: Evaluation, name: string): RecordedResource {
     const found = evaluation.resources.filter((r) => r.name === name);
     if (found.length !== 1) {
-        throw new Error(`expected one resource named ${name}, found ${found.length}; names: ${evaluation.resources.map((r) => r.name).join(", ")}`);
+        throw new Error(
+            `expected one resource named ${name}, found ${found.length}; names: ${evaluation.resources.map((r) => r.name).join(", ")}`,
+        );
     }
     return found[0];
 }

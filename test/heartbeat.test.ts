@@ -15,7 +15,11 @@ const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "toolboxai-heartbeat-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const onPath = (name: string) => (process.env.PATH ?? "").split(delimiter).map((d) => join(d, name)).find((p) => existsSync(p));
+const onPath = (name: string) =>
+    (process.env.PATH ?? "")
+        .split(delimiter)
+        .map((d) => join(d, name))
+        .find((p) => existsSync(p));
 // Missing busybox fails the file with one line naming it and its install command.
 const busybox = requireTool("busybox");
 
@@ -78,7 +82,8 @@ describe.each(SHELLS)("heartbeat check under $name", (sh) => {
 describe("heartbeat contract", () => {
     it("is what workers and MCP servers get by default, on the writable /tmp tmpfs", () => {
         expect(HEARTBEAT_FILE.startsWith("/tmp/")).toBe(true);
-        for (const role of ["worker", "mcp"] as const) expect(defaultHealthcheck(role)).toEqual(["CMD-SHELL", heartbeatCheck(HEARTBEAT_FILE)]);
+        for (const role of ["worker", "mcp"] as const)
+            expect(defaultHealthcheck(role)).toEqual(["CMD-SHELL", heartbeatCheck(HEARTBEAT_FILE)]);
         expect(defaultHealthcheck("backend")).toEqual(["CMD", "curl", "-f", "http://localhost:8000/health"]);
     });
 
@@ -86,5 +91,4 @@ describe("heartbeat contract", () => {
         expect(() => heartbeatCheck("/tmp/my heartbeat")).toThrow(/plain absolute path/);
         expect(() => heartbeatCheck("/tmp/$(reboot)")).toThrow(/plain absolute path/);
     });
-
 });

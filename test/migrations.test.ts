@@ -74,11 +74,23 @@ afterAll(async () => pg?.stop());
 
 type Actor = "anon" | "alice" | "bob" | "carol" | "service_role";
 const SUB: Record<Actor, string | undefined> = { anon: undefined, alice: ALICE, bob: BOB, carol: CAROL, service_role: undefined };
-const ROLE: Record<Actor, string> = { anon: "anon", alice: "authenticated", bob: "authenticated", carol: "authenticated", service_role: "service_role" };
+const ROLE: Record<Actor, string> = {
+    anon: "anon",
+    alice: "authenticated",
+    bob: "authenticated",
+    carol: "authenticated",
+    service_role: "service_role",
+};
 
 /** Runs one statement as PostgREST would for `actor` (role and JWT claims set in the transaction), then rolls back. */
 async function as(actor: Actor, sql: string): Promise<{ rows: number } | { denied: string }> {
-    const client = new Client({ host: pg.host, port: pg.port, database: "postgres", user: "authenticator", password: "authenticator-test-password" });
+    const client = new Client({
+        host: pg.host,
+        port: pg.port,
+        database: "postgres",
+        user: "authenticator",
+        password: "authenticator-test-password",
+    });
     await client.connect();
     try {
         await client.query("begin");
@@ -121,14 +133,34 @@ const MATRIX: [string, Actor, string, { rows: number } | { denied: string }][] =
     ["anon reads projects", "anon", "select 1 from projects", denied],
     ["service_role reads all projects", "service_role", "select 1 from projects", allowed(2)],
     ["user creates own project", "carol", `insert into projects (owner_id, name) values ('${CAROL}', 'mine')`, allowed(1)],
-    ["ATTACK: user creates a project owned by someone else", "carol", `insert into projects (owner_id, name) values ('${ALICE}', 'yours')`, denied],
-    ["ATTACK: outsider creates a project in someone else's workspace", "carol", `insert into projects (owner_id, workspace_id, name) values ('${CAROL}', '${W}', 'in W')`, denied],
-    ["workspace member creates a project in the workspace", "bob", `insert into projects (owner_id, workspace_id, name) values ('${BOB}', '${W}', 'in W')`, allowed(1)],
+    [
+        "ATTACK: user creates a project owned by someone else",
+        "carol",
+        `insert into projects (owner_id, name) values ('${ALICE}', 'yours')`,
+        denied,
+    ],
+    [
+        "ATTACK: outsider creates a project in someone else's workspace",
+        "carol",
+        `insert into projects (owner_id, workspace_id, name) values ('${CAROL}', '${W}', 'in W')`,
+        denied,
+    ],
+    [
+        "workspace member creates a project in the workspace",
+        "bob",
+        `insert into projects (owner_id, workspace_id, name) values ('${BOB}', '${W}', 'in W')`,
+        allowed(1),
+    ],
     ["owner renames project", "alice", `update projects set name = 'P2' where id = '${P}'`, allowed(1)],
     ["member renames project", "bob", `update projects set name = 'P2' where id = '${P}'`, none],
     ["ATTACK: member changes owner_id", "bob", `update projects set owner_id = '${BOB}' where id = '${P}'`, denied],
     ["ATTACK: owner gives the project away via owner_id", "alice", `update projects set owner_id = '${CAROL}' where id = '${P}'`, denied],
-    ["ATTACK: outsider moves own project into someone else's workspace", "carol", `update projects set workspace_id = '${W}' where id = '${Q}'`, denied],
+    [
+        "ATTACK: outsider moves own project into someone else's workspace",
+        "carol",
+        `update projects set workspace_id = '${W}' where id = '${Q}'`,
+        denied,
+    ],
     ["member deletes project", "bob", `delete from projects where id = '${P}'`, none],
     ["owner deletes project", "alice", `delete from projects where id = '${P}'`, allowed(1)],
     ["anon deletes projects", "anon", "delete from projects", denied],
@@ -137,10 +169,25 @@ const MATRIX: [string, Actor, string, { rows: number } | { denied: string }][] =
     ["member lists co-members", "bob", `select 1 from project_members where project_id = '${P}'`, allowed(1)],
     ["outsider lists members", "carol", `select 1 from project_members where project_id = '${P}'`, none],
     ["owner adds a member", "alice", `insert into project_members (project_id, user_id) values ('${P}', '${CAROL}')`, allowed(1)],
-    ["ATTACK: outsider joins someone else's project", "carol", `insert into project_members (project_id, user_id) values ('${P}', '${CAROL}')`, denied],
+    [
+        "ATTACK: outsider joins someone else's project",
+        "carol",
+        `insert into project_members (project_id, user_id) values ('${P}', '${CAROL}')`,
+        denied,
+    ],
     ["ATTACK: member adds someone", "bob", `insert into project_members (project_id, user_id) values ('${P}', '${CAROL}')`, denied],
-    ["ATTACK: member promotes themselves", "bob", `update project_members set role = 'editor' where project_id = '${P}' and user_id = '${BOB}'`, none],
-    ["ATTACK: member moves membership to another user", "bob", `update project_members set user_id = '${CAROL}' where project_id = '${P}'`, denied],
+    [
+        "ATTACK: member promotes themselves",
+        "bob",
+        `update project_members set role = 'editor' where project_id = '${P}' and user_id = '${BOB}'`,
+        none,
+    ],
+    [
+        "ATTACK: member moves membership to another user",
+        "bob",
+        `update project_members set user_id = '${CAROL}' where project_id = '${P}'`,
+        denied,
+    ],
     ["member leaves", "bob", `delete from project_members where project_id = '${P}' and user_id = '${BOB}'`, allowed(1)],
     ["outsider removes a member", "carol", `delete from project_members where project_id = '${P}'`, none],
     ["anon joins a project", "anon", `insert into project_members (project_id, user_id) values ('${P}', '${CAROL}')`, denied],
@@ -149,7 +196,12 @@ const MATRIX: [string, Actor, string, { rows: number } | { denied: string }][] =
     ["member reads workspace", "bob", `select 1 from workspaces where id = '${W}'`, allowed(1)],
     ["outsider reads workspace", "carol", `select 1 from workspaces where id = '${W}'`, none],
     ["user creates own workspace", "carol", `insert into workspaces (name, owner_id) values ('C', '${CAROL}')`, allowed(1)],
-    ["ATTACK: user creates a workspace owned by someone else", "carol", `insert into workspaces (name, owner_id) values ('C', '${ALICE}')`, denied],
+    [
+        "ATTACK: user creates a workspace owned by someone else",
+        "carol",
+        `insert into workspaces (name, owner_id) values ('C', '${ALICE}')`,
+        denied,
+    ],
     ["member renames workspace", "bob", `update workspaces set name = 'x' where id = '${W}'`, none],
     ["owner renames workspace", "alice", `update workspaces set name = 'x' where id = '${W}'`, allowed(1)],
     ["ATTACK: owner changes workspace owner_id", "alice", `update workspaces set owner_id = '${BOB}' where id = '${W}'`, denied],
@@ -158,18 +210,40 @@ const MATRIX: [string, Actor, string, { rows: number } | { denied: string }][] =
     // workspace_members
     ["member lists workspace members", "bob", `select 1 from workspace_members where workspace_id = '${W}'`, allowed(1)],
     ["outsider lists workspace members", "carol", `select 1 from workspace_members where workspace_id = '${W}'`, none],
-    ["ATTACK: outsider joins someone else's workspace", "carol", `insert into workspace_members (workspace_id, user_id) values ('${W}', '${CAROL}')`, denied],
-    ["ATTACK: member makes themselves admin", "bob", `update workspace_members set role = 'admin' where workspace_id = '${W}' and user_id = '${BOB}'`, none],
-    ["owner adds a workspace member", "alice", `insert into workspace_members (workspace_id, user_id) values ('${W}', '${CAROL}')`, allowed(1)],
+    [
+        "ATTACK: outsider joins someone else's workspace",
+        "carol",
+        `insert into workspace_members (workspace_id, user_id) values ('${W}', '${CAROL}')`,
+        denied,
+    ],
+    [
+        "ATTACK: member makes themselves admin",
+        "bob",
+        `update workspace_members set role = 'admin' where workspace_id = '${W}' and user_id = '${BOB}'`,
+        none,
+    ],
+    [
+        "owner adds a workspace member",
+        "alice",
+        `insert into workspace_members (workspace_id, user_id) values ('${W}', '${CAROL}')`,
+        allowed(1),
+    ],
     ["member leaves workspace", "bob", `delete from workspace_members where workspace_id = '${W}' and user_id = '${BOB}'`, allowed(1)],
     ["anon reads workspace members", "anon", "select 1 from workspace_members", denied],
-    ["service_role manages memberships", "service_role", `insert into workspace_members (workspace_id, user_id) values ('${W}', '${CAROL}')`, allowed(1)],
+    [
+        "service_role manages memberships",
+        "service_role",
+        `insert into workspace_members (workspace_id, user_id) values ('${W}', '${CAROL}')`,
+        allowed(1),
+    ],
 ];
 
 describe("initial migration, pushed by the real Supabase CLI", () => {
     it("was applied by SupabaseMigrations' own command", async () => {
         expect(firstPush.output).toMatch(/Applying migration 20261125070000_initial_schema\.sql|Finished supabase db push/);
-        expect(await pg.sql("select version || ' ' || name from supabase_migrations.schema_migrations")).toBe("20261125070000 initial_schema");
+        expect(await pg.sql("select version || ' ' || name from supabase_migrations.schema_migrations")).toBe(
+            "20261125070000 initial_schema",
+        );
     });
 
     it.each(MATRIX)("%s (%s)", async (_what, actor, sql, expected) => {
@@ -177,18 +251,32 @@ describe("initial migration, pushed by the real Supabase CLI", () => {
     });
 
     it("enables RLS on every table in public (a new table without it fails here)", async () => {
-        const tables = (await pg.sql("select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1")).split("\n");
+        const tables = (
+            await pg.sql(
+                "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1",
+            )
+        ).split("\n");
         expect(tables).toEqual(["project_members", "projects", "users", "workspace_members", "workspaces"]);
-        expect(await pg.sql("select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relrowsecurity")).toBe("");
+        expect(
+            await pg.sql(
+                "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relrowsecurity",
+            ),
+        ).toBe("");
     });
 
     it("gives every table policies for authenticated only, and keeps anon out by grants", async () => {
         expect(await pg.sql("select count(*) from pg_policies where schemaname = 'public' and roles <> '{authenticated}'")).toBe("0");
-        expect(await pg.sql("select count(*) from information_schema.role_table_grants where table_schema = 'public' and grantee = 'anon'")).toBe("0");
+        expect(
+            await pg.sql("select count(*) from information_schema.role_table_grants where table_schema = 'public' and grantee = 'anon'"),
+        ).toBe("0");
     });
 
     it("checks membership through SECURITY DEFINER helpers with a pinned search_path, outside the API schema", async () => {
-        const helpers = (await pg.sql("select p.proname || ' ' || p.prosecdef || ' ' || array_to_string(p.proconfig, ',') from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'private' order by 1")).split("\n");
+        const helpers = (
+            await pg.sql(
+                "select p.proname || ' ' || p.prosecdef || ' ' || array_to_string(p.proconfig, ',') from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'private' order by 1",
+            )
+        ).split("\n");
         expect(helpers).toEqual([
             'is_project_member true search_path=""',
             'is_project_owner true search_path=""',
@@ -200,9 +288,27 @@ describe("initial migration, pushed by the real Supabase CLI", () => {
 
     it("indexes the guide's columns and every column a policy or helper filters on", async () => {
         const leading = new Set(
-            (await pg.sql("select t.relname || '.' || a.attname from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace join pg_attribute a on a.attrelid = t.oid and a.attnum = i.indkey[0] where n.nspname = 'public'")).split("\n"),
+            (
+                await pg.sql(
+                    "select t.relname || '.' || a.attname from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace join pg_attribute a on a.attrelid = t.oid and a.attnum = i.indkey[0] where n.nspname = 'public'",
+                )
+            ).split("\n"),
         );
-        for (const column of ["users.email", "users.clerk_id", "users.id", "projects.owner_id", "projects.created_at", "projects.id", "projects.workspace_id", "workspace_members.user_id", "workspace_members.workspace_id", "workspaces.owner_id", "workspaces.id", "project_members.project_id", "project_members.user_id"]) {
+        for (const column of [
+            "users.email",
+            "users.clerk_id",
+            "users.id",
+            "projects.owner_id",
+            "projects.created_at",
+            "projects.id",
+            "projects.workspace_id",
+            "workspace_members.user_id",
+            "workspace_members.workspace_id",
+            "workspaces.owner_id",
+            "workspaces.id",
+            "project_members.project_id",
+            "project_members.user_id",
+        ]) {
             expect(leading.has(column), column).toBe(true);
         }
     });
@@ -226,14 +332,21 @@ describe("a migration that fails halfway", () => {
 
     it("leaves the earlier migrations applied and the failed one absent, and a fixed re-run completes", async () => {
         const migrations = join(workdir, "supabase", "migrations");
-        writeFileSync(join(migrations, "20261126000000_add_notes.sql"), "create table public.notes (id bigint primary key);\nalter table public.notes enable row level security;\n");
+        writeFileSync(
+            join(migrations, "20261126000000_add_notes.sql"),
+            "create table public.notes (id bigint primary key);\nalter table public.notes enable row level security;\n",
+        );
         const broken = join(migrations, "20261127000000_add_tags.sql");
-        writeFileSync(broken, "create table public.tags (id bigint primary key);\nalter table public.tags add column owner uuid references public.no_such_table (id);\n");
+        writeFileSync(
+            broken,
+            "create table public.tags (id bigint primary key);\nalter table public.tags add column owner uuid references public.no_such_table (id);\n",
+        );
 
         const failed = await push(workdir, "halfway");
         expect(failed.code).not.toBe(0);
         expect(failed.output).toMatch(/no_such_table/);
-        const versions = () => pg.sql("select string_agg(version, ',' order by version) from supabase_migrations.schema_migrations", "halfway");
+        const versions = () =>
+            pg.sql("select string_agg(version, ',' order by version) from supabase_migrations.schema_migrations", "halfway");
         expect(await versions()).toBe("20261125070000,20261126000000");
         expect(await pg.sql("select to_regclass('public.notes') is not null, to_regclass('public.tags') is null", "halfway")).toBe("t|t");
 

@@ -13,7 +13,9 @@ const run = promisify(execFile);
 
 async function plan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
-        const { stdout, stderr } = await run(process.execPath, ["-r", "./scripts/register.js", "scripts/plan.ts", ...args], { cwd: PROJECT_DIR });
+        const { stdout, stderr } = await run(process.execPath, ["-r", "./scripts/register.js", "scripts/plan.ts", ...args], {
+            cwd: PROJECT_DIR,
+        });
         return { code: 0, stdout, stderr };
     } catch (err) {
         const e = err as { code: number; stdout: string; stderr: string };
@@ -21,7 +23,9 @@ async function plan(...args: string[]): Promise<{ code: number; stdout: string; 
     }
 }
 
-const retired = (JSON.parse(readFileSync(join(PROJECT_DIR, "plans", "retired-urns.json"), "utf8")) as { retired: { urn: string; why: string }[] }).retired.map((r) => r.urn);
+const retired = (
+    JSON.parse(readFileSync(join(PROJECT_DIR, "plans", "retired-urns.json"), "utf8")) as { retired: { urn: string; why: string }[] }
+).retired.map((r) => r.urn);
 
 describe.each(STACKS)("offline plan (%s)", (stack) => {
     const planFile = join(PROJECT_DIR, "plans", `${stack}.plan.json`);
@@ -32,7 +36,10 @@ describe.each(STACKS)("offline plan (%s)", (stack) => {
         // Checked before the snapshot, so that `-u` cannot write a plan that loses a resource's state.
         if (existsSync(planFile)) {
             const committed = JSON.parse(readFileSync(planFile, "utf8")) as PlanJson;
-            expect(lostUrns(committed, evaluation, retired), "renamed or removed without an alias: add `aliases` (CONTRIBUTING.md, Names are identity), or retire the URN in plans/retired-urns.json").toEqual([]);
+            expect(
+                lostUrns(committed, evaluation, retired),
+                "renamed or removed without an alias: add `aliases` (CONTRIBUTING.md, Names are identity), or retire the URN in plans/retired-urns.json",
+            ).toEqual([]);
         }
         await expect(`${JSON.stringify(json, null, 2)}\n`).toMatchFileSnapshot(join(PROJECT_DIR, "plans", `${stack}.plan.json`));
     });

@@ -13,7 +13,18 @@ describe("offline plan diff (forks' pull requests)", () => {
 
     it("reports added, removed and changed resources with the changed inputs, secrets hidden", async () => {
         const base = toPlanJson(await evaluateStack("dev"));
-        const head = toPlanJson(await evaluateStack("dev", { overrides: { services: JSON.stringify({ backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, worker: { role: "worker", replicas: 2 }, backup: { role: "backup" } }), databasePoolSize: "30" } }));
+        const head = toPlanJson(
+            await evaluateStack("dev", {
+                overrides: {
+                    services: JSON.stringify({
+                        backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] },
+                        worker: { role: "worker", replicas: 2 },
+                        backup: { role: "backup" },
+                    }),
+                    databasePoolSize: "30",
+                },
+            }),
+        );
         const d = diffPlans(base, head);
         expect(d.added.map((r) => r.name)).toEqual(expect.arrayContaining(["app-worker-1"]));
         expect(d.removed).toEqual([]);

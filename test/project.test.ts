@@ -10,7 +10,11 @@ import { readStackFiles } from "../lib/offline/stackFiles";
 import { evaluateStack, PROJECT_DIR, STACK_ENVIRONMENT, STACKS } from "./harness";
 
 const read = (path: string) => readFileSync(join(PROJECT_DIR, path), "utf8");
-const project = load(read("Pulumi.yaml")) as { name: string; runtime: { name: string }; config: Record<string, { type: string; description: string; default?: unknown; secret?: boolean }> };
+const project = load(read("Pulumi.yaml")) as {
+    name: string;
+    runtime: { name: string };
+    config: Record<string, { type: string; description: string; default?: unknown; secret?: boolean }>;
+};
 
 describe("Pulumi.yaml", () => {
     it("is a nodejs project named toolboxai", () => {
@@ -46,7 +50,9 @@ describe.each(STACKS)("Pulumi.%s.yaml", (stack) => {
     const keys = Object.keys(files.values).map((k) => k.replace(/^toolboxai:/, ""));
 
     it("sets every declared setting that has no default (the CLI requires them)", () => {
-        const required = Object.entries(project.config).filter(([, d]) => d.default === undefined && !d.secret).map(([k]) => k);
+        const required = Object.entries(project.config)
+            .filter(([, d]) => d.default === undefined && !d.secret)
+            .map(([k]) => k);
         expect(required.filter((k) => !keys.includes(k))).toEqual([]);
     });
 
@@ -102,7 +108,9 @@ describe("package.json", () => {
 describe("imports", () => {
     it("load provider submodules only, never a provider package's index (start-up cost)", () => {
         const sources = ["index.ts", ...readdirSync(join(PROJECT_DIR, "components")).map((f) => `components/${f}`)];
-        const bare = sources.flatMap((f) => [...read(f).matchAll(/from "(@pulumi\/(?:aws|docker|vault|random|command|tls))"/g)].map((m) => `${f}: ${m[1]}`));
+        const bare = sources.flatMap((f) =>
+            [...read(f).matchAll(/from "(@pulumi\/(?:aws|docker|vault|random|command|tls))"/g)].map((m) => `${f}: ${m[1]}`),
+        );
         expect(bare).toEqual([]);
     });
 });

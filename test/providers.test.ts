@@ -45,8 +45,12 @@ describe.each(STACKS)("Providers (%s)", (stack) => {
             const withFile = await evaluateStack(stack, { overrides: { vaultCaCert: pki.caCert } });
             expect(byName(withFile, "providers-vault").inputs.caCertFile).toBe(pki.caCert);
             // A file that is not there, or not a CA, stops the program before any resource.
-            await expect(evaluateStack(stack, { overrides: { vaultCaCert: join(dir, "missing.pem") } })).rejects.toThrow(/toolboxai:vaultCaCert = ".*missing\.pem": must name a readable PEM file on this machine \(ENOENT\)/);
-            await expect(evaluateStack(stack, { overrides: { vaultCaCert: pki.serverCert } })).rejects.toThrow(/must name a file that holds a PEM CA certificate .*not a CA/);
+            await expect(evaluateStack(stack, { overrides: { vaultCaCert: join(dir, "missing.pem") } })).rejects.toThrow(
+                /toolboxai:vaultCaCert = ".*missing\.pem": must name a readable PEM file on this machine \(ENOENT\)/,
+            );
+            await expect(evaluateStack(stack, { overrides: { vaultCaCert: pki.serverCert } })).rejects.toThrow(
+                /must name a file that holds a PEM CA certificate .*not a CA/,
+            );
         }
     });
 

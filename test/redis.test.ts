@@ -25,7 +25,8 @@ afterAll(async () => {
     rmSync(otherDir, { recursive: true, force: true });
 });
 
-const as = (user: keyof typeof USERS, ...args: string[]) => redis.cli({ user: USERS[user].username, password: USERS[user].password }, ...args);
+const as = (user: keyof typeof USERS, ...args: string[]) =>
+    redis.cli({ user: USERS[user].username, password: USERS[user].password }, ...args);
 
 describe("Redis over TLS with the generated ACL", () => {
     it("answers a client that trusts the generated CA", async () => {
@@ -60,7 +61,20 @@ describe("Redis over TLS with the generated ACL", () => {
         expect((await as("worker", "LPUSH", "jobs", "1")).output).toBe("1");
         expect((await as("worker", "RPOP", "jobs")).output).toBe("1");
         expect((await as("worker", "XADD", "events", "*", "k", "v")).output).toMatch(/^\d+-\d+$/);
-        for (const command of [["FLUSHALL"], ["CONFIG", "GET", "*"], ["KEYS", "*"], ["SAVE"], ["CLIENT", "LIST"], ["SHUTDOWN"], ["ACL", "LIST"], ["EVAL", "return 1", "0"], ["SCRIPT", "FLUSH"], ["SCRIPT", "KILL"], ["FUNCTION", "FLUSH"], ["PUBSUB", "CHANNELS"]]) {
+        for (const command of [
+            ["FLUSHALL"],
+            ["CONFIG", "GET", "*"],
+            ["KEYS", "*"],
+            ["SAVE"],
+            ["CLIENT", "LIST"],
+            ["SHUTDOWN"],
+            ["ACL", "LIST"],
+            ["EVAL", "return 1", "0"],
+            ["SCRIPT", "FLUSH"],
+            ["SCRIPT", "KILL"],
+            ["FUNCTION", "FLUSH"],
+            ["PUBSUB", "CHANNELS"],
+        ]) {
             expect((await as("worker", ...command)).output, command.join(" ")).toMatch(/NOPERM/);
         }
     });

@@ -23,7 +23,9 @@ describe.each(STACKS)("RedisServer (%s)", (stack) => {
         expect(upload(seedOf(ev), REDIS_PATHS.config).content).toBe(redisConf());
         // The real-server tests (redis.test.ts) run these same two generators.
         const passwords = vaultJson(ev, "credentials-kv-redis");
-        const users = Object.fromEntries(["backend", "worker", "healthcheck"].map((u) => [u, { username: `toolboxai_${u}`, password: passwords[`toolboxai_${u}`] }]));
+        const users = Object.fromEntries(
+            ["backend", "worker", "healthcheck"].map((u) => [u, { username: `toolboxai_${u}`, password: passwords[`toolboxai_${u}`] }]),
+        );
         expect(upload(seedOf(ev), REDIS_PATHS.acl).content).toBe(aclFile(users as Parameters<typeof aclFile>[0]));
     });
 

@@ -8,14 +8,19 @@ import { evaluateProgram } from "../lib/offline/evaluate";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { evaluateStack, PROJECT_DIR, STACKS } from "./harness";
 
-const published = JSON.parse(readFileSync(join(PROJECT_DIR, "contract", "outputs.json"), "utf8")).outputs as Record<string, { secret: boolean }>;
+const published = JSON.parse(readFileSync(join(PROJECT_DIR, "contract", "outputs.json"), "utf8")).outputs as Record<
+    string,
+    { secret: boolean }
+>;
 
 describe.each(STACKS)("stack outputs contract (%s)", (stack) => {
     it("keeps every published name, or an alias to its replacement", async () => {
         const names = Object.keys((await evaluateStack(stack)).outputs);
         for (const name of Object.keys(published)) {
             const current = names.includes(name) ? name : OUTPUT_ALIASES[name];
-            expect(current && names.includes(current), `output ${name} was removed or renamed without an alias in OUTPUT_ALIASES`).toBe(true);
+            expect(current && names.includes(current), `output ${name} was removed or renamed without an alias in OUTPUT_ALIASES`).toBe(
+                true,
+            );
         }
         // A new output is published deliberately: add it to contract/outputs.json.
         for (const name of names) expect(published[name], `new output ${name} is not in contract/outputs.json`).toBeDefined();
@@ -35,10 +40,17 @@ describe("the backup output", () => {
     it("tells consumers when the backup job runs, and null when it does not", async () => {
         const on = reveal((await evaluateStack("dev")).outputs.backup) as { schedule: string | null; prefix: string };
         expect(on).toMatchObject({ schedule: "0 2 * * *", prefix: "supabase" });
-        const services = JSON.stringify({ backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] }, backup: { role: "backup", replicas: 0 } });
-        const off = reveal((await evaluateStack("dev", { overrides: { services, backupSchedule: "30 3 * * 0" } })).outputs.backup) as { schedule: string | null };
+        const services = JSON.stringify({
+            backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] },
+            backup: { role: "backup", replicas: 0 },
+        });
+        const off = reveal((await evaluateStack("dev", { overrides: { services, backupSchedule: "30 3 * * 0" } })).outputs.backup) as {
+            schedule: string | null;
+        };
         expect(off.schedule).toBeNull();
-        const weekly = reveal((await evaluateStack("dev", { overrides: { backupSchedule: "30 3 * * 0" } })).outputs.backup) as { schedule: string | null };
+        const weekly = reveal((await evaluateStack("dev", { overrides: { backupSchedule: "30 3 * * 0" } })).outputs.backup) as {
+            schedule: string | null;
+        };
         expect(weekly.schedule).toBe("30 3 * * 0");
     });
 });
@@ -46,7 +58,9 @@ describe("the backup output", () => {
 describe("a consumer stack through ToolboxaiStackReference", () => {
     it("reads every output, with the producer's secretness", async () => {
         const producer = await evaluateStack("prod");
-        const secretOutputNames = Object.entries(producer.outputs).filter(([, v]) => v instanceof SecretValue).map(([k]) => k);
+        const secretOutputNames = Object.entries(producer.outputs)
+            .filter(([, v]) => v instanceof SecretValue)
+            .map(([k]) => k);
         const plain = reveal(producer.outputs) as Record<string, unknown>;
 
         let consumer: typeof import("../lib/stackReference") | undefined;
@@ -77,7 +91,9 @@ describe("a consumer stack through ToolboxaiStackReference", () => {
 
     it("runs the example consumer program, keeping the anon key secret", async () => {
         const producer = await evaluateStack("dev");
-        const secretOutputNames = Object.entries(producer.outputs).filter(([, v]) => v instanceof SecretValue).map(([k]) => k);
+        const secretOutputNames = Object.entries(producer.outputs)
+            .filter(([, v]) => v instanceof SecretValue)
+            .map(([k]) => k);
         const ev = await evaluateProgram({
             projectDir: PROJECT_DIR,
             stack: "dev",

@@ -29,15 +29,32 @@ function policyPaths(hcl: string): { path: string; capabilities: string }[] {
 
 describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
     const prefix = PREFIX[stack];
-    const evaluate = (options: Parameters<typeof evaluateStack>[1] = {}) => evaluateStack(stack, { secrets: stack === "prod" ? HOSTED : {}, ...options });
+    const evaluate = (options: Parameters<typeof evaluateStack>[1] = {}) =>
+        evaluateStack(stack, { secrets: stack === "prod" ? HOSTED : {}, ...options });
 
     it("writes the guide's Vault paths with exactly the guide's fields", async () => {
         const ev = await evaluate();
-        const names = ofType(ev, "vault:kv/secretV2:SecretV2").filter((r) => r.name.startsWith("credentials-")).map((r) => `${r.inputs.mount}/${r.inputs.name}`).sort();
+        const names = ofType(ev, "vault:kv/secretV2:SecretV2")
+            .filter((r) => r.name.startsWith("credentials-"))
+            .map((r) => `${r.inputs.mount}/${r.inputs.name}`)
+            .sort();
         // Hosted: each consumer's own Supabase secret key at supabase/<consumer>.
         const hostedKeys = stack === "prod" ? [`secret/${prefix}/supabase/backend`, `secret/${prefix}/supabase/worker`] : [];
-        expect(names).toEqual([`secret/${prefix}/database`, `secret/${prefix}/redis`, `secret/${prefix}/redis/backend`, `secret/${prefix}/redis/worker`, `secret/${prefix}/supabase`, ...hostedKeys]);
-        expect(Object.keys(vaultData(ev, "supabase")).sort()).toEqual(["anon_key", "database_url", "jwt_secret", "service_role_key", "url"]);
+        expect(names).toEqual([
+            `secret/${prefix}/database`,
+            `secret/${prefix}/redis`,
+            `secret/${prefix}/redis/backend`,
+            `secret/${prefix}/redis/worker`,
+            `secret/${prefix}/supabase`,
+            ...hostedKeys,
+        ]);
+        expect(Object.keys(vaultData(ev, "supabase")).sort()).toEqual([
+            "anon_key",
+            "database_url",
+            "jwt_secret",
+            "service_role_key",
+            "url",
+        ]);
         expect(vaultData(ev, "database")).toMatchObject({ provider: "supabase", connection_pool_size: "20" });
         expect(Object.keys(vaultData(ev, "database")).sort()).toEqual(["connection_pool_size", "password", "provider"]);
         expect(Object.keys(vaultData(ev, "redis")).sort()).toEqual(["toolboxai_backend", "toolboxai_healthcheck", "toolboxai_worker"]);
@@ -57,14 +74,20 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
     it("sends every generated or configured secret only as a secret, and nowhere in plain text", async () => {
         const ev = await evaluate();
         for (const r of ofType(ev, "random:index/randomPassword:RandomPassword")) expect(r.outputs.result).toBeInstanceOf(SecretValue);
-        for (const r of ofType(ev, "vault:appRole/authBackendRoleSecretId:AuthBackendRoleSecretId")) expect(r.outputs.secretId).toBeInstanceOf(SecretValue);
+        for (const r of ofType(ev, "vault:appRole/authBackendRoleSecretId:AuthBackendRoleSecretId"))
+            expect(r.outputs.secretId).toBeInstanceOf(SecretValue);
         expect(findLeaks(ev)).toEqual([]);
     });
 
     it("gives each consumer a policy that only reads its own paths, and an AppRole bound to it alone", async () => {
         const ev = await evaluate();
         const expected = {
-            backend: [`secret/data/${prefix}/supabase`, `secret/data/${prefix}/supabase/backend`, `secret/data/${prefix}/database`, `secret/data/${prefix}/redis/backend`],
+            backend: [
+                `secret/data/${prefix}/supabase`,
+                `secret/data/${prefix}/supabase/backend`,
+                `secret/data/${prefix}/database`,
+                `secret/data/${prefix}/redis/backend`,
+            ],
             worker: [`secret/data/${prefix}/supabase/worker`, `secret/data/${prefix}/database`, `secret/data/${prefix}/redis/worker`],
         };
         const tokenSelf = [
@@ -80,10 +103,19 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             for (const g of secretGrants) expect(g.capabilities).toBe('"read"');
             expect(grants.filter((g) => g.path.startsWith("auth/token/"))).toEqual(tokenSelf);
             // Nothing outside the path statements (no wildcard, no sys/ access).
-            expect(String(policy.inputs.policy).replace(/path "[^"]+" \{\s*capabilities = \["(read|update)"\]\s*\}/g, "").trim()).toBe("");
+            expect(
+                String(policy.inputs.policy)
+                    .replace(/path "[^"]+" \{\s*capabilities = \["(read|update)"\]\s*\}/g, "")
+                    .trim(),
+            ).toBe("");
 
             const role = byName(ev, `credentials-${consumer}-role`);
-            expect(role.inputs).toMatchObject({ backend: `${prefix}-approle`, roleName: consumer, tokenPolicies: [`${prefix}-${consumer}`], tokenNoDefaultPolicy: true });
+            expect(role.inputs).toMatchObject({
+                backend: `${prefix}-approle`,
+                roleName: consumer,
+                tokenPolicies: [`${prefix}-${consumer}`],
+                tokenNoDefaultPolicy: true,
+            });
             expect(role.inputs.tokenTtl).toBeLessThanOrEqual(3600);
             expect(role.inputs.secretIdNumUses).toBeGreaterThan(0);
             expect(role.inputs.secretIdTtl).toBeGreaterThan(0);
@@ -117,7 +149,8 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             expect(secretId.inputs.ttl).toBeUndefined();
             expect(secretId.inputs.numUses).toBeUndefined();
             // A misspelt property name would ignore nothing: each is a real input of the resource.
-            for (const field of secretId.options.ignoreChanges ?? []) expect(argsBlock, field).toMatch(new RegExp(`\\n\\s+${field}\\?: pulumi\\.Input`));
+            for (const field of secretId.options.ignoreChanges ?? [])
+                expect(argsBlock, field).toMatch(new RegExp(`\\n\\s+${field}\\?: pulumi\\.Input`));
         }
         const period = rotationPeriod(new Date(TEST_CLOCK), 90);
         const next = await evaluate({ now: period.endsAt.toISOString() });
@@ -127,7 +160,10 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
 
     it("creates the KV mount only where the stack says the program manages it", async () => {
         const mounts = ofType(await evaluate(), "vault:index/mount:Mount");
-        if (stack === "prod") expect(mounts.map((m) => m.inputs)).toEqual([expect.objectContaining({ path: "secret", type: "kv", options: { version: "2" } })]);
+        if (stack === "prod")
+            expect(mounts.map((m) => m.inputs)).toEqual([
+                expect.objectContaining({ path: "secret", type: "kv", options: { version: "2" } }),
+            ]);
         else expect(mounts).toEqual([]);
     });
 
@@ -136,26 +172,63 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const before = await evaluate({ now: new Date(period.endsAt.getTime() - 1000).toISOString() });
         const sameperiod = await evaluate({ now: new Date(period.startsAt.getTime()).toISOString() });
         const after = await evaluate({ now: period.endsAt.toISOString() });
-        const state = (ev: Evaluation) => Object.fromEntries(ev.resources.map((r) => [r.name, JSON.stringify(reveal({ inputs: r.inputs, outputs: r.outputs }))]));
+        const state = (ev: Evaluation) =>
+            Object.fromEntries(ev.resources.map((r) => [r.name, JSON.stringify(reveal({ inputs: r.inputs, outputs: r.outputs }))]));
 
         expect(state(sameperiod)).toEqual(state(before));
-        const changed = Object.keys(state(before)).filter((name) => state(before)[name] !== state(after)[name]).sort();
+        const changed = Object.keys(state(before))
+            .filter((name) => state(before)[name] !== state(after)[name])
+            .sort();
         // One database password slot takes the new password; the other keeps the current one to log in with.
         const slots = passwordSlots(rotationPeriod(new Date(period.endsAt), 90), 0);
         const keptSlot = `credentials-database-password-${slots.active === "a" ? "b" : "a"}`;
-        const generated = ofType(before, "random:index/randomPassword:RandomPassword").map((r) => r.name).filter((n) => n !== keptSlot);
+        const generated = ofType(before, "random:index/randomPassword:RandomPassword")
+            .map((r) => r.name)
+            .filter((n) => n !== keptSlot);
         // migrations-push: its PGPASSWORD changes, an update that does not push again.
         // The containers are the consumers: new secret files (and Redis's new ACL) make new seeds, whose
         // new ids replace the containers, and the PIDs commands run again for the new containers.
         // backups-uploader-credentials: Vault gets the uploader's new access key (test/uploaderKeyRotation.test.ts).
-        const carriers = ["backups-uploader-credentials", "app-backend-0", "app-backup-0", "app-worker-0", "redis-server", "app-backend-0-seed", "app-backup-0-seed", "app-worker-0-seed", "redis-server-seed", "app-backend-0-pids", "app-backup-0-pids", "app-worker-0-pids", "redis-pids", "migrations-push", "credentials-apply-database-password", "credentials-backend-secret-id", "credentials-worker-secret-id", "credentials-kv-database", "credentials-kv-redis", "credentials-kv-redis-backend", "credentials-kv-redis-worker", "credentials-kv-supabase"];
+        const carriers = [
+            "backups-uploader-credentials",
+            "app-backend-0",
+            "app-backup-0",
+            "app-worker-0",
+            "redis-server",
+            "app-backend-0-seed",
+            "app-backup-0-seed",
+            "app-worker-0-seed",
+            "redis-server-seed",
+            "app-backend-0-pids",
+            "app-backup-0-pids",
+            "app-worker-0-pids",
+            "redis-pids",
+            "migrations-push",
+            "credentials-apply-database-password",
+            "credentials-backend-secret-id",
+            "credentials-worker-secret-id",
+            "credentials-kv-database",
+            "credentials-kv-redis",
+            "credentials-kv-redis-backend",
+            "credentials-kv-redis-worker",
+            "credentials-kv-supabase",
+        ];
         // Hosted: one key slot per consumer is renamed (a new key); Vault and the containers take it.
-        const slotKeys = stack === "prod" ? [`supabase-backend-secret-key-${slots.active}`, `supabase-worker-secret-key-${slots.active}`, "credentials-kv-supabase-backend", "credentials-kv-supabase-worker"] : [];
+        const slotKeys =
+            stack === "prod"
+                ? [
+                      `supabase-backend-secret-key-${slots.active}`,
+                      `supabase-worker-secret-key-${slots.active}`,
+                      "credentials-kv-supabase-backend",
+                      "credentials-kv-supabase-worker",
+                  ]
+                : [];
         expect(changed).toEqual([...generated, ...carriers, ...slotKeys].sort());
         for (const name of generated) expect(byName(after, name).outputs.result).not.toEqual(byName(before, name).outputs.result);
         expect(vaultData(after, "database").password).not.toBe(vaultData(before, "database").password);
         // The apply step can log in with the password the database had (the other slot), and sets the new one.
-        const env = (ev: Evaluation) => reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>;
+        const env = (ev: Evaluation) =>
+            reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>;
         expect(env(after).STANDBY_PASSWORD).toBe(vaultData(before, "database").password);
         expect(env(after).NEW_PASSWORD).toBe(vaultData(after, "database").password);
         expect(Object.keys(state(after)).sort()).toEqual(Object.keys(state(before)).sort());
@@ -167,21 +240,28 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
     });
 
     it("applies the database password with a command that takes every secret from its environment", async () => {
-        const ev = await evaluate({ secrets: { ...(stack === "prod" ? HOSTED : {}), databaseBootstrapPassword: "bootstrap-password-0123456789" } });
+        const ev = await evaluate({
+            secrets: { ...(stack === "prod" ? HOSTED : {}), databaseBootstrapPassword: "bootstrap-password-0123456789" },
+        });
         const apply = byName(ev, "credentials-apply-database-password");
         expect(apply.type).toBe("command:local:Command");
         expect(apply.inputs.create).toBe("node -r ./scripts/register.js scripts/apply-database-password.ts");
         // The engine receives the whole environment as one secret (it holds secrets).
         expect(apply.inputs.environment).toBeInstanceOf(SecretValue);
         const env = reveal(apply.inputs.environment) as Record<string, string>;
-        expect(env).toMatchObject({ PGUSER: "postgres", PGPORT: stack === "prod" ? "5432" : "54322", PGSSLMODE: stack === "prod" ? "require" : "disable" });
+        expect(env).toMatchObject({
+            PGUSER: "postgres",
+            PGPORT: stack === "prod" ? "5432" : "54322",
+            PGSSLMODE: stack === "prod" ? "require" : "disable",
+        });
         expect(env.NEW_PASSWORD).toBe(vaultData(ev, "database").password);
         expect(env.STANDBY_PASSWORD).toMatch(/^[A-Za-z0-9]{40}$/);
         expect(env.STANDBY_PASSWORD).not.toBe(env.NEW_PASSWORD);
         expect(env.BOOTSTRAP_PASSWORD).toBe("bootstrap-password-0123456789");
         expect(String(apply.inputs.create)).not.toContain(env.NEW_PASSWORD);
         // Vault is rewritten only after the database took the password.
-        for (const r of ofType(ev, "vault:kv/secretV2:SecretV2").filter((x) => x.name.startsWith("credentials-"))) expect(r.options.dependencies).toContain(apply.urn);
+        for (const r of ofType(ev, "vault:kv/secretV2:SecretV2").filter((x) => x.name.startsWith("credentials-")))
+            expect(r.options.dependencies).toContain(apply.urn);
         expect(findLeaks(ev)).toEqual([]);
     });
 
@@ -205,7 +285,10 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const applied = vaultData(before, "database").password;
         for (const after of [twoPeriodsLater, twoGenerationsMore]) {
             const env = reveal(byName(after, "credentials-apply-database-password").inputs.environment) as Record<string, string>;
-            expect([env.NEW_PASSWORD, env.STANDBY_PASSWORD, env.BOOTSTRAP_PASSWORD].includes(applied), "the program still knows the applied password").toBe(false);
+            expect(
+                [env.NEW_PASSWORD, env.STANDBY_PASSWORD, env.BOOTSTRAP_PASSWORD].includes(applied),
+                "the program still knows the applied password",
+            ).toBe(false);
         }
     });
 
@@ -213,7 +296,9 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const base = await evaluate();
         const forced = await evaluate({ overrides: { rotationGeneration: "1" } });
         expect(vaultData(forced, "database").password).not.toBe(vaultData(base, "database").password);
-        expect(byName(forced, "credentials-redis-backend-password").inputs.keepers).not.toEqual(byName(base, "credentials-redis-backend-password").inputs.keepers);
+        expect(byName(forced, "credentials-redis-backend-password").inputs.keepers).not.toEqual(
+            byName(base, "credentials-redis-backend-password").inputs.keepers,
+        );
     });
 });
 
@@ -223,8 +308,14 @@ describe("SupabaseCredentials: hosted versus generated keys", () => {
         const data = vaultData(ev, "supabase");
         expect(byName(ev, "credentials-jwt-secret").inputs.length).toBeGreaterThanOrEqual(32);
         expect(data.jwt_secret.length).toBeGreaterThanOrEqual(32);
-        for (const [field, role] of [["anon_key", "anon"], ["service_role_key", "service_role"]] as const) {
-            const { payload } = await jwtVerify(data[field], new TextEncoder().encode(data.jwt_secret), { issuer: "supabase", currentDate: new Date(TEST_CLOCK) });
+        for (const [field, role] of [
+            ["anon_key", "anon"],
+            ["service_role_key", "service_role"],
+        ] as const) {
+            const { payload } = await jwtVerify(data[field], new TextEncoder().encode(data.jwt_secret), {
+                issuer: "supabase",
+                currentDate: new Date(TEST_CLOCK),
+            });
             expect(payload.role).toBe(role);
         }
         expect(data.url).toBe("http://127.0.0.1:54321");
@@ -278,7 +369,9 @@ describe("SupabaseCredentials outputs", () => {
         for (const role of Object.values(c.appRoles)) secrets.push(role.secretId);
         for (const output of secrets) expect(await pulumi.isSecret(output)).toBe(true);
         const pooler = await new Promise<string>((resolve) => c.poolerUrl!.apply(resolve));
-        expect(pooler).toMatch(/^postgresql:\/\/postgres\.abcdefghijklmnopqrst:[A-Za-z0-9]{40}@aws-0-eu-central-1\.pooler\.supabase\.com:6543\/postgres\?sslmode=require$/);
+        expect(pooler).toMatch(
+            /^postgresql:\/\/postgres\.abcdefghijklmnopqrst:[A-Za-z0-9]{40}@aws-0-eu-central-1\.pooler\.supabase\.com:6543\/postgres\?sslmode=require$/,
+        );
     });
 });
 
@@ -304,7 +397,9 @@ describe("SupabaseCredentials input errors", () => {
             return {};
         });
         expect(pulumi.ResourceError.isInstance(thrown)).toBe(true);
-        expect((thrown as Error).message).toMatch(/hosted mode needs the project's keys from the Management API \(hostedKeys, from SupabaseProject\)/);
+        expect((thrown as Error).message).toMatch(
+            /hosted mode needs the project's keys from the Management API \(hostedKeys, from SupabaseProject\)/,
+        );
         expect(((thrown as pulumi.ResourceError).resource as SupabaseCredentials | undefined)?.urn).toBeDefined();
     });
 });

@@ -35,7 +35,8 @@ describe.each(STACKS)("SupabaseMigrations (%s)", (stack) => {
     });
 
     it("targets another database as a new push (the target is part of the trigger)", async () => {
-        const triggers = async (overrides: Record<string, string>) => byName(await evaluateStack(stack, { overrides }), "migrations-push").inputs.triggers as string[];
+        const triggers = async (overrides: Record<string, string>) =>
+            byName(await evaluateStack(stack, { overrides }), "migrations-push").inputs.triggers as string[];
         const base = await triggers({});
         const moved = await triggers({ supabaseDbHost: "db2.example.com" });
         expect(moved[0]).toBe(base[0]);

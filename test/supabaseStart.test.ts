@@ -69,7 +69,9 @@ async function start(variable: string | undefined): Promise<{ jwtSecret: string 
 
 describe("supabase start with the generated JWT secret", () => {
     it(`reads [auth] jwt_secret from ${VARIABLE}`, () => {
-        const auth = readFileSync(join(PROJECT_DIR, "supabase", "config.toml"), "utf8").split(/^\[auth\]$/m)[1].split(/^\[/m)[0];
+        const auth = readFileSync(join(PROJECT_DIR, "supabase", "config.toml"), "utf8")
+            .split(/^\[auth\]$/m)[1]
+            .split(/^\[/m)[0];
         expect(auth).toMatch(new RegExp(`^jwt_secret = "env\\(${VARIABLE}\\)"$`, "m"));
     });
 

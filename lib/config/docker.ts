@@ -1,7 +1,18 @@
 /** The Docker runtime: the engine, the images, single host or Swarm, and how containers reach the outside. */
 import { containerHost, containerUrl, HOST_GATEWAY_ALIAS } from "../endpoints";
 import { backupSettings } from "./backup";
-import { dockerHost, hostAddress, hostname, httpUrl, image, jsonObject, oneOf, reachableFromContainer, registryAddress, urlHost } from "./parsers";
+import {
+    dockerHost,
+    hostAddress,
+    hostname,
+    httpUrl,
+    image,
+    jsonObject,
+    oneOf,
+    reachableFromContainer,
+    registryAddress,
+    urlHost,
+} from "./parsers";
 import { ok } from "./schema";
 
 export const DOCKER_MODES = ["single", "swarm"] as const;

@@ -56,7 +56,11 @@ export const SETTING_DOCS: readonly SettingDoc[] = SCHEMA.rows.map((r) => ({
 export function neededSecretKeys(values: Readonly<Record<string, string | undefined>>): SecretKey[] {
     const supabaseMode = values.supabaseMode || (values.environment === "prod" ? "hosted" : "local");
     // Only the two rows the secrets' requirements read; raw strings stand in for parsed values.
-    const above = { environment: values.environment, supabaseMode, registryAddress: values.registryAddress || undefined } as Above<Settings>;
+    const above = {
+        environment: values.environment,
+        supabaseMode,
+        registryAddress: values.registryAddress || undefined,
+    } as Above<Settings>;
     return SCHEMA.rows.filter((r) => r.secret && r.requirement(above) !== undefined).map((r) => r.key as SecretKey);
 }
 
@@ -107,16 +111,23 @@ export function checkVaultCaFile(path: string): ConfigProblem | undefined {
         pem = readFileSync(path, "utf8");
     } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? String(err);
-        return { key: "vaultCaCert", shown: JSON.stringify(path), allowed: `must name a readable PEM file on this machine (${code}); install the Vault CA there, or use ${SYSTEM_TRUST}` };
+        return {
+            key: "vaultCaCert",
+            shown: JSON.stringify(path),
+            allowed: `must name a readable PEM file on this machine (${code}); install the Vault CA there, or use ${SYSTEM_TRUST}`,
+        };
     }
     const r = caCertificate(pem);
-    return r.ok ? undefined : { key: "vaultCaCert", shown: JSON.stringify(path), allowed: `must name a file that ${r.allowed.replace(/^must be/, "holds")}` };
+    return r.ok
+        ? undefined
+        : { key: "vaultCaCert", shown: JSON.stringify(path), allowed: `must name a file that ${r.allowed.replace(/^must be/, "holds")}` };
 }
 
 /** Validated settings with secrets wrapped as secret Outputs. Throws ConfigError before any resource exists. */
 export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
     const { settings, secrets } = parseStackConfig(raw);
-    const caProblem = settings.vaultCaCert === undefined || settings.vaultCaCert === SYSTEM_TRUST ? undefined : checkVaultCaFile(settings.vaultCaCert);
+    const caProblem =
+        settings.vaultCaCert === undefined || settings.vaultCaCert === SYSTEM_TRUST ? undefined : checkVaultCaFile(settings.vaultCaCert);
     if (caProblem) throw new ConfigError([caProblem]);
     const secret = (v: string | undefined): pulumi.Output<string> => pulumi.secret(v ?? "");
     return {
@@ -126,7 +137,9 @@ export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
             databaseBootstrapPassword:
                 secrets.databaseBootstrapPassword === undefined ? undefined : secret(secrets.databaseBootstrapPassword),
             registry:
-                settings.registryAddress === undefined ? undefined : { username: secret(secrets.registryUsername), password: secret(secrets.registryPassword) },
+                settings.registryAddress === undefined
+                    ? undefined
+                    : { username: secret(secrets.registryUsername), password: secret(secrets.registryPassword) },
             supabaseAccessToken: settings.supabaseMode === "hosted" ? secret(secrets.supabaseAccessToken) : undefined,
         },
     };

@@ -21,10 +21,15 @@ const registryLogin = (key: string, doc: string) => ({
     doc,
     defaultText: "required with registryAddress (secret)",
     undeclared: true,
-    required: (s: { registryAddress?: string }) => (s.registryAddress ? `is required when registryAddress is set: set it with \`pulumi config set --secret ${key} <value>\`` : undefined),
+    required: (s: { registryAddress?: string }) =>
+        s.registryAddress
+            ? `is required when registryAddress is set: set it with \`pulumi config set --secret ${key} <value>\``
+            : undefined,
     // A registryAddress that is set but invalid has its own problem.
     check: (_: string, s: { registryAddress?: string }, tools: Tools) =>
-        s.registryAddress || tools.given("registryAddress") !== undefined ? undefined : "is used only with registryAddress: set registryAddress (e.g. ghcr.io) or remove this setting",
+        s.registryAddress || tools.given("registryAddress") !== undefined
+            ? undefined
+            : "is used only with registryAddress: set registryAddress (e.g. ghcr.io) or remove this setting",
 });
 
 export const secretSettings = serviceSettings
@@ -44,8 +49,17 @@ export const secretSettings = serviceSettings
         check: (v) =>
             ACCESS_TOKEN_PATTERN.test(v) ? undefined : "must be a Supabase personal access token: sbp_ followed by 40 hex digits",
     })
-    .secret("registryUsername", registryLogin("registryUsername", "User the docker provider pulls from registryAddress as (GHCR: the account or bot that owns the token)."))
-    .secret("registryPassword", registryLogin("registryPassword", "Password or token for registryAddress (GHCR: a token with read:packages only)."))
+    .secret(
+        "registryUsername",
+        registryLogin(
+            "registryUsername",
+            "User the docker provider pulls from registryAddress as (GHCR: the account or bot that owns the token).",
+        ),
+    )
+    .secret(
+        "registryPassword",
+        registryLogin("registryPassword", "Password or token for registryAddress (GHCR: a token with read:packages only)."),
+    )
     .secret("databaseBootstrapPassword", {
         doc: "The database role's current password, for the first deployment only: the program logs in with it once to set the generated password (local `supabase start`: postgres).",
         defaultText: "optional (secret)",

@@ -161,7 +161,12 @@ function parseServices(
             complain("memoryMb", v.memoryMb, "must be an integer from 64 to 65536");
         const cpus = v.cpus ?? 1;
         if (typeof cpus !== "number" || cpus <= 0 || cpus > 64) complain("cpus", v.cpus, "must be a number above 0 and at most 64");
-        else if (!cpusReadBackUnchanged(cpus)) complain("cpus", v.cpus, "must be an amount the Docker provider reads back unchanged (it keeps one decimal when the rest are zeros, so 0.05 becomes 0.1): e.g. 0.1, 0.25, 1, 1.5");
+        else if (!cpusReadBackUnchanged(cpus))
+            complain(
+                "cpus",
+                v.cpus,
+                "must be an amount the Docker provider reads back unchanged (it keeps one decimal when the rest are zeros, so 0.05 becomes 0.1): e.g. 0.1, 0.25, 1, 1.5",
+            );
         const pidsLimit = v.pidsLimit ?? DEFAULT_PIDS_LIMIT[role];
         if (!Number.isInteger(pidsLimit) || (pidsLimit as number) < PIDS_LIMIT_RANGE.min || (pidsLimit as number) > PIDS_LIMIT_RANGE.max) {
             complain(

@@ -12,7 +12,9 @@ export const SYSTEM_TRUST = "system";
 function vaultCaCert(raw: string): Parsed<string> {
     if (raw === SYSTEM_TRUST) return ok(raw);
     if (isAbsolute(raw) && !/\s/.test(raw) && !raw.endsWith("/")) return ok(raw);
-    return bad(`must be ${SYSTEM_TRUST} (the machine's trust store) or the absolute path of the CA's PEM file, such as /etc/toolboxai/vault-ca.pem`);
+    return bad(
+        `must be ${SYSTEM_TRUST} (the machine's trust store) or the absolute path of the CA's PEM file, such as /etc/toolboxai/vault-ca.pem`,
+    );
 }
 
 const isHttps = (address: string | undefined) => address?.startsWith("https:") ?? false;
@@ -45,7 +47,10 @@ export const vaultSettings = supabaseSettings
             isHttps(s.vaultAddress)
                 ? `is required when vaultAddress is https: the absolute path of the CA's PEM file, or ${SYSTEM_TRUST} when the machine's trust store holds it`
                 : undefined,
-        check: (_, s) => (s.vaultAddress && !isHttps(s.vaultAddress) ? `must be empty when vaultAddress is http (${s.vaultAddress}): there is no TLS to verify` : undefined),
+        check: (_, s) =>
+            s.vaultAddress && !isHttps(s.vaultAddress)
+                ? `must be empty when vaultAddress is http (${s.vaultAddress}): there is no TLS to verify`
+                : undefined,
     })
     .add("rotationPeriodDays", integer(1, 3650), {
         type: "integer",

@@ -18,7 +18,8 @@ function fieldChanges(before: unknown, after: unknown, path: string, out: { path
     const isObject = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
     if (isObject(before) && isObject(after)) {
         const keys = new Set([...Object.keys(before as object), ...Object.keys(after as object)]);
-        for (const k of [...keys].sort()) fieldChanges((before as Record<string, unknown>)[k], (after as Record<string, unknown>)[k], path ? `${path}.${k}` : k, out);
+        for (const k of [...keys].sort())
+            fieldChanges((before as Record<string, unknown>)[k], (after as Record<string, unknown>)[k], path ? `${path}.${k}` : k, out);
     } else if (JSON.stringify(before) !== JSON.stringify(after)) {
         out.push({ path, before, after });
     }
@@ -32,12 +33,18 @@ export function diffPlans(base: PlanJson, head: PlanJson): PlanDiff {
         const old = before.get(k);
         if (!old) continue;
         const fields: { path: string; before: unknown; after: unknown }[] = [];
-        fieldChanges({ parent: old.parent, inputs: old.inputs, options: old.options ?? {} }, { parent: r.parent, inputs: r.inputs, options: r.options ?? {} }, "", fields);
+        fieldChanges(
+            { parent: old.parent, inputs: old.inputs, options: old.options ?? {} },
+            { parent: r.parent, inputs: r.inputs, options: r.options ?? {} },
+            "",
+            fields,
+        );
         if (fields.length > 0) changed.push({ resource: r, fields });
     }
     const outputs: PlanDiff["outputs"] = [];
     for (const name of [...new Set([...Object.keys(base.outputs), ...Object.keys(head.outputs)])].sort()) {
-        if (JSON.stringify(base.outputs[name]) !== JSON.stringify(head.outputs[name])) outputs.push({ name, before: base.outputs[name], after: head.outputs[name] });
+        if (JSON.stringify(base.outputs[name]) !== JSON.stringify(head.outputs[name]))
+            outputs.push({ name, before: base.outputs[name], after: head.outputs[name] });
     }
     return {
         added: [...after.values()].filter((r) => !before.has(key(r))),
@@ -54,8 +61,14 @@ const short = (v: unknown) => {
 
 /** Markdown for a pull-request comment or a job summary. */
 export function diffMarkdown(stack: string, d: PlanDiff): string {
-    const lines = [`### Offline plan diff for \`${stack}\``, "", "Desired state of this branch against the base branch's committed plan, evaluated offline (no credentials): not a diff against deployed resources.", ""];
-    if (d.added.length + d.removed.length + d.changed.length + d.outputs.length === 0) return `${lines.join("\n")}No resource or output changes.\n`;
+    const lines = [
+        `### Offline plan diff for \`${stack}\``,
+        "",
+        "Desired state of this branch against the base branch's committed plan, evaluated offline (no credentials): not a diff against deployed resources.",
+        "",
+    ];
+    if (d.added.length + d.removed.length + d.changed.length + d.outputs.length === 0)
+        return `${lines.join("\n")}No resource or output changes.\n`;
     lines.push(`**${d.added.length} to add, ${d.changed.length} to change, ${d.removed.length} to delete**`, "");
     for (const r of d.added) lines.push(`- \`+\` ${r.type} \`${r.name}\``);
     for (const r of d.removed) lines.push(`- \`-\` ${r.type} \`${r.name}\``);

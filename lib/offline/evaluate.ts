@@ -107,13 +107,18 @@ interface RegisterRequest {
 }
 interface AliasMessage {
     getUrn(): string;
-    getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+    getSpec():
+        | { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean }
+        | undefined;
 }
 type Callback = (err: unknown, response: unknown) => void;
 
 /** The program's own renames; the type aliases provider SDKs add to every resource of a renamed type are left out. */
 function renamedFrom(req: RegisterRequest): string[] | undefined {
-    const names = req.getAliasesList().map((a) => a.getUrn() || (a.getSpec()?.getName() ?? "")).filter((n) => n !== "");
+    const names = req
+        .getAliasesList()
+        .map((a) => a.getUrn() || (a.getSpec()?.getName() ?? ""))
+        .filter((n) => n !== "");
     return names.length ? names : undefined;
 }
 interface Monitor {
@@ -141,7 +146,13 @@ function aliasUrn(alias: AliasMessage, at: { stack: string; project: string; typ
     const spec = alias.getSpec();
     if (!spec) return alias.getUrn();
     const parent = spec.getNoparent() ? undefined : spec.getParenturn() || at.parentUrn;
-    return makeUrn(spec.getStack() || at.stack, spec.getProject() || at.project, parent, spec.getType() || at.type, spec.getName() || at.name);
+    return makeUrn(
+        spec.getStack() || at.stack,
+        spec.getProject() || at.project,
+        parent,
+        spec.getType() || at.type,
+        spec.getName() || at.name,
+    );
 }
 
 /**
@@ -151,12 +162,20 @@ function aliasUrn(alias: AliasMessage, at: { stack: string; project: string; typ
 function inheritAliases(own: string[], type: string, name: string, parent: RecordedResource | undefined): string[] {
     if (!parent) return own;
     const under = (parentAlias: string, childName: string, childType: string) => {
-        const aliasName = childName.startsWith(parent.name) ? parentAlias.slice(parentAlias.lastIndexOf("::") + 2) + childName.slice(parent.name.length) : childName;
+        const aliasName = childName.startsWith(parent.name)
+            ? parentAlias.slice(parentAlias.lastIndexOf("::") + 2) + childName.slice(parent.name.length)
+            : childName;
         const [stack, project] = parentAlias.replace(/^urn:pulumi:/, "").split("::");
         return makeUrn(stack, project, parentAlias, childType, aliasName);
     };
-    const typeAndName = (urn: string) => ({ name: urn.slice(urn.lastIndexOf("::") + 2), type: qualifiedType(urn).split("$").pop() ?? type });
-    const inherited = parent.aliases.flatMap((pa) => [under(pa, name, type), ...own.map((a) => under(pa, typeAndName(a).name, typeAndName(a).type))]);
+    const typeAndName = (urn: string) => ({
+        name: urn.slice(urn.lastIndexOf("::") + 2),
+        type: qualifiedType(urn).split("$").pop() ?? type,
+    });
+    const inherited = parent.aliases.flatMap((pa) => [
+        under(pa, name, type),
+        ...own.map((a) => under(pa, typeAndName(a).name, typeAndName(a).type)),
+    ]);
     return [...own, ...inherited];
 }
 
@@ -168,7 +187,10 @@ function placeholderFor(key: string): string {
 }
 
 /** Applies the stack file, defaults from Pulumi.yaml (as the CLI does), overrides and placeholders. */
-function effectiveConfig(files: StackFiles, options: EvaluateOptions): { values: Record<string, string>; secretKeys: string[]; placeholderSecrets: string[] } {
+function effectiveConfig(
+    files: StackFiles,
+    options: EvaluateOptions,
+): { values: Record<string, string>; secretKeys: string[]; placeholderSecrets: string[] } {
     const ns = `${files.project}:`;
     // Encrypted values (`secure:`) are absent here: they can't be decrypted offline.
     const values: Record<string, string> = { ...files.defaults, ...files.values };
@@ -183,7 +205,11 @@ function effectiveConfig(files: StackFiles, options: EvaluateOptions): { values:
     }
     const placeholderSecrets: string[] = [];
     if (options.placeholders !== false) {
-        const bare = Object.fromEntries(Object.entries(values).filter(([k]) => k.startsWith(ns)).map(([k, v]) => [k.slice(ns.length), v]));
+        const bare = Object.fromEntries(
+            Object.entries(values)
+                .filter(([k]) => k.startsWith(ns))
+                .map(([k, v]) => [k.slice(ns.length), v]),
+        );
         for (const key of neededSecretKeys(bare)) {
             if (values[ns + key] === undefined) {
                 values[ns + key] = placeholderFor(key);
@@ -202,7 +228,10 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     const { stack } = options;
 
     const resources = new Map<string, RecordedResource>();
-    const pending = new Map<string, { parentUrn?: string; options: RecordedOptions; additionalSecretOutputs: string[]; aliases: string[] }>();
+    const pending = new Map<
+        string,
+        { parentUrn?: string; options: RecordedOptions; additionalSecretOutputs: string[]; aliases: string[] }
+    >();
     const failures: unknown[] = [];
 
     pulumi.runtime.setAllConfig(values, secretKeys);
@@ -220,7 +249,17 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                 if (args.type === "pulumi:pulumi:StackReference") {
                     const answer = stackReference(args.inputs.name);
                     const urn = `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`;
-                    resources.set(urn, { urn, type: args.type, name: args.name, custom: true, inputs: { name: args.inputs.name }, outputs: fromWire(answer.state) as Record<string, unknown>, secretOutputs: [], options: { dependencies: [] }, aliases: [] });
+                    resources.set(urn, {
+                        urn,
+                        type: args.type,
+                        name: args.name,
+                        custom: true,
+                        inputs: { name: args.inputs.name },
+                        outputs: fromWire(answer.state) as Record<string, unknown>,
+                        secretOutputs: [],
+                        options: { dependencies: [] },
+                        aliases: [],
+                    });
                     return answer;
                 }
                 const inputs = fromWire(args.inputs) as Record<string, unknown>;
@@ -243,13 +282,20 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                     outputs: fromWire(state) as Record<string, unknown>,
                     secretOutputs: meta?.additionalSecretOutputs ?? [],
                     options: meta?.options ?? { dependencies: [] },
-                    aliases: inheritAliases(meta?.aliases ?? [], args.type, args.name, meta?.parentUrn ? resources.get(meta.parentUrn) : undefined),
+                    aliases: inheritAliases(
+                        meta?.aliases ?? [],
+                        args.type,
+                        args.name,
+                        meta?.parentUrn ? resources.get(meta.parentUrn) : undefined,
+                    ),
                 });
                 // Some ids are meaningful (a bucket's is its name): the model may give one.
                 return { id: args.custom ? (typeof modelled.id === "string" ? modelled.id : mockId(ctx)) : undefined, state };
             },
             call(args) {
-                failures.push(new Error(`invoke ${args.token} is not modelled offline; the program should not need a provider call to plan`));
+                failures.push(
+                    new Error(`invoke ${args.token} is not modelled offline; the program should not need a provider call to plan`),
+                );
                 return {};
             },
         },
@@ -267,7 +313,10 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
             return { id: name, state: { name, outputs: {}, secretOutputNames: [] } };
         }
         const outputs = Object.fromEntries(
-            Object.entries(ref.outputs).map(([k, v]) => [k, ref.secretOutputNames.includes(k) ? { [SIG]: pulumi.runtime.specialSecretSig, value: v } : v]),
+            Object.entries(ref.outputs).map(([k, v]) => [
+                k,
+                ref.secretOutputNames.includes(k) ? { [SIG]: pulumi.runtime.specialSecretSig, value: v } : v,
+            ]),
         );
         return { id: name, state: { name, outputs, secretOutputNames: ref.secretOutputNames } };
     }
@@ -279,7 +328,10 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         const parentUrn = req.getParent() || undefined;
         pending.set(`${req.getType()}::${req.getName()}`, {
             parentUrn,
-            aliases: [...req.getAliasurnsList(), ...req.getAliasesList().map((a) => aliasUrn(a, { stack, project, type: req.getType(), name: req.getName(), parentUrn }))],
+            aliases: [
+                ...req.getAliasurnsList(),
+                ...req.getAliasesList().map((a) => aliasUrn(a, { stack, project, type: req.getType(), name: req.getName(), parentUrn })),
+            ],
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
             options: {
                 protect: req.getProtect() || undefined,
@@ -318,7 +370,16 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
 
     const secretConfig = Object.fromEntries(secretKeys.map((k) => [k, values[k]]));
     const plainConfig = Object.fromEntries(Object.entries(values).filter(([k]) => !secretKeys.includes(k)));
-    return { project, stack, resources: [...resources.values()], outputs, placeholderSecrets, secretConfig, plainConfig, clock: currentTime().toISOString() };
+    return {
+        project,
+        stack,
+        resources: [...resources.values()],
+        outputs,
+        placeholderSecrets,
+        secretConfig,
+        plainConfig,
+        clock: currentTime().toISOString(),
+    };
 }
 
 export { SecretValue };

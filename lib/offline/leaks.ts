@@ -37,7 +37,8 @@ export function secretTexts(evaluation: Evaluation): Map<string, string> {
     };
     for (const [key, value] of Object.entries(evaluation.secretConfig)) add(value, `setting ${key}`);
     for (const r of evaluation.resources) {
-        for (const field of r.secretOutputs) for (const leaf of leaves(r.outputs[field])) add(leaf.text, `${r.type} ${r.name} outputs.${field}`);
+        for (const field of r.secretOutputs)
+            for (const leaf of leaves(r.outputs[field])) add(leaf.text, `${r.type} ${r.name} outputs.${field}`);
         for (const [field, value] of Object.entries(r.inputs)) fromSecret(value, `${r.type} ${r.name} inputs.${field}`);
     }
     for (const [key, value] of Object.entries(evaluation.outputs)) fromSecret(value, `stack output ${key}`);
@@ -48,11 +49,16 @@ export function findLeaks(evaluation: Evaluation, renderedTexts: Record<string, 
     const secrets = secretTexts(evaluation);
     const plainPlaces: { where: string; text: string }[] = [];
     for (const r of evaluation.resources) {
-        for (const [kind, values] of [["inputs", r.inputs], ["outputs", r.outputs]] as const) {
-            for (const leaf of leaves(values)) if (!leaf.secret) plainPlaces.push({ where: `${r.type} ${r.name} ${kind}.${leaf.path}`, text: leaf.text });
+        for (const [kind, values] of [
+            ["inputs", r.inputs],
+            ["outputs", r.outputs],
+        ] as const) {
+            for (const leaf of leaves(values))
+                if (!leaf.secret) plainPlaces.push({ where: `${r.type} ${r.name} ${kind}.${leaf.path}`, text: leaf.text });
         }
     }
-    for (const leaf of leaves(evaluation.outputs)) if (!leaf.secret) plainPlaces.push({ where: `stack output ${leaf.path}`, text: leaf.text });
+    for (const leaf of leaves(evaluation.outputs))
+        if (!leaf.secret) plainPlaces.push({ where: `stack output ${leaf.path}`, text: leaf.text });
     for (const [where, text] of Object.entries(renderedTexts)) plainPlaces.push({ where, text });
 
     const leaks: Leak[] = [];

@@ -52,12 +52,15 @@ function uuid(seed: string): string {
 
 /** A PEM block that says what it is: offline, no key or certificate is really made. */
 function placeholderPem(kind: string, ctx: MockContext): string {
-    const body = Buffer.from(`offline placeholder ${kind} for ${ctx.stack}/${ctx.name} ${digest(ctx.stack, ctx.name, ctx.inputs).slice(0, 16)}`).toString("base64");
+    const body = Buffer.from(
+        `offline placeholder ${kind} for ${ctx.stack}/${ctx.name} ${digest(ctx.stack, ctx.name, ctx.inputs).slice(0, 16)}`,
+    ).toString("base64");
     return `-----BEGIN ${kind}-----\n${body}\n-----END ${kind}-----\n`;
 }
 
 /** Docker auto-names like Pulumi does: the logical name plus a suffix. */
-const autoName = (ctx: MockContext) => (typeof ctx.inputs.name === "string" ? ctx.inputs.name : `${ctx.name}-${digest(ctx.stack, ctx.name).slice(0, 7)}`);
+const autoName = (ctx: MockContext) =>
+    typeof ctx.inputs.name === "string" ? ctx.inputs.name : `${ctx.name}-${digest(ctx.stack, ctx.name).slice(0, 7)}`;
 
 /** Types whose outputs differ from their inputs; every other type echoes its inputs. */
 const MODELS: Record<string, Model> = {
@@ -69,7 +72,10 @@ const MODELS: Record<string, Model> = {
         secretId: uuid(digest(ctx.stack, ctx.name, ctx.inputs)),
         accessor: uuid(digest(ctx.stack, ctx.name, ctx.inputs, "accessor")),
     }),
-    "tls:index/privateKey:PrivateKey": (ctx) => ({ privateKeyPem: placeholderPem("PRIVATE KEY", ctx), publicKeyPem: placeholderPem("PUBLIC KEY", ctx) }),
+    "tls:index/privateKey:PrivateKey": (ctx) => ({
+        privateKeyPem: placeholderPem("PRIVATE KEY", ctx),
+        publicKeyPem: placeholderPem("PUBLIC KEY", ctx),
+    }),
     "tls:index/selfSignedCert:SelfSignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
     "tls:index/certRequest:CertRequest": (ctx) => ({ certRequestPem: placeholderPem("CERTIFICATE REQUEST", ctx) }),
     "tls:index/locallySignedCert:LocallySignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
@@ -78,7 +84,10 @@ const MODELS: Record<string, Model> = {
         repoDigest: `${String(ctx.inputs.name).replace(/[:@].*$/, "")}@sha256:${digest("repo", ctx.inputs.name)}`,
     }),
     "aws:s3/bucket:Bucket": (ctx) => {
-        const bucket = typeof ctx.inputs.bucket === "string" ? ctx.inputs.bucket : `${ctx.inputs.bucketPrefix ?? ctx.name}${digest(ctx.stack, ctx.name).slice(0, 12)}`;
+        const bucket =
+            typeof ctx.inputs.bucket === "string"
+                ? ctx.inputs.bucket
+                : `${ctx.inputs.bucketPrefix ?? ctx.name}${digest(ctx.stack, ctx.name).slice(0, 12)}`;
         return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegion: "offline-region" };
     },
     "aws:kms/key:Key": (ctx) => {
@@ -99,7 +108,11 @@ const MODELS: Record<string, Model> = {
         const ref = String(ctx.inputs.ref ?? deterministicString(digest(ctx.stack, ctx.name), 20, "abcdefghijklmnopqrstuvwxyz"));
         return { id: ref, ref, status: "ACTIVE_HEALTHY", databaseHost: `db.${ref}.supabase.co` };
     },
-    "pulumi-nodejs:dynamic/toolboxai:SupabasePooler": (ctx) => ({ host: "pooler.offline.invalid", port: 6543, user: `postgres.${String(ctx.inputs.ref)}` }),
+    "pulumi-nodejs:dynamic/toolboxai:SupabasePooler": (ctx) => ({
+        host: "pooler.offline.invalid",
+        port: 6543,
+        user: `postgres.${String(ctx.inputs.ref)}`,
+    }),
     "pulumi-nodejs:dynamic/toolboxai:SupabaseApiKey": (ctx) => ({
         keyId: uuid(digest(ctx.stack, ctx.name, ctx.inputs.name)),
         apiKey: `sb_${String(ctx.inputs.type)}_offline_${deterministicString(digest(ctx.stack, ctx.name, ctx.inputs.name), 32, ALNUM)}`,
@@ -116,6 +129,7 @@ export function mockOutputs(ctx: MockContext): Record<string, unknown> {
 export function mockId(ctx: MockContext): string {
     // Docker gives a container a new id at every create: a seed with new files (components/seed.ts)
     // gets a new id, which replaces the container whose label names it.
-    if (ctx.type === "docker:index/container:Container") return `${ctx.name}-${digest(ctx.stack, ctx.type, ctx.name, ctx.inputs).slice(0, 8)}`;
+    if (ctx.type === "docker:index/container:Container")
+        return `${ctx.name}-${digest(ctx.stack, ctx.type, ctx.name, ctx.inputs).slice(0, 8)}`;
     return `${ctx.name}-${digest(ctx.stack, ctx.type, ctx.name).slice(0, 8)}`;
 }

@@ -53,11 +53,19 @@ function nameOfUrn(urn: string | undefined): string | null {
 }
 
 function reviewOptions(r: RecordedResource): Record<string, unknown> | undefined {
-    const { protect, retainOnDelete, deleteBeforeReplace, ignoreChanges, replaceOnChanges, replacementTrigger, aliases, provider } = r.options;
+    const { protect, retainOnDelete, deleteBeforeReplace, ignoreChanges, replaceOnChanges, replacementTrigger, aliases, provider } =
+        r.options;
     const options = Object.fromEntries(
-        Object.entries({ protect, retainOnDelete, deleteBeforeReplace, ignoreChanges, replaceOnChanges, replacementTrigger, aliases, provider: nameOfUrn(provider) ?? undefined }).filter(
-            ([, v]) => v !== undefined,
-        ),
+        Object.entries({
+            protect,
+            retainOnDelete,
+            deleteBeforeReplace,
+            ignoreChanges,
+            replaceOnChanges,
+            replacementTrigger,
+            aliases,
+            provider: nameOfUrn(provider) ?? undefined,
+        }).filter(([, v]) => v !== undefined),
     );
     return Object.keys(options).length > 0 ? options : undefined;
 }

@@ -48,7 +48,8 @@ export function readStackFiles(projectDir: string, stack: string): StackFiles {
     const declarations: Record<string, ConfigDeclaration> = {};
     const defaults: Record<string, string> = {};
     for (const [key, decl] of Object.entries(projectDoc.config ?? {})) {
-        const d: ConfigDeclaration = decl !== null && typeof decl === "object" && !Array.isArray(decl) ? (decl as ConfigDeclaration) : { default: decl };
+        const d: ConfigDeclaration =
+            decl !== null && typeof decl === "object" && !Array.isArray(decl) ? (decl as ConfigDeclaration) : { default: decl };
         declarations[fullKey(project, key)] = d;
         if (d.default !== undefined) defaults[fullKey(project, key)] = configString(d.default);
     }

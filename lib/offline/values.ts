@@ -20,7 +20,8 @@ export function fromWire(value: unknown): unknown {
     if (Array.isArray(value)) return value.map(fromWire);
     if (value === null || typeof value !== "object") return value;
     if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) return describeAsset(value);
-    if (pulumi.Resource.isInstance(value)) return new ResourceRef(String((value as unknown as { __pulumiURN?: string }).__pulumiURN ?? "resource"));
+    if (pulumi.Resource.isInstance(value))
+        return new ResourceRef(String((value as unknown as { __pulumiURN?: string }).__pulumiURN ?? "resource"));
     const obj = value as Record<string, unknown>;
     if (obj[SIG] === pulumi.runtime.specialSecretSig) return new SecretValue(fromWire(obj.value));
     if (obj[SIG] === pulumi.runtime.specialResourceSig) return new ResourceRef(String(obj.urn));

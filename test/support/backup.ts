@@ -15,7 +15,11 @@ import { requireTool } from "./tools";
 const PROJECT_DIR = join(__dirname, "..", "..");
 
 /** Creates `database` and fills it: `scale` users, each with a workspace and `projectsPerUser` projects. */
-export async function createAppDatabase(pg: PostgresServer, database: string, seed: { scale: number; projectsPerUser: number }): Promise<void> {
+export async function createAppDatabase(
+    pg: PostgresServer,
+    database: string,
+    seed: { scale: number; projectsPerUser: number },
+): Promise<void> {
     await pg.sql(`create database ${database}`);
     await pg.sqlFile(join(__dirname, "supabase-auth.sql"), {}, database);
     const migrations = join(PROJECT_DIR, "supabase", "migrations");
@@ -46,7 +50,10 @@ export async function restoreFromS3(
     await pg.sql(`create database ${database}`);
     const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
     const zstd = spawn(zstdPath, ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
-    const restorer = spawn(pgRestore, ["--exit-on-error", "-h", pg.host, "-p", String(pg.port), "-U", "postgres", "-d", database], { env, stdio: ["pipe", "ignore", "pipe"] });
+    const restorer = spawn(pgRestore, ["--exit-on-error", "-h", pg.host, "-p", String(pg.port), "-U", "postgres", "-d", database], {
+        env,
+        stdio: ["pipe", "ignore", "pipe"],
+    });
     let errors = "";
     restorer.stderr.on("data", (c: Buffer) => (errors += c.toString()));
     const exited = new Promise<number | null>((resolve) => restorer.on("close", resolve));
@@ -59,7 +66,10 @@ export async function restoreFromS3(
  * The backup job's environment as its container gets it, pointed at loopback servers; nothing
  * inherited. Expects `pgpass`, `aws_credentials` and `aws_config` in `work`.
  */
-export function backupJobEnv(o: { work: string; pgPort: number; s3Endpoint: string; bucket: string }, overrides: Record<string, string> = {}): Record<string, string> {
+export function backupJobEnv(
+    o: { work: string; pgPort: number; s3Endpoint: string; bucket: string },
+    overrides: Record<string, string> = {},
+): Record<string, string> {
     return {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         HOME: o.work,

@@ -46,7 +46,11 @@ export interface CeleryWorker {
 /** Starts `celery worker` with its defaults (mingle, gossip, heartbeat, remote control); resolves once it is ready. */
 export async function startCeleryWorker(redis: RedisServerProcess, user: CeleryUser, timeoutMs = 30_000): Promise<CeleryWorker> {
     const env = celeryEnv(redis, user);
-    const child: ChildProcess = spawn(PYTHON, ["-m", "celery", "-A", "toolboxai_tasks", "worker", "--pool", "solo", "--loglevel", "INFO", "--hostname", `test@${user.username}`], { env, cwd: APP_DIR, stdio: ["ignore", "pipe", "pipe"] });
+    const child: ChildProcess = spawn(
+        PYTHON,
+        ["-m", "celery", "-A", "toolboxai_tasks", "worker", "--pool", "solo", "--loglevel", "INFO", "--hostname", `test@${user.username}`],
+        { env, cwd: APP_DIR, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let log = "";
     child.stdout?.on("data", (d) => (log += d));
     child.stderr?.on("data", (d) => (log += d));
@@ -74,7 +78,13 @@ export async function startCeleryWorker(redis: RedisServerProcess, user: CeleryU
 }
 
 /** Sends `toolboxai.add(x, y)` as a producer and waits for its result through the result backend. */
-export function sendAdd(redis: RedisServerProcess, user: CeleryUser, x: number, y: number, timeoutSeconds = 20): Promise<{ code: number; output: string }> {
+export function sendAdd(
+    redis: RedisServerProcess,
+    user: CeleryUser,
+    x: number,
+    y: number,
+    timeoutSeconds = 20,
+): Promise<{ code: number; output: string }> {
     return producer(redis, user, ["add", String(x), String(y)], timeoutSeconds);
 }
 
@@ -83,10 +93,19 @@ export function pingWorkers(redis: RedisServerProcess, user: CeleryUser, timeout
     return producer(redis, user, ["ping"], timeoutSeconds);
 }
 
-async function producer(redis: RedisServerProcess, user: CeleryUser, args: string[], timeoutSeconds: number): Promise<{ code: number; output: string }> {
+async function producer(
+    redis: RedisServerProcess,
+    user: CeleryUser,
+    args: string[],
+    timeoutSeconds: number,
+): Promise<{ code: number; output: string }> {
     const env = { ...celeryEnv(redis, user), CELERY_RESULT_TIMEOUT: String(timeoutSeconds) };
     try {
-        const { stdout, stderr } = await run(PYTHON, [join(APP_DIR, "toolboxai_tasks.py"), ...args], { env, cwd: APP_DIR, timeout: (timeoutSeconds + 15) * 1000 });
+        const { stdout, stderr } = await run(PYTHON, [join(APP_DIR, "toolboxai_tasks.py"), ...args], {
+            env,
+            cwd: APP_DIR,
+            timeout: (timeoutSeconds + 15) * 1000,
+        });
         return { code: 0, output: `${stdout}${stderr}`.trim() };
     } catch (err) {
         const e = err as { code?: number | string; stdout?: string; stderr?: string; message: string };

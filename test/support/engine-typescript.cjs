@@ -17,12 +17,16 @@ const semver = require(require.resolve("semver", { paths: [sdkDir] }));
 // run.js: tsConfigPath defaults to "tsconfig.json" in the working directory.
 const tsConfigPath = process.env.PULUMI_NODEJS_TSCONFIG_PATH ?? "tsconfig.json";
 const compilerOptions = tsutils.loadTypeScriptCompilerOptions(tsConfigPath);
-const transpileOnly = process.env.PULUMI_NODEJS_TRANSPILE_ONLY ? process.env.PULUMI_NODEJS_TRANSPILE_ONLY === "true" : compilerOptions.noCheck;
+const transpileOnly = process.env.PULUMI_NODEJS_TRANSPILE_ONLY
+    ? process.env.PULUMI_NODEJS_TRANSPILE_ONLY === "true"
+    : compilerOptions.noCheck;
 // tsutils resolves "typescript" from the SDK's own location, as the language host does.
 const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
 const ts = require(require.resolve(typescriptRequire, { paths: [sdkDir] }));
 const useNodeNext = semver.parse(ts.version).compare(new semver.SemVer("4.7.0")) >= 0;
-process.stderr.write(`engine-typescript: ts-node ${require(tsnodeRequire).VERSION}, typescript ${ts.version}, type check ${transpileOnly ? "off" : "on"}\n`);
+process.stderr.write(
+    `engine-typescript: ts-node ${require(tsnodeRequire).VERSION}, typescript ${ts.version}, type check ${transpileOnly ? "off" : "on"}\n`,
+);
 require(tsnodeRequire).register({
     compiler: require.resolve(typescriptRequire, { paths: [sdkDir] }),
     transpileOnly,

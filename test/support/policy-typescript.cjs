@@ -20,7 +20,9 @@ const compilerPath = require.resolve(typescriptRequire, { paths: [sdkDir] });
 const ts = require(compilerPath);
 const useNodeNext = semver.parse(ts.version).compare(new semver.SemVer("4.7.0")) >= 0;
 const tsn = require(tsnodeRequire);
-process.stderr.write(`policy-typescript: SDK ${require(path.join(sdkDir, "package.json")).version} from ${path.relative(packDir, sdkDir)}, ts-node ${tsn.VERSION}, typescript ${ts.version} from ${path.relative(packDir, compilerPath)}\n`);
+process.stderr.write(
+    `policy-typescript: SDK ${require(path.join(sdkDir, "package.json")).version} from ${path.relative(packDir, sdkDir)}, ts-node ${tsn.VERSION}, typescript ${ts.version} from ${path.relative(packDir, compilerPath)}\n`,
+);
 const service = tsn.register({
     typeCheck: true,
     skipProject: !fs.existsSync(tsConfigPath),

@@ -18,7 +18,6 @@ function binDir(): string {
     return dirname(requireTool("/usr/lib/postgresql/*/bin/initdb"));
 }
 
-
 export interface PostgresServer {
     host: "127.0.0.1";
     port: number;
@@ -58,19 +57,59 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         if (asRoot) for (const f of ["server.crt", "server.key"]) await run("chown", ["postgres:postgres", join(dir, f)]);
         tls = ` -c ssl=on -c ssl_cert_file=${join(dir, "server.crt")} -c ssl_key_file=${join(dir, "server.key")}`;
     }
-    await asPostgres(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"]);
-    await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-l", logFile, "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off${tls}`, "-w", "start"]);
+    await asPostgres(join(bin, "initdb"), [
+        "-D",
+        data,
+        "-U",
+        "postgres",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    ]);
+    await asPostgres(join(bin, "pg_ctl"), [
+        "-D",
+        data,
+        "-l",
+        logFile,
+        "-o",
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off${tls}`,
+        "-w",
+        "start",
+    ]);
     return {
         host: "127.0.0.1",
         port,
         logFile,
         async sql(statement, database = "postgres") {
-            const { stdout } = await run("psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-c", statement]);
+            const { stdout } = await run("psql", [
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                dir,
+                "-p",
+                String(port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-c",
+                statement,
+            ]);
             return stdout.trim();
         },
         async sqlFile(path, variables, database = "postgres") {
             const vars = Object.entries(variables).flatMap(([k, v]) => ["-v", `${k}=${v}`]);
-            await run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...vars, "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-f", path], { maxBuffer: 1 << 24 });
+            await run(
+                "psql",
+                ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...vars, "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-f", path],
+                { maxBuffer: 1 << 24 },
+            );
         },
         async stop() {
             await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);

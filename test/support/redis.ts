@@ -13,7 +13,6 @@ import { requireTool } from "./tools";
 
 const run = promisify(execFile);
 
-
 export interface Pki {
     caCert: string;
     caKey: string;
@@ -28,12 +27,47 @@ export async function makePki(dir: string, name: string): Promise<Pki> {
     const curve = REDIS_TLS.ecdsaCurve === "P256" ? "prime256v1" : REDIS_TLS.ecdsaCurve;
     const days = (hours: number) => String(Math.floor(hours / 24));
     await run("openssl", ["ecparam", "-name", curve, "-genkey", "-noout", "-out", path("ca.key")]);
-    await run("openssl", ["req", "-x509", "-new", "-key", path("ca.key"), "-subj", `/CN=${REDIS_TLS.caCommonName}`, "-days", days(REDIS_TLS.caValidityHours), "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", path("ca.crt")]);
+    await run("openssl", [
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        path("ca.key"),
+        "-subj",
+        `/CN=${REDIS_TLS.caCommonName}`,
+        "-days",
+        days(REDIS_TLS.caValidityHours),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-out",
+        path("ca.crt"),
+    ]);
     await run("openssl", ["ecparam", "-name", curve, "-genkey", "-noout", "-out", path("server.key")]);
     await run("openssl", ["req", "-new", "-key", path("server.key"), "-subj", "/CN=redis", "-out", path("server.csr")]);
     const san = [...REDIS_TLS.dnsNames.map((d) => `DNS:${d}`), ...REDIS_TLS.ipAddresses.map((ip) => `IP:${ip}`)].join(",");
-    writeFileSync(path("ext.cnf"), `subjectAltName=${san}\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
-    await run("openssl", ["x509", "-req", "-in", path("server.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"), "-CAcreateserial", "-days", days(REDIS_TLS.serverValidityHours), "-extfile", path("ext.cnf"), "-out", path("server.crt")]);
+    writeFileSync(
+        path("ext.cnf"),
+        `subjectAltName=${san}\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`,
+    );
+    await run("openssl", [
+        "x509",
+        "-req",
+        "-in",
+        path("server.csr"),
+        "-CA",
+        path("ca.crt"),
+        "-CAkey",
+        path("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        days(REDIS_TLS.serverValidityHours),
+        "-extfile",
+        path("ext.cnf"),
+        "-out",
+        path("server.crt"),
+    ]);
     return { caCert: path("ca.crt"), caKey: path("ca.key"), serverCert: path("server.crt"), serverKey: path("server.key") };
 }
 
@@ -42,7 +76,10 @@ export interface RedisServerProcess {
     dir: string;
     pki: Pki;
     /** Runs redis-cli over TLS as `user`; returns its output (errors included) and exit code. */
-    cli(options: { user?: string; password?: string; caCert?: string; tls?: boolean }, ...args: string[]): Promise<{ code: number; output: string }>;
+    cli(
+        options: { user?: string; password?: string; caCert?: string; tls?: boolean },
+        ...args: string[]
+    ): Promise<{ code: number; output: string }>;
     stop(): Promise<void>;
 }
 
@@ -57,7 +94,25 @@ export async function startRedis(conf: string, acl: string): Promise<RedisServer
     const port = await freePort();
     const child: ChildProcess = spawn(
         server,
-        [join(dir, "redis.conf"), "--tls-port", String(port), "--tls-cert-file", pki.serverCert, "--tls-key-file", pki.serverKey, "--tls-ca-cert-file", pki.caCert, "--aclfile", join(dir, "users.acl"), "--dir", dir, "--bind", "127.0.0.1", "--daemonize", "no"],
+        [
+            join(dir, "redis.conf"),
+            "--tls-port",
+            String(port),
+            "--tls-cert-file",
+            pki.serverCert,
+            "--tls-key-file",
+            pki.serverKey,
+            "--tls-ca-cert-file",
+            pki.caCert,
+            "--aclfile",
+            join(dir, "users.acl"),
+            "--dir",
+            dir,
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "no",
+        ],
         { stdio: ["ignore", "pipe", "pipe"] },
     );
     let log = "";
@@ -65,9 +120,20 @@ export async function startRedis(conf: string, acl: string): Promise<RedisServer
     child.stderr?.on("data", (d) => (log += d));
 
     const cli: RedisServerProcess["cli"] = async ({ user, password, caCert = pki.caCert, tls = true }, ...args) => {
-        const flags = ["-h", "127.0.0.1", "-p", String(port), "--no-auth-warning", ...(tls ? ["--tls", "--cacert", caCert] : []), ...(user ? ["--user", user] : [])];
+        const flags = [
+            "-h",
+            "127.0.0.1",
+            "-p",
+            String(port),
+            "--no-auth-warning",
+            ...(tls ? ["--tls", "--cacert", caCert] : []),
+            ...(user ? ["--user", user] : []),
+        ];
         try {
-            const { stdout, stderr } = await run(redisCli, [...flags, ...args], { env: { ...process.env, ...(password ? { REDISCLI_AUTH: password } : {}) }, timeout: 10_000 });
+            const { stdout, stderr } = await run(redisCli, [...flags, ...args], {
+                env: { ...process.env, ...(password ? { REDISCLI_AUTH: password } : {}) },
+                timeout: 10_000,
+            });
             return { code: 0, output: (stdout + stderr).trim() };
         } catch (err) {
             const e = err as { code: number; stdout?: string; stderr?: string };

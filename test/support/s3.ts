@@ -25,7 +25,12 @@ export async function startS3(buckets: string[], port = 0): Promise<S3Server> {
     const server = new S3rver({ address: "127.0.0.1", port, silent: true, directory, configureBuckets: buckets.map((name) => ({ name })) });
     const { port: bound } = await server.run();
     const endpoint = `http://127.0.0.1:${bound}`;
-    const client = new S3Client({ region: "eu-central-1", endpoint, forcePathStyle: true, credentials: { accessKeyId: S3RVER_ACCESS_KEY_ID, secretAccessKey: "S3RVER" } });
+    const client = new S3Client({
+        region: "eu-central-1",
+        endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: S3RVER_ACCESS_KEY_ID, secretAccessKey: "S3RVER" },
+    });
     return {
         endpoint,
         port: bound,

@@ -12,7 +12,8 @@ const SCRIPT_PATH = join(__dirname, "..", "..", INSTALL_SCRIPT);
 /** The script's `"<probe>:<package>"` entries: a command name or an absolute path (glob). */
 export function installTable(script = readFileSync(SCRIPT_PATH, "utf8")): Map<string, string> {
     const table = new Map<string, string>();
-    for (const [, probe, pkg] of script.matchAll(/^\s*"([^":]+):([^"]+)"\s*$/gm)) table.set(probe, pkg.replace("${pg/postgresql/postgresql-client}", "postgresql-client").replace("$pg", "postgresql"));
+    for (const [, probe, pkg] of script.matchAll(/^\s*"([^":]+):([^"]+)"\s*$/gm))
+        table.set(probe, pkg.replace("${pg/postgresql/postgresql-client}", "postgresql-client").replace("$pg", "postgresql"));
     return table;
 }
 
@@ -25,8 +26,15 @@ export function requireTool(probe: string, env: NodeJS.ProcessEnv = process.env)
     if (!pkg) throw new Error(`${probe} is not listed in ${INSTALL_SCRIPT}: add "${probe}:<debian package>" there`);
     const found = probe.startsWith("/")
         ? expand(probe)
-        : (env.PATH ?? "").split(delimiter).filter(Boolean).map((d) => join(d, probe)).find((p) => existsSync(p));
-    if (!found) throw new MissingToolError(`${probe} not found (Debian package ${pkg}): run \`bash ${INSTALL_SCRIPT}\` or \`npm run test:all\`, which installs it`);
+        : (env.PATH ?? "")
+              .split(delimiter)
+              .filter(Boolean)
+              .map((d) => join(d, probe))
+              .find((p) => existsSync(p));
+    if (!found)
+        throw new MissingToolError(
+            `${probe} not found (Debian package ${pkg}): run \`bash ${INSTALL_SCRIPT}\` or \`npm run test:all\`, which installs it`,
+        );
     return found;
 }
 
@@ -38,8 +46,19 @@ function expand(pattern: string): string | undefined {
             paths = paths.map((p) => join(p, segment)).filter((p) => existsSync(p));
             continue;
         }
-        const re = new RegExp(`^${segment.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
-        paths = paths.flatMap((p) => (existsSync(p) ? readdirSync(p).filter((name) => re.test(name)).map((name) => join(p, name)) : []));
+        const re = new RegExp(
+            `^${segment
+                .split("*")
+                .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+                .join(".*")}$`,
+        );
+        paths = paths.flatMap((p) =>
+            existsSync(p)
+                ? readdirSync(p)
+                      .filter((name) => re.test(name))
+                      .map((name) => join(p, name))
+                : [],
+        );
     }
     return paths.sort((a, b) => a.localeCompare(b, "en", { numeric: true })).at(-1);
 }
