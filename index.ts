@@ -3,11 +3,12 @@
  * Config validation throws before any resource is registered, so bad config never half-applies.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, SYSTEM_TRUST } from "./lib/config";
+import { loadStackConfig, settled, SYSTEM_TRUST } from "./lib/config";
 import { CONSUMERS, currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
 import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
 import { backendInternalUrl as internalUrl, serviceRuntime } from "./lib/services";
+import { hostedApiUrl, hostedDbHost } from "./lib/supabase/rules";
 import { AppService } from "./components/AppService";
 import { BackupBucket } from "./components/BackupBucket";
 import { DockerNetworks } from "./components/DockerNetworks";
@@ -38,6 +39,9 @@ const providers = new Providers("providers", {
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);
 // The database password, the backup uploader's access keys and the hosted secret keys share the two-slot rotation.
 const slots = passwordSlots(period, settings.rotationGeneration);
+// Creating: the new project's database password is the credentials component's (it lands in Vault);
+// that component is built below, so the password is handed over through a deferred Output.
+const [projectDbPassword, resolveProjectDbPassword] = pulumi.deferredOutput<string>();
 // Hosted: the project, its settings and its keys through the Management API (docs/hosted-project.md).
 const hosted =
     settings.supabaseMode === "hosted"
@@ -45,6 +49,15 @@ const hosted =
               apiUrl: settings.supabaseApiUrl,
               accessToken: config.secrets.supabaseAccessToken!,
               ref: settings.supabaseProjectRef,
+              create: settings.supabaseOrganizationSlug
+                  ? {
+                        organizationSlug: settings.supabaseOrganizationSlug,
+                        name: settings.supabaseProjectName!,
+                        region: settings.supabaseRegion!,
+                        instanceSize: settings.supabaseInstanceSize,
+                        dbPass: projectDbPassword,
+                    }
+                  : undefined,
               sslEnforced: settings.databaseSslEnforced,
               // Required in hosted mode: the config refuses a hosted stack without it.
               allowedCidrs: settings.databaseAllowedCidrs!,
@@ -65,20 +78,28 @@ const hosted =
               legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
           })
         : undefined;
+// Adopting, the endpoints follow from the configured ref; creating, from the new project's ref, so
+// everything that uses them (password apply step, migrations, containers) comes after the project.
+const endpoints =
+    hosted && !settings.supabaseProjectRef
+        ? { supabaseUrl: hosted.ref.apply(hostedApiUrl), dbHost: hosted.ref.apply(hostedDbHost) }
+        : undefined;
+const supabaseUrlOf: pulumi.Input<string> = endpoints?.supabaseUrl ?? settled(settings.supabaseUrl, "supabaseUrl");
+const dbHostOf: pulumi.Input<string> = endpoints?.dbHost ?? settled(settings.supabaseDbHost, "supabaseDbHost");
 const pooler = hosted
     ? settings.poolerEnabled
         ? hosted.pooler
         : undefined
     : settings.poolerEnabled && settings.poolerHost
-      ? { host: settings.poolerHost, port: settings.poolerPort, user: settings.poolerUser }
+      ? { host: settings.poolerHost, port: settings.poolerPort, user: settled(settings.poolerUser, "poolerUser") }
       : undefined;
 const credentials = new SupabaseCredentials(
     "credentials",
     {
         mode: settings.supabaseMode,
-        supabaseUrl: settings.supabaseUrl,
+        supabaseUrl: supabaseUrlOf,
         direct: {
-            host: settings.supabaseDbHost,
+            host: dbHostOf,
             port: settings.supabaseDbPort,
             database: settings.supabaseDbName,
             user: settings.supabaseDbUser,
@@ -103,6 +124,7 @@ const credentials = new SupabaseCredentials(
     },
     { providers: [providers.vault] },
 );
+resolveProjectDbPassword(credentials.databasePassword);
 
 const backups = new BackupBucket(
     "backups",
@@ -125,7 +147,7 @@ const migrations = new SupabaseMigrations("migrations", {
     workdir: ".",
     migrations: migrationFiles,
     cli: "node_modules/.bin/supabase",
-    host: settings.supabaseDbHost,
+    host: dbHostOf,
     port: settings.supabaseDbPort,
     database: settings.supabaseDbName,
     user: settings.supabaseDbUser,
@@ -156,6 +178,7 @@ const services = settings.services.map((spec) => {
         serviceRoleKey: credentials.serviceRoleKey,
         consumerKeys: credentials.consumerKeys,
         pooler: hosted?.pooler,
+        endpoints,
         redisUsers: credentials.redisUsers,
         appRoles: credentials.appRoles,
         redisCaCertPem: redis.caCertPem,
@@ -178,11 +201,11 @@ const services = settings.services.map((spec) => {
 });
 
 export const environment = settings.environment;
-export const supabaseUrl = settings.supabaseUrl;
+export const supabaseUrl = supabaseUrlOf;
 // Public by Supabase's design, but stored as a secret here: consumers get it as a secret.
 export const supabaseAnonKey = credentials.anonKey;
 export const database = {
-    host: settings.supabaseDbHost,
+    host: dbHostOf,
     port: settings.supabaseDbPort,
     name: settings.supabaseDbName,
     sslMode: settings.databaseSslMode,

@@ -3,7 +3,7 @@
  * turned into a file under /run/secrets that a `*_FILE` (or libpq's PGPASSFILE) variable names.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BACKEND_PORT, backendPort, type ServiceRole, type ServiceSpec, type Settings } from "./config";
+import { BACKEND_PORT, backendPort, settled, type ServiceRole, type ServiceSpec, type Settings } from "./config";
 import type { Consumer } from "./credentials";
 import { awsCredentialsFile } from "./backup";
 import { CONTAINER_FILES_DIR as FILES, CONTAINER_SECRETS_DIR as SECRETS } from "./constants";
@@ -20,6 +20,8 @@ export interface RuntimeSecrets {
     consumerKeys?: Partial<Record<Consumer, pulumi.Output<string>>>;
     /** Hosted: the transaction pooler as the Management API reports it. */
     pooler?: { host: pulumi.Output<string>; port: pulumi.Output<number>; user: pulumi.Output<string> };
+    /** Hosted, creating: the API URL and direct database host of the new project (public hosts), in place of the settings'. */
+    endpoints?: { supabaseUrl: pulumi.Output<string>; dbHost: pulumi.Output<string> };
     redisUsers: Record<Consumer, { username: string; password: pulumi.Output<string> }>;
     appRoles: Record<Consumer, { roleId: pulumi.Output<string>; secretId: pulumi.Output<string> }>;
     redisCaCertPem: pulumi.Output<string>;
@@ -47,8 +49,13 @@ export interface ServiceRuntime {
  */
 export function appDatabase(s: Settings): { host: string; port: number; user: string; database: string } {
     return s.poolerEnabled && s.poolerHost
-        ? { host: containerHost(s.poolerHost), port: s.poolerPort, user: s.poolerUser, database: s.supabaseDbName }
-        : { host: s.containerDbHost, port: s.supabaseDbPort, user: s.supabaseDbUser, database: s.supabaseDbName };
+        ? { host: containerHost(s.poolerHost), port: s.poolerPort, user: settled(s.poolerUser, "poolerUser"), database: s.supabaseDbName }
+        : {
+              host: settled(s.containerDbHost, "containerDbHost"),
+              port: s.supabaseDbPort,
+              user: s.supabaseDbUser,
+              database: s.supabaseDbName,
+          };
 }
 
 /** Workers and MCP servers show they are alive by touching this file; /tmp is their writable tmpfs. */
@@ -91,20 +98,28 @@ export function serviceRuntime(
     const { role, healthcheck } = spec;
     if (role === "backup") return backupRuntime(s, secrets, healthcheck);
     const environment: Record<string, pulumi.Input<string>> = {
-        SUPABASE_URL: s.containerSupabaseUrl,
+        SUPABASE_URL: secrets.endpoints?.supabaseUrl ?? settled(s.containerSupabaseUrl, "containerSupabaseUrl"),
         VAULT_ADDR: s.containerVaultAddress,
         NODE_ENV: s.environment === "prod" ? "production" : "development",
     };
     const secretFiles: Record<string, pulumi.Input<string>> = {};
     const files: Record<string, pulumi.Input<string>> = {};
-    const reached = [new URL(s.containerSupabaseUrl).hostname, new URL(s.containerVaultAddress).hostname];
+    // A created project's hosts are public: no gateway entry for them.
+    const reached = [
+        ...(secrets.endpoints ? [] : [new URL(settled(s.containerSupabaseUrl, "containerSupabaseUrl")).hostname]),
+        new URL(s.containerVaultAddress).hostname,
+    ];
     // Backend and workers hit the database, Redis and Vault; MCP servers get none of their secrets.
     if (role === "backend" || role === "worker") {
         const consumer: Consumer = role;
         // Hosted with the pooler on: its endpoint comes from the Management API (a public host).
         const apiPooler = s.poolerEnabled && secrets.pooler ? secrets.pooler : undefined;
-        const db = apiPooler ? { ...apiPooler, database: s.supabaseDbName } : appDatabase(s);
-        if (!apiPooler) reached.push(String(db.host));
+        const db: { host: pulumi.Input<string>; port: pulumi.Input<number>; user: pulumi.Input<string>; database: string } = apiPooler
+            ? { ...apiPooler, database: s.supabaseDbName }
+            : secrets.endpoints
+              ? { host: secrets.endpoints.dbHost, port: s.supabaseDbPort, user: s.supabaseDbUser, database: s.supabaseDbName }
+              : appDatabase(s);
+        if (!apiPooler && !secrets.endpoints) reached.push(String(db.host));
         // No password in the URL: libpq (and node-postgres) read it from PGPASSFILE, whose line
         // must name the same host as the URL.
         const params = databaseTrust(s, environment, files);
@@ -154,9 +169,10 @@ export function serviceRuntime(
  * uploader's key as files.
  */
 function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: string[]): ServiceRuntime {
-    const db = { host: s.containerDbHost, port: s.supabaseDbPort, database: s.supabaseDbName, user: s.supabaseDbUser };
+    const db = { port: s.supabaseDbPort, database: s.supabaseDbName, user: s.supabaseDbUser };
+    const host: pulumi.Input<string> = secrets.endpoints?.dbHost ?? settled(s.containerDbHost, "containerDbHost");
     const environment: Record<string, pulumi.Input<string>> = {
-        PGHOST: db.host,
+        PGHOST: host,
         PGPORT: String(db.port),
         PGDATABASE: db.database,
         PGUSER: db.user,
@@ -176,7 +192,7 @@ function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: strin
     const files: Record<string, pulumi.Input<string>> = {};
     databaseTrust(s, environment, files);
     const secretFiles: Record<string, pulumi.Input<string>> = {
-        pgpass: secrets.databasePassword.apply((pw) => pgpassLine(db.host, db.port, db.database, db.user, pw)),
+        pgpass: pulumi.all([secrets.databasePassword, host]).apply(([pw, h]) => pgpassLine(h, db.port, db.database, db.user, pw)),
         aws_credentials: pulumi
             .all([secrets.backup.accessKeyId, secrets.backup.secretAccessKey])
             .apply(([id, key]) => awsCredentialsFile(id, key)),
@@ -187,7 +203,7 @@ function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: strin
         secretFiles,
         files,
         healthcheck: { tests, interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" },
-        hosts: gatewayHosts([db.host]),
+        hosts: gatewayHosts(secrets.endpoints ? [] : [settled(s.containerDbHost, "containerDbHost")]),
     };
 }
 

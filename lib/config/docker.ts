@@ -77,6 +77,7 @@ export const dockerSettings = backupSettings
     // Defaults follow the host-side settings; those stay unset when invalid (their own problem says so).
     .add("containerSupabaseUrl", (raw, s) => reachableFromContainer(httpUrl(s.supabaseMode === "hosted"), urlHost)(raw), {
         type: "string",
+        optional: true,
         doc: "Supabase API URL as the containers reach it (supabaseUrl serves commands on the host).",
         default: (s) => s.supabaseUrl && containerUrl(s.supabaseUrl),
         yamlDefault: "",
@@ -87,6 +88,7 @@ export const dockerSettings = backupSettings
         reachableFromContainer(hostname, (h) => h),
         {
             type: "string",
+            optional: true,
             doc: "Database host as the containers reach it, in their DATABASE_URL and pgpass file (supabaseDbHost serves commands on the host).",
             default: (s) => s.supabaseDbHost && containerHost(s.supabaseDbHost),
             yamlDefault: "",

@@ -144,3 +144,15 @@ export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
         },
     };
 }
+
+/**
+ * A setting the schema leaves unset only when the stack creates its hosted project (the value then
+ * comes from the project's ref as an Output): reaching it unset otherwise is a bug, said as one.
+ */
+export function settled<T>(value: T | undefined, key: string): T {
+    if (value === undefined)
+        throw new Error(
+            `${key} is unset: it is only unset when supabaseOrganizationSlug creates the project, and this path does not handle that`,
+        );
+    return value;
+}

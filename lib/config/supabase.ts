@@ -2,7 +2,15 @@
 import { LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
 import { isLoopbackHost } from "../endpoints";
 import { DEFAULT_MANAGEMENT_API_URL } from "../supabase/client";
-import { allowsAll, parseCidrs, type SplitCidrs } from "../supabase/rules";
+import {
+    allowsAll,
+    hostedApiUrl,
+    hostedDbHost,
+    parseCidrs,
+    SUPABASE_INSTANCE_SIZES,
+    SUPABASE_REGIONS,
+    type SplitCidrs,
+} from "../supabase/rules";
 import { environmentSettings } from "./environment";
 import { boolean, caCertificate, hostname, httpUrl, identifier, integer, oneOf, port, projectRef } from "./parsers";
 import { bad, ok, type Parsed } from "./schema";
@@ -14,6 +22,16 @@ const fromApi =
         s.supabaseMode === "hosted" && raw !== unlessEqual
             ? bad<T>(`comes from the Management API when supabaseMode is hosted: remove it with \`pulumi config rm ${key}\``)
             : parse(raw);
+
+/** Creating a project: its URL and database host are unknown until it exists, so they cannot be set. */
+const fromCreated =
+    <T, S extends { supabaseOrganizationSlug?: string }>(key: string, parse: (raw: string, s: S) => Parsed<T>) =>
+    (raw: string, s: S) =>
+        s.supabaseOrganizationSlug
+            ? bad<T>(
+                  `follows from the created project's ref when supabaseOrganizationSlug is set: remove it with \`pulumi config rm ${key}\``,
+              )
+            : parse(raw, s);
 
 /** https, or http on loopback only (a local double of the API in tests). */
 function managementUrl(raw: string): Parsed<string> {
@@ -34,6 +52,25 @@ function allowedCidrs(raw: string): Parsed<SplitCidrs> {
     return problems.length > 0 ? bad(problems.join("; ")) : ok(cidrs);
 }
 
+// The spec's pattern for organization_slug.
+const ORGANIZATION_SLUG = /^[\w-]+$/;
+function organizationSlug(raw: string): Parsed<string> {
+    return ORGANIZATION_SLUG.test(raw)
+        ? ok(raw)
+        : bad("must be an organization slug: letters, digits, _ and - (Organization settings > General)");
+}
+
+function projectName(raw: string): Parsed<string> {
+    return raw.trim() !== "" && raw.length <= 256 ? ok(raw) : bad("must be 1-256 characters");
+}
+
+/** The creation settings mean nothing when the stack adopts (or runs locally): refused rather than ignored. */
+function creationOnly(key: string, s: { supabaseOrganizationSlug?: string }): string | undefined {
+    return s.supabaseOrganizationSlug
+        ? undefined
+        : `is only used when creating the project (supabaseOrganizationSlug set): remove it with \`pulumi config rm ${key}\``;
+}
+
 export const SUPABASE_MODES = ["local", "hosted"] as const;
 export type SupabaseMode = (typeof SUPABASE_MODES)[number];
 export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
@@ -49,28 +86,82 @@ export const supabaseSettings = environmentSettings
         defaultText: "hosted in prod, else local",
         check: (mode, s) => (s.environment === "prod" && mode === "local" ? "must be hosted when environment is prod" : undefined),
     })
+    // Create instead of adopt: exactly one of supabaseOrganizationSlug and supabaseProjectRef in hosted mode.
+    .add("supabaseOrganizationSlug", organizationSlug, {
+        type: "string",
+        doc: "Hosted: create the project in this organization, instead of adopting supabaseProjectRef (docs/hosted-project.md).",
+        optional: true,
+        yamlDefault: "",
+        defaultText: "unset: adopt supabaseProjectRef",
+        check: (_slug, s) =>
+            s.supabaseMode !== "hosted"
+                ? "is only used when supabaseMode is hosted: remove it with `pulumi config rm supabaseOrganizationSlug`"
+                : undefined,
+    })
     // Defaults derived from the ref stay unset while the ref is missing: its own problem says so.
     .add("supabaseProjectRef", projectRef, {
         type: "string",
         doc: "Hosted project ref (20 lowercase letters).",
         optional: true,
-        required: (s) => (s.supabaseMode === "hosted" ? "is required when supabaseMode is hosted: the 20-letter project ref" : undefined),
+        required: (s) =>
+            s.supabaseMode === "hosted" && !s.supabaseOrganizationSlug
+                ? "is required when supabaseMode is hosted: the 20-letter ref of the project to adopt (or set supabaseOrganizationSlug, supabaseRegion to create one)"
+                : undefined,
+        check: (_ref, s) =>
+            s.supabaseOrganizationSlug
+                ? "conflicts with supabaseOrganizationSlug: set supabaseProjectRef to adopt an existing project, or supabaseOrganizationSlug to create one, not both"
+                : undefined,
         yamlDefault: "",
-        defaultText: "required when hosted",
+        defaultText: "required when hosted, unless creating",
     })
-    .add("supabaseUrl", (raw, s) => httpUrl(s.supabaseMode === "hosted")(raw), {
+    .add("supabaseProjectName", projectName, {
         type: "string",
-        doc: "Supabase API URL.",
-        default: (s) =>
-            s.supabaseMode === "hosted" ? s.supabaseProjectRef && `https://${s.supabaseProjectRef}.supabase.co` : LOCAL_SUPABASE.apiUrl,
+        doc: "Hosted, creating: the new project's name (1-256 characters).",
+        optional: true,
+        default: (s) => s.supabaseOrganizationSlug && `toolboxai-${s.environment}`,
         yamlDefault: "",
-        defaultText: `local: ${LOCAL_SUPABASE.apiUrl}; hosted: https://<ref>.supabase.co`,
+        defaultText: "toolboxai-<environment> when creating",
+        check: (_name, s) => creationOnly("supabaseProjectName", s),
     })
-    .add("supabaseDbHost", hostname, {
+    .add("supabaseRegion", oneOf(SUPABASE_REGIONS), {
         type: "string",
+        doc: "Hosted, creating: the new project's region (a code of the Management API's region_selection).",
+        optional: true,
+        required: (s) =>
+            s.supabaseOrganizationSlug
+                ? "is required when supabaseOrganizationSlug is set: the region to create the project in, e.g. eu-central-1"
+                : undefined,
+        yamlDefault: "",
+        defaultText: "required when creating",
+        check: (_region, s) => creationOnly("supabaseRegion", s),
+    })
+    .add("supabaseInstanceSize", oneOf(SUPABASE_INSTANCE_SIZES), {
+        type: "string",
+        doc: "Hosted, creating: the new project's compute size (desired_instance_size); unset: the organization's default.",
+        optional: true,
+        yamlDefault: "",
+        defaultText: "the organization's default",
+        check: (_size, s) => creationOnly("supabaseInstanceSize", s),
+    })
+    // Creating, the URL and the direct host follow from the new project's ref (Outputs in index.ts): unset here.
+    .add(
+        "supabaseUrl",
+        fromCreated("supabaseUrl", (raw, s) => httpUrl(s.supabaseMode === "hosted")(raw)),
+        {
+            type: "string",
+            optional: true,
+            doc: "Supabase API URL.",
+            default: (s) =>
+                s.supabaseMode === "hosted" ? s.supabaseProjectRef && hostedApiUrl(s.supabaseProjectRef) : LOCAL_SUPABASE.apiUrl,
+            yamlDefault: "",
+            defaultText: `local: ${LOCAL_SUPABASE.apiUrl}; hosted: https://<ref>.supabase.co`,
+        },
+    )
+    .add("supabaseDbHost", fromCreated("supabaseDbHost", hostname), {
+        type: "string",
+        optional: true,
         doc: "Direct database host (migrations and backups use it, never the pooler).",
-        default: (s) =>
-            s.supabaseMode === "hosted" ? s.supabaseProjectRef && `db.${s.supabaseProjectRef}.supabase.co` : LOCAL_SUPABASE.dbHost,
+        default: (s) => (s.supabaseMode === "hosted" ? s.supabaseProjectRef && hostedDbHost(s.supabaseProjectRef) : LOCAL_SUPABASE.dbHost),
         yamlDefault: "",
         defaultText: `local: ${LOCAL_SUPABASE.dbHost}; hosted: db.<ref>.supabase.co`,
     })
@@ -131,6 +222,7 @@ export const supabaseSettings = environmentSettings
     })
     .add("poolerUser", fromApi("poolerUser", identifier), {
         type: "string",
+        optional: true,
         doc: "Local mode: pooler user (hosted: from the Management API).",
         default: (s) => (s.supabaseMode === "hosted" ? s.supabaseProjectRef && `postgres.${s.supabaseProjectRef}` : "postgres"),
         yamlDefault: "",

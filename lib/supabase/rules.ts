@@ -4,6 +4,59 @@
  */
 import ipaddr from "ipaddr.js";
 import type { PasswordSlots } from "../credentials";
+import type { components } from "./management-api";
+
+type CreateProjectBody = components["schemas"]["V1CreateProjectBody"];
+type RegionCode = Extract<CreateProjectBody["region_selection"], { type: "specific" }>["code"];
+
+/** The hosted project's API URL and direct database host: both follow from its ref. */
+export const hostedApiUrl = (ref: string) => `https://${ref}.supabase.co`;
+export const hostedDbHost = (ref: string) => `db.${ref}.supabase.co`;
+
+/** Region codes the spec's create body accepts (region_selection, type specific). */
+export const SUPABASE_REGIONS = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ap-east-1",
+    "ap-southeast-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "eu-central-1",
+    "eu-central-2",
+    "ca-central-1",
+    "ap-south-1",
+    "sa-east-1",
+] as const satisfies readonly RegionCode[];
+
+/** Compute sizes the spec's create body accepts (desired_instance_size). */
+export const SUPABASE_INSTANCE_SIZES = [
+    "nano",
+    "micro",
+    "small",
+    "medium",
+    "large",
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+    "24xlarge_optimized_memory",
+    "24xlarge_optimized_cpu",
+    "24xlarge_high_memory",
+    "48xlarge",
+    "48xlarge_optimized_memory",
+    "48xlarge_optimized_cpu",
+    "48xlarge_high_memory",
+] as const satisfies readonly NonNullable<CreateProjectBody["desired_instance_size"]>[];
 
 /** Statuses a project never leaves by itself: waiting longer cannot help. */
 export const TERMINAL_STATUSES = ["GOING_DOWN", "INIT_FAILED", "REMOVED", "INACTIVE", "PAUSE_FAILED", "RESTORE_FAILED"] as const;
