@@ -84,6 +84,63 @@ describe("prod's offline plan manages the hosted project", () => {
         });
     });
 
+    it("creates the project from config: the credentials' password as [secret], everything on its host after it", async () => {
+        // Create instead of adopt: prod's stack file with the ref and the hosts derived from it removed.
+        const ev = await evaluateStack("prod", {
+            overrides: {
+                supabaseProjectRef: undefined,
+                supabaseUrl: undefined,
+                supabaseDbHost: undefined,
+                supabaseOrganizationSlug: "toolboxai-org",
+                supabaseRegion: "eu-central-1",
+                supabaseInstanceSize: "small",
+            },
+        });
+        const project = byName(ev, "supabase-project");
+        expect(project.options).toMatchObject({ protect: true, retainOnDelete: true });
+        expect(project.inputs.ref).toBeUndefined();
+        // The wire marks the whole object secret for its password: the plan shows `create` as [secret].
+        expect(project.inputs.create).toBeInstanceOf(SecretValue);
+        const create = (project.inputs.create as SecretValue).value as Record<string, unknown>;
+        expect(create).toMatchObject({
+            organizationSlug: "toolboxai-org",
+            name: "toolboxai-prod",
+            region: "eu-central-1",
+            instanceSize: "small",
+        });
+        // The password the project is created with is the one the credentials component applies and stores in Vault.
+        const apply = byName(ev, "credentials-apply-database-password");
+        const env = (apply.inputs.environment as SecretValue).value as Record<string, string>;
+        expect(create.dbPass).toBe(env.NEW_PASSWORD);
+        expect(
+            project.options.dependencies.some(
+                (d) => d.endsWith("credentials-database-password-a") || d.endsWith("credentials-database-password-b"),
+            ),
+        ).toBe(true);
+        const text = toPlanText(ev);
+        expect(text).not.toContain(env.NEW_PASSWORD);
+        expect(text).toMatch(/^[\s│]*create: \[secret\]$/m);
+        expect(findLeaks(ev, { text, json: JSON.stringify(toPlanJson(ev)) })).toEqual([]);
+        // Hosts follow from the created ref, and whatever uses them waits for the project.
+        const ref = String(project.outputs.ref);
+        expect(ref).toMatch(/^[a-z]{20}$/);
+        expect(env.PGHOST).toBe(`db.${ref}.supabase.co`);
+        const dependsOnProject = (name: string) => byName(ev, name).options.dependencies.includes(project.urn);
+        for (const name of [
+            "credentials-apply-database-password",
+            "credentials-kv-supabase",
+            "migrations-push",
+            "app-backup-0",
+            "app-backend-0",
+        ])
+            expect(dependsOnProject(name), name).toBe(true);
+        expect(byName(ev, "supabase-ssl").inputs.ref).toBe(ref);
+        expect(containerEnv(byName(ev, "app-backend-0")).SUPABASE_URL).toBe(`https://${ref}.supabase.co`);
+        expect(containerEnv(byName(ev, "app-backup-0")).PGHOST).toBe(`db.${ref}.supabase.co`);
+        expect(ev.outputs.supabaseUrl).toBe(`https://${ref}.supabase.co`);
+        expect(ev.outputs.database).toMatchObject({ host: `db.${ref}.supabase.co` });
+    });
+
     it("leaves dev (local) without any Management API resource", async () => {
         const ev = await evaluateStack("dev");
         expect(ev.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))).toEqual([]);

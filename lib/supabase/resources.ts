@@ -25,7 +25,8 @@ type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 /** Type tokens are `pulumi-nodejs:dynamic/toolboxai:<type>`. */
 const MODULE = "toolboxai";
 /** Outputs never shown in plain text: the token always; keys and the JWT secret where a resource has them. */
-const SECRET_OUTPUTS = ["accessToken", "apiKey", "jwtSecret", "create"];
+// The project's `create` output holds no password (the provider drops it); its input keeps the password secret.
+const SECRET_OUTPUTS = ["accessToken", "apiKey", "jwtSecret"];
 
 function declare<T extends object>(inputs: T, outputs: readonly string[]): T {
     // A dynamic resource exposes only the properties it was given: declare the computed ones.
