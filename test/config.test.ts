@@ -48,6 +48,15 @@ interface BadCase {
     plainText?: string[];
 }
 
+/** prod creating its project instead of adopting: the ref and the hosts derived from it removed. */
+const CREATE = {
+    supabaseProjectRef: undefined,
+    supabaseUrl: undefined,
+    supabaseDbHost: undefined,
+    supabaseOrganizationSlug: "toolboxai-org",
+    supabaseRegion: "eu-central-1",
+};
+
 const BAD: BadCase[] = [
     {
         what: "unknown environment",
@@ -95,7 +104,68 @@ const BAD: BadCase[] = [
         changes: { supabaseProjectRef: undefined },
         key: "supabaseProjectRef",
         shown: "(missing)",
-        allowed: /required when supabaseMode is hosted/,
+        allowed: /required when supabaseMode is hosted: .*or set supabaseOrganizationSlug, supabaseRegion to create one/,
+    },
+    {
+        what: "hosted with both a project ref and an organization to create one in",
+        stack: "prod",
+        changes: {
+            supabaseOrganizationSlug: "toolboxai-org",
+            supabaseRegion: "eu-central-1",
+            supabaseUrl: undefined,
+            supabaseDbHost: undefined,
+        },
+        key: "supabaseProjectRef",
+        shown: '"toolboxaiprodprojref"',
+        allowed: /conflicts with supabaseOrganizationSlug: .*adopt .* or supabaseOrganizationSlug to create one, not both/,
+    },
+    {
+        what: "creating a project without a region",
+        stack: "prod",
+        changes: { ...CREATE, supabaseRegion: undefined },
+        key: "supabaseRegion",
+        shown: "(missing)",
+        allowed: /required when supabaseOrganizationSlug is set: .*eu-central-1/,
+    },
+    {
+        what: "creating a project in an unknown region",
+        stack: "prod",
+        changes: { ...CREATE, supabaseRegion: "eu-central-9" },
+        key: "supabaseRegion",
+        shown: '"eu-central-9"',
+        allowed: /one of us-east-1, .*eu-central-1/,
+    },
+    {
+        what: "creating a project of an unknown instance size",
+        stack: "prod",
+        changes: { ...CREATE, supabaseInstanceSize: "huge" },
+        key: "supabaseInstanceSize",
+        shown: '"huge"',
+        allowed: /one of nano, micro, small/,
+    },
+    {
+        what: "creating a project while setting the URL the created ref decides",
+        stack: "prod",
+        changes: { ...CREATE, supabaseUrl: "https://toolboxaiprodprojref.supabase.co" },
+        key: "supabaseUrl",
+        shown: '"https://toolboxaiprodprojref.supabase.co"',
+        allowed: /follows from the created project's ref when supabaseOrganizationSlug is set/,
+    },
+    {
+        what: "a creation setting on a stack that adopts",
+        stack: "prod",
+        changes: { supabaseRegion: "eu-central-1" },
+        key: "supabaseRegion",
+        shown: '"eu-central-1"',
+        allowed: /only used when creating the project/,
+    },
+    {
+        what: "an organization slug on a local stack",
+        stack: "dev",
+        changes: { supabaseOrganizationSlug: "toolboxai-org" },
+        key: "supabaseOrganizationSlug",
+        shown: '"toolboxai-org"',
+        allowed: /only used when supabaseMode is hosted/,
     },
     {
         what: "Supabase URL that is not a URL",
@@ -860,6 +930,41 @@ describe("stack config: each bad setting gets one clear error naming the key, th
 
     it("covers at least 25 distinct cases", () => {
         expect(new Set(BAD.map((c) => c.what)).size).toBeGreaterThanOrEqual(25);
+    });
+});
+
+describe("stack config: the hosted project, adopted or created", () => {
+    it("creates when supabaseOrganizationSlug is set: name defaults to toolboxai-<environment>, no ref, no derived hosts", () => {
+        const { settings } = parseStackConfig(rawFor("prod", { ...CREATE, supabaseInstanceSize: "small" }));
+        expect(settings).toMatchObject({
+            supabaseOrganizationSlug: "toolboxai-org",
+            supabaseProjectName: "toolboxai-prod",
+            supabaseRegion: "eu-central-1",
+            supabaseInstanceSize: "small",
+        });
+        expect([settings.supabaseProjectRef, settings.supabaseUrl, settings.supabaseDbHost, settings.containerDbHost]).toEqual([
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+        ]);
+    });
+
+    it("names a malformed organization slug first (the ref is then missing too)", () => {
+        const { problems } = problemsOf(rawFor("prod", { ...CREATE, supabaseOrganizationSlug: "toolbox ai" }));
+        expect(problems[0]).toMatchObject({ key: "supabaseOrganizationSlug", shown: '"toolbox ai"' });
+        expect(problems[0].allowed).toMatch(/organization slug: letters, digits, _ and -/);
+        expect(problems.map((p) => p.key)).toContain("supabaseProjectRef");
+    });
+
+    it("adopts as before: the creation settings stay unset", () => {
+        const { settings } = parseStackConfig(rawFor("prod"));
+        expect(settings.supabaseProjectRef).toBe("toolboxaiprodprojref");
+        expect([settings.supabaseOrganizationSlug, settings.supabaseProjectName, settings.supabaseRegion]).toEqual([
+            undefined,
+            undefined,
+            undefined,
+        ]);
     });
 });
 

@@ -23,11 +23,15 @@ const fromApi =
             ? bad<T>(`comes from the Management API when supabaseMode is hosted: remove it with \`pulumi config rm ${key}\``)
             : parse(raw);
 
+/** Hosted and supabaseOrganizationSlug set: the stack creates its project instead of adopting one. */
+const creating = (s: { supabaseMode?: string; supabaseOrganizationSlug?: string }) =>
+    s.supabaseMode === "hosted" && s.supabaseOrganizationSlug !== undefined;
+
 /** Creating a project: its URL and database host are unknown until it exists, so they cannot be set. */
 const fromCreated =
-    <T, S extends { supabaseOrganizationSlug?: string }>(key: string, parse: (raw: string, s: S) => Parsed<T>) =>
+    <T, S extends { supabaseMode?: string; supabaseOrganizationSlug?: string }>(key: string, parse: (raw: string, s: S) => Parsed<T>) =>
     (raw: string, s: S) =>
-        s.supabaseOrganizationSlug
+        creating(s)
             ? bad<T>(
                   `follows from the created project's ref when supabaseOrganizationSlug is set: remove it with \`pulumi config rm ${key}\``,
               )
@@ -65,8 +69,8 @@ function projectName(raw: string): Parsed<string> {
 }
 
 /** The creation settings mean nothing when the stack adopts (or runs locally): refused rather than ignored. */
-function creationOnly(key: string, s: { supabaseOrganizationSlug?: string }): string | undefined {
-    return s.supabaseOrganizationSlug
+function creationOnly(key: string, s: { supabaseMode?: string; supabaseOrganizationSlug?: string }): string | undefined {
+    return creating(s)
         ? undefined
         : `is only used when creating the project (supabaseOrganizationSlug set): remove it with \`pulumi config rm ${key}\``;
 }
@@ -118,7 +122,7 @@ export const supabaseSettings = environmentSettings
         type: "string",
         doc: "Hosted, creating: the new project's name (1-256 characters).",
         optional: true,
-        default: (s) => s.supabaseOrganizationSlug && `toolboxai-${s.environment}`,
+        default: (s) => (creating(s) ? `toolboxai-${s.environment}` : undefined),
         yamlDefault: "",
         defaultText: "toolboxai-<environment> when creating",
         check: (_name, s) => creationOnly("supabaseProjectName", s),
@@ -128,7 +132,7 @@ export const supabaseSettings = environmentSettings
         doc: "Hosted, creating: the new project's region (a code of the Management API's region_selection).",
         optional: true,
         required: (s) =>
-            s.supabaseOrganizationSlug
+            creating(s)
                 ? "is required when supabaseOrganizationSlug is set: the region to create the project in, e.g. eu-central-1"
                 : undefined,
         yamlDefault: "",
