@@ -111,7 +111,8 @@ describe("prod's offline plan manages the hosted project", () => {
         // The password the project is created with is the one the credentials component applies and stores in Vault.
         const apply = byName(ev, "credentials-apply-database-password");
         const env = (apply.inputs.environment as SecretValue).value as Record<string, string>;
-        expect(create.dbPass).toBe(env.NEW_PASSWORD);
+        // Compared as a boolean: a failure never prints the password.
+        expect(create.dbPass === env.NEW_PASSWORD, "the project's db_pass is the applied password").toBe(true);
         expect(
             project.options.dependencies.some(
                 (d) => d.endsWith("credentials-database-password-a") || d.endsWith("credentials-database-password-b"),
@@ -304,6 +305,46 @@ describe("the providers as the engine ships them, against the double", () => {
             }
         },
     );
+
+    it("creates the project from a create-mode stack's own inputs, through the shipped provider", { timeout: 60_000 }, async () => {
+        // The project resource's inputs exactly as the program builds them from config (token and URL: the double's).
+        const ev = await evaluateStack("prod", {
+            secrets: { supabaseAccessToken: api.token },
+            overrides: {
+                supabaseApiUrl: api.url,
+                supabaseProjectRef: undefined,
+                supabaseUrl: undefined,
+                supabaseDbHost: undefined,
+                supabaseOrganizationSlug: "toolboxai-org",
+                supabaseRegion: "eu-central-1",
+                supabaseInstanceSize: "small",
+            },
+        });
+        const inputs = reveal(byName(ev, "supabase-project").inputs) as Record<string, unknown>;
+        delete inputs.__provider;
+        const password = (inputs.create as { dbPass: string }).dbPass;
+        const { provider } = await shipped(providers.projectProvider);
+        const { id, outs } = await provider.create({ ...inputs, pollSeconds: 0.01 });
+        const post = api.log.filter((r) => r.operation === "POST /v1/projects").at(-1)!;
+        expect(post.status).toBe(201);
+        expect(post.body).toMatchObject({
+            name: "toolboxai-prod",
+            organization_slug: "toolboxai-org",
+            region_selection: { type: "specific", code: "eu-central-1" },
+            desired_instance_size: "small",
+        });
+        // The project got the password the credentials component applies and writes to Vault; it is never stored.
+        expect((post.body as { db_pass?: string }).db_pass === password, "db_pass is the credentials' password").toBe(true);
+        expect(outs).toMatchObject({ ref: id, status: "ACTIVE_HEALTHY", databaseHost: `db.${id}.supabase.co` });
+        expect(JSON.stringify(outs).includes(password)).toBe(false);
+        // A rotated password (a new create.dbPass) neither replaces nor updates the project.
+        const rotated = {
+            ...inputs,
+            ref: undefined,
+            create: { ...(inputs.create as object), dbPass: "rotated-password-0123456789abcdef" },
+        };
+        expect(await provider.diff(id, outs, rotated)).toMatchObject({ changes: false, replaces: [] });
+    });
 
     it("plans prod with the double's token and URL without showing either secret", async () => {
         const ev = await evaluateStack("prod", { secrets: { supabaseAccessToken: api.token }, overrides: { supabaseApiUrl: api.url } });
