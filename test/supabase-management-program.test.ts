@@ -344,6 +344,8 @@ describe("the providers as the engine ships them, against the double", () => {
             create: { ...(inputs.create as object), dbPass: "rotated-password-0123456789abcdef" },
         };
         expect(await provider.diff(id, outs, rotated)).toMatchObject({ changes: false, replaces: [] });
+        // Switching the stack to adopt the created project (its ref set, the creation settings removed) keeps the resource.
+        expect(await provider.diff(id, outs, { ...inputs, ref: id, create: undefined })).toMatchObject({ changes: false, replaces: [] });
     });
 
     it("plans prod with the double's token and URL without showing either secret", async () => {
