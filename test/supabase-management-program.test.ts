@@ -27,6 +27,15 @@ const requireFromString = createRequire(require.resolve("@pulumi/pulumi/cmd/dyna
 ) => unknown;
 const DYNAMIC = (type: string) => `pulumi-nodejs:dynamic/toolboxai:${type}`;
 const REF = "toolboxaiprodprojref";
+/** prod creating its project instead of adopting: the ref and the hosts derived from it removed. */
+const CREATE = {
+    supabaseProjectRef: undefined,
+    supabaseUrl: undefined,
+    supabaseDbHost: undefined,
+    supabaseOrganizationSlug: "toolboxai-org",
+    supabaseRegion: "eu-central-1",
+    supabaseInstanceSize: "small",
+};
 
 describe("prod's offline plan manages the hosted project", () => {
     it("needs no hosted key in config, shows the project, the settings and the keys, with the token [secret]", async () => {
@@ -87,14 +96,7 @@ describe("prod's offline plan manages the hosted project", () => {
     it("creates the project from config: the credentials' password as [secret], everything on its host after it", async () => {
         // Create instead of adopt: prod's stack file with the ref and the hosts derived from it removed.
         const ev = await evaluateStack("prod", {
-            overrides: {
-                supabaseProjectRef: undefined,
-                supabaseUrl: undefined,
-                supabaseDbHost: undefined,
-                supabaseOrganizationSlug: "toolboxai-org",
-                supabaseRegion: "eu-central-1",
-                supabaseInstanceSize: "small",
-            },
+            overrides: CREATE,
         });
         const project = byName(ev, "supabase-project");
         expect(project.options).toMatchObject({ protect: true, retainOnDelete: true });
@@ -310,15 +312,7 @@ describe("the providers as the engine ships them, against the double", () => {
         // The project resource's inputs exactly as the program builds them from config (token and URL: the double's).
         const ev = await evaluateStack("prod", {
             secrets: { supabaseAccessToken: api.token },
-            overrides: {
-                supabaseApiUrl: api.url,
-                supabaseProjectRef: undefined,
-                supabaseUrl: undefined,
-                supabaseDbHost: undefined,
-                supabaseOrganizationSlug: "toolboxai-org",
-                supabaseRegion: "eu-central-1",
-                supabaseInstanceSize: "small",
-            },
+            overrides: { ...CREATE, supabaseApiUrl: api.url },
         });
         const inputs = reveal(byName(ev, "supabase-project").inputs) as Record<string, unknown>;
         delete inputs.__provider;
