@@ -106,6 +106,14 @@ function restoreRows(r: RestoreResult): string {
     );
 }
 
+/** restore's and drill's report for people: the summary, the row-count table, and what differs. */
+function restoreReport(summary: string, r: RestoreResult): string {
+    const verdict = r.problems.length
+        ? `\nrow counts differ:\n  ${r.problems.join("\n  ")}\n`
+        : "\nevery table's row count equals the manifest's\n";
+    return `${summary}\n\n${restoreRows(r)}\n${verdict}`;
+}
+
 /** Runs one command line; returns what to print and the exit code (the bin and the tests share this). */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
     const command = argv[0] as Command;
@@ -159,9 +167,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                 const summary = `restored ${r.key} (${r.bytes} bytes, SHA-256 ${r.sha256} matches the manifest) into ${redactUrl(target)} with ${r.jobs} jobs: download ${(r.downloadMs / 1000).toFixed(1)} s, pg_restore ${(r.restoreMs / 1000).toFixed(1)} s`;
                 return {
                     code: r.ok ? EXIT.ok : EXIT.failed,
-                    stdout: json
-                        ? `${JSON.stringify(r)}\n`
-                        : `${summary}\n\n${restoreRows(r)}\n${r.problems.length ? `\nrow counts differ:\n  ${r.problems.join("\n  ")}\n` : "\nevery table's row count equals the manifest's\n"}`,
+                    stdout: json ? `${JSON.stringify(r)}\n` : restoreReport(summary, r),
                     stderr: "",
                 };
             }
@@ -173,9 +179,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             const summary = `drill: ${r.key}, ${r.backupAgeHours} h old, restored into ${r.scratchDatabase}${r.kept ? " (kept)" : " (dropped)"} in ${r.rtoSeconds} s (download, verify, restore and count: the RTO this backup allows)`;
             return {
                 code: r.ok ? EXIT.ok : EXIT.failed,
-                stdout: json
-                    ? `${JSON.stringify(r)}\n`
-                    : `${summary}\n\n${restoreRows(r)}\n${r.problems.length ? `\nrow counts differ:\n  ${r.problems.join("\n  ")}\n` : "\nevery table's row count equals the manifest's\n"}`,
+                stdout: json ? `${JSON.stringify(r)}\n` : restoreReport(summary, r),
                 stderr: "",
             };
         }
