@@ -1,6 +1,6 @@
 /**
  * The operations tool: `npm run ops -- <command> [options]` or the `toolboxai-ops` bin.
- *   doctor   checks database, pooler, connections, schema, Redis, Vault and backups
+ *   doctor   checks database, pooler, connections, schema, Redis, Vault, backups and the hosted project
  *   restore  restores a backup (verified by SHA-256 first) and compares row counts with its manifest
  *   drill    restores the newest backup into a scratch database, verifies it, reports its age and the RTO
  *   import   copies an old database's data into the migrated schema, verified per table
@@ -31,6 +31,9 @@ const COMMON = {
     "vault-addr": { type: "string" },
     schedule: { type: "string" },
     "migrations-dir": { type: "string" },
+    "project-ref": { type: "string" },
+    "management-api-url": { type: "string" },
+    "access-token-file": { type: "string" },
     json: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -69,6 +72,7 @@ export const USAGE = `usage: ops <doctor|restore|drill|import> [options]   (docs
   where things are:  --stack <name> | --outputs <file>   (credentials from Vault: VAULT_ADDR, VAULT_TOKEN)
                      --database-url --pooler-url --s3-endpoint --bucket --prefix --region --aws-credentials-file
                      --redis-url --redis-ca --redis-password-file --vault-addr --schedule --migrations-dir
+                     --project-ref --management-api-url --access-token-file   (or SUPABASE_ACCESS_TOKEN; never the token as a flag)
   doctor   [--long-query-seconds 300] [--exposed-schemas public] [--skip redis,vault,...]
   restore  --target <database url> [--key latest|<key>] [--clean] [--jobs N] [--work-dir DIR]
   drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR]
@@ -151,7 +155,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             const results: CheckResult[] = await doctor(ctx, { longQuerySeconds, exposedSchemas, skip });
             if (results.every((r) => r.status === "skip"))
                 throw new UsageError(
-                    "nothing to check: pass --stack (or --outputs) with VAULT_ADDR/VAULT_TOKEN, or the endpoints (--database-url, --bucket, --redis-url, ...)",
+                    "nothing to check: pass --stack (or --outputs) with VAULT_ADDR/VAULT_TOKEN, or the endpoints (--database-url, --bucket, --redis-url, --project-ref, ...)",
                 );
             const code = exitCodeOf(results);
             return { code, stdout: json ? `${JSON.stringify({ ok: code === 0, checks: results })}\n` : checksTable(results), stderr: "" };

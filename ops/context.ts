@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { redisUsername } from "../components/SupabaseCredentials";
 import { DEFAULT_BACKUP_SCHEDULE } from "../lib/backup";
+import { managementUrl } from "../lib/config/supabase";
+import { projectRef } from "../lib/config/parsers";
+import { DEFAULT_MANAGEMENT_API_URL } from "../lib/supabase/client";
+import type { SplitCidrs } from "../lib/supabase/rules";
 import { VaultClient } from "./vault";
 
 const run = promisify(execFile);
@@ -37,6 +41,9 @@ export interface CommonFlags {
     "vault-addr"?: string;
     schedule?: string;
     "migrations-dir"?: string;
+    "project-ref"?: string;
+    "management-api-url"?: string;
+    "access-token-file"?: string;
 }
 
 /** The parts of the stack outputs (index.ts) the tool reads. */
@@ -45,6 +52,13 @@ export interface StackOutputs {
     vault?: { address: string; mount: string; pathPrefix: string; appRoleMount: string; policies: Record<string, string> };
     backup?: { bucketName: string; region: string; prefix: string; kmsKeyArn: string | null; schedule: string | null };
     docker?: { redisEndpoint: string; redisCaCertPem: string };
+    /** null for a local stack (no hosted project). */
+    supabaseProject?: {
+        ref: string;
+        managementApiUrl: string;
+        legacyKeysEnabled?: boolean;
+        databaseAllowedCidrs?: SplitCidrs;
+    } | null;
 }
 
 export interface Context {
@@ -63,6 +77,19 @@ export interface Context {
     redis?: { url: string; caPem?: string; password?: string };
     vault?: { client: VaultClient; mount: string; pathPrefix: string; appRoleMount: string };
     migrationsDir: string;
+    /** The hosted project the Management API checks look at; absent: why the group is skipped. */
+    hosted?: {
+        ref: string;
+        apiUrl: string;
+        /** Undefined when neither SUPABASE_ACCESS_TOKEN nor --access-token-file gives one. */
+        token?: string;
+        /** Where the token came from, named in errors (never the value). */
+        tokenSource: string;
+        /** What the stack applied; absent when the outputs do not say (flags only). */
+        expectedCidrs?: SplitCidrs;
+        expectedLegacyKeys?: boolean;
+    };
+    hostedSkipReason?: string;
     /** Where each setting came from, for the doctor's evidence. */
     sources: Record<string, "flag" | "stack" | "vault">;
 }
@@ -171,5 +198,52 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
         ctx.redis = { url: url.toString(), caPem, password };
         sources.redis = flags["redis-url"] ? "flag" : "stack";
     }
+    resolveHosted(ctx, flags, outputs, env);
     return ctx;
+}
+
+/**
+ * The hosted project: --project-ref and --management-api-url win over the stack's supabaseProject
+ * output. The token comes from SUPABASE_ACCESS_TOKEN or --access-token-file only: a flag value
+ * would sit in the shell history and the process list.
+ */
+function resolveHosted(ctx: Context, flags: CommonFlags, outputs: StackOutputs | undefined, env: NodeJS.ProcessEnv): void {
+    const project = outputs?.supabaseProject ?? undefined;
+    const ref = flags["project-ref"] ?? project?.ref;
+    if (flags["project-ref"] !== undefined) {
+        const r = projectRef(flags["project-ref"]);
+        if (!r.ok) throw new UsageError(`--project-ref ${JSON.stringify(flags["project-ref"])}: ${r.allowed}`);
+    }
+    const apiUrl = flags["management-api-url"] ?? project?.managementApiUrl ?? DEFAULT_MANAGEMENT_API_URL;
+    if (flags["management-api-url"] !== undefined) {
+        const r = managementUrl(flags["management-api-url"]);
+        if (!r.ok) throw new UsageError(`--management-api-url ${JSON.stringify(flags["management-api-url"])}: ${r.allowed}`);
+    }
+    let token: string | undefined;
+    let tokenSource = "SUPABASE_ACCESS_TOKEN";
+    if (flags["access-token-file"]) {
+        tokenSource = `--access-token-file ${flags["access-token-file"]}`;
+        try {
+            token = readFileSync(flags["access-token-file"], "utf8").trim();
+        } catch (err) {
+            throw new UsageError(`${tokenSource}: cannot read it (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+        }
+    } else token = env.SUPABASE_ACCESS_TOKEN?.trim() || undefined;
+    if (!ref) {
+        ctx.hostedSkipReason =
+            outputs?.supabaseProject === null
+                ? "local stack: its supabaseProject output is null (supabaseMode local), there is no hosted project to check"
+                : "no hosted project: pass --stack (or --outputs) of a hosted stack, or --project-ref with SUPABASE_ACCESS_TOKEN";
+        return;
+    }
+    ctx.hosted = {
+        ref,
+        apiUrl,
+        token,
+        tokenSource,
+        // A flag naming another project: the stack's expectations are not that project's.
+        expectedCidrs: project && project.ref === ref ? project.databaseAllowedCidrs : undefined,
+        expectedLegacyKeys: project && project.ref === ref ? project.legacyKeysEnabled : undefined,
+    };
+    ctx.sources.hosted = flags["project-ref"] ? "flag" : "stack";
 }

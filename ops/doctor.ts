@@ -27,6 +27,7 @@ import {
 import { headBackup, listBackups, opsS3Client } from "./backups";
 import type { Context } from "./context";
 import { connect } from "./db";
+import { hostedChecks } from "./hosted";
 import { VaultError } from "./vault";
 
 export interface DoctorOptions {
@@ -40,7 +41,7 @@ export interface DoctorOptions {
 }
 
 /** The groups doctor runs, in its output's order. */
-export const DOCTOR_GROUPS = ["database", "pooler", "redis", "vault", "backups"] as const;
+export const DOCTOR_GROUPS = ["database", "pooler", "redis", "vault", "backups", "hosted"] as const;
 
 type Check = Omit<CheckResult, "group">;
 /** A group of checks; an extension (the hosted project's) registers one of these. */
@@ -498,17 +499,8 @@ async function backupChecks(ctx: Context, o: DoctorOptions): Promise<Check[]> {
     }
 }
 
-/**
- * Extension point for the hosted project's checks (SSL enforcement, network restrictions, legacy
- * API keys) through the Supabase Management API: that work lands separately and registers its
- * group here. Until then doctor reports the group as skipped.
- */
+/** Further groups (an extension registers its own); the hosted project's group is built in (ops/hosted.ts). */
 export const extraCheckGroups: { group: string; run: CheckGroup }[] = [];
-
-const HOSTED_PROJECT_PENDING: Check = skip(
-    "Management API checks",
-    "not implemented yet: the Management API work registers them in ops/doctor.ts extraCheckGroups",
-);
 
 export async function doctor(ctx: Context, o: DoctorOptions): Promise<CheckResult[]> {
     const tag = (group: string) => (checks: Check[]) => checks.map((c) => ({ group, ...c }));
@@ -545,9 +537,8 @@ export async function doctor(ctx: Context, o: DoctorOptions): Promise<CheckResul
         skipped("redis") ? skipAll("redis") : guard("redis", () => redisChecks(ctx)),
         skipped("vault") ? skipAll("vault") : guard("vault", () => vaultChecks(ctx)),
         skipped("backups") ? skipAll("backups") : guard("backups", () => backupChecks(ctx, o)),
-        ...(extraCheckGroups.length
-            ? extraCheckGroups.map((g) => guard(g.group, () => g.run(ctx, o)))
-            : [Promise.resolve(tag("hosted project")([HOSTED_PROJECT_PENDING]))]),
+        skipped("hosted") ? skipAll("hosted") : guard("hosted", () => hostedChecks(ctx)),
+        ...extraCheckGroups.map((g) => guard(g.group, () => g.run(ctx, o))),
     ]);
     return groups.flat();
 }

@@ -38,7 +38,7 @@ const fromCreated =
             : parse(raw, s);
 
 /** https, or http on loopback only (a local double of the API in tests). */
-function managementUrl(raw: string): Parsed<string> {
+export function managementUrl(raw: string): Parsed<string> {
     const r = httpUrl(false)(raw);
     if (!r.ok) return r;
     const url = new URL(r.value);

@@ -71,6 +71,8 @@ export interface ProjectState {
     dbPass?: string;
     ssl: boolean;
     network: { dbAllowedCidrs: string[]; dbAllowedCidrsV6: string[] };
+    /** What GET network-restrictions reports: "stored" as while Supabase has not applied them yet. */
+    networkStatus?: "stored" | "applied";
     pooler: { pool_mode: "transaction" | "session"; default_pool_size: number | null };
     auth: Record<string, unknown>;
     legacyEnabled: boolean;
@@ -248,7 +250,7 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 p.ssl = (body!.requestedConfig as { database: boolean }).database;
                 return [200, { currentConfig: { database: p.ssl }, appliedSuccessfully: true }];
             case "GET /v1/projects/{ref}/network-restrictions":
-                return [200, { entitlement: "allowed", config: p.network, status: "applied" }];
+                return [200, { entitlement: "allowed", config: p.network, status: p.networkStatus ?? "applied" }];
             case "POST /v1/projects/{ref}/network-restrictions/apply":
                 p.network = structuredClone({
                     dbAllowedCidrs: (body!.dbAllowedCidrs as string[]) ?? [],
