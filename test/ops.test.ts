@@ -47,6 +47,9 @@ const outputs: string[] = [];
 const dbUrl = (database: string, tls = true) =>
     `postgresql://postgres:${DB_PASSWORD}@127.0.0.1:${pg.port}/${database}?sslmode=${tls ? `verify-full&sslrootcert=${encodeURIComponent(dbPki.caCert)}` : "disable"}`;
 
+/** Where the backups are, as every backup command takes it. */
+const backupFlags = () => ["--bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--aws-credentials-file", join(work, "aws_credentials")];
+
 async function ops(...argv: string[]): Promise<Outcome & { json: Record<string, unknown> }> {
     const o = await main(argv, {});
     outputs.push(o.stdout, o.stderr);
@@ -335,18 +338,7 @@ describe("ops doctor", () => {
 describe("ops restore and drill", () => {
     it("restores the latest backup with the manifest's row counts and the source's exact data", async () => {
         await pg.sql("create database restored");
-        const r = await ops(
-            "restore",
-            "--json",
-            "--bucket",
-            BUCKET,
-            "--s3-endpoint",
-            s3.endpoint,
-            "--aws-credentials-file",
-            join(work, "aws_credentials"),
-            "--target",
-            dbUrl("restored"),
-        );
+        const r = await ops("restore", "--json", ...backupFlags(), "--target", dbUrl("restored"));
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
         expect(r.json).toMatchObject({ ok: true, key: latest.key, problems: [] });
@@ -355,17 +347,7 @@ describe("ops restore and drill", () => {
     }, 120_000);
 
     it("refuses a target with tables in the restored schemas unless --clean", async () => {
-        const base = [
-            "restore",
-            "--bucket",
-            BUCKET,
-            "--s3-endpoint",
-            s3.endpoint,
-            "--aws-credentials-file",
-            join(work, "aws_credentials"),
-            "--target",
-            dbUrl("restored"),
-        ];
+        const base = ["restore", ...backupFlags(), "--target", dbUrl("restored")];
         const refused = await ops(...base);
         expect(refused.code).toBe(1);
         expect(refused.stderr).toMatch(/restore refused: the target .* already has \d+ table\(s\) in the restored schemas .* pass --clean/);
@@ -406,18 +388,7 @@ describe("ops restore and drill", () => {
     }, 120_000);
 
     it("drill restores the newest backup into a scratch database, reports its age and RTO, and drops it", async () => {
-        const r = await ops(
-            "drill",
-            "--json",
-            "--bucket",
-            BUCKET,
-            "--s3-endpoint",
-            s3.endpoint,
-            "--aws-credentials-file",
-            join(work, "aws_credentials"),
-            "--server",
-            dbUrl("postgres"),
-        );
+        const r = await ops("drill", "--json", ...backupFlags(), "--server", dbUrl("postgres"));
         expect(r.code).toBe(0);
         expect(r.json).toMatchObject({ ok: true, key: latest.key, kept: false, problems: [] });
         expect(r.json.rtoSeconds).toBeGreaterThan(0);
@@ -426,19 +397,7 @@ describe("ops restore and drill", () => {
     }, 120_000);
 
     it("drill --keep leaves the scratch database with the source's exact data", async () => {
-        const r = await ops(
-            "drill",
-            "--json",
-            "--keep",
-            "--bucket",
-            BUCKET,
-            "--s3-endpoint",
-            s3.endpoint,
-            "--aws-credentials-file",
-            join(work, "aws_credentials"),
-            "--server",
-            dbUrl("postgres"),
-        );
+        const r = await ops("drill", "--json", "--keep", ...backupFlags(), "--server", dbUrl("postgres"));
         expect(r.code).toBe(0);
         const scratch = String(r.json.scratchDatabase);
         expect(await tableChecksums(scratch)).toEqual(await tableChecksums("app"));

@@ -65,6 +65,22 @@ export async function createVolume(docker: Docker, r: RecordedResource): Promise
 
 const ns = (d: unknown) => (typeof d === "string" && d !== "" ? Number(parseGoDuration(d)) : 0);
 
+type PlannedHealthcheck = { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number };
+
+/** The Engine API's health check (durations in nanoseconds) from a planned container's or task's healthcheck. */
+function engineHealthcheck(planned: unknown) {
+    const health = planned as PlannedHealthcheck | undefined;
+    return health
+        ? {
+              Test: health.tests,
+              Interval: ns(health.interval),
+              Timeout: ns(health.timeout),
+              StartPeriod: ns(health.startPeriod),
+              Retries: health.retries ?? 0,
+          }
+        : undefined;
+}
+
 /** The Engine API body kreuzwerker builds from the container's inputs (resourceDockerContainerCreate). */
 export function containerCreateBody(r: RecordedResource, subs: Substitutions): Docker.ContainerCreateOptions {
     const i = reveal(r.inputs) as Inputs;
@@ -78,8 +94,6 @@ export function containerCreateBody(r: RecordedResource, subs: Substitutions): D
         ]),
     );
     const volumes = (i.volumes as { volumeName?: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? [];
-    const health = i.healthcheck as
-        { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number } | undefined;
     const caps = i.capabilities as { adds?: string[]; drops?: string[] } | undefined;
     const hosts = (i.hosts as { host: string; ip: string }[] | undefined) ?? [];
     return {
@@ -91,15 +105,7 @@ export function containerCreateBody(r: RecordedResource, subs: Substitutions): D
         User: (i.user as string | undefined) ?? "",
         ExposedPorts: ports.length ? exposed : undefined,
         Labels: labelMap(i.labels, subs.ids),
-        Healthcheck: health
-            ? {
-                  Test: health.tests,
-                  Interval: ns(health.interval),
-                  Timeout: ns(health.timeout),
-                  StartPeriod: ns(health.startPeriod),
-                  Retries: health.retries ?? 0,
-              }
-            : undefined,
+        Healthcheck: engineHealthcheck(i.healthcheck),
         HostConfig: {
             Privileged: i.privileged === true,
             RestartPolicy: { Name: String(i.restart ?? "no"), MaximumRetryCount: Number(i.maxRetryCount ?? 0) },
@@ -210,8 +216,6 @@ export function serviceSpec(
     const i = reveal(r.inputs) as Inputs;
     const task = i.taskSpec as Inputs;
     const c = task.containerSpec as Inputs;
-    const health = c.healthcheck as
-        { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number } | undefined;
     const file = (f: FileRef) => ({ Name: f.fileName, UID: f.fileUid ?? "0", GID: f.fileGid ?? "0", Mode: f.fileMode ?? 0o444 });
     const mounts = ((c.mounts as Inputs[] | undefined) ?? []).map((m) => ({
         Target: m.target,
@@ -249,15 +253,7 @@ export function serviceSpec(
                 Labels: labelMap(c.labels),
                 Mounts: mounts,
                 Hosts: ((c.hosts as { host: string; ip: string }[] | undefined) ?? []).map((h) => `${h.host}:${h.ip}`),
-                Healthcheck: health
-                    ? {
-                          Test: health.tests,
-                          Interval: ns(health.interval),
-                          Timeout: ns(health.timeout),
-                          StartPeriod: ns(health.startPeriod),
-                          Retries: health.retries ?? 0,
-                      }
-                    : undefined,
+                Healthcheck: engineHealthcheck(c.healthcheck),
                 Secrets: ((c.secrets as FileRef[] | undefined) ?? []).map((s) => ({
                     File: file(s),
                     SecretID: subs.ids[s.secretId!],
