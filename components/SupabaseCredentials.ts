@@ -22,6 +22,7 @@ import {
     type PasswordSlots,
     type RedisUser,
     type RotationPeriod,
+    redisUsername,
 } from "../lib/credentials";
 import { postgresUrl } from "../lib/postgres";
 import { vaultKvPath, vaultSecretName } from "../lib/naming";
@@ -63,11 +64,6 @@ export interface AppRoleCredentials {
     /** Not secret by itself (Vault treats it as an identifier). */
     roleId: pulumi.Output<string>;
     secretId: pulumi.Output<string>;
-}
-
-/** The guide's Redis user naming (`rediss://toolboxai_backend@redis:6380`). */
-export function redisUsername(user: RedisUser): string {
-    return `toolboxai_${user}`;
 }
 
 /**

@@ -44,6 +44,11 @@ export type Consumer = (typeof CONSUMERS)[number];
 export const REDIS_USERS = [...CONSUMERS, "healthcheck"] as const;
 export type RedisUser = (typeof REDIS_USERS)[number];
 
+/** The guide's Redis user naming (`rediss://toolboxai_backend@redis:6380`). */
+export function redisUsername(user: RedisUser): string {
+    return `toolboxai_${user}`;
+}
+
 /**
  * What each consumer may read, as secret names under the prefix. The backend serves the API and
  * needs the Supabase keys; the worker needs the database, its own Redis user and (hosted) its own

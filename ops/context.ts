@@ -7,10 +7,10 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { redisUsername } from "../components/SupabaseCredentials";
 import { DEFAULT_BACKUP_SCHEDULE } from "../lib/backup";
-import { managementUrl } from "../lib/config/supabase";
-import { projectRef } from "../lib/config/parsers";
+import { managementUrl, projectRef } from "../lib/config/parsers";
+import { redisUsername } from "../lib/credentials";
+import { postgresUrl } from "../lib/postgres";
 import { DEFAULT_MANAGEMENT_API_URL } from "../lib/supabase/client";
 import type { SplitCidrs } from "../lib/supabase/rules";
 import { VaultClient } from "./vault";
@@ -124,13 +124,6 @@ export async function loadOutputs(flags: CommonFlags): Promise<StackOutputs | un
     }
 }
 
-function urlWithUser(base: string, user: string, password: string): string {
-    const u = new URL(base);
-    u.username = encodeURIComponent(user);
-    u.password = encodeURIComponent(password);
-    return u.toString();
-}
-
 /** Resolves every endpoint: flags first, then the stack's outputs with credentials from Vault. */
 export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Promise<Context> {
     const outputs = await loadOutputs(flags);
@@ -164,8 +157,15 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
         const password = (await kv("database"))?.password;
         const p = outputs.database.pooler;
         if (password) {
-            const base = `postgresql://${p.host}:${p.port}/${encodeURIComponent(outputs.database.name)}?sslmode=${outputs.database.sslMode}`;
-            [ctx.poolerUrl, sources.pooler] = [urlWithUser(base, p.user, password), "vault"];
+            const url = postgresUrl({
+                user: p.user,
+                password,
+                host: p.host,
+                port: p.port,
+                database: outputs.database.name,
+                sslMode: outputs.database.sslMode,
+            });
+            [ctx.poolerUrl, sources.pooler] = [url, "vault"];
         }
     }
 

@@ -6,7 +6,7 @@ import { isIP } from "node:net";
 import { Cron } from "croner";
 import { SCHEMA_NAME } from "../backup";
 import { HOST_GATEWAY_ALIAS, isLoopbackHost } from "../endpoints";
-import { bad, ok, type ConfigProblem, type Parsed } from "./schema";
+import { bad, ok, type ConfigProblem, type Parsed } from "./parsed";
 
 export function oneOf<T extends string>(allowed: readonly T[]) {
     return (raw: string): Parsed<T> =>
@@ -175,4 +175,14 @@ export function jsonObject(key: string, raw: string, report: (p: ConfigProblem) 
     }
     report({ key, shown: JSON.stringify(raw), allowed: "must be a JSON object (in the stack file, a YAML mapping)" });
     return undefined;
+}
+
+/** The Management API base URL: https, or http on loopback only (a local double of the API in tests). */
+export function managementUrl(raw: string): Parsed<string> {
+    const r = httpUrl(false)(raw);
+    if (!r.ok) return r;
+    const url = new URL(r.value);
+    return url.protocol !== "https:" && !isLoopbackHost(url.hostname)
+        ? bad("must be an https:// URL (http:// only on a loopback host)")
+        : r;
 }

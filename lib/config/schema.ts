@@ -8,16 +8,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../constants";
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; allowed: string };
-export const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-export const bad = <T>(allowed: string): Parsed<T> => ({ ok: false, allowed });
+import { type ConfigProblem, type Parsed } from "./parsed";
 
-export interface ConfigProblem {
-    key: string;
-    /** The bad value as shown to the user; secrets are never echoed. */
-    shown: string;
-    allowed: string;
-}
+export { bad, ok, type ConfigProblem, type Parsed } from "./parsed";
 
 export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: readonly ConfigProblem[]) {

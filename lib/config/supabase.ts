@@ -1,6 +1,5 @@
 /** Supabase and its database: the project, the direct connection, TLS and the transaction pooler. */
 import { LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
-import { isLoopbackHost } from "../endpoints";
 import { DEFAULT_MANAGEMENT_API_URL } from "../supabase/client";
 import {
     allowsAll,
@@ -12,7 +11,7 @@ import {
     type SplitCidrs,
 } from "../supabase/rules";
 import { environmentSettings } from "./environment";
-import { boolean, caCertificate, hostname, httpUrl, identifier, integer, oneOf, port, projectRef } from "./parsers";
+import { boolean, caCertificate, hostname, httpUrl, identifier, integer, managementUrl, oneOf, port, projectRef } from "./parsers";
 import { bad, ok, type Parsed } from "./schema";
 
 /** Hosted: the pooler's host, port and user come from the Management API, never from config. */
@@ -36,16 +35,6 @@ const fromCreated =
                   `follows from the created project's ref when supabaseOrganizationSlug is set: remove it with \`pulumi config rm ${key}\``,
               )
             : parse(raw, s);
-
-/** https, or http on loopback only (a local double of the API in tests). */
-export function managementUrl(raw: string): Parsed<string> {
-    const r = httpUrl(false)(raw);
-    if (!r.ok) return r;
-    const url = new URL(r.value);
-    return url.protocol !== "https:" && !isLoopbackHost(url.hostname)
-        ? bad("must be an https:// URL (http:// only on a loopback host)")
-        : r;
-}
 
 /** `databaseAllowedCidrs`: comma-separated CIDRs, or `none` for empty lists (block every address). */
 function allowedCidrs(raw: string): Parsed<SplitCidrs> {
