@@ -10,7 +10,7 @@ import type { Evaluation } from "../lib/offline/evaluate";
 import { findLeaks } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { byName, evaluateProgramInline, evaluateStack, ofType, PROJECT_DIR, STACKS, TEST_CLOCK } from "./harness";
-import { effectiveSecretIdTtl, goSeconds } from "./support/vault";
+import { effectiveSecretIdTtl, goSeconds, parseVaultPolicy } from "./support/vault";
 
 const PREFIX = { dev: "toolboxai-dev", prod: "toolboxai", e2e: "toolboxai-dev" } as const;
 const HOSTED = { supabaseAccessToken: `sbp_${"ab12".repeat(10)}` };
@@ -98,6 +98,9 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             const policy = byName(ev, `credentials-${consumer}-policy`);
             expect(policy.inputs.name).toBe(`${prefix}-${consumer}`);
             const grants = policyPaths(String(policy.inputs.policy));
+            // HashiCorp's own HCL parser reads exactly these grants, and nothing else.
+            const parsed = await parseVaultPolicy(String(policy.inputs.policy));
+            expect(parsed).toEqual(Object.fromEntries(grants.map((g) => [g.path, JSON.parse(`[${g.capabilities}]`) as string[]])));
             const secretGrants = grants.filter((g) => !g.path.startsWith("auth/token/"));
             expect(secretGrants.map((g) => g.path)).toEqual(expected[consumer]);
             for (const g of secretGrants) expect(g.capabilities).toBe('"read"');
