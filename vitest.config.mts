@@ -44,8 +44,9 @@ export default defineConfig({
                     sequence: { groupOrder: 0 },
                 },
             },
-            // Then the real-server tests, which mostly wait on their servers: more of them at once than there are cores.
-            { extends: true, test: { name: "real", include: REAL_SERVER_TESTS, maxWorkers: 4, sequence: { groupOrder: 1 } } },
+            // Then the real-server tests, two at a time: with four, the backup job's "S3 stalls" test
+            // timed out now and then beside the Celery and engine suites (cause not found yet).
+            { extends: true, test: { name: "real", include: REAL_SERVER_TESTS, maxWorkers: 2, sequence: { groupOrder: 1 } } },
         ],
     },
 });
