@@ -15,7 +15,7 @@ export default tseslint.config(
     {
         // Plain CommonJS that runs before any TypeScript can: the require hook, the ops bin, and the
         // replays of the engine's own TypeScript registration.
-        files: ["scripts/register.js", "ops/bin.js", "**/*.cjs"],
+        files: ["scripts/register.js", "scripts/codeCache.js", "ops/bin.js", "**/*.cjs"],
         languageOptions: { sourceType: "commonjs", globals: globals.node },
         rules: { "@typescript-eslint/no-require-imports": "off" },
     },

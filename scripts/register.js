@@ -9,24 +9,13 @@ const path = require("node:path");
 const { addHook } = require("pirates");
 
 // V8's code cache for every module the plan loads (the SDK and providers included): Node 22+ has
-// it built in; on older Node, v8-compile-cache does the same. Same location and switch as below.
+// it built in; on older Node, scripts/codeCache.js does the same. Same location and switch as below.
 const codeCacheSetting = process.env.TOOLBOXAI_TS_CACHE;
 if (codeCacheSetting !== "off") {
     const codeCacheDir = path.join(codeCacheSetting || path.join(__dirname, "..", "node_modules", ".cache", "toolboxai-ts"), "v8");
     const nodeModule = require("node:module");
-    if (typeof nodeModule.enableCompileCache === "function") {
-        nodeModule.enableCompileCache(codeCacheDir);
-    } else {
-        process.env.V8_COMPILE_CACHE_CACHE_DIR = codeCacheDir;
-        const nodeCompile = nodeModule.prototype._compile;
-        require("v8-compile-cache");
-        // v8-compile-cache compiles everything as CommonJS; an ES module that CommonJS requires
-        // (require(esm), e.g. jose) arrives with format "module" and goes to Node's own compiler.
-        const cachedCompile = nodeModule.prototype._compile;
-        nodeModule.prototype._compile = function (content, filename, format) {
-            return format === "module" ? nodeCompile.call(this, content, filename, format) : cachedCompile.call(this, content, filename);
-        };
-    }
+    if (typeof nodeModule.enableCompileCache === "function") nodeModule.enableCompileCache(codeCacheDir);
+    else require("./codeCache").installCodeCache(codeCacheDir);
 }
 
 const setting = process.env.TOOLBOXAI_TS_CACHE;

@@ -84,6 +84,7 @@ describe("backup-job/Dockerfile, replayed", () => {
             "lib",
             "package-lock.json",
             "package.json",
+            "scripts/codeCache.js",
             "scripts/register.js",
         ]);
         expect(existsSync(join(image.build.root, image.build.workdir, "dist", "backup-job.js"))).toBe(true);

@@ -1,0 +1,138 @@
+// V8's code cache for CommonJS modules on Node versions without `module.enableCompileCache`
+// (Node 20; Node 22+ has it built in and register.js uses that instead).
+//
+// Why not the v8-compile-cache package: it asks V8 to serialize every module on every run and
+// rewrites its whole blob at every exit (about 60 ms per plan, more than the cache saves on a
+// warm run). Here a module is serialized only when it had no usable entry, after the run (so the
+// functions it compiled lazily are in the entry too), and the store is written only then.
+//
+// One store per entry script: `<dir>/<script>.blob` (the entries back to back) and
+// `<script>.json` ({ filename: [content hash, offset, length] }). Entries are checked against a
+// hash of the module's source, since V8 itself checks only the source's length. Stores are
+// replaced by rename, so concurrent runs never read a torn file; the last writer wins.
+"use strict";
+const { createHash } = require("node:crypto");
+const fs = require("node:fs");
+const Module = require("node:module");
+const path = require("node:path");
+const vm = require("node:vm");
+// Loaded before the hook is installed: the lexer's own source mentions import.
+const lexer = require("es-module-lexer");
+
+const NODE_COMPILES = -1;
+
+/** A shebang is only valid at the very start of a script, which the module wrapper no longer is. */
+const withoutShebang = (content) => (content.startsWith("#!") ? `//${content.slice(2)}` : content);
+
+/** Whether a module may call import() (or fails to lex, which counts as yes): es-module-lexer skips strings and comments. */
+function callsImport(content) {
+    if (!content.includes("import")) return false;
+    try {
+        return lexer.parse(withoutShebang(content))[0].length > 0;
+    } catch {
+        return true;
+    }
+}
+
+function storeName() {
+    const entry = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) : "eval";
+    return entry.replace(/[^A-Za-z0-9._-]/g, "_") || "eval";
+}
+
+function readStore(base) {
+    try {
+        return { map: JSON.parse(fs.readFileSync(`${base}.json`, "utf8")), blob: fs.readFileSync(`${base}.blob`) };
+    } catch {
+        return { map: {}, blob: Buffer.alloc(0) };
+    }
+}
+
+function writeStore(base, entries) {
+    const map = {};
+    const buffers = [];
+    let offset = 0;
+    for (const [filename, [hash, data]] of entries) {
+        if (data === null) {
+            map[filename] = [hash, NODE_COMPILES, 0];
+            continue;
+        }
+        map[filename] = [hash, offset, data.length];
+        buffers.push(data);
+        offset += data.length;
+    }
+    const temporary = `${base}.${process.pid}.tmp`;
+    try {
+        fs.mkdirSync(path.dirname(base), { recursive: true });
+        fs.writeFileSync(`${temporary}.blob`, Buffer.concat(buffers));
+        fs.writeFileSync(`${temporary}.json`, JSON.stringify(map));
+        // The blob first: a reader that sees the new map also sees the blob it indexes.
+        fs.renameSync(`${temporary}.blob`, `${base}.blob`);
+        fs.renameSync(`${temporary}.json`, `${base}.json`);
+    } catch {
+        // A read-only checkout still runs, just without the cache.
+        fs.rmSync(`${temporary}.blob`, { force: true });
+        fs.rmSync(`${temporary}.json`, { force: true });
+    }
+}
+
+function makeRequire(mod) {
+    const require = (id) => mod.require(id);
+    require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+    require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
+    require.main = process.mainModule;
+    require.extensions = Module._extensions;
+    require.cache = Module._cache;
+    return require;
+}
+
+/** Installs the cache for every CommonJS module compiled from now on, stored under `dir`. */
+function installCodeCache(dir) {
+    const base = path.join(dir, storeName());
+    const stored = readStore(base);
+    /** filename -> [hash, cached data, the Script to serialize at exit, or null: Node compiles it] */
+    const entries = new Map();
+    let dirty = false;
+    const nodeCompile = Module.prototype._compile;
+
+    Module.prototype._compile = function (content, filename, format) {
+        // Node compiles the ES modules that CommonJS requires (require(esm)) itself.
+        if (format === "module") return nodeCompile.call(this, content, filename, format);
+        const hash = createHash("sha1").update(content).digest("base64");
+        const known = stored.map[filename];
+        const fresh = known !== undefined && known[0] === hash;
+        // So does it compile modules that call import(): on Node 20 a vm.Script can give import()
+        // Node's loader only behind an experimental flag, and loses it when run from cached data.
+        // Whether a module does is read once per content and kept in the store (offset -1).
+        if (fresh ? known[1] === NODE_COMPILES : callsImport(content)) {
+            entries.set(filename, [hash, null]);
+            if (!fresh) dirty = true;
+            return nodeCompile.call(this, content, filename, format);
+        }
+        const cachedData = fresh ? stored.blob.subarray(known[1], known[1] + known[2]) : undefined;
+        const script = new vm.Script(Module.wrap(withoutShebang(content)), { filename, cachedData });
+        if (cachedData && !script.cachedDataRejected) {
+            entries.set(filename, [hash, cachedData]);
+        } else {
+            entries.set(filename, [hash, script]);
+            dirty = true;
+        }
+        const compiled = script.runInThisContext({ displayErrors: true });
+        return compiled.call(this.exports, this.exports, makeRequire(this), this, filename, path.dirname(filename));
+    };
+
+    process.once("exit", () => {
+        if (!dirty) return;
+        // Entries of modules this run did not load stay, for runs that do load them.
+        for (const [filename, [hash, offset, length]] of Object.entries(stored.map)) {
+            if (entries.has(filename)) continue;
+            entries.set(filename, [hash, offset === NODE_COMPILES ? null : stored.blob.subarray(offset, offset + length)]);
+        }
+        const serialized = [...entries].map(([filename, [hash, data]]) => [
+            filename,
+            [hash, data instanceof vm.Script ? data.createCachedData() : data],
+        ]);
+        writeStore(base, serialized);
+    });
+}
+
+module.exports = { installCodeCache };
