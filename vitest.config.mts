@@ -44,8 +44,7 @@ export default defineConfig({
                     sequence: { groupOrder: 0 },
                 },
             },
-            // Then the real-server tests, two at a time: with four, the backup job's "S3 stalls" test
-            // timed out now and then beside the Celery and engine suites (cause not found yet).
+            // Then the real-server tests, two at a time (one per core: they start servers and engines).
             { extends: true, test: { name: "real", include: REAL_SERVER_TESTS, maxWorkers: 2, sequence: { groupOrder: 1 } } },
         ],
     },

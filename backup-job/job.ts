@@ -354,6 +354,12 @@ export async function runBackup(
         session.kill();
         dump.kill("SIGTERM");
         compress.kill("SIGTERM");
+        // A child reports "close" only once its pipes are closed, and a pipe that still holds data
+        // nobody reads (the upload stopped reading) never closes: without this the run would wait
+        // on the exits below for ever, and the job's own timeout could not end it either.
+        dump.stdout!.destroy();
+        compress.stdin!.destroy();
+        compress.stdout!.destroy();
     };
     const judge = (exit: ChildExit) => {
         if (exit.code === 0 || givingUp || dumpFailure) return;

@@ -386,6 +386,28 @@ describe("backup job against PostgreSQL and S3", () => {
             120_000,
         );
 
+        it("S3 stalls while the dump has more to write: the run still ends, it does not wait on full pipes", async () => {
+            // A pg_dump that never stops writing: when the upload gives up, data is still queued in
+            // both pipes. A child whose output nobody reads any more never reports "close".
+            const endless = join(work, "endless-pg_dump");
+            writeFileSync(endless, "#!/bin/sh\nexec cat /dev/urandom\n", { mode: 0o755 });
+            let hung = false;
+            let watchdog: NodeJS.Timeout | undefined;
+            const result = await runJob(
+                jobEnv({ BACKUP_PG_DUMP: endless, BACKUP_S3_ENDPOINT: `http://127.0.0.1:${stalled.port}`, BACKUP_S3_TIMEOUT_SECONDS: "1" }),
+                async (child) => {
+                    // The job gives up within seconds; one that is still running after 40 s hangs for good.
+                    watchdog = setTimeout(() => (hung = child.kill("SIGKILL")), 40_000);
+                },
+            );
+            clearTimeout(watchdog);
+            expect(hung, "the job was still running 40 s after S3 stopped answering").toBe(false);
+            expect(result.record).toMatchObject({ event: "backup.failed", stage: "storage" });
+            expect(String(result.record.error)).toMatch(/stopped answering/);
+            expect(result.code).toBe(4);
+            expect(await backupSessions()).toBe("0");
+        }, 60_000);
+
         it("zstd that cannot start fails the run at once, and stops pg_dump", async () => {
             const result = await runJob(jobEnv({ PGDATABASE: "bulk", BACKUP_ZSTD: join(work, "no-such-zstd") }));
             expect(result.record).toMatchObject({ event: "backup.failed", stage: "dump" });
