@@ -29,6 +29,8 @@ needed=(
     "/usr/sbin/dockerd:docker.io"
     "/usr/bin/docker:docker.io"
     "/usr/sbin/debootstrap:debootstrap"
+    # the stand-in Dockerfile's test asks dpkg which package gives the backend's health check curl
+    "curl:curl"
 )
 
 have() {
