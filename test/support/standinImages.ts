@@ -3,7 +3,7 @@
  * filesystem (debootstrap) holding redis-server, Celery, curl, Node and coreutils, cached as a tar
  * under ~/.cache/toolboxai-test-images/<hash of what goes in>/ so that later runs only import it,
  * then one small image per role, tagged as each image name the plan uses. Backend and worker are
- * the role stages of the committed standin/Dockerfile (the one newcomers build without GHCR
+ * the role stages of the committed ./standin/Dockerfile (the one newcomers build without GHCR
  * access), built on this root filesystem instead of its public base: there is no registry here.
  */
 import { execFile } from "node:child_process";
