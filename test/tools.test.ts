@@ -74,6 +74,7 @@ describe("the install script covers the helpers", () => {
                 "/usr/sbin/dockerd",
                 "/usr/bin/docker",
                 "/usr/sbin/debootstrap",
+                "curl",
                 "/nonexistent/*/bin/tool",
             ]),
         );
