@@ -32,7 +32,7 @@ export interface JobConfig {
     region: string;
     sse: "AES256" | "aws:kms";
     kmsKeyId?: string;
-    /** zstd level; 1 (multi-threaded) measured smaller than `pg_dump --compress=9` at a fraction of its time (README). */
+    /** zstd level; 1 (multi-threaded) measured smaller than `pg_dump --compress=9` at a fraction of its time (docs/benchmarks.md). */
     compressionLevel: number;
     partSizeMb: number;
     /** read: download the object and compare its SHA-256; head: compare size and encryption only. */

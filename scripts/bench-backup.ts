@@ -151,7 +151,7 @@ async function main(): Promise<void> {
             }
         }
 
-        // Restore each method's last object into a fresh database, the way its README says.
+        // Restore each method's last object into a fresh database, the way its own docs say (the guide; docs/operations/backup-and-restore.md).
         const restoreMs: Record<"job" | "guide", number> = { job: 0, guide: 0 };
         for (const method of ["guide", "job"] as const) {
             const key = samples[method][samples[method].length - 1].key;

@@ -6,10 +6,11 @@
 // warm run). Here a module is serialized only when it had no usable entry, after the run (so the
 // functions it compiled lazily are in the entry too), and the store is written only then.
 //
-// One store per entry script: `<dir>/<script>.blob` (the entries back to back) and
-// `<script>.json` ({ filename: [content hash, offset, length] }). Entries are checked against a
-// hash of the module's source, since V8 itself checks only the source's length. Stores are
-// replaced by rename, so concurrent runs never read a torn file; the last writer wins.
+// One store per entry script, `<dir>/<script>.cache`: the length of a JSON map
+// ({ filename: [content hash, offset, length] }), the map, then the entries back to back. Entries
+// are checked against a hash of the module's source, since V8 itself checks only the source's
+// length. A store is replaced by rename, so concurrent runs never read a torn one; the last
+// writer wins.
 "use strict";
 const { createHash } = require("node:crypto");
 const fs = require("node:fs");
@@ -39,15 +40,17 @@ function storeName() {
     return entry.replace(/[^A-Za-z0-9._-]/g, "_") || "eval";
 }
 
-function readStore(base) {
+function readStore(file) {
     try {
-        return { map: JSON.parse(fs.readFileSync(`${base}.json`, "utf8")), blob: fs.readFileSync(`${base}.blob`) };
+        const data = fs.readFileSync(file);
+        const mapLength = data.readUInt32LE(0);
+        return { map: JSON.parse(data.toString("utf8", 4, 4 + mapLength)), blob: data.subarray(4 + mapLength) };
     } catch {
         return { map: {}, blob: Buffer.alloc(0) };
     }
 }
 
-function writeStore(base, entries) {
+function writeStore(file, entries) {
     const map = {};
     const buffers = [];
     let offset = 0;
@@ -60,18 +63,18 @@ function writeStore(base, entries) {
         buffers.push(data);
         offset += data.length;
     }
-    const temporary = `${base}.${process.pid}.tmp`;
+    const header = Buffer.from(JSON.stringify(map));
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(header.length);
+    const temporary = `${file}.${process.pid}.tmp`;
     try {
-        fs.mkdirSync(path.dirname(base), { recursive: true });
-        fs.writeFileSync(`${temporary}.blob`, Buffer.concat(buffers));
-        fs.writeFileSync(`${temporary}.json`, JSON.stringify(map));
-        // The blob first: a reader that sees the new map also sees the blob it indexes.
-        fs.renameSync(`${temporary}.blob`, `${base}.blob`);
-        fs.renameSync(`${temporary}.json`, `${base}.json`);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(temporary, Buffer.concat([length, header, ...buffers]));
+        // One file, replaced in one step: a reader sees the old store or the new one, never a mix.
+        fs.renameSync(temporary, file);
     } catch {
         // A read-only checkout still runs, just without the cache.
-        fs.rmSync(`${temporary}.blob`, { force: true });
-        fs.rmSync(`${temporary}.json`, { force: true });
+        fs.rmSync(temporary, { force: true });
     }
 }
 
@@ -87,8 +90,8 @@ function makeRequire(mod) {
 
 /** Installs the cache for every CommonJS module compiled from now on, stored under `dir`. */
 function installCodeCache(dir) {
-    const base = path.join(dir, storeName());
-    const stored = readStore(base);
+    const file = path.join(dir, `${storeName()}.cache`);
+    const stored = readStore(file);
     /** filename -> [hash, cached data, the Script to serialize at exit, or null: Node compiles it] */
     const entries = new Map();
     let dirty = false;
@@ -131,7 +134,7 @@ function installCodeCache(dir) {
             filename,
             [hash, data instanceof vm.Script ? data.createCachedData() : data],
         ]);
-        writeStore(base, serialized);
+        writeStore(file, serialized);
     });
 }
 

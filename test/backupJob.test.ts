@@ -116,7 +116,7 @@ async function securityCatalog(database: string): Promise<string> {
 }
 
 async function restore(key: string, database: string): Promise<void> {
-    // The restore the README documents: zstd -dc | pg_restore.
+    // The restore docs/operations/backup-and-restore.md documents: zstd -dc | pg_restore.
     const result = await restoreFromS3(pg, { client: s3.client, bucket: BUCKET }, key, database, {
         ...process.env,
         PGPASSFILE: join(work, "pgpass"),

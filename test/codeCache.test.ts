@@ -48,7 +48,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("V8 code cache (scripts/codeCache.js)", () => {
     it("loads modules as Node does: require, require.resolve, require.main, a shebang, import()", () => {
         expect(run().trim()).toBe("answer:A shebang ok true true import ok");
-        const store = JSON.parse(readFileSync(join(cacheDir(), "main.js.json"), "utf8")) as Record<string, [string, number, number]>;
+        const file = readFileSync(join(cacheDir(), "main.js.cache"));
+        const store = JSON.parse(file.toString("utf8", 4, 4 + file.readUInt32LE(0))) as Record<string, [string, number, number]>;
         expect(Object.keys(store).sort()).toEqual([join(dir, "lib", "answer.js"), join(dir, "lib", "tool.js"), join(dir, "main.js")]);
         // main.js calls import(), so Node compiles it (offset -1); the others are served from the blob.
         expect(store[join(dir, "main.js")][1]).toBe(-1);
@@ -69,5 +70,13 @@ describe("V8 code cache (scripts/codeCache.js)", () => {
         expect(run().trim()).toBe("answer:B shebang ok true true import ok");
         // And the new code is what the store holds from now on.
         expect(run().trim()).toBe("answer:B shebang ok true true import ok");
+    });
+
+    it("ignores a damaged store and writes a good one", () => {
+        const store = join(cacheDir(), "main.js.cache");
+        writeFileSync(store, readFileSync(store).subarray(0, 40));
+        expect(run().trim()).toBe("answer:B shebang ok true true import ok");
+        const file = readFileSync(store);
+        expect(Object.keys(JSON.parse(file.toString("utf8", 4, 4 + file.readUInt32LE(0))) as object)).toHaveLength(3);
     });
 });
