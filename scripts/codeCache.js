@@ -25,9 +25,17 @@ const NODE_COMPILES = -1;
 /** A shebang is only valid at the very start of a script, which the module wrapper no longer is. */
 const withoutShebang = (content) => (content.startsWith("#!") ? `//${content.slice(2)}` : content);
 
-/** Whether a module may call import() (or fails to lex, which counts as yes): es-module-lexer skips strings and comments. */
+/** Code built at run time (`new Function`, `eval`), where an import() hides in a string. */
+const BUILDS_CODE = /(^|[^.\w$])(Function|eval)\s*\(/;
+
+/**
+ * Whether a module may call import(): es-module-lexer finds it in the code (not in strings or
+ * comments); a module that builds code at run time and mentions import( anywhere counts too, as
+ * does one that fails to lex.
+ */
 function callsImport(content) {
     if (!content.includes("import")) return false;
+    if (content.includes("import(") && BUILDS_CODE.test(content)) return true;
     try {
         return lexer.parse(withoutShebang(content))[0].length > 0;
     } catch {
@@ -44,7 +52,9 @@ function readStore(file) {
     try {
         const data = fs.readFileSync(file);
         const mapLength = data.readUInt32LE(0);
-        return { map: JSON.parse(data.toString("utf8", 4, 4 + mapLength)), blob: data.subarray(4 + mapLength) };
+        const map = JSON.parse(data.toString("utf8", 4, 4 + mapLength));
+        if (map === null || typeof map !== "object" || Array.isArray(map)) throw new Error("not a store");
+        return { map, blob: data.subarray(4 + mapLength) };
     } catch {
         return { map: {}, blob: Buffer.alloc(0) };
     }
@@ -98,21 +108,34 @@ function installCodeCache(dir) {
     const nodeCompile = Module.prototype._compile;
 
     Module.prototype._compile = function (content, filename, format) {
-        // Node compiles the ES modules that CommonJS requires (require(esm)) itself.
-        if (format === "module") return nodeCompile.call(this, content, filename, format);
+        // Node compiles the ES modules that CommonJS requires (require(esm)) itself, and keeps
+        // the source maps of modules it compiles (--enable-source-maps): those are left to it.
+        if (format === "module" || (process.sourceMapsEnabled && content.includes("sourceMappingURL=")))
+            return nodeCompile.call(this, content, filename, format);
         const hash = createHash("sha1").update(content).digest("base64");
         const known = stored.map[filename];
-        const fresh = known !== undefined && known[0] === hash;
-        // So does it compile modules that call import(): on Node 20 a vm.Script can give import()
-        // Node's loader only behind an experimental flag, and loses it when run from cached data.
-        // Whether a module does is read once per content and kept in the store (offset -1).
-        if (fresh ? known[1] === NODE_COMPILES : callsImport(content)) {
+        const fresh = Array.isArray(known) && known[0] === hash;
+        const nodeCompiles = () => {
             entries.set(filename, [hash, null]);
             if (!fresh) dirty = true;
             return nodeCompile.call(this, content, filename, format);
-        }
+        };
+        // So does a module that calls import(): on Node 20 a vm.Script can give import() Node's
+        // loader only behind an experimental flag, and loses it when run from cached data.
+        // Whether a module does is read once per content and kept in the store (offset -1).
+        if (fresh ? known[1] === NODE_COMPILES : callsImport(content)) return nodeCompiles();
         const cachedData = fresh ? stored.blob.subarray(known[1], known[1] + known[2]) : undefined;
-        const script = new vm.Script(Module.wrap(withoutShebang(content)), { filename, cachedData });
+        let script;
+        try {
+            // The wrapper's header on a line of its own, moved to line 0: errors name the module's
+            // own lines and columns, as Node's compiler does.
+            script = new vm.Script(Module.wrap(`\n${withoutShebang(content)}\n`), { filename, lineOffset: -1, cachedData });
+        } catch (err) {
+            // ES module syntax in a .js file of no declared type: Node 20.19+ detects it and loads
+            // it as an ES module. Node also reports a real syntax error in its own words.
+            if (err instanceof SyntaxError) return nodeCompiles();
+            throw err;
+        }
         if (cachedData && !script.cachedDataRejected) {
             entries.set(filename, [hash, cachedData]);
         } else {
@@ -125,9 +148,10 @@ function installCodeCache(dir) {
 
     process.once("exit", () => {
         if (!dirty) return;
-        // Entries of modules this run did not load stay, for runs that do load them.
+        // Entries of modules this run did not load stay, for runs that do load them, while their
+        // files exist.
         for (const [filename, [hash, offset, length]] of Object.entries(stored.map)) {
-            if (entries.has(filename)) continue;
+            if (entries.has(filename) || !fs.existsSync(filename)) continue;
             entries.set(filename, [hash, offset === NODE_COMPILES ? null : stored.blob.subarray(offset, offset + length)]);
         }
         const serialized = [...entries].map(([filename, [hash, data]]) => [

@@ -14,12 +14,15 @@ const CODE_CACHE = resolve(__dirname, "..", "scripts", "codeCache.js");
 let dir: string;
 const cacheDir = () => join(dir, "cache");
 
-/** Runs main.js with the cache installed from the first line, as `node -r` would, and returns its stdout. */
-function run(): string {
+/** Runs a script (main.js) with the cache installed from the first line, as `node -r` would, and returns its stdout. */
+function run(script = "main.js"): string {
     const preload = join(dir, "preload.js");
     writeFileSync(preload, `require(${JSON.stringify(CODE_CACHE)}).installCodeCache(${JSON.stringify(cacheDir())});\n`);
-    return execFileSync(process.execPath, ["-r", preload, join(dir, "main.js")], { cwd: dir, encoding: "utf8" });
+    return execFileSync(process.execPath, ["-r", preload, join(dir, script)], { cwd: dir, encoding: "utf8" });
 }
+
+/** The same script under Node's own loader. */
+const runPlain = (script: string): string => execFileSync(process.execPath, [join(dir, script)], { cwd: dir, encoding: "utf8" });
 
 function storeFiles(): Record<string, number> {
     return Object.fromEntries(readdirSync(cacheDir()).map((f) => [f, statSync(join(cacheDir(), f)).mtimeMs]));
@@ -44,6 +47,48 @@ beforeAll(() => {
     );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("V8 code cache: the same results as Node's own loader, cold and warm", () => {
+    beforeAll(() => {
+        mkdirSync(join(dir, "edge"));
+        // ES module syntax in a .js file of no declared type (Node detects it); a CommonJS module
+        // requiring an .mjs one; import() in code built at run time; an error's line and column.
+        writeFileSync(join(dir, "edge", "detected.js"), "export const detected = 'esm detected';\n");
+        writeFileSync(join(dir, "edge", "module.mjs"), "export const mjs = 'mjs required';\n");
+        writeFileSync(join(dir, "edge", "built.js"), 'module.exports = new Function("s", "return import(s)");\n');
+        // Thrown on line 1, where a wrapper on the same line would shift the column.
+        writeFileSync(join(dir, "edge", "thrower.js"), 'module.exports = () => [1].map(() => { throw new Error("boom"); });\n');
+        writeFileSync(
+            join(dir, "edge.js"),
+            [
+                'const { detected } = require("./edge/detected.js");',
+                'const { mjs } = require("./edge/module.mjs");',
+                "let where = '';",
+                'try { require("./edge/thrower.js")(); } catch (e) { where = e.stack.split("\\n")[1].replace(__dirname, "").trim(); }',
+                'require("./edge/built.js")(__dirname + "/edge/module.mjs").then(',
+                "    (m) => console.log([detected, mjs, m.mjs + ' by built import()', where].join(' | ')),",
+                "    (e) => console.log([detected, mjs, 'built import() failed: ' + e.code, where].join(' | ')),",
+                ");",
+            ].join("\n"),
+        );
+    });
+
+    it("runs edge.js as plain Node does", () => {
+        const plain = runPlain("edge.js").trim();
+        expect(plain).toBe("esm detected | mjs required | mjs required by built import() | at /edge/thrower.js:1:46");
+        expect(run("edge.js").trim()).toBe(plain); // cold: entries made
+        expect(run("edge.js").trim()).toBe(plain); // warm: served from the store
+    });
+
+    it("ignores a store that is not a map", () => {
+        const file = join(cacheDir(), "edge.js.cache");
+        const header = Buffer.from("null");
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(header.length);
+        writeFileSync(file, Buffer.concat([length, header]));
+        expect(run("edge.js").trim()).toBe(runPlain("edge.js").trim());
+    });
+});
 
 describe("V8 code cache (scripts/codeCache.js)", () => {
     it("loads modules as Node does: require, require.resolve, require.main, a shebang, import()", () => {
