@@ -69,6 +69,11 @@ export class JobError extends Error {
 }
 
 /** Exit codes a scheduler or operator can tell apart: dump is pg_dump or zstd, aborted a timeout or a signal. */
+/** libpq's connect timeout for the job's sessions, unless PGCONNECT_TIMEOUT says otherwise. */
+export const CONNECT_TIMEOUT_SECONDS = 30;
+/** How long a stopped child gets between SIGTERM and SIGKILL. */
+const KILL_AFTER_MS = 10_000;
+
 export const EXIT_CODES: Record<JobError["stage"], number> = { config: 2, dump: 3, storage: 4, verify: 5, aborted: 6 };
 
 const PREFIX = /^[a-z0-9][a-z0-9_-]{0,62}(\/[a-z0-9][a-z0-9_-]{0,62})*$/;
@@ -308,6 +313,8 @@ export async function runBackup(
     const key = backupKey(c.prefix, started);
     const client = opts.client ?? s3Client(c);
     const env = {
+        // libpq waits for ever on a connection that gets no answer; the environment may say otherwise.
+        PGCONNECT_TIMEOUT: String(CONNECT_TIMEOUT_SECONDS),
         ...(opts.env ?? process.env),
         PGHOST: c.database.host,
         PGPORT: String(c.database.port),
@@ -318,8 +325,10 @@ export async function runBackup(
     // The manifest's row counts are taken in the snapshot pg_dump dumps: identical by construction.
     let session: SnapshotSession;
     try {
-        session = await openSnapshotSession(c.psql, env);
+        // A signal while the session opens stops psql at once.
+        session = await openSnapshotSession(c.psql, env, opts.signal);
     } catch (err) {
+        if (opts.signal?.aborted) throw new JobError("aborted", "backup interrupted");
         // The same connection pg_dump would make (libpq, same variables): its error is the dump's.
         throw new JobError("dump", `cannot open the dump's database session: ${(err as Error).message}`);
     }
@@ -354,6 +363,10 @@ export async function runBackup(
         session.kill();
         dump.kill("SIGTERM");
         compress.kill("SIGTERM");
+        // A child that ignores SIGTERM is killed outright: the run must end.
+        setTimeout(() => {
+            for (const child of [dump, compress]) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        }, KILL_AFTER_MS).unref();
         // A child reports "close" only once its pipes are closed, and a pipe that still holds data
         // nobody reads (the upload stopped reading) never closes: without this the run would wait
         // on the exits below for ever, and the job's own timeout could not end it either.
@@ -385,6 +398,8 @@ export async function runBackup(
     const timer = setTimeout(() => abort(`timed out after ${c.timeoutMinutes} minutes`), c.timeoutMinutes * 60_000);
     const onSignal = () => abort("interrupted");
     opts.signal?.addEventListener("abort", onSignal, { once: true });
+    // A signal that came as the session opened, after the race above was decided.
+    if (opts.signal?.aborted) onSignal();
 
     const upload = new Upload({
         client,

@@ -62,8 +62,11 @@ export interface SnapshotSession {
     kill(): void;
 }
 
-/** Opens the session and exports its snapshot; rejects with psql's own error (connection, TLS, password). */
-export async function openSnapshotSession(psql: string, env: NodeJS.ProcessEnv): Promise<SnapshotSession> {
+/**
+ * Opens the session and exports its snapshot; rejects with psql's own error (connection, TLS,
+ * password), or at once when `signal` aborts before the snapshot is taken.
+ */
+export async function openSnapshotSession(psql: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<SnapshotSession> {
     const child: ChildProcess = spawn(psql, ["-X", "-q", "-t", "-A", "--no-password", "-v", "ON_ERROR_STOP=1"], {
         env,
         stdio: ["pipe", "pipe", "pipe"],
@@ -107,6 +110,13 @@ export async function openSnapshotSession(psql: string, env: NodeJS.ProcessEnv):
             await new Promise<void>((r) => waiters.push(r));
         }
     };
+    // Stopped and cut off (a child that left its pipes to a grandchild would not report its end).
+    const onAbort = () => {
+        child.kill("SIGTERM");
+        for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     try {
         const [snapshot] = await run("begin isolation level repeatable read read only;\nselect pg_export_snapshot();");
         if (!/^[0-9A-F-]+$/i.test(snapshot ?? "")) throw new Error(`psql returned no snapshot id: ${JSON.stringify(snapshot)}`);
@@ -131,5 +141,7 @@ export async function openSnapshotSession(psql: string, env: NodeJS.ProcessEnv):
     } catch (err) {
         child.kill("SIGTERM");
         throw err;
+    } finally {
+        signal?.removeEventListener("abort", onAbort);
     }
 }

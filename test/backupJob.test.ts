@@ -416,6 +416,23 @@ describe("backup job against PostgreSQL and S3", () => {
             expect(await backupSessions()).toBe("0");
         }, 60_000);
 
+        it("SIGTERM while the database session opens aborts at once: exit 6, nothing dumped or stored", async () => {
+            // A psql that takes 5 s to connect: the signal comes first.
+            const slowPsql = join(work, "slow-psql");
+            const psql = (await run("sh", ["-c", "command -v psql"])).stdout.trim();
+            writeFileSync(slowPsql, `#!/bin/sh\nsleep 5\nexec ${psql} "$@"\n`, { mode: 0o755 });
+            const before = await s3.keys(BUCKET);
+            const started = Date.now();
+            const result = await runJob(jobEnv({ BACKUP_PSQL: slowPsql }), async (child) => {
+                await new Promise((r) => setTimeout(r, 800));
+                child.kill("SIGTERM");
+            });
+            expect(result.record).toMatchObject({ event: "backup.failed", stage: "aborted", error: "backup interrupted" });
+            expect(result.code).toBe(6);
+            expect(Date.now() - started).toBeLessThan(4_500);
+            expect(await s3.keys(BUCKET)).toEqual(before);
+        }, 60_000);
+
         it("SIGTERM mid-dump aborts: exit 6, nothing stored, no session left", async () => {
             const before = await s3.keys(BUCKET);
             let signalled = false;
