@@ -406,6 +406,12 @@ describe("workflows", () => {
         expect(runs).toMatch(/npx supabase start/);
         expect(runs).toMatch(/ops -- doctor --stack e2e/);
         expect(steps.find((s) => s.name?.startsWith("Destroy"))).toMatchObject({ if: "always()" });
+        // The teardown assumes the role again: the deploy's credentials may have expired by then.
+        const destroyAt = steps.findIndex((s) => s.name?.startsWith("Destroy"));
+        expect(steps[destroyAt - 1]).toMatchObject({
+            if: "always()",
+            uses: expect.stringMatching(/^aws-actions\/configure-aws-credentials@/),
+        });
         expect(steps.find((s) => s.name?.startsWith("Destroy"))?.run).toMatch(/pulumi destroy --yes --stack e2e/);
     });
 
