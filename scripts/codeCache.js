@@ -150,8 +150,9 @@ function installCodeCache(dir) {
         if (!dirty) return;
         // Entries of modules this run did not load stay, for runs that do load them, while their
         // files exist.
-        for (const [filename, [hash, offset, length]] of Object.entries(stored.map)) {
-            if (entries.has(filename) || !fs.existsSync(filename)) continue;
+        for (const [filename, entry] of Object.entries(stored.map)) {
+            if (!Array.isArray(entry) || entries.has(filename) || !fs.existsSync(filename)) continue;
+            const [hash, offset, length] = entry;
             entries.set(filename, [hash, offset === NODE_COMPILES ? null : stored.blob.subarray(offset, offset + length)]);
         }
         const serialized = [...entries].map(([filename, [hash, data]]) => [

@@ -80,13 +80,15 @@ describe("V8 code cache: the same results as Node's own loader, cold and warm", 
         expect(run("edge.js").trim()).toBe(plain); // warm: served from the store
     });
 
-    it("ignores a store that is not a map", () => {
+    it("ignores a store that is not a map, or entries that are not entries", () => {
         const file = join(cacheDir(), "edge.js.cache");
-        const header = Buffer.from("null");
-        const length = Buffer.alloc(4);
-        length.writeUInt32LE(header.length);
-        writeFileSync(file, Buffer.concat([length, header]));
-        expect(run("edge.js").trim()).toBe(runPlain("edge.js").trim());
+        for (const map of ["null", JSON.stringify({ [join(dir, "edge.js")]: 5, [join(dir, "lib", "answer.js")]: 7 })]) {
+            const header = Buffer.from(map);
+            const length = Buffer.alloc(4);
+            length.writeUInt32LE(header.length);
+            writeFileSync(file, Buffer.concat([length, header]));
+            expect(run("edge.js").trim()).toBe(runPlain("edge.js").trim());
+        }
     });
 });
 
