@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadStackConfig, parseStackConfig, SECRET_KEYS, type RawConfig } from "../lib/config";
 import { readStackFiles } from "../lib/offline/stackFiles";
-import { PROJECT_DIR } from "./harness";
+import { CREATE_PROJECT, PROJECT_DIR } from "./harness";
 import { makePki, type Pki } from "./support/redis";
 
 const SECRETS = {
@@ -47,15 +47,6 @@ interface BadCase {
     allowed: RegExp;
     plainText?: string[];
 }
-
-/** prod creating its project instead of adopting: the ref and the hosts derived from it removed. */
-const CREATE = {
-    supabaseProjectRef: undefined,
-    supabaseUrl: undefined,
-    supabaseDbHost: undefined,
-    supabaseOrganizationSlug: "toolboxai-org",
-    supabaseRegion: "eu-central-1",
-};
 
 const BAD: BadCase[] = [
     {
@@ -122,7 +113,7 @@ const BAD: BadCase[] = [
     {
         what: "creating a project without a region",
         stack: "prod",
-        changes: { ...CREATE, supabaseRegion: undefined },
+        changes: { ...CREATE_PROJECT, supabaseRegion: undefined },
         key: "supabaseRegion",
         shown: "(missing)",
         allowed: /required when supabaseOrganizationSlug is set: .*eu-central-1/,
@@ -130,7 +121,7 @@ const BAD: BadCase[] = [
     {
         what: "creating a project in an unknown region",
         stack: "prod",
-        changes: { ...CREATE, supabaseRegion: "eu-central-9" },
+        changes: { ...CREATE_PROJECT, supabaseRegion: "eu-central-9" },
         key: "supabaseRegion",
         shown: '"eu-central-9"',
         allowed: /one of us-east-1, .*eu-central-1/,
@@ -138,7 +129,7 @@ const BAD: BadCase[] = [
     {
         what: "creating a project of an unknown instance size",
         stack: "prod",
-        changes: { ...CREATE, supabaseInstanceSize: "huge" },
+        changes: { ...CREATE_PROJECT, supabaseInstanceSize: "huge" },
         key: "supabaseInstanceSize",
         shown: '"huge"',
         allowed: /one of nano, micro, small/,
@@ -146,7 +137,7 @@ const BAD: BadCase[] = [
     {
         what: "creating a project while setting the URL the created ref decides",
         stack: "prod",
-        changes: { ...CREATE, supabaseUrl: "https://toolboxaiprodprojref.supabase.co" },
+        changes: { ...CREATE_PROJECT, supabaseUrl: "https://toolboxaiprodprojref.supabase.co" },
         key: "supabaseUrl",
         shown: '"https://toolboxaiprodprojref.supabase.co"',
         allowed: /follows from the created project's ref when supabaseOrganizationSlug is set/,
@@ -935,7 +926,7 @@ describe("stack config: each bad setting gets one clear error naming the key, th
 
 describe("stack config: the hosted project, adopted or created", () => {
     it("creates when supabaseOrganizationSlug is set: name defaults to toolboxai-<environment>, no ref, no derived hosts", () => {
-        const { settings } = parseStackConfig(rawFor("prod", { ...CREATE, supabaseInstanceSize: "small" }));
+        const { settings } = parseStackConfig(rawFor("prod", { ...CREATE_PROJECT, supabaseInstanceSize: "small" }));
         expect(settings).toMatchObject({
             supabaseOrganizationSlug: "toolboxai-org",
             supabaseProjectName: "toolboxai-prod",
@@ -951,7 +942,7 @@ describe("stack config: the hosted project, adopted or created", () => {
     });
 
     it("names a malformed organization slug first (the ref is then missing too)", () => {
-        const { problems } = problemsOf(rawFor("prod", { ...CREATE, supabaseOrganizationSlug: "toolbox ai" }));
+        const { problems } = problemsOf(rawFor("prod", { ...CREATE_PROJECT, supabaseOrganizationSlug: "toolbox ai" }));
         expect(problems[0]).toMatchObject({ key: "supabaseOrganizationSlug", shown: '"toolbox ai"' });
         expect(problems[0].allowed).toMatch(/organization slug: letters, digits, _ and -/);
         expect(problems.map((p) => p.key)).toContain("supabaseProjectRef");

@@ -16,6 +16,15 @@ export const STACK_ENVIRONMENT: Record<(typeof STACKS)[number], "dev" | "prod"> 
 /** The rotation clock of every test evaluation unless a test sets another: snapshots must not age. */
 export const TEST_CLOCK = "2026-11-25T12:00:00Z";
 
+/** Settings that make prod create its hosted project instead of adopting one: the ref and the hosts derived from it removed. */
+export const CREATE_PROJECT = {
+    supabaseProjectRef: undefined,
+    supabaseUrl: undefined,
+    supabaseDbHost: undefined,
+    supabaseOrganizationSlug: "toolboxai-org",
+    supabaseRegion: "eu-central-1",
+};
+
 export type StackOptions = Omit<EvaluateOptions, "projectDir" | "stack" | "load"> & { now?: string };
 
 const evaluations = new Map<string, Promise<Evaluation>>();

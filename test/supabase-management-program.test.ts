@@ -18,7 +18,7 @@ import { toPlanJson, toPlanText } from "../lib/offline/render";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { passwordSlots, rotationPeriod } from "../lib/credentials";
 import * as providers from "../lib/supabase/providers";
-import { byName, containerEnv, evaluateStack, ofType, PROJECT_DIR, TEST_CLOCK, uploadsOf } from "./harness";
+import { byName, containerEnv, CREATE_PROJECT, evaluateStack, ofType, PROJECT_DIR, TEST_CLOCK, uploadsOf } from "./harness";
 import { startManagementApiDouble, type ManagementApiDouble } from "./support/management-api-double";
 
 /** The provider host's own loader, from the SDK's dependencies. */
@@ -27,15 +27,7 @@ const requireFromString = createRequire(require.resolve("@pulumi/pulumi/cmd/dyna
 ) => unknown;
 const DYNAMIC = (type: string) => `pulumi-nodejs:dynamic/toolboxai:${type}`;
 const REF = "toolboxaiprodprojref";
-/** prod creating its project instead of adopting: the ref and the hosts derived from it removed. */
-const CREATE = {
-    supabaseProjectRef: undefined,
-    supabaseUrl: undefined,
-    supabaseDbHost: undefined,
-    supabaseOrganizationSlug: "toolboxai-org",
-    supabaseRegion: "eu-central-1",
-    supabaseInstanceSize: "small",
-};
+const CREATE = { ...CREATE_PROJECT, supabaseInstanceSize: "small" };
 
 describe("prod's offline plan manages the hosted project", () => {
     it("needs no hosted key in config, shows the project, the settings and the keys, with the token [secret]", async () => {
