@@ -27,6 +27,7 @@ import {
 import { reveal } from "../lib/offline/values";
 import { byName, containerEnv, evaluateStack, PROJECT_DIR, uploadsOf } from "./harness";
 import { freePort } from "./support/net";
+import { requireTool } from "./support/tools";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { backupJobEnv, createAppDatabase, restoreFromS3 } from "./support/backup";
 import { makePki, type Pki } from "./support/redis";
@@ -419,7 +420,7 @@ describe("backup job against PostgreSQL and S3", () => {
         it("SIGTERM while the database session opens aborts at once: exit 6, nothing dumped or stored", async () => {
             // A psql that takes 5 s to connect: the signal comes first.
             const slowPsql = join(work, "slow-psql");
-            const psql = (await run("sh", ["-c", "command -v psql"])).stdout.trim();
+            const psql = requireTool("psql");
             writeFileSync(slowPsql, `#!/bin/sh\nsleep 5\nexec ${psql} "$@"\n`, { mode: 0o755 });
             const before = await s3.keys(BUCKET);
             const started = Date.now();

@@ -28,6 +28,12 @@ function storeFiles(): Record<string, number> {
     return Object.fromEntries(readdirSync(cacheDir()).map((f) => [f, statSync(join(cacheDir(), f)).mtimeMs]));
 }
 
+/** The map of a store file (its layout: the map's length, the map, then the entries). */
+function storeMap(name: string): Record<string, [string, number, number]> {
+    const file = readFileSync(join(cacheDir(), name));
+    return JSON.parse(file.toString("utf8", 4, 4 + file.readUInt32LE(0))) as Record<string, [string, number, number]>;
+}
+
 beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "toolboxai-code-cache-"));
     mkdirSync(join(dir, "lib"));
@@ -95,8 +101,7 @@ describe("V8 code cache: the same results as Node's own loader, cold and warm", 
 describe("V8 code cache (scripts/codeCache.js)", () => {
     it("loads modules as Node does: require, require.resolve, require.main, a shebang, import()", () => {
         expect(run().trim()).toBe("answer:A shebang ok true true import ok");
-        const file = readFileSync(join(cacheDir(), "main.js.cache"));
-        const store = JSON.parse(file.toString("utf8", 4, 4 + file.readUInt32LE(0))) as Record<string, [string, number, number]>;
+        const store = storeMap("main.js.cache");
         expect(Object.keys(store).sort()).toEqual([join(dir, "lib", "answer.js"), join(dir, "lib", "tool.js"), join(dir, "main.js")]);
         // main.js calls import(), so Node compiles it (offset -1); the others are served from the blob.
         expect(store[join(dir, "main.js")][1]).toBe(-1);
@@ -123,7 +128,6 @@ describe("V8 code cache (scripts/codeCache.js)", () => {
         const store = join(cacheDir(), "main.js.cache");
         writeFileSync(store, readFileSync(store).subarray(0, 40));
         expect(run().trim()).toBe("answer:B shebang ok true true import ok");
-        const file = readFileSync(store);
-        expect(Object.keys(JSON.parse(file.toString("utf8", 4, 4 + file.readUInt32LE(0))) as object)).toHaveLength(3);
+        expect(Object.keys(storeMap("main.js.cache"))).toHaveLength(3);
     });
 });
