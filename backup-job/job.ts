@@ -21,6 +21,7 @@ import { fromIni } from "@aws-sdk/credential-providers";
 import { Upload } from "@aws-sdk/lib-storage";
 import { SCHEMA_NAME } from "../lib/backup";
 import { manifestKey, MANIFEST_FORMAT, openSnapshotSession, type Manifest, type SnapshotSession } from "./manifest";
+import { stopProcess } from "./stopProcess";
 import { TRANSACTION_POOLER_PORT } from "../lib/constants";
 
 // The transaction pooler (Supavisor/PgBouncer transaction mode) cannot serve pg_dump's snapshot.
@@ -71,9 +72,6 @@ export class JobError extends Error {
 /** Exit codes a scheduler or operator can tell apart: dump is pg_dump or zstd, aborted a timeout or a signal. */
 /** libpq's connect timeout for the job's sessions, unless PGCONNECT_TIMEOUT says otherwise. */
 export const CONNECT_TIMEOUT_SECONDS = 30;
-/** How long a stopped child gets between SIGTERM and SIGKILL. */
-const KILL_AFTER_MS = 10_000;
-
 export const EXIT_CODES: Record<JobError["stage"], number> = { config: 2, dump: 3, storage: 4, verify: 5, aborted: 6 };
 
 const PREFIX = /^[a-z0-9][a-z0-9_-]{0,62}(\/[a-z0-9][a-z0-9_-]{0,62})*$/;
@@ -359,20 +357,12 @@ export async function runBackup(
     /** Set once the job gives up: the children's failures after that are its own doing. */
     let givingUp = false;
     let dumpFailure: JobError | undefined;
+    // Once the job gives up, the children's output no longer matters (the failure is judged
+    // already), and their pipes must not keep the exits below waiting: see stopProcess.
     const stopChildren = () => {
         session.kill();
-        dump.kill("SIGTERM");
-        compress.kill("SIGTERM");
-        // A child that ignores SIGTERM is killed outright: the run must end.
-        setTimeout(() => {
-            for (const child of [dump, compress]) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-        }, KILL_AFTER_MS).unref();
-        // A child reports "close" only once its pipes are closed, and a pipe that still holds data
-        // nobody reads (the upload stopped reading) never closes: without this the run would wait
-        // on the exits below for ever, and the job's own timeout could not end it either.
-        dump.stdout!.destroy();
-        compress.stdin!.destroy();
-        compress.stdout!.destroy();
+        stopProcess(dump);
+        stopProcess(compress);
     };
     const judge = (exit: ChildExit) => {
         if (exit.code === 0 || givingUp || dumpFailure) return;

@@ -8,6 +8,7 @@
  * with --snapshot, and the counts run in the same transaction while the dump streams.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { stopProcess } from "./stopProcess";
 
 export const MANIFEST_FORMAT = "toolboxai-backup-manifest/1";
 
@@ -110,11 +111,7 @@ export async function openSnapshotSession(psql: string, env: NodeJS.ProcessEnv, 
             await new Promise<void>((r) => waiters.push(r));
         }
     };
-    // Stopped and cut off (a child that left its pipes to a grandchild would not report its end).
-    const onAbort = () => {
-        child.kill("SIGTERM");
-        for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
-    };
+    const onAbort = () => stopProcess(child);
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) onAbort();
     try {
@@ -135,7 +132,7 @@ export async function openSnapshotSession(psql: string, env: NodeJS.ProcessEnv, 
                 await exited;
             },
             kill() {
-                child.kill("SIGTERM");
+                stopProcess(child);
             },
         };
     } catch (err) {
