@@ -28,6 +28,8 @@ export default defineConfig({
     test: {
         // Pulumi's runtime state is process-global: each test file gets its own process.
         pool: "forks",
+        // Fails the run when a test leaves files in the repository (test/support/cleanTree.ts).
+        globalSetup: ["test/support/cleanTree.ts"],
         testTimeout: 60_000,
         hookTimeout: 120_000,
         projects: [

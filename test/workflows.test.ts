@@ -1,6 +1,6 @@
 /** The GitHub workflows: they parse, have the jobs and steps the README promises, and never echo a secret. */
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { VAULT_CHILD_TOKEN_TTL_SECONDS } from "../components/Providers";
@@ -301,9 +301,14 @@ describe("workflows", () => {
                     `#!/bin/sh\ncase "$1 $2" in\n"stack history") cat "${dir}/history.fixture";;\n"preview --stack") if [ -n "$TOOLBOXAI_NOW" ]; then echo "$TOOLBOXAI_NOW" > "${dir}/seen-clock"; cat "${dir}/pinned.fixture"; else cat "${dir}/real.fixture"; fi;;\n*) exit 9;;\nesac\n`,
                     { mode: 0o755 },
                 );
+                // The steps write history.json, preview.json, report.md and due.json into their working directory:
+                // a checkout of links to the project, so nothing lands in the repository.
+                const checkout = join(dir, "checkout");
+                mkdirSync(checkout);
+                for (const entry of readdirSync(PROJECT_DIR)) symlinkSync(join(PROJECT_DIR, entry), join(checkout, entry));
                 const files = { GITHUB_OUTPUT: join(dir, "out-clock"), GITHUB_STEP_SUMMARY: join(dir, "summary") };
                 const env = { PATH: `${dir}:${process.env.PATH}`, STACK: "prod", TOOLBOXAI_TS_CACHE: "off", ...files };
-                const clock = await bash(stepRun("clock"), env, PROJECT_DIR);
+                const clock = await bash(stepRun("clock"), env, checkout);
                 const now = /^TOOLBOXAI_NOW=(.*)$/m.exec(readIf(files.GITHUB_OUTPUT))?.[1] ?? "";
                 // The check step's own env, its expressions filled from the clock step's outputs.
                 const clockOutputs: Record<string, string> = { TOOLBOXAI_NOW: now };
@@ -313,9 +318,9 @@ describe("workflows", () => {
                         v.replace(/\$\{\{ steps\.clock\.outputs\.(\w+) \}\}/g, (_, key: string) => clockOutputs[key] ?? ""),
                     ]),
                 );
-                const check = await bash(stepRun("check"), { ...env, GITHUB_OUTPUT: join(dir, "out-check"), ...stepEnv }, PROJECT_DIR);
+                const check = await bash(stepRun("check"), { ...env, GITHUB_OUTPUT: join(dir, "out-check"), ...stepEnv }, checkout);
                 const due =
-                    check.code === 0 ? await bash(stepRun("due"), { ...env, GITHUB_OUTPUT: join(dir, "out-due") }, PROJECT_DIR) : undefined;
+                    check.code === 0 ? await bash(stepRun("due"), { ...env, GITHUB_OUTPUT: join(dir, "out-due") }, checkout) : undefined;
                 return {
                     clock: clock.code,
                     now,
