@@ -90,6 +90,23 @@ export const redisWithoutPublishedPorts: ResourceValidationPolicy = {
     },
 };
 
+/** Addresses that publish a port on every interface of the host. */
+const EVERY_INTERFACE = new Set(["", "0.0.0.0", "::", "[::]"]);
+
+export const portsBoundToOneInterface: ResourceValidationPolicy = {
+    name: "published-ports-bound-to-one-interface",
+    description:
+        "A container's published port binds to one host address (backendHostAddress), not every interface (CIS Docker 5.13). Swarm services publish through the ingress on every node and are not checked.",
+    validateResource: (args, report) => {
+        if (args.type !== CONTAINER) return;
+        for (const p of asArray(args.props.ports) as Props[])
+            if (EVERY_INTERFACE.has(String(p.ip ?? "")))
+                report(
+                    `${args.name} publishes port ${String(p.external ?? p.internal)} on every interface: set backendHostAddress to the address its proxy or load balancer reaches (127.0.0.1 for a proxy on the same host)`,
+                );
+    },
+};
+
 export function hardeningProblems(type: string, props: Props): string[] {
     const problems: string[] = [];
     const nonRoot = (user: unknown) => typeof user === "string" && user !== "" && !/^(0|root)(:|$)/.test(user);
@@ -154,6 +171,7 @@ export const POLICIES = [
     imagesPinnedByDigest,
     internalNetworks,
     redisWithoutPublishedPorts,
+    portsBoundToOneInterface,
     containersHardened,
     bucketsProtected,
 ];

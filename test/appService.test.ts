@@ -6,7 +6,7 @@ import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { findLeaks, secretTexts } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { heartbeatCheck } from "../lib/services";
-import { byName, containerEnv, evaluateStack, ofType, runningContainers, STACKS, uploadsOf } from "./harness";
+import { byName, containerEnv, evaluateStack, ofType, runningContainers, STACKS, SWARM, uploadsOf } from "./harness";
 import { makePki } from "./support/redis";
 
 /** What the backend receives as secret files, in both runtimes. */
@@ -156,7 +156,9 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         for (const c of containers(ev)) {
             const ports = (c.inputs.ports as unknown[] | undefined) ?? [];
             if (c.name === "app-backend-0") {
-                expect(ports).toEqual([{ internal: 8000, external: 8000, ip: "0.0.0.0", protocol: "tcp" }]);
+                // Each stack file binds the backend to one interface (backendHostAddress): loopback on a laptop, the load balancer's side in prod.
+                const ip = { dev: "127.0.0.1", e2e: "127.0.0.1", prod: "192.0.2.10" }[stack];
+                expect(ports).toEqual([{ internal: 8000, external: 8000, ip, protocol: "tcp" }]);
                 expect(c.options.deleteBeforeReplace).toBe(true);
             } else expect(ports, c.name).toEqual([]);
         }
@@ -263,7 +265,7 @@ describe("AppService endpoints as a container sees them", () => {
     });
 
     it("Swarm: services carry the same alias entry", async () => {
-        const ev = await evaluateStack("dev", { overrides: { services, dockerMode: "swarm" } });
+        const ev = await evaluateStack("dev", { overrides: { services, ...SWARM } });
         const task = reveal(byName(ev, "app-worker-service").inputs.taskSpec) as {
             containerSpec: { env: Record<string, string>; hosts: unknown };
         };
@@ -310,7 +312,7 @@ describe.each(STACKS)("AppService health checks (%s)", (stack) => {
     });
 
     it("carries the same checks into Swarm services", async () => {
-        const ev = await evaluateStack(stack, { overrides: { dockerMode: "swarm", services: JSON.stringify(services) } });
+        const ev = await evaluateStack(stack, { overrides: { ...SWARM, services: JSON.stringify(services) } });
         const test = (name: string) =>
             (reveal(byName(ev, name).inputs.taskSpec) as { containerSpec: { healthcheck: { tests: string[] } } }).containerSpec.healthcheck
                 .tests;
@@ -323,7 +325,7 @@ describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
     const swarm = () =>
         evaluateStack("dev", {
             overrides: {
-                dockerMode: "swarm",
+                ...SWARM,
                 services: JSON.stringify({
                     backend: { role: "backend", replicas: 2, ports: [{ published: 8000, target: 8000 }] },
                     worker: { role: "worker", replicas: 4 },

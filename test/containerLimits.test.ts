@@ -9,7 +9,7 @@ import type { Evaluation } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
 import { REDIS_PIDS_LIMIT } from "../lib/redis";
 import { backendInternalUrl, defaultHealthcheck } from "../lib/services";
-import { byName, evaluateStack, ofType, runningContainers, STACKS } from "./harness";
+import { byName, evaluateStack, ofType, runningContainers, STACKS, SWARM } from "./harness";
 
 const commands = (ev: Evaluation) => ofType(ev, "command:local:Command");
 /** The PIDs-limit command of a container or service resource: `<component>-pids` or `<container>-pids`. */
@@ -28,7 +28,7 @@ describe("the backend's port comes from its spec", () => {
             "http://localhost:9000/health",
         ]);
         expect(ev.outputs.backendInternalUrl).toBe("http://api:9000");
-        expect(byName(ev, "app-api-0").inputs.ports).toEqual([{ internal: 9000, external: 8080, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(byName(ev, "app-api-0").inputs.ports).toEqual([{ internal: 9000, external: 8080, ip: "127.0.0.1", protocol: "tcp" }]);
     });
 
     it("the default backend keeps the guide's 8000", async () => {
@@ -78,7 +78,7 @@ describe("PIDs limit on every Swarm service, and the host binding", () => {
     it("runs docker service update --limit-pids for each service, again whenever the provider rewrites it", async () => {
         const ev = await evaluateStack("dev", {
             overrides: {
-                dockerMode: "swarm",
+                ...SWARM,
                 services: JSON.stringify({
                     backend: { role: "backend", ports: [{ published: 8000, target: 8000 }] },
                     worker: { role: "worker", pidsLimit: 300 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { byName, evaluateStack, ofType, STACKS } from "./harness";
+import { byName, evaluateStack, ofType, STACKS, SWARM } from "./harness";
 
 describe.each(STACKS)("DockerNetworks (%s)", (stack) => {
     it("creates the guide's three networks, named per stack, internal where the guide has them", async () => {
@@ -18,7 +18,7 @@ describe.each(STACKS)("DockerNetworks (%s)", (stack) => {
     });
 
     it("uses overlay networks, internal where the single-host ones are, in Swarm mode", async () => {
-        const networks = ofType(await evaluateStack(stack, { overrides: { dockerMode: "swarm" } }), "docker:index/network:Network");
+        const networks = ofType(await evaluateStack(stack, { overrides: SWARM }), "docker:index/network:Network");
         expect(networks.map((n) => [n.inputs.name, n.inputs.driver, n.inputs.internal]).sort()).toEqual([
             [`toolboxai-${stack}-backend`, "overlay", true],
             [`toolboxai-${stack}-cache`, "overlay", true],

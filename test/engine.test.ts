@@ -23,7 +23,7 @@ import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
 import { REDIS_PATHS } from "../lib/redis";
 import { SEED_LABEL } from "../components/seed";
-import { byName, evaluateStack, ofType, runningContainers, TEST_CLOCK } from "./harness";
+import { byName, evaluateStack, ofType, runningContainers, SWARM, TEST_CLOCK } from "./harness";
 import { startEngine, waitFor, type Engine } from "./support/docker";
 import {
     createContainer,
@@ -440,7 +440,7 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
             .getNode(node.ID)
             .update({ version: node.Version.Index, Role: "manager", Availability: "active", Labels: { [REDIS_NODE_LABEL]: "true" } });
 
-        swarm = await evaluateStack("dev", { overrides: { dockerMode: "swarm" } });
+        swarm = await evaluateStack("dev", { overrides: SWARM });
         const ids: Record<string, string> = {};
         for (const n of ofType(swarm, "docker:index/network:Network")) ids[plannedId(n)] = (await createNetwork(engine.docker, n)).id;
         // Each Secret and config is mounted at one path: substitute the TLS placeholders by path.

@@ -25,6 +25,9 @@ export const CREATE_PROJECT = {
     supabaseRegion: "eu-central-1",
 };
 
+/** Swarm mode on a stack file: Swarm's ingress publishes on every interface, so the host address is 0.0.0.0 there. */
+export const SWARM = { dockerMode: "swarm", backendHostAddress: "0.0.0.0" } as const;
+
 export type StackOptions = Omit<EvaluateOptions, "projectDir" | "stack" | "load"> & { now?: string };
 
 const evaluations = new Map<string, Promise<Evaluation>>();

@@ -10,9 +10,10 @@ import {
     internalNetworks,
     noSecretsInEnvironment,
     POLICIES,
+    portsBoundToOneInterface,
     redisWithoutPublishedPorts,
 } from "../policy/policies";
-import { evaluateStack } from "./harness";
+import { evaluateStack, SWARM } from "./harness";
 
 function args(type: string, props: Record<string, unknown>, name = "r"): ResourceValidationArgs {
     return {
@@ -104,6 +105,23 @@ describe("policies on hand-built resources", () => {
         ).toHaveLength(1);
     });
 
+    it("published-ports-bound-to-one-interface: fails a container port on every interface, not one on an address", () => {
+        const container = (ip?: string) => args("docker:index/container:Container", { ports: [{ internal: 8000, external: 8000, ip }] });
+        expect(violations(portsBoundToOneInterface, container("127.0.0.1"))).toEqual([]);
+        expect(violations(portsBoundToOneInterface, container("10.0.4.7"))).toEqual([]);
+        for (const ip of ["0.0.0.0", "::", undefined])
+            expect(violations(portsBoundToOneInterface, container(ip)), String(ip)).toEqual([
+                expect.stringMatching(/publishes port 8000 on every interface: set backendHostAddress/),
+            ]);
+        // Swarm's ingress has no host address: services are left to the nodes' firewall.
+        expect(
+            violations(
+                portsBoundToOneInterface,
+                args("docker:index/service:Service", { endpointSpec: { ports: [{ publishedPort: 8000 }] } }),
+            ),
+        ).toEqual([]);
+    });
+
     it("containers-hardened: names each missing setting", () => {
         expect(violations(containersHardened, args("docker:index/container:Container", HARDENED))).toEqual([]);
         const weak = { user: "root", privileged: true, networkMode: "host" };
@@ -179,7 +197,7 @@ describe("the program under its own policy pack", () => {
     it.each([
         ["dev", {}],
         ["prod", {}],
-        ["dev", { dockerMode: "swarm" }],
+        ["dev", SWARM],
     ] as const)(
         "%s %j: only the unpinned images are flagged (prod must set digests before a mandatory preview)",
         async (stack, overrides) => {

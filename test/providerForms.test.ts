@@ -22,7 +22,7 @@ import {
     providerCpus,
 } from "../lib/providerForms";
 import { leaves, reveal } from "../lib/offline/values";
-import { evaluateStack, ofType, PROJECT_DIR, STACKS } from "./harness";
+import { evaluateStack, ofType, PROJECT_DIR, STACKS, SWARM } from "./harness";
 
 describe("the provider's read-back forms", () => {
     it("formats NanoCPUs as nanoInt64ToDecimalString does", () => {
@@ -113,7 +113,7 @@ describe.each(STACKS)("every normalised value in %s's plan is already canonical"
     });
 
     it("in Swarm mode, where services are read back with shortDur", async () => {
-        const ev = await evaluateStack(stack, { overrides: { dockerMode: "swarm" } });
+        const ev = await evaluateStack(stack, { overrides: SWARM });
         const found = walk(ofType(ev, "docker:index/service:Service"));
         expect(found.some((f) => f.where.includes("healthcheck.interval"))).toBe(true);
         for (const f of found) expect(f.value, f.where).toBe(f.expected);
