@@ -21,8 +21,14 @@ export interface ApiInputs {
 
 type Outs = Record<string, unknown>;
 
-function client(inputs: ApiInputs): ManagementClient {
-    return managementClient({ baseUrl: inputs.apiUrl, token: inputs.accessToken, timeoutMs: (inputs.timeoutSeconds ?? 30) * 1000 });
+/** `deadline` (epoch ms) bounds every request's attempts, backoff and waits (see ClientOptions.deadline). */
+function client(inputs: ApiInputs, deadline?: number): ManagementClient {
+    return managementClient({
+        baseUrl: inputs.apiUrl,
+        token: inputs.accessToken,
+        timeoutMs: (inputs.timeoutSeconds ?? 30) * 1000,
+        deadline,
+    });
 }
 
 /** Fields whose change only refreshes the connection: never a change of the project itself. */
@@ -48,11 +54,31 @@ export interface ProjectInputs extends ApiInputs {
     pollSeconds?: number;
 }
 
-async function waitHealthy(api: ManagementClient, inputs: ProjectInputs, ref: string) {
-    const deadline = Date.now() + (inputs.waitSeconds ?? 900) * 1000;
+/**
+ * Waits for ACTIVE_HEALTHY, within `waitSeconds` all told: each request's timeout, retries and
+ * backoff, and each pause between polls, get only what is left of the wait.
+ */
+async function waitHealthy(inputs: ProjectInputs, ref: string) {
+    const waitSeconds = inputs.waitSeconds ?? 900;
+    const deadline = Date.now() + waitSeconds * 1000;
+    const api = client(inputs, deadline);
+    const op = "GET /v1/projects/{ref}";
+    let lastStatus: string | undefined;
     for (;;) {
-        const op = "GET /v1/projects/{ref}";
-        const project = unwrap(op, await api.GET("/v1/projects/{ref}", { params: { path: { ref } } }), inputs.accessToken);
+        let project;
+        try {
+            project = unwrap(op, await api.GET("/v1/projects/{ref}", { params: { path: { ref } } }), inputs.accessToken);
+        } catch (e) {
+            if (!(e instanceof ManagementApiError && e.deadlineReached)) throw e;
+            throw new ManagementApiError(
+                `Supabase project ${ref} did not reach ${HEALTHY_STATUS} within ${waitSeconds} s (${lastStatus ? `last seen ${lastStatus}` : "no status seen"}; ` +
+                    `the last look: ${e.message}); run again when it is healthy`,
+                undefined,
+                op,
+                true,
+            );
+        }
+        lastStatus = project.status;
         if (project.status === HEALTHY_STATUS) return project;
         if ((TERMINAL_STATUSES as readonly string[]).includes(project.status)) {
             throw new ManagementApiError(
@@ -61,14 +87,14 @@ async function waitHealthy(api: ManagementClient, inputs: ProjectInputs, ref: st
                 op,
             );
         }
-        if (Date.now() >= deadline) {
+        await sleep(Math.min((inputs.pollSeconds ?? 10) * 1000, Math.max(0, deadline - Date.now())));
+        if (Date.now() >= deadline)
             throw new ManagementApiError(
-                `Supabase project ${ref} is still ${project.status} after ${inputs.waitSeconds ?? 900} s (expected ${HEALTHY_STATUS}); run again when it is healthy`,
+                `Supabase project ${ref} is still ${project.status} after ${waitSeconds} s (expected ${HEALTHY_STATUS}); run again when it is healthy`,
                 undefined,
                 op,
+                true,
             );
-        }
-        await sleep((inputs.pollSeconds ?? 10) * 1000);
     }
 }
 
@@ -108,7 +134,7 @@ export const projectProvider: pulumi.dynamic.ResourceProvider = {
             };
             ref = unwrap("POST /v1/projects", await api.POST("/v1/projects", { body }), inputs.accessToken).ref;
         }
-        const project = await waitHealthy(api, inputs, ref);
+        const project = await waitHealthy(inputs, ref);
         return { id: ref, outs: projectOuts(inputs, project) };
     },
     async read(id: string, props: ProjectInputs) {
@@ -121,7 +147,7 @@ export const projectProvider: pulumi.dynamic.ResourceProvider = {
         return diffFields(olds, { ...news, ref: news.ref ?? olds.ref }, ["ref"], ["ref"]);
     },
     async update(id: string, _olds: Outs, news: ProjectInputs) {
-        return { outs: projectOuts(news, await waitHealthy(client(news), news, id)) };
+        return { outs: projectOuts(news, await waitHealthy(news, id)) };
     },
     // A project is never deleted by the program (the resource is also protected and retained on delete).
     async delete() {},
