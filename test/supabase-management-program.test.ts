@@ -192,6 +192,15 @@ describe("the providers as the engine ships them, against the double", () => {
             }
             const project = api.addProject(REF);
             const conn = { apiUrl: api.url, accessToken: api.token, timeoutSeconds: 5 };
+            // The client's error class survives serialization: the engine shows its message.
+            const refused = await load(serialized.projectProvider.text)
+                .create({ ...conn, ref: "nosuchprojectrefxxxx" })
+                .catch((e: unknown) => e);
+            expect(refused).toBeInstanceOf(Error);
+            expect((refused as Error).message).toMatch(
+                /^Supabase Management API GET \/v1\/projects\/\{ref\} answered 404: Project not found$/,
+            );
+            expect(String(refused)).toMatch(/^ManagementApiError: Supabase Management API GET/);
             const keyInputs = {
                 ...conn,
                 ref: REF,

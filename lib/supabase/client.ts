@@ -70,7 +70,16 @@ export class ManagementApiError extends Error {
         readonly deadlineReached = false,
     ) {
         super(message);
+        // Pulumi's closure serializer turns this class into a function that calls Error without
+        // `new`, which sets nothing on `this`: without these lines the engine would show no message.
+        this.message = message;
         this.name = "ManagementApiError";
+        Error.captureStackTrace?.(this, ManagementApiError);
+    }
+
+    // A method of its own makes the serializer keep the prototype chain (instanceof Error, `${error}`).
+    toString(): string {
+        return `${this.name}: ${this.message}`;
     }
 }
 
