@@ -219,12 +219,24 @@ describe("the wait for ACTIVE_HEALTHY keeps its deadline", () => {
         api.inject({ operation: PROJECT_READ, delayMs: 0 });
         api.inject({ operation: PROJECT_READ, hang: true, times: 10 });
         const { value, ms } = await timed(() =>
-            failure(provider(projectProvider).create({ ...conn(0.5), ref: REF, waitSeconds: 1.5, pollSeconds: 0.05 })),
+            failure(provider(projectProvider).create({ ...conn(0.5), ref: REF, waitSeconds: 2.5, pollSeconds: 0.05 })),
         );
+        // A 0.5 s attempt, 1 s backoff, a second attempt; the 2 s backoff would end past the deadline: not started.
         expect(value).toMatch(
-            /did not reach ACTIVE_HEALTHY within 1.5 s \(last seen COMING_UP; the last look: .*failed at the caller's deadline/,
+            /did not reach ACTIVE_HEALTHY within 2.5 s \(last seen COMING_UP; the last look: .*failed at the caller's deadline, after 2 attempts: no answer within 0\.5 s/,
         );
-        expect(ms).toBeLessThan(1500 + MARGIN_MS);
+        expect(sent(PROJECT_READ)).toHaveLength(3);
+        expect(ms).toBeLessThan(2500 + MARGIN_MS);
+    }, 20_000);
+
+    it("a pause between looks ends at the deadline, not after it", async () => {
+        api.addProject(REF, { statuses: ["COMING_UP"] });
+        const { value, ms } = await timed(() =>
+            failure(provider(projectProvider).create({ ...conn(), ref: REF, waitSeconds: 1, pollSeconds: 5 })),
+        );
+        expect(value).toMatch(/is still COMING_UP after 1 s \(expected ACTIVE_HEALTHY\); run again when it is healthy$/);
+        expect(sent(PROJECT_READ)).toHaveLength(1);
+        expect(ms).toBeLessThan(1000 + MARGIN_MS);
     }, 20_000);
 
     it("a rate limit that resets after the deadline is not waited for", async () => {
