@@ -216,6 +216,7 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
                 type: "secret",
                 name,
                 description: "toolboxai backend",
+                owner: "toolboxai/prod",
                 deleteReason: "rotated by toolboxai (scheduled)",
             };
             const old = state.get(slot);
@@ -279,6 +280,7 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
             type: "secret",
             name: "toolboxai_worker_a1",
             description: "toolboxai worker",
+            owner: "toolboxai/prod",
             deleteReason: "rotated",
         };
         const first = await p(apiKeyProvider).create(inputs);
@@ -305,6 +307,7 @@ describe("faults: a clear error or a bounded retry, and nothing half-applied", (
                 type: "secret",
                 name: "toolboxai_backend_a1",
                 description: "x",
+                owner: "toolboxai/prod",
                 deleteReason: "x",
             }),
         );
@@ -370,7 +373,15 @@ describe("faults: a clear error or a bounded retry, and nothing half-applied", (
         api.addProject(REF);
         expect(
             await failure(
-                p(apiKeyProvider).create({ ...conn(), ref: REF, type: "secret", name: "Bad-Name", description: "x", deleteReason: "x" }),
+                p(apiKeyProvider).create({
+                    ...conn(),
+                    ref: REF,
+                    type: "secret",
+                    name: "Bad-Name",
+                    description: "x",
+                    owner: "toolboxai/prod",
+                    deleteReason: "x",
+                }),
             ),
         ).toMatch(/answered 400: body does not match the spec/);
     });

@@ -9,7 +9,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
-import { HEALTHY_STATUS, TERMINAL_STATUSES } from "./rules";
+import { HEALTHY_STATUS, keyOwnership, markedKeyDescription, parseKeyDescription, TERMINAL_STATUSES } from "./rules";
 
 /** Every resource's connection inputs. */
 export interface ApiInputs {
@@ -368,7 +368,10 @@ export interface ApiKeyInputs extends ApiInputs {
     type: "publishable" | "secret";
     /** 4-64 characters, `^[a-z_][a-z0-9_]+$`. */
     name: string;
+    /** Free text; the API stores it with the owner's marker after it (lib/supabase/rules.ts markedKeyDescription). */
     description: string;
+    /** The stack that owns the key, `<project>/<stack>`: another stack's key is never adopted, changed or deleted. */
+    owner: string;
     /** Sent as the reason when the key is deleted. */
     deleteReason: string;
 }
@@ -377,38 +380,64 @@ function keyOuts(inputs: ApiKeyInputs, key: { id?: string | null; api_key?: stri
     return { ...inputs, keyId: key.id ?? null, apiKey: key.api_key ?? null };
 }
 
+/** Refuses a key another stack's description marks as its own; `doing` says what was refused. */
+function refuseForeignKey(inputs: ApiKeyInputs, stored: string | null | undefined, doing: string, operation: string): void {
+    const ownership = keyOwnership(stored, inputs.owner);
+    if (ownership.kind !== "other") return;
+    throw new ManagementApiError(
+        `the ${inputs.type} API key ${inputs.name} of project ${inputs.ref} belongs to the Pulumi stack ${ownership.owner} ` +
+            `(its description ends with [managed by pulumi ${ownership.owner}]), not to ${inputs.owner}: ${doing}. ` +
+            `Two stacks must not manage one project's keys: give this stack its own project (supabaseProjectRef), ` +
+            `or, if this stack should not hold the key, drop it from this stack's state with \`pulumi state delete <its URN>\``,
+        undefined,
+        operation,
+    );
+}
+
 export const apiKeyProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: ApiKeyInputs) {
         const api = client(inputs);
         const path = { ref: inputs.ref };
-        // A create whose reply was lost (timeout) may have made the key: adopt it instead of a second one.
+        const description = markedKeyDescription(inputs.description, inputs.owner);
+        // A create whose reply was lost (timeout) may have made the key: adopt it instead of a second one, if it is this stack's.
         const listed = unwrap(
             "GET /v1/projects/{ref}/api-keys",
             await api.GET("/v1/projects/{ref}/api-keys", { params: { path, query: { reveal: true } } }),
             inputs.accessToken,
         );
         const existing = listed.find((k) => k.name === inputs.name && k.type === inputs.type);
+        const op = "POST /v1/projects/{ref}/api-keys";
+        if (existing) {
+            refuseForeignKey(inputs, existing.description, "this stack does not adopt it", op);
+            if (keyOwnership(existing.description, inputs.owner).kind === "unmarked")
+                throw new ManagementApiError(
+                    `the ${inputs.type} API key ${inputs.name} of project ${inputs.ref} exists, but its description has no owner marker, ` +
+                        `so it was made by hand or by another stack before keys were marked, and this stack (${inputs.owner}) does not adopt it. ` +
+                        `Delete it in the dashboard (Project Settings > API Keys) if nothing uses it; if it is this stack's own, ` +
+                        `end its description with [managed by pulumi ${inputs.owner}] (PATCH /v1/projects/{ref}/api-keys/{id}); then run again`,
+                    undefined,
+                    op,
+                );
+        }
         const key =
             existing ??
             unwrap(
-                "POST /v1/projects/{ref}/api-keys",
+                op,
                 await api.POST("/v1/projects/{ref}/api-keys", {
                     params: { path, query: { reveal: true } },
                     body: {
                         type: inputs.type,
                         name: inputs.name,
-                        description: inputs.description,
+                        description,
                         ...(inputs.type === "secret" ? { secret_jwt_template: { role: "service_role" } } : {}),
                     },
                 }),
                 inputs.accessToken,
             );
         if (!key.id || !key.api_key)
-            throw new ManagementApiError(
-                `Supabase returned the ${inputs.type} key ${inputs.name} without its id or value`,
-                undefined,
-                "POST /v1/projects/{ref}/api-keys",
-            );
+            throw new ManagementApiError(`Supabase returned the ${inputs.type} key ${inputs.name} without its id or value`, undefined, op);
+        // Adopted with another text (the program's changed since the lost reply): set it, in place.
+        if (existing && existing.description !== description) await patchKeyDescription(api, inputs, key.id);
         return { id: key.id, outs: keyOuts(inputs, key) };
     },
     async read(id: string, props: ApiKeyInputs) {
@@ -418,23 +447,69 @@ export const apiKeyProvider: pulumi.dynamic.ResourceProvider = {
         // Deleted out of band: refresh drops it, and the next `up` makes a new one.
         if (r.response.status === 404) return {};
         const key = unwrap("GET /v1/projects/{ref}/api-keys/{id}", r, props.accessToken);
-        return { id, props: { ...keyOuts(props, key), name: key.name, type: key.type } };
+        // The text and the owner as the API has them: an edited text, or a key another stack marked, shows as a change.
+        const stored = parseKeyDescription(key.description);
+        return {
+            id,
+            props: { ...keyOuts(props, key), name: key.name, type: key.type, description: stored.description, owner: stored.owner },
+        };
     },
     async diff(_id: string, olds: Outs, news: Outs) {
         // A new name is a new key (rotation): created first, the old one deleted after its dependents moved.
-        return diffFields(olds, news, ["ref", "type", "name", "description"], ["ref", "type", "name", "description"]);
+        // The description and the owner are changed in place: replacing would revoke a key every consumer holds.
+        return diffFields(olds, news, ["ref", "type", "name", "description", "owner"], ["ref", "type", "name"]);
     },
-    async update(_id: string, olds: Outs, news: ApiKeyInputs) {
+    async update(id: string, olds: Outs, news: ApiKeyInputs) {
+        if (olds.description !== news.description || olds.owner !== news.owner) await patchKeyDescription(client(news), news, id);
         return { outs: { ...olds, ...news, keyId: olds.keyId, apiKey: olds.apiKey } };
     },
     async delete(id: string, props: ApiKeyInputs) {
-        const r = await client(props).DELETE("/v1/projects/{ref}/api-keys/{id}", {
-            params: { path: { ref: props.ref, id }, query: { was_compromised: false, reason: props.deleteReason } },
+        const api = client(props);
+        const path = { ref: props.ref, id };
+        const current = await api.GET("/v1/projects/{ref}/api-keys/{id}", { params: { path } });
+        if (current.response.status === 404) return;
+        const op = "DELETE /v1/projects/{ref}/api-keys/{id}";
+        // A key in this stack's state without a marker predates the markers (the first update marks it): this stack's to delete.
+        refuseForeignKey(
+            props,
+            unwrap("GET /v1/projects/{ref}/api-keys/{id}", current, props.accessToken).description,
+            "it is not deleted",
+            op,
+        );
+        const r = await api.DELETE("/v1/projects/{ref}/api-keys/{id}", {
+            params: { path, query: { was_compromised: false, reason: props.deleteReason } },
         });
         if (r.response.status === 404) return;
-        unwrap("DELETE /v1/projects/{ref}/api-keys/{id}", r, props.accessToken);
+        unwrap(op, r, props.accessToken);
     },
 };
+
+/** Sets a key's description (with this stack's marker) in place; the key, its id and its value stay. */
+async function patchKeyDescription(api: ManagementClient, inputs: ApiKeyInputs, id: string): Promise<void> {
+    const op = "PATCH /v1/projects/{ref}/api-keys/{id}";
+    const path = { ref: inputs.ref, id };
+    const current = await api.GET("/v1/projects/{ref}/api-keys/{id}", { params: { path } });
+    if (current.response.status === 404)
+        throw new ManagementApiError(
+            `the ${inputs.type} API key ${inputs.name} of project ${inputs.ref} no longer exists: run \`pulumi refresh\` (it drops the key) and \`pulumi up\` (it makes a new one)`,
+            404,
+            op,
+        );
+    refuseForeignKey(
+        inputs,
+        unwrap("GET /v1/projects/{ref}/api-keys/{id}", current, inputs.accessToken).description,
+        "its description is not changed",
+        op,
+    );
+    unwrap(
+        op,
+        await api.PATCH("/v1/projects/{ref}/api-keys/{id}", {
+            params: { path },
+            body: { description: markedKeyDescription(inputs.description, inputs.owner) },
+        }),
+        inputs.accessToken,
+    );
+}
 
 export interface LegacyKeysInputs extends ApiInputs {
     ref: string;
