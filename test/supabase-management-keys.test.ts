@@ -4,35 +4,21 @@
  * stack's key is never adopted, changed or deleted, a key made by hand is not adopted, and this
  * stack's own key (a lost create reply, a key from before the markers) still is.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type * as pulumi from "@pulumi/pulumi";
 import { apiKeyProvider } from "../lib/supabase/providers";
-import { startManagementApiDouble, type ManagementApiDouble } from "./support/management-api-double";
+import { useManagementApiDouble } from "./support/management-api-suite";
 
 const REF = "toolboxaiprodprojref";
 const PROD = "toolboxai/prod";
 const STAGING = "toolboxai/staging";
-let api: ManagementApiDouble;
-const errors: string[] = [];
-
-beforeAll(async () => {
-    api = await startManagementApiDouble();
-});
-afterAll(async () => {
-    await api.close();
-    const texts = errors.join("\n");
-    for (const secret of api.secrets()) expect(texts.includes(secret), "a secret of the double appeared in an error").toBe(false);
-});
-beforeEach(() => {
-    api.projects.clear();
-    api.log.length = 0;
-    api.clearFaults();
-});
+const double = useManagementApiDouble();
+const failure = double.failure;
 
 const keys = apiKeyProvider as Required<pulumi.dynamic.ResourceProvider>;
 const inputs = (overrides: Record<string, unknown> = {}) => ({
-    apiUrl: api.url,
-    accessToken: api.token,
+    apiUrl: double.api.url,
+    accessToken: double.api.token,
     timeoutSeconds: 5,
     ref: REF,
     type: "secret",
@@ -42,30 +28,19 @@ const inputs = (overrides: Record<string, unknown> = {}) => ({
     deleteReason: "scheduled rotation",
     ...overrides,
 });
-const calls = (method: string) => api.log.filter((r) => r.operation.startsWith(`${method} /v1/projects/{ref}/api-keys`));
-const stored = (id: string) => api.projects.get(REF)!.keys.find((k) => k.id === id);
-
-async function failure(p: Promise<unknown>): Promise<string> {
-    try {
-        await p;
-    } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        errors.push(message);
-        return message;
-    }
-    throw new Error("expected a failure");
-}
+const calls = (method: string) => double.api.log.filter((r) => r.operation.startsWith(`${method} /v1/projects/{ref}/api-keys`));
+const stored = (id: string) => double.api.projects.get(REF)!.keys.find((k) => k.id === id);
 
 describe("a key's description changes in place", () => {
     it("diff plans an update, not a replacement; update PATCHes the spec's body; the key, its id and value stay", async () => {
-        api.addProject(REF);
+        double.api.addProject(REF);
         const created = await keys.create(inputs());
         const value = stored(created.id)!.api_key;
         expect(stored(created.id)!.description).toBe("toolboxai backend (rotation slot a) [managed by pulumi toolboxai/prod]");
 
         const edited = inputs({ description: "toolboxai backend API (rotation slot a)" });
         expect(await keys.diff(created.id, created.outs!, edited)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
-        api.log.length = 0;
+        double.api.log.length = 0;
         const updated = await keys.update(created.id, created.outs!, edited);
 
         const patches = calls("PATCH");
@@ -79,7 +54,7 @@ describe("a key's description changes in place", () => {
         expect(Object.keys(patches[0].body as object)).toEqual(["description"]);
         expect(calls("POST")).toEqual([]);
         expect(calls("DELETE")).toEqual([]);
-        expect(api.projects.get(REF)!.deletedKeys).toEqual([]);
+        expect(double.api.projects.get(REF)!.deletedKeys).toEqual([]);
         expect(stored(created.id)!.api_key === value, "the key's value is unchanged").toBe(true);
         expect(updated.outs).toMatchObject({ keyId: created.id, description: "toolboxai backend API (rotation slot a)", owner: PROD });
         expect(updated.outs!.apiKey === value, "the output keeps the same value").toBe(true);
@@ -91,7 +66,7 @@ describe("a key's description changes in place", () => {
     });
 
     it("a text edited in the dashboard shows as drift and is set back in place", async () => {
-        api.addProject(REF);
+        double.api.addProject(REF);
         const created = await keys.create(inputs());
         stored(created.id)!.description = "someone's note";
         const refreshed = (await keys.read(created.id, created.outs!)).props!;
@@ -102,11 +77,11 @@ describe("a key's description changes in place", () => {
     });
 
     it("a new name or type is still a new key (rotation); a new connection changes nothing", async () => {
-        api.addProject(REF);
+        double.api.addProject(REF);
         const { id, outs } = await keys.create(inputs());
         expect((await keys.diff(id, outs!, inputs({ name: "toolboxai_backend_a8" }))).replaces).toEqual(["name"]);
         expect((await keys.diff(id, outs!, inputs({ type: "publishable" }))).replaces).toEqual(["type"]);
-        api.log.length = 0;
+        double.api.log.length = 0;
         await keys.update(id, outs!, inputs({ timeoutSeconds: 7 }));
         expect(calls("PATCH")).toEqual([]);
     });
@@ -114,9 +89,9 @@ describe("a key's description changes in place", () => {
 
 describe("a key says which stack owns it", () => {
     it("create refuses a key of the same name another stack made, and says what to do", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const prod = await keys.create(inputs());
-        api.log.length = 0;
+        double.api.log.length = 0;
         const message = await failure(keys.create(inputs({ owner: STAGING })));
         expect(message).toMatch(
             /the secret API key toolboxai_backend_a7 of project toolboxaiprodprojref belongs to the Pulumi stack toolboxai\/prod .*not to toolboxai\/staging: this stack does not adopt it/,
@@ -127,12 +102,12 @@ describe("a key says which stack owns it", () => {
     });
 
     it("update and delete leave another stack's key alone", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const prod = await keys.create(inputs());
         const before = structuredClone(stored(prod.id));
         // Staging holds the same key in its state (two stacks that adopted one key before the markers).
         const stagingState = { ...prod.outs!, owner: STAGING };
-        api.log.length = 0;
+        double.api.log.length = 0;
         expect(await failure(keys.update(prod.id, stagingState, inputs({ owner: STAGING, description: "staging's text" })))).toMatch(
             /belongs to the Pulumi stack toolboxai\/prod.*: its description is not changed/,
         );
@@ -149,7 +124,7 @@ describe("a key says which stack owns it", () => {
     });
 
     it("a key of the same name made by hand (no marker) is not adopted either", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const byHand = { ...project.keys.find((k) => k.type === "secret")!, id: "0b5e7d43-5a4e-4c58-9d43-2f1c2f6b1a11" };
         project.keys.push({ ...byHand, name: "toolboxai_backend_a7", description: "made in the dashboard", api_key: "sb_secret_byhand" });
         const message = await failure(keys.create(inputs()));
@@ -159,9 +134,9 @@ describe("a key says which stack owns it", () => {
     });
 
     it("this stack's own key is adopted (a create whose reply was lost), and its text brought up to date", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const first = await keys.create(inputs({ description: "older text" }));
-        api.log.length = 0;
+        double.api.log.length = 0;
         const again = await keys.create(inputs());
         expect(again.id).toBe(first.id);
         expect(calls("POST")).toEqual([]);
@@ -171,7 +146,7 @@ describe("a key says which stack owns it", () => {
     });
 
     it("a key from before the markers, in this stack's state: the next update marks it, and this stack may delete it", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const old = await keys.create(inputs());
         // What the older program stored and made: no owner, the text without a marker.
         stored(old.id)!.description = "toolboxai backend (rotation slot a, managed by Pulumi)";
@@ -188,7 +163,7 @@ describe("a key says which stack owns it", () => {
     });
 
     it("a key another stack marked since shows as a change on refresh, and the update refuses it", async () => {
-        api.addProject(REF);
+        double.api.addProject(REF);
         const prod = await keys.create(inputs());
         stored(prod.id)!.description = "toolboxai backend [managed by pulumi toolboxai/staging]";
         const refreshed = (await keys.read(prod.id, prod.outs!)).props!;

@@ -6,36 +6,22 @@
  * number of times; a POST is sent once; every error names the call and the setting to check, and
  * carries no secret.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type * as pulumi from "@pulumi/pulumi";
 import { apiKeyProvider, projectProvider, sslEnforcementProvider } from "../lib/supabase/providers";
-import { startManagementApiDouble, type ManagementApiDouble } from "./support/management-api-double";
+import { useManagementApiDouble } from "./support/management-api-suite";
 
 const REF = "toolboxaiprodprojref";
 const SSL_READ = "GET /v1/projects/{ref}/ssl-enforcement";
 const KEY_CREATE = "POST /v1/projects/{ref}/api-keys";
 const URL_SETTING = /toolboxai:supabaseApiUrl, or the ops tool's --management-api-url/;
-let api: ManagementApiDouble;
-const errors: string[] = [];
+const double = useManagementApiDouble();
+const failure = double.failure;
 
-beforeAll(async () => {
-    api = await startManagementApiDouble();
-});
-afterAll(async () => {
-    await api.close();
-    const texts = errors.join("\n");
-    for (const secret of api.secrets()) expect(texts.includes(secret), "a secret of the double appeared in an error").toBe(false);
-});
-beforeEach(() => {
-    api.projects.clear();
-    api.log.length = 0;
-    api.clearFaults();
-});
-
-const conn = (timeoutSeconds = 5) => ({ apiUrl: api.url, accessToken: api.token, timeoutSeconds });
+const conn = (timeoutSeconds = 5) => ({ apiUrl: double.api.url, accessToken: double.api.token, timeoutSeconds });
 type P = Required<pulumi.dynamic.ResourceProvider>;
 const provider = (p: pulumi.dynamic.ResourceProvider) => p as P;
-const sent = (operation: string) => api.log.filter((r) => r.operation === operation);
+const sent = (operation: string) => double.api.log.filter((r) => r.operation === operation);
 const readSsl = (timeoutSeconds?: number) =>
     provider(sslEnforcementProvider).read(`${REF}/ssl-enforcement`, { ...conn(timeoutSeconds), ref: REF, enforced: true });
 const keyInputs = (name: string) => ({
@@ -48,17 +34,6 @@ const keyInputs = (name: string) => ({
     deleteReason: "rotated",
 });
 
-async function failure(p: Promise<unknown>): Promise<string> {
-    try {
-        await p;
-    } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        errors.push(message);
-        return message;
-    }
-    throw new Error("expected a failure");
-}
-
 async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }> {
     const t0 = Date.now();
     const value = await run();
@@ -67,8 +42,8 @@ async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }
 
 describe("a 2xx body that is not the API's JSON", () => {
     it("an HTML page (a proxy, a wrong supabaseApiUrl) names the call, what came back and the setting; it is not asked again", async () => {
-        api.addProject(REF);
-        api.inject({ operation: SSL_READ, reply: "html" });
+        double.api.addProject(REF);
+        double.api.inject({ operation: SSL_READ, reply: "html" });
         const message = await failure(readSsl());
         expect(message).toMatch(
             /^Supabase Management API GET \/v1\/projects\/\{ref\}\/ssl-enforcement answered 200 with text\/html; charset=utf-8, not JSON/,
@@ -78,30 +53,30 @@ describe("a 2xx body that is not the API's JSON", () => {
             'starting "<!DOCTYPE html> <html><head><title>Sign in</title></head> <body> <p>Session for Bearer [redacted] expired',
         );
         expect(message).toMatch(URL_SETTING);
-        expect(message).not.toContain(api.token);
+        expect(message).not.toContain(double.api.token);
         expect(message).not.toMatch(/SyntaxError|Unexpected token/);
         expect(sent(SSL_READ)).toHaveLength(1);
     });
 
     it("an error page instead of the API's JSON error is named as such, with the setting", async () => {
-        api.addProject(REF);
-        api.inject({ operation: SSL_READ, reply: "html", status: 404 });
+        double.api.addProject(REF);
+        double.api.inject({ operation: SSL_READ, reply: "html", status: 404 });
         const message = await failure(readSsl());
         expect(message).toMatch(
             /^Supabase Management API GET \/v1\/projects\/\{ref\}\/ssl-enforcement answered 404, not with the API's JSON but text\/html; charset=utf-8 starting "<!DOCTYPE html>/,
         );
         expect(message).toMatch(URL_SETTING);
-        expect(message).not.toContain(api.token);
+        expect(message).not.toContain(double.api.token);
     });
 
     it("JSON cut short is retried on a read, and ends in a clear error when it stays so", async () => {
-        const project = api.addProject(REF, { ssl: true });
-        api.inject({ operation: SSL_READ, reply: "truncated" });
+        const project = double.api.addProject(REF, { ssl: true });
+        double.api.inject({ operation: SSL_READ, reply: "truncated" });
         expect((await readSsl()).props!.enforced).toBe(project.ssl);
         expect(sent(SSL_READ).map((r) => r.status)).toEqual([200, 200]);
 
-        api.log.length = 0;
-        api.inject({ operation: SSL_READ, reply: "truncated", times: 3 });
+        double.api.log.length = 0;
+        double.api.inject({ operation: SSL_READ, reply: "truncated", times: 3 });
         const message = await failure(readSsl());
         expect(message).toMatch(
             /GET \/v1\/projects\/\{ref\}\/ssl-enforcement failed after 3 attempts: the reply \(200, application\/json; charset=utf-8\) is not complete JSON \(\d+ bytes, starting "\{/,
@@ -111,18 +86,18 @@ describe("a 2xx body that is not the API's JSON", () => {
     }, 20_000);
 
     it("a connection dropped mid-body is retried on a read", async () => {
-        api.addProject(REF);
-        api.inject({ operation: SSL_READ, reply: "cut" });
+        double.api.addProject(REF);
+        double.api.inject({ operation: SSL_READ, reply: "cut" });
         expect((await readSsl()).props!.enforced).toBe(false);
         expect(sent(SSL_READ)).toHaveLength(2);
-        api.log.length = 0;
-        api.inject({ operation: SSL_READ, reply: "cut", times: 3 });
+        double.api.log.length = 0;
+        double.api.inject({ operation: SSL_READ, reply: "cut", times: 3 });
         expect(await failure(readSsl())).toMatch(/failed after 3 attempts: the reply \(200\) broke off after its headers/);
     }, 20_000);
 
     it("a body cut short on a POST is not sent again: the error says to check the project", async () => {
-        const project = api.addProject(REF);
-        api.inject({ operation: KEY_CREATE, reply: "truncated" });
+        const project = double.api.addProject(REF);
+        double.api.inject({ operation: KEY_CREATE, reply: "truncated" });
         expect(await failure(provider(apiKeyProvider).create(keyInputs("toolboxai_backend_a1")))).toMatch(
             /POST \/v1\/projects\/\{ref\}\/api-keys failed not retried, because it changes the project: check its state before running again: the reply \(201, application\/json; charset=utf-8\) is not complete JSON/,
         );
@@ -134,15 +109,15 @@ describe("a 2xx body that is not the API's JSON", () => {
 
 describe("a body that stalls after its headers", () => {
     it("is bounded by the attempt's timeout and retried on a read", async () => {
-        api.addProject(REF);
-        api.inject({ operation: SSL_READ, reply: "stall" });
+        double.api.addProject(REF);
+        double.api.inject({ operation: SSL_READ, reply: "stall" });
         const { value, ms } = await timed(() => readSsl(0.5));
         expect(value.props!.enforced).toBe(false);
         expect(ms).toBeGreaterThanOrEqual(450);
         expect(sent(SSL_READ)).toHaveLength(2);
 
-        api.log.length = 0;
-        api.inject({ operation: SSL_READ, reply: "stall", times: 3 });
+        double.api.log.length = 0;
+        double.api.inject({ operation: SSL_READ, reply: "stall", times: 3 });
         // Three attempts of 0.5 s and the backoff between them (1 s, 2 s): bounded, not a hang.
         const failed = await timed(() => failure(readSsl(0.5)));
         expect(failed.value).toMatch(
@@ -153,8 +128,8 @@ describe("a body that stalls after its headers", () => {
     }, 20_000);
 
     it("is not retried on a POST; running again adopts the key that POST made instead of making a second", async () => {
-        const project = api.addProject(REF);
-        api.inject({ operation: KEY_CREATE, reply: "stall" });
+        const project = double.api.addProject(REF);
+        double.api.inject({ operation: KEY_CREATE, reply: "stall" });
         expect(await failure(provider(apiKeyProvider).create(keyInputs("toolboxai_backend_a2")))).toMatch(
             /POST \/v1\/projects\/\{ref\}\/api-keys failed not retried, because it changes the project: check its state before running again: the reply \(201\) did not finish within 0\.5 s/,
         );
@@ -169,8 +144,8 @@ describe("a body that stalls after its headers", () => {
 
 describe("a POST that meets a 5xx is sent once", () => {
     it("creating a key: one POST, no key, an error that says to check the project", async () => {
-        const project = api.addProject(REF);
-        api.inject({ operation: KEY_CREATE, status: 503, times: 3 });
+        const project = double.api.addProject(REF);
+        double.api.inject({ operation: KEY_CREATE, status: 503, times: 3 });
         const message = await failure(provider(apiKeyProvider).create(keyInputs("toolboxai_backend_a3")));
         expect(message).toMatch(
             /POST \/v1\/projects\/\{ref\}\/api-keys failed not retried, because it changes the project.*server error 503/,
@@ -180,7 +155,7 @@ describe("a POST that meets a 5xx is sent once", () => {
     });
 
     it("creating the project: one POST, no project", async () => {
-        api.inject({ operation: "POST /v1/projects", status: 500, times: 3 });
+        double.api.inject({ operation: "POST /v1/projects", status: 500, times: 3 });
         const message = await failure(
             provider(projectProvider).create({
                 ...conn(),
@@ -189,7 +164,7 @@ describe("a POST that meets a 5xx is sent once", () => {
         );
         expect(message).toMatch(/POST \/v1\/projects failed not retried.*server error 500/);
         expect(sent("POST /v1/projects")).toHaveLength(1);
-        expect(api.projects.size).toBe(0);
+        expect(double.api.projects.size).toBe(0);
     });
 });
 
@@ -199,9 +174,9 @@ describe("the wait for ACTIVE_HEALTHY keeps its deadline", () => {
     const MARGIN_MS = 600;
 
     it("a reply slower than what is left of the wait: cut at the deadline, with a clear error", async () => {
-        api.addProject(REF, { statuses: ["COMING_UP"] });
+        double.api.addProject(REF, { statuses: ["COMING_UP"] });
         // Each reply takes 3 s, well inside the 5 s request timeout: only the wait's remainder can cut it.
-        api.inject({ operation: PROJECT_READ, delayMs: 3000, times: 10 });
+        double.api.inject({ operation: PROJECT_READ, delayMs: 3000, times: 10 });
         const { value, ms } = await timed(() =>
             failure(provider(projectProvider).create({ ...conn(5), ref: REF, waitSeconds: 1, pollSeconds: 0.05 })),
         );
@@ -214,10 +189,10 @@ describe("the wait for ACTIVE_HEALTHY keeps its deadline", () => {
     }, 20_000);
 
     it("a hang after a first look: retries and backoff fit in what is left, or are not started", async () => {
-        api.addProject(REF, { statuses: ["COMING_UP"] });
+        double.api.addProject(REF, { statuses: ["COMING_UP"] });
         // The first look answers (a fault that changes nothing); then every request hangs until its timeout.
-        api.inject({ operation: PROJECT_READ, delayMs: 0 });
-        api.inject({ operation: PROJECT_READ, hang: true, times: 10 });
+        double.api.inject({ operation: PROJECT_READ, delayMs: 0 });
+        double.api.inject({ operation: PROJECT_READ, hang: true, times: 10 });
         const { value, ms } = await timed(() =>
             failure(provider(projectProvider).create({ ...conn(0.5), ref: REF, waitSeconds: 2.5, pollSeconds: 0.05 })),
         );
@@ -230,7 +205,7 @@ describe("the wait for ACTIVE_HEALTHY keeps its deadline", () => {
     }, 20_000);
 
     it("a pause between looks ends at the deadline, not after it", async () => {
-        api.addProject(REF, { statuses: ["COMING_UP"] });
+        double.api.addProject(REF, { statuses: ["COMING_UP"] });
         const { value, ms } = await timed(() =>
             failure(provider(projectProvider).create({ ...conn(), ref: REF, waitSeconds: 1, pollSeconds: 5 })),
         );
@@ -240,8 +215,8 @@ describe("the wait for ACTIVE_HEALTHY keeps its deadline", () => {
     }, 20_000);
 
     it("a rate limit that resets after the deadline is not waited for", async () => {
-        api.addProject(REF, { statuses: ["COMING_UP"] });
-        api.inject({ operation: PROJECT_READ, status: 429, resetSeconds: 5, times: 3 });
+        double.api.addProject(REF, { statuses: ["COMING_UP"] });
+        double.api.inject({ operation: PROJECT_READ, status: 429, resetSeconds: 5, times: 3 });
         const { value, ms } = await timed(() =>
             failure(provider(projectProvider).create({ ...conn(), ref: REF, waitSeconds: 1, pollSeconds: 0.05 })),
         );
