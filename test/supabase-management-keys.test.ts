@@ -96,7 +96,9 @@ describe("a key says which stack owns it", () => {
         expect(message).toMatch(
             /the secret API key toolboxai_backend_a7 of project toolboxaiprodprojref belongs to the Pulumi stack toolboxai\/prod .*not to toolboxai\/staging: this stack does not adopt it/,
         );
-        expect(message).toMatch(/give this stack its own project \(supabaseProjectRef\)/);
+        expect(message).toMatch(
+            /give this stack its own project \(supabaseProjectRef\), or, if the stack toolboxai\/prod no longer exists, delete the key/,
+        );
         expect(calls("POST")).toEqual([]);
         expect(project.keys.filter((k) => k.name === "toolboxai_backend_a7").map((k) => k.id)).toEqual([prod.id]);
     });

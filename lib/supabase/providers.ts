@@ -380,15 +380,26 @@ function keyOuts(inputs: ApiKeyInputs, key: { id?: string | null; api_key?: stri
     return { ...inputs, keyId: key.id ?? null, apiKey: key.api_key ?? null };
 }
 
-/** Refuses a key another stack's description marks as its own; `doing` says what was refused. */
-function refuseForeignKey(inputs: ApiKeyInputs, stored: string | null | undefined, doing: string, operation: string): void {
+/**
+ * Refuses a key another stack's description marks as its own, before `operation` (the POST of a
+ * create, the PATCH of an update, the DELETE) is sent. Only update and delete find the key in this
+ * stack's state, so only they can offer to drop it from there.
+ */
+function refuseForeignKey(inputs: ApiKeyInputs, stored: string | null | undefined, operation: string): void {
     const ownership = keyOwnership(stored, inputs.owner);
     if (ownership.kind !== "other") return;
+    const refused = operation.startsWith("DELETE")
+        ? "it is not deleted"
+        : operation.startsWith("PATCH")
+          ? "its description is not changed"
+          : "this stack does not adopt it";
+    const wayOut = !operation.startsWith("POST")
+        ? `or, if this stack should not hold the key, drop it from this stack's state with \`pulumi state delete <its URN>\` (the key stays)`
+        : `or, if the stack ${ownership.owner} no longer exists, delete the key in the dashboard (Project Settings > API Keys) and run again`;
     throw new ManagementApiError(
         `the ${inputs.type} API key ${inputs.name} of project ${inputs.ref} belongs to the Pulumi stack ${ownership.owner} ` +
-            `(its description ends with [managed by pulumi ${ownership.owner}]), not to ${inputs.owner}: ${doing}. ` +
-            `Two stacks must not manage one project's keys: give this stack its own project (supabaseProjectRef), ` +
-            `or, if this stack should not hold the key, drop it from this stack's state with \`pulumi state delete <its URN>\``,
+            `(its description ends with [managed by pulumi ${ownership.owner}]), not to ${inputs.owner}: ${refused}. ` +
+            `Two stacks must not manage one project's keys: give this stack its own project (supabaseProjectRef), ${wayOut}`,
         undefined,
         operation,
     );
@@ -408,7 +419,7 @@ export const apiKeyProvider: pulumi.dynamic.ResourceProvider = {
         const existing = listed.find((k) => k.name === inputs.name && k.type === inputs.type);
         const op = "POST /v1/projects/{ref}/api-keys";
         if (existing) {
-            refuseForeignKey(inputs, existing.description, "this stack does not adopt it", op);
+            refuseForeignKey(inputs, existing.description, op);
             if (keyOwnership(existing.description, inputs.owner).kind === "unmarked")
                 throw new ManagementApiError(
                     `the ${inputs.type} API key ${inputs.name} of project ${inputs.ref} exists, but its description has no owner marker, ` +
@@ -470,12 +481,7 @@ export const apiKeyProvider: pulumi.dynamic.ResourceProvider = {
         if (current.response.status === 404) return;
         const op = "DELETE /v1/projects/{ref}/api-keys/{id}";
         // A key in this stack's state without a marker predates the markers (the first update marks it): this stack's to delete.
-        refuseForeignKey(
-            props,
-            unwrap("GET /v1/projects/{ref}/api-keys/{id}", current, props.accessToken).description,
-            "it is not deleted",
-            op,
-        );
+        refuseForeignKey(props, unwrap("GET /v1/projects/{ref}/api-keys/{id}", current, props.accessToken).description, op);
         const r = await api.DELETE("/v1/projects/{ref}/api-keys/{id}", {
             params: { path, query: { was_compromised: false, reason: props.deleteReason } },
         });
@@ -495,12 +501,7 @@ async function patchKeyDescription(api: ManagementClient, inputs: ApiKeyInputs, 
             404,
             op,
         );
-    refuseForeignKey(
-        inputs,
-        unwrap("GET /v1/projects/{ref}/api-keys/{id}", current, inputs.accessToken).description,
-        "its description is not changed",
-        op,
-    );
+    refuseForeignKey(inputs, unwrap("GET /v1/projects/{ref}/api-keys/{id}", current, inputs.accessToken).description, op);
     unwrap(
         op,
         await api.PATCH("/v1/projects/{ref}/api-keys/{id}", {
