@@ -8,7 +8,7 @@ import { CONSUMERS, currentTime, passwordSlots, rotationKeeper, rotationPeriod }
 import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
 import { backendInternalUrl as internalUrl, serviceRuntime } from "./lib/services";
-import { hostedApiUrl, hostedDbHost } from "./lib/supabase/rules";
+import { hostedApiUrl, hostedDbHost, keyOwner } from "./lib/supabase/rules";
 import { AppService } from "./components/AppService";
 import { BackupBucket } from "./components/BackupBucket";
 import { DockerNetworks } from "./components/DockerNetworks";
@@ -76,6 +76,8 @@ const hosted =
               // The secret keys rotate with the database password's slots: one step per period or generation.
               slots,
               legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
+              // Two stacks on one project must not share (and delete) each other's keys.
+              keyOwner: keyOwner(pulumi.getProject(), stack),
           })
         : undefined;
 // Adopting, the endpoints follow from the configured ref; creating, from the new project's ref, so

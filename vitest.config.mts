@@ -22,6 +22,7 @@ export const REAL_SERVER_TESTS = [
     // The Management API double's fault tests wait out timeouts and backoff; the program test runs the CLI and ts-node.
     "test/supabase-management.test.ts",
     "test/supabase-management-program.test.ts",
+    "test/supabase-management-replies.test.ts",
 ];
 
 export default defineConfig({

@@ -36,12 +36,15 @@ export interface SupabaseProjectArgs {
     slots: PasswordSlots;
     /** Keep the legacy anon/service_role keys (and the readable JWT secret) on. */
     legacyKeysEnabled: boolean;
+    /** This stack as `<project>/<stack>` (rules.ts keyOwner): the keys are marked as its own, and another stack's are refused. */
+    keyOwner: string;
 }
 
 /**
  * The hosted Supabase project through the Management API: adopted by ref (or created), protected
  * from `pulumi destroy`; SSL enforcement, network restrictions, pooler and owned auth settings as
- * resources with a real read; a publishable key, and two rotating secret-key slots per consumer.
+ * resources with a real read; a publishable key, and two rotating secret-key slots per consumer,
+ * each marked as this stack's in its description.
  */
 export class SupabaseProject extends pulumi.ComponentResource {
     readonly ref: pulumi.Output<string>;
@@ -88,7 +91,8 @@ export class SupabaseProject extends pulumi.ComponentResource {
                 ...on,
                 type: "publishable",
                 name: "toolboxai_publishable",
-                description: "toolboxai clients (managed by Pulumi)",
+                description: "toolboxai clients",
+                owner: args.keyOwner,
                 deleteReason: "removed from the toolboxai stack",
             },
             after,
@@ -105,7 +109,8 @@ export class SupabaseProject extends pulumi.ComponentResource {
                         ...on,
                         type: "secret",
                         name: secretKeyName(consumer, s, args.slots),
-                        description: `toolboxai ${consumer} (rotation slot ${s}, managed by Pulumi)`,
+                        description: `toolboxai ${consumer} (rotation slot ${s})`,
+                        owner: args.keyOwner,
                         deleteReason: `scheduled rotation of the toolboxai ${consumer} key`,
                     },
                     after,

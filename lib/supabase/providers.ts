@@ -9,7 +9,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
-import { HEALTHY_STATUS, TERMINAL_STATUSES } from "./rules";
+import { HEALTHY_STATUS, keyOwnership, markedKeyDescription, parseKeyDescription, TERMINAL_STATUSES } from "./rules";
 
 /** Every resource's connection inputs. */
 export interface ApiInputs {
@@ -21,8 +21,14 @@ export interface ApiInputs {
 
 type Outs = Record<string, unknown>;
 
-function client(inputs: ApiInputs): ManagementClient {
-    return managementClient({ baseUrl: inputs.apiUrl, token: inputs.accessToken, timeoutMs: (inputs.timeoutSeconds ?? 30) * 1000 });
+/** `deadline` (epoch ms) bounds every request's attempts, backoff and waits (see ClientOptions.deadline). */
+function client(inputs: ApiInputs, deadline?: number): ManagementClient {
+    return managementClient({
+        baseUrl: inputs.apiUrl,
+        token: inputs.accessToken,
+        timeoutMs: (inputs.timeoutSeconds ?? 30) * 1000,
+        deadline,
+    });
 }
 
 /** Fields whose change only refreshes the connection: never a change of the project itself. */
@@ -48,11 +54,31 @@ export interface ProjectInputs extends ApiInputs {
     pollSeconds?: number;
 }
 
-async function waitHealthy(api: ManagementClient, inputs: ProjectInputs, ref: string) {
-    const deadline = Date.now() + (inputs.waitSeconds ?? 900) * 1000;
+/**
+ * Waits for ACTIVE_HEALTHY, within `waitSeconds` all told: each request's timeout, retries and
+ * backoff, and each pause between polls, get only what is left of the wait.
+ */
+async function waitHealthy(inputs: ProjectInputs, ref: string) {
+    const waitSeconds = inputs.waitSeconds ?? 900;
+    const deadline = Date.now() + waitSeconds * 1000;
+    const api = client(inputs, deadline);
+    const op = "GET /v1/projects/{ref}";
+    let lastStatus: string | undefined;
     for (;;) {
-        const op = "GET /v1/projects/{ref}";
-        const project = unwrap(op, await api.GET("/v1/projects/{ref}", { params: { path: { ref } } }), inputs.accessToken);
+        let project;
+        try {
+            project = unwrap(op, await api.GET("/v1/projects/{ref}", { params: { path: { ref } } }), inputs.accessToken);
+        } catch (e) {
+            if (!(e instanceof ManagementApiError && e.deadlineReached)) throw e;
+            throw new ManagementApiError(
+                `Supabase project ${ref} did not reach ${HEALTHY_STATUS} within ${waitSeconds} s (${lastStatus ? `last seen ${lastStatus}` : "no status seen"}; ` +
+                    `the last look: ${e.message}); run again when it is healthy`,
+                undefined,
+                op,
+                true,
+            );
+        }
+        lastStatus = project.status;
         if (project.status === HEALTHY_STATUS) return project;
         if ((TERMINAL_STATUSES as readonly string[]).includes(project.status)) {
             throw new ManagementApiError(
@@ -61,14 +87,14 @@ async function waitHealthy(api: ManagementClient, inputs: ProjectInputs, ref: st
                 op,
             );
         }
-        if (Date.now() >= deadline) {
+        await sleep(Math.min((inputs.pollSeconds ?? 10) * 1000, Math.max(0, deadline - Date.now())));
+        if (Date.now() >= deadline)
             throw new ManagementApiError(
-                `Supabase project ${ref} is still ${project.status} after ${inputs.waitSeconds ?? 900} s (expected ${HEALTHY_STATUS}); run again when it is healthy`,
+                `Supabase project ${ref} is still ${project.status} after ${waitSeconds} s (expected ${HEALTHY_STATUS}); run again when it is healthy`,
                 undefined,
                 op,
+                true,
             );
-        }
-        await sleep((inputs.pollSeconds ?? 10) * 1000);
     }
 }
 
@@ -108,7 +134,7 @@ export const projectProvider: pulumi.dynamic.ResourceProvider = {
             };
             ref = unwrap("POST /v1/projects", await api.POST("/v1/projects", { body }), inputs.accessToken).ref;
         }
-        const project = await waitHealthy(api, inputs, ref);
+        const project = await waitHealthy(inputs, ref);
         return { id: ref, outs: projectOuts(inputs, project) };
     },
     async read(id: string, props: ProjectInputs) {
@@ -121,7 +147,7 @@ export const projectProvider: pulumi.dynamic.ResourceProvider = {
         return diffFields(olds, { ...news, ref: news.ref ?? olds.ref }, ["ref"], ["ref"]);
     },
     async update(id: string, _olds: Outs, news: ProjectInputs) {
-        return { outs: projectOuts(news, await waitHealthy(client(news), news, id)) };
+        return { outs: projectOuts(news, await waitHealthy(news, id)) };
     },
     // A project is never deleted by the program (the resource is also protected and retained on delete).
     async delete() {},
@@ -342,7 +368,10 @@ export interface ApiKeyInputs extends ApiInputs {
     type: "publishable" | "secret";
     /** 4-64 characters, `^[a-z_][a-z0-9_]+$`. */
     name: string;
+    /** Free text; the API stores it with the owner's marker after it (lib/supabase/rules.ts markedKeyDescription). */
     description: string;
+    /** The stack that owns the key, `<project>/<stack>`: another stack's key is never adopted, changed or deleted. */
+    owner: string;
     /** Sent as the reason when the key is deleted. */
     deleteReason: string;
 }
@@ -351,38 +380,75 @@ function keyOuts(inputs: ApiKeyInputs, key: { id?: string | null; api_key?: stri
     return { ...inputs, keyId: key.id ?? null, apiKey: key.api_key ?? null };
 }
 
+/**
+ * Refuses a key another stack's description marks as its own, before `operation` (the POST of a
+ * create, the PATCH of an update, the DELETE) is sent. Only update and delete find the key in this
+ * stack's state, so only they can offer to drop it from there.
+ */
+function refuseForeignKey(inputs: ApiKeyInputs, stored: string | null | undefined, operation: string): void {
+    const ownership = keyOwnership(stored, inputs.owner);
+    if (ownership.kind !== "other") return;
+    const refused = operation.startsWith("DELETE")
+        ? "it is not deleted"
+        : operation.startsWith("PATCH")
+          ? "its description is not changed"
+          : "this stack does not adopt it";
+    const wayOut = !operation.startsWith("POST")
+        ? `or, if this stack should not hold the key, drop it from this stack's state with \`pulumi state delete <its URN>\` (the key stays)`
+        : `or, if the stack ${ownership.owner} no longer exists, delete the key in the dashboard (Project Settings > API Keys) and run again`;
+    throw new ManagementApiError(
+        `the ${inputs.type} API key ${inputs.name} of project ${inputs.ref} belongs to the Pulumi stack ${ownership.owner} ` +
+            `(its description ends with [managed by pulumi ${ownership.owner}]), not to ${inputs.owner}: ${refused}. ` +
+            `Two stacks must not manage one project's keys: give this stack its own project (supabaseProjectRef), ${wayOut}`,
+        undefined,
+        operation,
+    );
+}
+
 export const apiKeyProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: ApiKeyInputs) {
         const api = client(inputs);
         const path = { ref: inputs.ref };
-        // A create whose reply was lost (timeout) may have made the key: adopt it instead of a second one.
+        const description = markedKeyDescription(inputs.description, inputs.owner);
+        // A create whose reply was lost (timeout) may have made the key: adopt it instead of a second one, if it is this stack's.
         const listed = unwrap(
             "GET /v1/projects/{ref}/api-keys",
             await api.GET("/v1/projects/{ref}/api-keys", { params: { path, query: { reveal: true } } }),
             inputs.accessToken,
         );
         const existing = listed.find((k) => k.name === inputs.name && k.type === inputs.type);
+        const op = "POST /v1/projects/{ref}/api-keys";
+        if (existing) {
+            refuseForeignKey(inputs, existing.description, op);
+            if (keyOwnership(existing.description, inputs.owner).kind === "unmarked")
+                throw new ManagementApiError(
+                    `the ${inputs.type} API key ${inputs.name} of project ${inputs.ref} exists, but its description has no owner marker, ` +
+                        `so it was made by hand or by another stack before keys were marked, and this stack (${inputs.owner}) does not adopt it. ` +
+                        `Delete it in the dashboard (Project Settings > API Keys) if nothing uses it; if it is this stack's own, ` +
+                        `end its description with [managed by pulumi ${inputs.owner}] (PATCH /v1/projects/{ref}/api-keys/{id}); then run again`,
+                    undefined,
+                    op,
+                );
+        }
         const key =
             existing ??
             unwrap(
-                "POST /v1/projects/{ref}/api-keys",
+                op,
                 await api.POST("/v1/projects/{ref}/api-keys", {
                     params: { path, query: { reveal: true } },
                     body: {
                         type: inputs.type,
                         name: inputs.name,
-                        description: inputs.description,
+                        description,
                         ...(inputs.type === "secret" ? { secret_jwt_template: { role: "service_role" } } : {}),
                     },
                 }),
                 inputs.accessToken,
             );
         if (!key.id || !key.api_key)
-            throw new ManagementApiError(
-                `Supabase returned the ${inputs.type} key ${inputs.name} without its id or value`,
-                undefined,
-                "POST /v1/projects/{ref}/api-keys",
-            );
+            throw new ManagementApiError(`Supabase returned the ${inputs.type} key ${inputs.name} without its id or value`, undefined, op);
+        // Adopted with another text (the program's changed since the lost reply): set it, in place.
+        if (existing && existing.description !== description) await patchKeyDescription(api, inputs, key.id);
         return { id: key.id, outs: keyOuts(inputs, key) };
     },
     async read(id: string, props: ApiKeyInputs) {
@@ -392,23 +458,59 @@ export const apiKeyProvider: pulumi.dynamic.ResourceProvider = {
         // Deleted out of band: refresh drops it, and the next `up` makes a new one.
         if (r.response.status === 404) return {};
         const key = unwrap("GET /v1/projects/{ref}/api-keys/{id}", r, props.accessToken);
-        return { id, props: { ...keyOuts(props, key), name: key.name, type: key.type } };
+        // The text and the owner as the API has them: an edited text, or a key another stack marked, shows as a change.
+        const stored = parseKeyDescription(key.description);
+        return {
+            id,
+            props: { ...keyOuts(props, key), name: key.name, type: key.type, description: stored.description, owner: stored.owner },
+        };
     },
     async diff(_id: string, olds: Outs, news: Outs) {
         // A new name is a new key (rotation): created first, the old one deleted after its dependents moved.
-        return diffFields(olds, news, ["ref", "type", "name", "description"], ["ref", "type", "name", "description"]);
+        // The description and the owner are changed in place: replacing would revoke a key every consumer holds.
+        return diffFields(olds, news, ["ref", "type", "name", "description", "owner"], ["ref", "type", "name"]);
     },
-    async update(_id: string, olds: Outs, news: ApiKeyInputs) {
+    async update(id: string, olds: Outs, news: ApiKeyInputs) {
+        if (olds.description !== news.description || olds.owner !== news.owner) await patchKeyDescription(client(news), news, id);
         return { outs: { ...olds, ...news, keyId: olds.keyId, apiKey: olds.apiKey } };
     },
     async delete(id: string, props: ApiKeyInputs) {
-        const r = await client(props).DELETE("/v1/projects/{ref}/api-keys/{id}", {
-            params: { path: { ref: props.ref, id }, query: { was_compromised: false, reason: props.deleteReason } },
+        const api = client(props);
+        const path = { ref: props.ref, id };
+        const current = await api.GET("/v1/projects/{ref}/api-keys/{id}", { params: { path } });
+        if (current.response.status === 404) return;
+        const op = "DELETE /v1/projects/{ref}/api-keys/{id}";
+        // A key in this stack's state without a marker predates the markers (the first update marks it): this stack's to delete.
+        refuseForeignKey(props, unwrap("GET /v1/projects/{ref}/api-keys/{id}", current, props.accessToken).description, op);
+        const r = await api.DELETE("/v1/projects/{ref}/api-keys/{id}", {
+            params: { path, query: { was_compromised: false, reason: props.deleteReason } },
         });
         if (r.response.status === 404) return;
-        unwrap("DELETE /v1/projects/{ref}/api-keys/{id}", r, props.accessToken);
+        unwrap(op, r, props.accessToken);
     },
 };
+
+/** Sets a key's description (with this stack's marker) in place; the key, its id and its value stay. */
+async function patchKeyDescription(api: ManagementClient, inputs: ApiKeyInputs, id: string): Promise<void> {
+    const op = "PATCH /v1/projects/{ref}/api-keys/{id}";
+    const path = { ref: inputs.ref, id };
+    const current = await api.GET("/v1/projects/{ref}/api-keys/{id}", { params: { path } });
+    if (current.response.status === 404)
+        throw new ManagementApiError(
+            `the ${inputs.type} API key ${inputs.name} of project ${inputs.ref} no longer exists: run \`pulumi refresh\` (it drops the key) and \`pulumi up\` (it makes a new one)`,
+            404,
+            op,
+        );
+    refuseForeignKey(inputs, unwrap("GET /v1/projects/{ref}/api-keys/{id}", current, inputs.accessToken).description, op);
+    unwrap(
+        op,
+        await api.PATCH("/v1/projects/{ref}/api-keys/{id}", {
+            params: { path },
+            body: { description: markedKeyDescription(inputs.description, inputs.owner) },
+        }),
+        inputs.accessToken,
+    );
+}
 
 export interface LegacyKeysInputs extends ApiInputs {
     ref: string;

@@ -6,8 +6,11 @@
  * the real shapes. Replies start from Supabase's recorded ones (management-api-recorded/).
  *
  * It keeps state per project (status, keys, SSL, network restrictions, pooler, auth, legacy keys)
- * and injects faults: any status (401, 403, 404, 429 with X-RateLimit-Reset, 500), a hang, and a
- * project status that never reaches ACTIVE_HEALTHY. A faulted request changes nothing.
+ * and injects faults: any status (401, 403, 404, 429 with X-RateLimit-Reset, 500), a hang, a
+ * project status that never reaches ACTIVE_HEALTHY, and replies that go wrong on the way: a 200
+ * HTML page (a proxy, a wrong base URL), a JSON body cut short, a connection dropped mid-body, a
+ * body that stalls after its headers, a reply sent late. A status, a hang or a page changes
+ * nothing; the others are the real reply damaged after the request was handled (its change is made).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -36,6 +39,15 @@ export interface Fault {
     resetSeconds?: number;
     /** Never answer (until the server closes). */
     hang?: boolean;
+    /**
+     * The reply damaged on the way: `html` a text/html page instead, 200 unless `status` (nothing handled); after the
+     * request was handled, `truncated` the JSON's first half as a complete body, `cut` the full
+     * Content-Length but half the body and the connection closed, `stall` the headers and the first
+     * bytes, then nothing (until the server closes).
+     */
+    reply?: "html" | "truncated" | "cut" | "stall";
+    /** Sends the real reply this many milliseconds late. */
+    delayMs?: number;
     /** How many matching requests it hits (default 1). */
     times?: number;
 }
@@ -87,6 +99,8 @@ export interface ManagementApiDouble {
     projects: Map<string, ProjectState>;
     log: LoggedRequest[];
     inject(fault: Fault): void;
+    /** Drops the faults not yet used up (a test's leftovers would hit the next test). */
+    clearFaults(): void;
     /** A project as if made in the dashboard (adopt by ref). */
     addProject(ref: string, overrides?: Partial<ProjectState>): ProjectState;
     /** Every secret value the double holds: token, key values, JWT secret, database passwords. */
@@ -313,6 +327,16 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 const k = found(params.id);
                 return k ? [200, shown(k)] : [404, { message: "API key not found" }];
             }
+            case "PATCH /v1/projects/{ref}/api-keys/{id}": {
+                const k = found(params.id);
+                if (!k) return [404, { message: "API key not found" }];
+                if (body!.name !== undefined && p.keys.some((x) => x !== k && x.name === body!.name))
+                    return [400, { message: `API key with name ${String(body!.name)} already exists` }];
+                for (const field of ["name", "description", "secret_jwt_template"] as const)
+                    if (body![field] !== undefined) Object.assign(k, { [field]: structuredClone(body![field]) });
+                k.updated_at = new Date().toISOString();
+                return [200, shown(k)];
+            }
             case "DELETE /v1/projects/{ref}/api-keys/{id}": {
                 const k = found(params.id);
                 if (!k) return [404, { message: "API key not found" }];
@@ -349,11 +373,21 @@ export async function startManagementApiDouble(options: { token?: string } = {})
 
         if (req.headers.authorization !== `Bearer ${token}`) return reply(401, { message: "Unauthorized" });
         const fault = faults.find((f) => f.left > 0 && (!f.operation || f.operation === entry.operation));
-        if (fault) {
-            fault.left--;
+        if (fault) fault.left--;
+        const damage = fault && ((fault.reply !== undefined && fault.reply !== "html") || fault.delayMs !== undefined) ? fault : undefined;
+        if (fault && !damage) {
             if (fault.hang) {
                 entry.status = -1;
                 hanging.add(res);
+                return;
+            }
+            if (fault.reply === "html") {
+                // What a proxy's sign-in wall or a wrong base URL gives: a page (200 unless `status`) echoing the request's token.
+                entry.status = fault.status ?? 200;
+                res.writeHead(entry.status, { "content-type": "text/html; charset=utf-8" });
+                res.end(
+                    `<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body>\t<p>Session for ${req.headers.authorization ?? ""} expired</p></body></html>`,
+                );
                 return;
             }
             const status = fault.status ?? 500;
@@ -406,7 +440,22 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                     message: `the double's reply to ${entry.operation} does not match the spec: ${ajv.errorsText(validate.errors)}`,
                 });
         }
-        reply(status, answer);
+        if (!damage) return reply(status, answer);
+        if (damage.delayMs !== undefined) await new Promise((r) => setTimeout(r, damage.delayMs));
+        if (damage.reply === undefined) return reply(status, answer);
+        entry.status = status;
+        const full = Buffer.from(JSON.stringify(answer));
+        const half = full.subarray(0, Math.floor(full.length / 2));
+        const headers = { "content-type": "application/json; charset=utf-8" };
+        if (damage.reply === "truncated") {
+            res.writeHead(status, { ...headers, "content-length": String(half.length) });
+            res.end(half);
+        } else {
+            res.writeHead(status, { ...headers, "content-length": String(full.length) });
+            hanging.add(res);
+            // Cut once the headers and the half are on their way, so the client sees them before the close.
+            res.write(half, () => (damage.reply === "cut" ? setTimeout(() => res.destroy(), 20) : undefined));
+        }
     }
 
     const server: Server = createServer((req, res) => {
@@ -421,6 +470,7 @@ export async function startManagementApiDouble(options: { token?: string } = {})
         log,
         addProject,
         inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
+        clearFaults: () => void (faults.length = 0),
         secrets: () => [
             token,
             ...[...projects.values()].flatMap((p) => [
