@@ -192,7 +192,7 @@ describe("ops doctor", () => {
             const r = await ops(...doctorArgs());
             expect(r.code).toBe(1);
             expect(check(r.json, "schema", "RLS enabled")).toMatchObject({ status: "fail", evidence: "off on public.projects" });
-            expect(check(r.json, "schema", "RLS enabled").fix).toContain("alter table public.projects enable row level security;");
+            expect(check(r.json, "schema", "RLS enabled").fix).toContain('alter table "public"."projects" enable row level security;');
         } finally {
             await pg.sql("alter table public.projects enable row level security", "app");
         }
@@ -209,7 +209,7 @@ describe("ops doctor", () => {
             expect(check(r.json, "schema", "policies")).toMatchObject({ status: "fail", evidence: "no policy on public.notes" });
             expect(check(r.json, "schema", "foreign key indexes")).toMatchObject({ status: "fail" });
             expect(check(r.json, "schema", "foreign key indexes").evidence).toContain("notes(project_id)");
-            expect(check(r.json, "schema", "foreign key indexes").fix).toContain("create index on notes (project_id);");
+            expect(check(r.json, "schema", "foreign key indexes").fix).toContain('create index on "public"."notes" ("project_id");');
         } finally {
             await pg.sql("drop table public.notes", "app");
         }
