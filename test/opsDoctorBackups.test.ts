@@ -4,7 +4,6 @@
  * are the backup job's own (its bundle run against a real PostgreSQL 15 and s3rver), then
  * corrupted, cut short or stripped of their manifest.
  */
-import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +13,7 @@ import { buildBackupJob } from "../backup-job/build";
 import { backupKey } from "../backup-job/job";
 import { manifestKey, type Manifest } from "../backup-job/manifest";
 import { main } from "../ops/cli";
-import { backupJobEnv, createAppDatabase } from "./support/backup";
+import { backupJobEnv, createAppDatabase, runBackupJob } from "./support/backup";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "./support/s3";
 
@@ -57,17 +56,6 @@ async function plant(prefix: string, body: Buffer, withManifest: Manifest | unde
     return key;
 }
 
-function runJob(bundle: string, env: Record<string, string>): Promise<{ code: number | null; report: Record<string, unknown> }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [bundle, "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
-        let out = "";
-        child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-        child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, report: JSON.parse(out.trim().split("\n").pop() ?? "{}") as Record<string, unknown> }));
-    });
-}
-
 beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "toolboxai-hash-"));
     let bundle: string;
@@ -81,7 +69,7 @@ beforeAll(async () => {
     secret("aws_credentials", `[default]\naws_access_key_id = ${S3RVER_ACCESS_KEY_ID}\naws_secret_access_key = hash-test-aws-secret\n`);
     writeFileSync(join(work, "aws_config"), "");
     await createAppDatabase(pg, "app", { scale: 200, projectsPerUser: 3 });
-    const job = await runJob(bundle, backupJobEnv({ work, pgPort: pg.port, s3Endpoint: s3.endpoint, bucket: BUCKET }));
+    const job = await runBackupJob(bundle, backupJobEnv({ work, pgPort: pg.port, s3Endpoint: s3.endpoint, bucket: BUCKET }));
     expect(job.code).toBe(0);
     const key = String(job.report.key);
     const get = async (k: string) =>
