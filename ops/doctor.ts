@@ -473,6 +473,15 @@ async function inspectObject(body: Readable, whole: boolean): Promise<ObjectInsp
         if (!whole) body.destroy();
         return code;
     });
+    /** zstd may take more (or is gone); the listeners go with the wait, however many waits a large object needs. */
+    const writable = () =>
+        new Promise<void>((resolve) => {
+            const done = () => {
+                zstd.stdin.off("drain", done).off("close", done);
+                resolve();
+            };
+            zstd.stdin.once("drain", done).once("close", done);
+        });
     const hash = createHash("sha256");
     let bytes = 0;
     let readError: string | undefined;
@@ -481,8 +490,7 @@ async function inspectObject(body: Readable, whole: boolean): Promise<ObjectInsp
             for await (const chunk of body as AsyncIterable<Buffer>) {
                 hash.update(chunk);
                 bytes += chunk.length;
-                if (!tocRead && !zstd.stdin.write(chunk))
-                    await Promise.race([new Promise((r) => zstd.stdin.once("drain", r).once("close", r)), listEnded]);
+                if (!tocRead && !zstd.stdin.write(chunk)) await Promise.race([writable(), listEnded]);
             }
         } catch (err) {
             // Ending the download on purpose after the table of contents is no error.
