@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
-import { quoteTable } from "../lib/ops/rules";
+import { quoteTable, redactUrl } from "../lib/ops/rules";
 
 /** libpq's sslmode meanings (require: encrypt, verify-ca/verify-full: check the certificate). */
 export function libpqCompatible(url: string): string {
@@ -16,16 +16,45 @@ export function libpqCompatible(url: string): string {
     return u.toString();
 }
 
-export async function connect(url: string, applicationName = "toolboxai-ops"): Promise<Client> {
+/** How long a connection may take, TCP to ready: a server that accepts and never answers is given up on after this. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** A failed connection: names the (redacted) URL; `code` is the server's SQLSTATE or the socket's error code. */
+export class ConnectError extends Error {
+    readonly code?: string;
+    /** The driver's own words (no URL, no password). */
+    readonly reason: string;
+    constructor(url: string, cause: unknown) {
+        const e = cause as { code?: string; message?: string };
+        const reason = /timeout expired|connection timeout/i.test(e.message ?? "")
+            ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s (timeout expired)`
+            : (e.message ?? String(cause));
+        super(`cannot connect to ${redactUrl(url)}: ${reason}`, { cause });
+        this.name = "ConnectError";
+        this.code = e.code;
+        this.reason = reason;
+    }
+}
+
+export async function connect(url: string, applicationName = "toolboxai-ops", options: { queryTimeoutMs?: number } = {}): Promise<Client> {
     const client = new Client({
         connectionString: libpqCompatible(url),
-        connectionTimeoutMillis: 10_000,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        // A peer that vanishes mid-restore is noticed by TCP instead of waited on forever.
+        keepAlive: true,
         application_name: applicationName,
         statement_timeout: 0,
+        ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
     });
     // An error after connecting (server restart) must not crash the tool: the next query reports it.
     client.on("error", () => undefined);
-    await client.connect();
+    try {
+        await client.connect();
+    } catch (err) {
+        // Whatever the connect left behind (socket, timer) must not keep the process alive.
+        await client.end().catch(() => undefined);
+        throw new ConnectError(url, err);
+    }
     return client;
 }
 

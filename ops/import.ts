@@ -127,7 +127,11 @@ async function copyTable(source: Client, target: Client, table: string, columns:
 
 export async function importData(o: ImportOptions): Promise<ImportResult> {
     const source = await connect(o.from, "toolboxai-ops-import");
-    const target = await connect(o.target, "toolboxai-ops-import");
+    // A refused target must not leave the source open: the process would never exit.
+    const target = await connect(o.target, "toolboxai-ops-import").catch(async (err: unknown) => {
+        await source.end().catch(() => undefined);
+        throw err;
+    });
     try {
         const [srcCols, dstCols] = await Promise.all([columnsOf(source, o.schemas), columnsOf(target, o.schemas)]);
         const differences = schemaDiff(srcCols, dstCols);
@@ -175,11 +179,15 @@ export async function importData(o: ImportOptions): Promise<ImportResult> {
         try {
             for (let i = 0; i < Math.max(1, o.jobs); i++) {
                 const src = await connect(o.from, "toolboxai-ops-import");
+                const dst = await connect(o.target, "toolboxai-ops-import").catch(async (err: unknown) => {
+                    await src.end().catch(() => undefined);
+                    throw err;
+                });
+                // Listed before their first query: the finally below ends them whatever fails next.
+                workers.push({ src, dst });
                 await src.query("begin isolation level repeatable read read only");
                 await src.query(`set transaction snapshot '${snapshot.replace(/'/g, "''")}'`);
-                const dst = await connect(o.target, "toolboxai-ops-import");
                 await dst.query("set synchronous_commit = off; set maintenance_work_mem = '512MB'");
-                workers.push({ src, dst });
             }
             for (const [i, level] of plan.entries()) {
                 o.progress?.start(`copy level ${i + 1}/${plan.length}: ${level.join(", ")}`);
