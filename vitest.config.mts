@@ -15,6 +15,7 @@ export const REAL_SERVER_TESTS = [
     "test/heartbeat.test.ts",
     "test/migrations.test.ts",
     "test/ops.test.ts",
+    "test/opsImport.test.ts",
     "test/postgresUrl.test.ts",
     "test/redis.test.ts",
     "test/standinImage.test.ts",

@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { EXIT, exitCodeOf, redactUrl, type CheckResult } from "../lib/ops/rules";
 import { resolveContext, UsageError, type CommonFlags } from "./context";
 import { doctor, DOCTOR_GROUPS } from "./doctor";
-import { importData, ImportRefused } from "./import";
+import { ImportRefused } from "./import";
+import { runImport } from "./importCommand";
 import { checksTable, progress, table } from "./output";
 import { drill, RefusedError, restore, type RestoreResult } from "./restore";
 
@@ -195,34 +196,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             .map((s) => s.trim())
             .filter(Boolean);
         const jobs = positiveInt("jobs", values.jobs as string | undefined, Math.max(2, availableParallelism()));
-        const r = await importData({
-            from,
-            target,
-            schemas,
-            truncate: Boolean(values.truncate),
-            dryRun: Boolean(values["dry-run"]),
-            jobs,
-            progress: progressOut,
-        });
-        const lines = [
-            r.dryRun ? "dry run: nothing written" : `copied in ${((r.copyMs ?? 0) / 1000).toFixed(1)} s`,
-            `load order (foreign-key levels): ${r.plan.map((l, i) => `${i + 1}: ${l.join(", ")}`).join("; ")}`,
-            r.differences.length
-                ? `schema differences (source vs migrated schema):\n  ${r.differences.join("\n  ")}`
-                : "schema: the source's tables and columns equal the migrated schema's",
-            ...(r.blocking.length ? [`these stop the import: ${r.blocking.length}`] : []),
-            ...(r.nonEmpty.length ? [`target tables with rows: ${r.nonEmpty.join(", ")}${r.dryRun ? "" : " (truncated)"}`] : []),
-            ...(r.tables.length
-                ? [
-                      table(
-                          ["table", "source", "target", "checksum"],
-                          r.tables.map((t) => [t.table, String(t.source), String(t.target), t.checksumsEqual ? "equal" : "DIFFERS"]),
-                      ),
-                  ]
-                : []),
-            ...(r.problems.length ? [`problems:\n  ${r.problems.join("\n  ")}`] : []),
-        ];
-        return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : `${lines.join("\n")}\n`, stderr: "" };
+        return await runImport(
+            { from, target, schemas, truncate: Boolean(values.truncate), dryRun: Boolean(values["dry-run"]), jobs, progress: progressOut },
+            json,
+        );
     } catch (e) {
         if (e instanceof UsageError) return err(EXIT.usage, e.message, json);
         const kind = e instanceof RefusedError || e instanceof ImportRefused ? "refused" : "failed";

@@ -17,6 +17,9 @@ export interface CheckResult {
 /** Exit codes: 0 all well (warnings included), 1 a check or step failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/** Exit codes of a command stopped by a signal (the shell's 128 + signal number). */
+export const EXIT_ON_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+
 export function exitCodeOf(results: readonly { status: Status }[]): number {
     return results.some((r) => r.status === "fail") ? EXIT.failed : EXIT.ok;
 }
@@ -161,11 +164,15 @@ export function countMismatches(expected: Record<string, number>, actual: Record
         .map((t) => `${t}: manifest ${expected[t]} rows, restored ${actual[t] ?? "missing"}`);
 }
 
+/** Quotes one SQL identifier (any name: mixed case, spaces, quotes). */
+export function quoteIdent(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`;
+}
+
 /** Quotes a "schema.table" name for SQL. */
 export function quoteTable(name: string): string {
     const dot = name.indexOf(".");
-    const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
-    return `${q(name.slice(0, dot))}.${q(name.slice(dot + 1))}`;
+    return `${quoteIdent(name.slice(0, dot))}.${quoteIdent(name.slice(dot + 1))}`;
 }
 
 /** A URL with its password replaced, fit for output. */
