@@ -141,16 +141,15 @@ export async function useCanonicalSettings(db: Client): Promise<void> {
 }
 
 /**
- * The import's connections and what a signal does to them: no statement starts after it; the
- * load's COPY into the target is failed (CopyFail); a statement running on the target (an index
- * build, the read-back) is cancelled from a second connection until the transaction is rolled
- * back. Knows the target's state for the final message.
+ * The import's connections and what a signal does to them: no statement starts after it, and the
+ * statement running on the target (a COPY, an index build, the read-back) is cancelled from a
+ * second connection, so the transaction can be rolled back at once. Knows the target's state for
+ * the final message.
  */
 class Connections {
     private readonly clients: Client[] = [];
     private writer?: { client: Client; pid: number; control: Client };
     private writerBusy = false;
-    private loadStream?: { destroy(error?: Error): void };
     private cancelTimer?: NodeJS.Timeout;
     state: TargetState = "untouched";
 
@@ -202,29 +201,20 @@ class Connections {
 
     /**
      * Runs a COPY pipeline into or out of the target, made only if no signal came first (a COPY
-     * sent to the server must be fed or ended). `load` is the COPY into the target: a signal fails
-     * it (CopyFail), which stops the load at once; any other is cancelled like a statement.
+     * sent to the server must be fed or ended). A signal cancels it like any statement.
      */
-    async copy(
-        make: () => {
-            streams: (NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream)[];
-            load?: { destroy(error?: Error): void };
-        },
-    ): Promise<void> {
+    async copy(make: () => (NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream)[]): Promise<void> {
         this.check();
-        const { streams, load } = make();
-        this.loadStream = load;
+        const streams = make();
         this.writerBusy = true;
         try {
             await pipeline(streams);
         } finally {
             this.writerBusy = false;
-            this.loadStream = undefined;
         }
     }
 
     private onAbort(): void {
-        this.loadStream?.destroy(new Error(`stopped by ${this.signalName}`));
         // A cancel that reaches the server between two statements does nothing, so it is repeated
         // while a statement runs, until the flow stops starting them and rolls back.
         const cancel = () => {
@@ -632,7 +622,7 @@ async function load(
             const into = target.query(
                 copyFrom(`copy ${quoteTable(table)} (${list}) from stdin (${format === "binary" ? "format binary, " : ""}freeze)`),
             );
-            return { streams: [out, tap, into], load: into };
+            return [out, tap, into];
         });
         copied.set(table, { format, rows, hash: digest(), columns: list });
         o.progress?.done();
@@ -697,7 +687,7 @@ async function load(
                     copyTo(`copy ${quoteTable(table)} (${sent.columns}) to stdout${sent.format === "binary" ? " (format binary)" : ""}`),
                 );
                 out.on("end", () => (back = out.rowCount));
-                return { streams: [out, tap, new Writable({ write: (_chunk, _encoding, done) => done() })] };
+                return [out, tap, new Writable({ write: (_chunk, _encoding, done) => done() })];
             });
             const equal = digest() === sent.hash;
             result.tables.push({ table, format: sent.format, source: sent.rows, target: back, checksumsEqual: equal });
