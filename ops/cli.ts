@@ -3,8 +3,9 @@
  *   doctor   checks database, pooler, connections, schema, Redis, Vault, backups and the hosted project
  *   restore  restores a backup (verified by SHA-256 first) and compares row counts with its manifest
  *   drill    restores the newest backup into a scratch database, verifies it, reports its age and the RTO
- *   import   copies an old database's data into the migrated schema, verified per table
- * Exit codes: 0 all well, 1 a check or step failed, 2 bad usage. docs/operations/ops-tool.md.
+ *   import   copies an old database's data into the migrated schema in one transaction, committed only if verified
+ * Exit codes: 0 all well, 1 a check or step failed, 2 bad usage, 130/143 import stopped by
+ * SIGINT/SIGTERM (its target rolled back). docs/operations/ops-tool.md.
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
@@ -79,7 +80,7 @@ export const USAGE = `usage: ops <doctor|restore|drill|import> [options]   (docs
   drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR]
   import   --from <old database url> [--schemas public] [--truncate] [--dry-run] [--jobs N]
   --json   machine-readable result on stdout
-exit codes: 0 all well, 1 a check or step failed, 2 bad usage`;
+exit codes: 0 all well, 1 a check or step failed, 2 bad usage, 130/143 import stopped by SIGINT/SIGTERM (target rolled back)`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number, max = 256): number {
     if (value === undefined) return fallback;
