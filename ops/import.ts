@@ -62,9 +62,9 @@ export interface TableResult {
 
 export interface SequenceResult {
     sequence: string;
-    /** "schema.table.column" the sequence serves. */
+    /** "schema.table.column" the sequence serves (several, comma-separated, for a shared sequence). */
     column: string;
-    /** The source's `last_value` (`is_called`), or null when the source has no sequence for the column. */
+    /** The source's `last_value` (`is_called`), or null when the source has no sequence for the column(s). */
     source: string | null;
     /** What the target's sequence was set to (`last_value`, `is_called`), read back. */
     target: string;
@@ -497,34 +497,40 @@ async function load(
     });
     const wanted = new Map<string, SequenceState>();
     await step("set sequences", async () => {
-        for (const l of links) {
-            const extreme = l.integral
-                ? (
-                      await c.write<{ v: string | null }>(
-                          `select ${l.increment > 0n ? "max" : "min"}(${quoteIdent(l.column)})::text as v from only ${quoteTable(l.table)}`,
-                      )
-                  ).rows[0].v
-                : null;
-            const from = sourceStates.get(`${l.table}\u0000${l.column}`);
-            const position = sequencePosition(from, l.increment, extreme === null ? undefined : BigInt(extreme));
-            if (!position) continue;
-            // RESTART gives the sequence new storage in this transaction, so the setval after it is rolled back with it.
-            await c.write(`alter sequence ${l.sequence} restart`);
-            try {
-                await c.write("select setval($1::regclass, $2::bigint, $3)", [l.sequence, String(position.lastValue), position.isCalled]);
-            } catch (err) {
-                throw new Error(
-                    `setting sequence ${l.sequence} (${l.table}.${l.column}) to ${position.lastValue} failed: ${(err as Error).message}`,
-                    {
-                        cause: err,
-                    },
-                );
+        // One sequence may serve several columns (a shared id sequence): it is set once, past all of them.
+        for (const sequence of [...new Set(links.map((l) => l.sequence))]) {
+            const served = links.filter((l) => l.sequence === sequence);
+            const { increment } = served[0];
+            const sources: SequenceState[] = [];
+            const values: bigint[] = [];
+            for (const l of served) {
+                const from = sourceStates.get(`${l.table}\u0000${l.column}`);
+                if (from) sources.push(from);
+                if (!l.integral) continue;
+                const v = (
+                    await c.write<{ v: string | null }>(
+                        `select ${increment > 0n ? "max" : "min"}(${quoteIdent(l.column)})::text as v from only ${quoteTable(l.table)}`,
+                    )
+                ).rows[0].v;
+                if (v !== null) values.push(BigInt(v));
             }
-            wanted.set(l.sequence, position);
+            const position = sequencePosition(sources, increment, values);
+            if (!position) continue;
+            const columns = served.map((l) => `${l.table}.${l.column}`).join(", ");
+            // RESTART gives the sequence new storage in this transaction, so the setval after it is rolled back with it.
+            await c.write(`alter sequence ${sequence} restart`);
+            try {
+                await c.write("select setval($1::regclass, $2::bigint, $3)", [sequence, String(position.lastValue), position.isCalled]);
+            } catch (err) {
+                throw new Error(`setting sequence ${sequence} (${columns}) to ${position.lastValue} failed: ${(err as Error).message}`, {
+                    cause: err,
+                });
+            }
+            wanted.set(sequence, position);
             result.sequences.push({
-                sequence: l.sequence,
-                column: `${l.table}.${l.column}`,
-                source: from ? stateText(from) : null,
+                sequence,
+                column: columns,
+                source: sources.length ? sources.map(stateText).join(", ") : null,
                 target: "",
                 basis: position.basis,
             });

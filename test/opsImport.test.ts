@@ -89,7 +89,11 @@ const TABLES = String.raw`
         "Account" bigint references public.accounts (id) on delete cascade
     );
     create index "Audit Kind" on "Odd Schema"."Audit ""Trail"" Log" ("Event ""Kind""", "When" desc);
-    create table public.bulk (id bigint generated always as identity primary key, payload text not null);`;
+    create table public.bulk (id bigint generated always as identity primary key, payload text not null);
+    -- One sequence, owned by no column, feeding two tables' defaults.
+    create sequence public.shared_ids;
+    create table public.notes_a (id bigint primary key default nextval('public.shared_ids'), body text);
+    create table public.notes_b (id bigint primary key default nextval('public.shared_ids'), body text);`;
 
 /** What only the migrated schema has: triggers in every mode, a table pointing at an imported one, a comment, a clustered index. */
 const MIGRATED_EXTRAS = String.raw`
@@ -142,6 +146,9 @@ const DATA = String.raw`
         repeat('s', g % 20),
         case when g % 10 = 0 then null else 1 + g % 200 end
     from generate_series(1, 300) g;
+    insert into public.notes_a (id, body) select g, 'a' from generate_series(100, 105) g;
+    insert into public.notes_b (id, body) select g, 'b' from generate_series(1, 10) g;
+    select setval('public.shared_ids', 3);
     -- Sequences far above the data (one not called), and one behind it.
     select setval(pg_get_serial_sequence('public.accounts', 'id'), 9000, false);
     select setval(pg_get_serial_sequence('public.orders', 'id'), 50000);
@@ -349,6 +356,8 @@ describe("ops import into a migrated schema", () => {
             'Odd Schema.Audit "Trail" Log',
             "public.accounts",
             "public.bulk",
+            "public.notes_a",
+            "public.notes_b",
             "public.orders",
             "public.tree",
         ]);
@@ -389,8 +398,10 @@ describe("ops import into a migrated schema", () => {
             '"Odd Schema"."Audit ""Trail"" Log_Entry Id_seq"': "777777 true",
             "public.tree_id_seq": "3 true",
             "public.bulk_id_seq": "1 false",
+            "public.shared_ids": "3 true",
         });
-        expect(imported).toEqual({ ...sourceSequences, "public.tree_id_seq": "40 true" });
+        // Behind their data: past the highest imported id, of both tables for the shared one.
+        expect(imported).toEqual({ ...sourceSequences, "public.tree_id_seq": "40 true", "public.shared_ids": "105 true" });
     });
 
     it("takes a plain INSERT without an id on every table afterwards, and the triggers run again", async () => {
@@ -400,12 +411,15 @@ describe("ops import into a migrated schema", () => {
                   o as (insert into public.orders (account_id, qty) select id, 1 from a returning id),
                   t as (insert into public.tree (label) values ('new') returning id),
                   l as (insert into ${AUDIT} ("Event ""Kind""") values ('new') returning "Entry Id" as id),
-                  b as (insert into public.bulk (payload) values ('new') returning id)
-             select concat_ws(' ', (select id from a), (select updated_at > now() - interval '1 hour' from a), (select id from o), (select id from t), (select id from l), (select id from b))`,
+                  b as (insert into public.bulk (payload) values ('new') returning id),
+                  na as (insert into public.notes_a (body) values ('new') returning id),
+                  nb as (insert into public.notes_b (body) values ('new') returning id)
+             select concat_ws(' ', (select id from a), (select updated_at > now() - interval '1 hour' from a), (select id from o), (select id from t),
+                              (select id from l), (select id from b), (select least(na.id, nb.id) || '-' || greatest(na.id, nb.id) from na, nb))`,
             "imported",
         );
         // Each id is the next of the carried sequence; the accounts insert was stamped (updated_at is now).
-        expect(inserted).toBe("9000 t 50001 41 777778 1");
+        expect(inserted).toBe("9000 t 50001 41 777778 1 106-107");
         // And its trigger logged the derived audit row, with the next id.
         expect(await dst.sql(`select "Entry Id" from ${AUDIT} where "Event ""Kind""" = 'account created'`, "imported")).toBe("777779");
     });

@@ -23,40 +23,33 @@ describe("ops import rules", () => {
     });
 
     it("puts a sequence where the source's stood, unless an imported row is at or past its next value", () => {
+        const at = (lastValue: bigint, isCalled = true) => ({ lastValue, isCalled });
         // Far above the data: as the source had it, called or not.
-        expect(sequencePosition({ lastValue: 5000n, isCalled: true }, 1n, 40n)).toEqual({
-            lastValue: 5000n,
-            isCalled: true,
-            basis: "source",
-        });
-        expect(sequencePosition({ lastValue: 41n, isCalled: false }, 1n, 40n)).toEqual({
-            lastValue: 41n,
-            isCalled: false,
-            basis: "source",
-        });
+        expect(sequencePosition([at(5000n)], 1n, [40n])).toEqual({ lastValue: 5000n, isCalled: true, basis: "source" });
+        expect(sequencePosition([at(41n, false)], 1n, [40n])).toEqual({ lastValue: 41n, isCalled: false, basis: "source" });
         // Next value 40 would collide with the imported 40: past the rows instead.
-        expect(sequencePosition({ lastValue: 40n, isCalled: false }, 1n, 40n)).toEqual({
-            lastValue: 40n,
-            isCalled: true,
-            basis: "imported rows",
-        });
-        expect(sequencePosition({ lastValue: 3n, isCalled: true }, 1n, 40n)).toMatchObject({ lastValue: 40n, basis: "imported rows" });
+        expect(sequencePosition([at(40n, false)], 1n, [40n])).toEqual({ lastValue: 40n, isCalled: true, basis: "imported rows" });
+        expect(sequencePosition([at(3n)], 1n, [40n])).toMatchObject({ lastValue: 40n, basis: "imported rows" });
         // With a step of 10, 35 + 10 = 45 is clear of 40.
-        expect(sequencePosition({ lastValue: 35n, isCalled: true }, 10n, 40n)).toMatchObject({ lastValue: 35n, basis: "source" });
+        expect(sequencePosition([at(35n)], 10n, [40n])).toMatchObject({ lastValue: 35n, basis: "source" });
         // Descending: the next value must be below the lowest imported.
-        expect(sequencePosition({ lastValue: -5n, isCalled: true }, -1n, -10n)).toMatchObject({ lastValue: -10n, basis: "imported rows" });
-        expect(sequencePosition({ lastValue: -50n, isCalled: true }, -1n, -10n)).toMatchObject({ lastValue: -50n, basis: "source" });
+        expect(sequencePosition([at(-5n)], -1n, [-10n, -3n])).toMatchObject({ lastValue: -10n, basis: "imported rows" });
+        expect(sequencePosition([at(-50n)], -1n, [-10n])).toMatchObject({ lastValue: -50n, basis: "source" });
         // No source sequence: past the rows; no rows either: nothing to set. No rows: the source's.
-        expect(sequencePosition(undefined, 1n, 7n)).toEqual({ lastValue: 7n, isCalled: true, basis: "imported rows" });
-        expect(sequencePosition(undefined, 1n, undefined)).toBeUndefined();
-        expect(sequencePosition({ lastValue: 1n, isCalled: false }, 1n, undefined)).toMatchObject({ lastValue: 1n, isCalled: false });
+        expect(sequencePosition([], 1n, [7n])).toEqual({ lastValue: 7n, isCalled: true, basis: "imported rows" });
+        expect(sequencePosition([], 1n, [])).toBeUndefined();
+        expect(sequencePosition([at(1n, false)], 1n, [])).toMatchObject({ lastValue: 1n, isCalled: false });
+        // A sequence two tables share: past the higher table, from the furthest source sequence.
+        expect(sequencePosition([at(90n), at(100n, false), at(20n)], 1n, [])).toMatchObject({ lastValue: 100n, isCalled: false });
+        expect(sequencePosition([at(100n, false), at(100n)], 1n, [])).toMatchObject({ lastValue: 100n, isCalled: true });
+        expect(sequencePosition([at(60n)], 1n, [50n, 70n, 10n])).toMatchObject({ lastValue: 70n, basis: "imported rows" });
         // Beyond JavaScript's safe integers: bigint all the way (as numbers, ...992 + 1 would equal ...993 rounded).
-        expect(sequencePosition({ lastValue: 9_007_199_254_740_992n, isCalled: true }, 1n, 9_007_199_254_740_993n)).toEqual({
+        expect(sequencePosition([at(9_007_199_254_740_992n)], 1n, [9_007_199_254_740_993n])).toEqual({
             lastValue: 9_007_199_254_740_993n,
             isCalled: true,
             basis: "imported rows",
         });
-        expect(() => sequencePosition(undefined, 0n, 1n)).toThrow(/increment cannot be 0/);
+        expect(() => sequencePosition([], 0n, [1n])).toThrow(/increment cannot be 0/);
     });
 
     it("turns each trigger back on in the mode it had", () => {

@@ -77,20 +77,23 @@ export interface SequencePosition extends SequenceState {
  * Where a sequence must stand after the import: where the source's stood, unless its next value
  * would collide with an imported row (the source sequence is behind its data, or the source has
  * none); then just past the imported rows' highest value (lowest, for a descending sequence).
+ * A sequence several columns share takes the furthest of their source sequences and rows.
  * Undefined: nothing to set (no source sequence and no imported rows).
  */
 export function sequencePosition(
-    source: SequenceState | undefined,
+    sources: readonly SequenceState[],
     increment: bigint,
-    importedExtreme: bigint | undefined,
+    importedValues: readonly bigint[],
 ): SequencePosition | undefined {
     if (increment === 0n) throw new Error("a sequence's increment cannot be 0");
+    const beyond = (a: bigint, b: bigint) => (increment > 0n ? a > b : a < b);
+    const next = (s: SequenceState) => (s.isCalled ? s.lastValue + increment : s.lastValue);
+    const source = sources.reduce<SequenceState | undefined>((best, s) => (!best || beyond(next(s), next(best)) ? s : best), undefined);
+    const extreme = importedValues.reduce<bigint | undefined>((best, v) => (best === undefined || beyond(v, best) ? v : best), undefined);
     const pastRows: SequencePosition | undefined =
-        importedExtreme === undefined ? undefined : { lastValue: importedExtreme, isCalled: true, basis: "imported rows" };
+        extreme === undefined ? undefined : { lastValue: extreme, isCalled: true, basis: "imported rows" };
     if (!source) return pastRows;
-    const next = source.isCalled ? source.lastValue + increment : source.lastValue;
-    const clear = importedExtreme === undefined || (increment > 0n ? next > importedExtreme : next < importedExtreme);
-    return clear ? { ...source, basis: "source" } : pastRows;
+    return extreme === undefined || beyond(next(source), extreme) ? { ...source, basis: "source" } : pastRows;
 }
 
 /** The ALTER TABLE words that turn a trigger back on in its pg_trigger.tgenabled mode. */
