@@ -18,6 +18,7 @@ export const REAL_SERVER_TESTS = [
     "test/opsCli.test.ts",
     "test/opsDoctorBackups.test.ts",
     "test/opsDoctorFixes.test.ts",
+    "test/opsImport.test.ts",
     "test/postgresUrl.test.ts",
     "test/redis.test.ts",
     "test/standinImage.test.ts",

@@ -3,8 +3,9 @@
  *   doctor   checks database, pooler, connections, schema, Redis, Vault, backups and the hosted project
  *   restore  restores a backup (verified by SHA-256 first) and compares row counts with its manifest
  *   drill    restores the newest backup into a scratch database, verifies it, reports its age and the RTO
- *   import   copies an old database's data into the migrated schema, verified per table
- * Exit codes: 0 all well, 1 a check or step failed, 2 bad usage. docs/operations/ops-tool.md.
+ *   import   copies an old database's data into the migrated schema in one transaction, committed only if verified
+ * Exit codes: 0 all well, 1 a check or step failed, 2 bad usage, 130/143 import stopped by
+ * SIGINT/SIGTERM (its target rolled back). docs/operations/ops-tool.md.
  */
 import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -12,7 +13,8 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT, exitCodeOf, redactUrl, urlProblem, type CheckResult, type UrlKind } from "../lib/ops/rules";
 import { resolveContext, UsageError, type CommonFlags } from "./context";
 import { DEFAULT_BACKUP_HASH_MAX_MB, doctor, DOCTOR_GROUPS } from "./doctor";
-import { importData, ImportRefused } from "./import";
+import { ImportRefused } from "./import";
+import { runImport } from "./importCommand";
 import { checksTable, progress, table } from "./output";
 import { drill, RefusedError, restore, type RestoreResult } from "./restore";
 
@@ -80,7 +82,7 @@ export const USAGE = `usage: ops <doctor|restore|drill|import> [options]   (docs
   drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR]
   import   --from <old database url> [--schemas public] [--truncate] [--dry-run] [--jobs N]
   --json   machine-readable result on stdout
-exit codes: 0 all well, 1 a check or step failed, 2 bad usage`;
+exit codes: 0 all well, 1 a check or step failed, 2 bad usage, 130/143 import stopped by SIGINT/SIGTERM (target rolled back)`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number, max = 256, min = 1): number {
     if (value === undefined) return fallback;
@@ -275,34 +277,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             .map((s) => s.trim())
             .filter(Boolean);
         const jobs = positiveInt("jobs", values.jobs as string | undefined, Math.max(2, availableParallelism()));
-        const r = await importData({
-            from,
-            target,
-            schemas,
-            truncate: Boolean(values.truncate),
-            dryRun: Boolean(values["dry-run"]),
-            jobs,
-            progress: progressOut,
-        });
-        const lines = [
-            r.dryRun ? "dry run: nothing written" : `copied in ${((r.copyMs ?? 0) / 1000).toFixed(1)} s`,
-            `load order (foreign-key levels): ${r.plan.map((l, i) => `${i + 1}: ${l.join(", ")}`).join("; ")}`,
-            r.differences.length
-                ? `schema differences (source vs migrated schema):\n  ${r.differences.join("\n  ")}`
-                : "schema: the source's tables and columns equal the migrated schema's",
-            ...(r.blocking.length ? [`these stop the import: ${r.blocking.length}`] : []),
-            ...(r.nonEmpty.length ? [`target tables with rows: ${r.nonEmpty.join(", ")}${r.dryRun ? "" : " (truncated)"}`] : []),
-            ...(r.tables.length
-                ? [
-                      table(
-                          ["table", "source", "target", "checksum"],
-                          r.tables.map((t) => [t.table, String(t.source), String(t.target), t.checksumsEqual ? "equal" : "DIFFERS"]),
-                      ),
-                  ]
-                : []),
-            ...(r.problems.length ? [`problems:\n  ${r.problems.join("\n  ")}`] : []),
-        ];
-        return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : `${lines.join("\n")}\n`, stderr: "" };
+        return await runImport(
+            { from, target, schemas, truncate: Boolean(values.truncate), dryRun: Boolean(values["dry-run"]), jobs, progress: progressOut },
+            json,
+        );
     } catch (e) {
         if (e instanceof UsageError) return err(EXIT.usage, e.message, json);
         const kind = e instanceof RefusedError || e instanceof ImportRefused ? "refused" : "failed";

@@ -1,7 +1,7 @@
 /**
  * node-postgres connections as libpq would make them from the same URL (sslmode semantics
- * included), with a connect timeout; and the per-table row counts and checksums restore, drill and
- * import compare.
+ * included), with a connect timeout; and the per-table row counts restore and drill compare (import
+ * hashes its COPY streams instead: ops/import.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -95,20 +95,6 @@ export async function rowCounts(db: Client, tables: readonly string[]): Promise<
     const out: Record<string, number> = {};
     for (const t of tables) out[t] = await rowCount(db, t);
     return out;
-}
-
-/**
- * An order-independent checksum of a table's rows over the given columns: the sum of each row's
- * md5 (as two 64-bit halves, so no precision is lost) and the count. Equal data gives an equal
- * checksum whatever the physical order or the database it lives in.
- */
-export async function tableChecksum(db: Client, table: string, columns: readonly string[]): Promise<string> {
-    const row = columns.length ? `row(${columns.map((c) => `t."${c.replace(/"/g, '""')}"`).join(", ")})::text` : "''";
-    const res = await db.query<{ c: string }>(
-        `select count(*) || ':' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0) || ':' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0) as c
-         from (select md5(${row}) as h from only ${quoteTable(table)} t) s`,
-    );
-    return res.rows[0].c;
 }
 
 /** Columns of each table in the schemas: "schema.table" -> column -> type (format_type). */

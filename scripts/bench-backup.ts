@@ -1,5 +1,5 @@
 /**
- * npm run bench:backup [-- --size-gb 1 --rounds 3]
+ * npm run bench:backup [-- --size-gb 1 --rounds 3] [--import-only]
  *
  * On a synthetic database of at least --size-gb GiB, shaped like the application's tables (the
  * real migrations, seeded with uuids, text, jsonb and timestamps), measures interleaved runs of
@@ -10,8 +10,11 @@
  * Then, on the same database, the operations tool against the guide's way:
  *   restore: `ops restore` (download, SHA-256, pg_restore -j <cores>) vs `pg_restore -d` with one job
  *            (the guide's file, downloaded first); target >= 2x faster
- *   import:  `ops import` (binary COPY by foreign-key level, in parallel, then verified) vs
- *            `pg_dump --data-only | psql` into the same migrated schema; target >= 3x faster
+ *   import:  `ops import` (one transaction: COPY, index and key rebuild, sequences, every table read
+ *            back and compared before COMMIT) vs `pg_dump --data-only | psql` into the same
+ *            migrated schema; target >= 3x faster with the verification included. It also prints
+ *            the floor: the ratio without the verification, and of the copy alone.
+ * --import-only skips the backup rounds and the restores (for iterating on the import).
  */
 import { spawn } from "node:child_process";
 import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -60,6 +63,7 @@ interface Sample {
 async function main(): Promise<void> {
     const sizeGb = option("size-gb", 1);
     const rounds = option("rounds", 3);
+    const importOnly = process.argv.includes("--import-only");
     const work = mkdtempSync(join(tmpdir(), "toolboxai-bench-backup-"));
     let pg: PostgresServer | undefined;
     let s3: S3Server | undefined;
@@ -102,92 +106,6 @@ async function main(): Promise<void> {
             `machine: ${cpus().length} CPUs (${cpus()[0]?.model}), node ${process.version}, PostgreSQL ${await db.sql("show server_version")}`,
         );
 
-        const job = async (): Promise<Sample> => {
-            const t0 = performance.now();
-            const env = {
-                ...pgEnv,
-                AWS_REGION: "eu-central-1",
-                AWS_SHARED_CREDENTIALS_FILE: credentials,
-                AWS_CONFIG_FILE: join(work, "aws_config"),
-                BACKUP_BUCKET: BUCKET,
-                BACKUP_PREFIX: "job",
-                BACKUP_SSE: "AES256",
-                BACKUP_S3_ENDPOINT: store.endpoint,
-                AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
-            };
-            const report = JSON.parse((await exec(process.execPath, [bundle, "run"], env, "pipe")).trim().split("\n").pop()!) as {
-                key: string;
-                bytes: number;
-            };
-            return { wallMs: performance.now() - t0, bytes: report.bytes, key: report.key };
-        };
-        let guideRun = 0;
-        const guide = async (): Promise<Sample> => {
-            const t0 = performance.now();
-            const file = join(work, `backup_${guideRun++}.dump`);
-            await exec("pg_dump", ["-h", "127.0.0.1", "-U", "postgres", "-d", "app", "--format=custom", "--compress=9", "-f", file], pgEnv);
-            const key = `guide/${file.split("/").pop()}`;
-            // `aws s3 cp`'s defaults: 8 MiB parts, 10 in flight.
-            await new Upload({
-                client: store.client,
-                params: { Bucket: BUCKET, Key: key, Body: createReadStream(file), ServerSideEncryption: "AES256" },
-                partSize: 8 * 1048576,
-                queueSize: 10,
-            }).done();
-            const bytes = (await store.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength ?? 0;
-            const wallMs = performance.now() - t0;
-            rmSync(file);
-            return { wallMs, bytes, key };
-        };
-
-        const samples: Record<"job" | "guide", Sample[]> = { job: [], guide: [] };
-        for (let round = 0; round < rounds; round++) {
-            // Alternate which goes first, so neither always gets the warmer cache.
-            const order = round % 2 === 0 ? (["guide", "job"] as const) : (["job", "guide"] as const);
-            for (const method of order) {
-                const sample = await (method === "job" ? job() : guide());
-                samples[method].push(sample);
-                console.log(`round ${round + 1} ${method.padEnd(5)} wall ${seconds(sample.wallMs)}  object ${mib(sample.bytes)}`);
-            }
-        }
-
-        // Restore each method's last object into a fresh database, the way its own docs say (the guide; docs/operations/backup-and-restore.md).
-        const restoreMs: Record<"job" | "guide", number> = { job: 0, guide: 0 };
-        for (const method of ["guide", "job"] as const) {
-            const key = samples[method][samples[method].length - 1].key;
-            const database = `restore_${method}`;
-            const t0 = performance.now();
-            if (method === "guide") {
-                // The guide restores from a local file: download, then pg_restore.
-                await db.sql(`create database ${database}`);
-                const object = await store.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-                const file = join(work, "restore.dump");
-                await pipeline(object.Body as Readable, createWriteStream(file));
-                await exec("pg_restore", ["--exit-on-error", "-h", "127.0.0.1", "-U", "postgres", "-d", database, file], pgEnv);
-                rmSync(file);
-            } else {
-                const restored = await restoreFromS3(db, { client: store.client, bucket: BUCKET }, key, database, pgEnv);
-                if (restored.code !== 0) throw new Error(`pg_restore of the job's dump failed: ${restored.errors}`);
-            }
-            restoreMs[method] = performance.now() - t0;
-            const count = await db.sql("select count(*) from public.projects", database);
-            console.log(`restore ${method.padEnd(5)} ${seconds(restoreMs[method])} (public.projects: ${count} rows)`);
-        }
-
-        const wall = { job: median(samples.job.map((s) => s.wallMs)), guide: median(samples.guide.map((s) => s.wallMs)) };
-        const bytes = { job: median(samples.job.map((s) => s.bytes)), guide: median(samples.guide.map((s) => s.bytes)) };
-        const speedup = wall.guide / wall.job;
-        const sizeRatio = bytes.job / bytes.guide;
-        console.log("");
-        console.log(`median of ${rounds}   wall      object      restore`);
-        console.log(`guide          ${seconds(wall.guide).padEnd(9)} ${mib(bytes.guide).padEnd(11)} ${seconds(restoreMs.guide)}`);
-        console.log(`job            ${seconds(wall.job).padEnd(9)} ${mib(bytes.job).padEnd(11)} ${seconds(restoreMs.job)}`);
-        console.log(
-            `ratios         ${speedup.toFixed(2)}x faster, size ${sizeRatio.toFixed(3)}x, restore ${(restoreMs.guide / restoreMs.job).toFixed(2)}x faster`,
-        );
-        const met = speedup >= 2 && sizeRatio <= 1.15;
-        console.log(`target (>= 2x faster, <= 1.15x size): ${met ? "met" : "NOT met"}`);
-
         // The operations tool: restore of the job's object, and import of the same data.
         const url = (database: string) => `postgresql://postgres:${PASSWORD}@127.0.0.1:${db.port}/${database}?sslmode=disable`;
         // Exact counts (n_live_tup is an estimate after ANALYZE of a large table).
@@ -200,32 +118,132 @@ async function main(): Promise<void> {
             ).split("\n");
             return (await Promise.all(tables.map(async (t) => `${t}=${await db.sql(`select count(*) from ${t}`, database)}`))).join(",");
         };
-        await db.sql("create database restore_ops");
-        const t0 = performance.now();
-        const restored = await ops([
-            "restore",
-            "--json",
-            "--bucket",
-            BUCKET,
-            "--prefix",
-            "job",
-            "--s3-endpoint",
-            store.endpoint,
-            "--aws-credentials-file",
-            credentials,
-            "--key",
-            samples.job[samples.job.length - 1].key,
-            "--target",
-            url("restore_ops"),
-            "--work-dir",
-            work,
-        ]);
-        const opsRestoreMs = performance.now() - t0;
-        if (restored.code !== 0) throw new Error(`ops restore failed: ${restored.stderr}`);
-        const restoredJson = JSON.parse(restored.stdout) as { jobs: number; problems: string[] };
-        console.log(
-            `restore ops   ${seconds(opsRestoreMs)} (pg_restore -j ${restoredJson.jobs}; row counts differing from the manifest: ${restoredJson.problems.length})`,
-        );
+        let backupMet = true;
+        let restoreRatio = Infinity;
+        if (!importOnly) {
+            const job = async (): Promise<Sample> => {
+                const t0 = performance.now();
+                const env = {
+                    ...pgEnv,
+                    AWS_REGION: "eu-central-1",
+                    AWS_SHARED_CREDENTIALS_FILE: credentials,
+                    AWS_CONFIG_FILE: join(work, "aws_config"),
+                    BACKUP_BUCKET: BUCKET,
+                    BACKUP_PREFIX: "job",
+                    BACKUP_SSE: "AES256",
+                    BACKUP_S3_ENDPOINT: store.endpoint,
+                    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+                };
+                const report = JSON.parse((await exec(process.execPath, [bundle, "run"], env, "pipe")).trim().split("\n").pop()!) as {
+                    key: string;
+                    bytes: number;
+                };
+                return { wallMs: performance.now() - t0, bytes: report.bytes, key: report.key };
+            };
+            let guideRun = 0;
+            const guide = async (): Promise<Sample> => {
+                const t0 = performance.now();
+                const file = join(work, `backup_${guideRun++}.dump`);
+                await exec(
+                    "pg_dump",
+                    ["-h", "127.0.0.1", "-U", "postgres", "-d", "app", "--format=custom", "--compress=9", "-f", file],
+                    pgEnv,
+                );
+                const key = `guide/${file.split("/").pop()}`;
+                // `aws s3 cp`'s defaults: 8 MiB parts, 10 in flight.
+                await new Upload({
+                    client: store.client,
+                    params: { Bucket: BUCKET, Key: key, Body: createReadStream(file), ServerSideEncryption: "AES256" },
+                    partSize: 8 * 1048576,
+                    queueSize: 10,
+                }).done();
+                const bytes = (await store.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength ?? 0;
+                const wallMs = performance.now() - t0;
+                rmSync(file);
+                return { wallMs, bytes, key };
+            };
+
+            const samples: Record<"job" | "guide", Sample[]> = { job: [], guide: [] };
+            for (let round = 0; round < rounds; round++) {
+                // Alternate which goes first, so neither always gets the warmer cache.
+                const order = round % 2 === 0 ? (["guide", "job"] as const) : (["job", "guide"] as const);
+                for (const method of order) {
+                    const sample = await (method === "job" ? job() : guide());
+                    samples[method].push(sample);
+                    console.log(`round ${round + 1} ${method.padEnd(5)} wall ${seconds(sample.wallMs)}  object ${mib(sample.bytes)}`);
+                }
+            }
+
+            // Restore each method's last object into a fresh database, the way its own docs say (the guide; docs/operations/backup-and-restore.md).
+            const restoreMs: Record<"job" | "guide", number> = { job: 0, guide: 0 };
+            for (const method of ["guide", "job"] as const) {
+                const key = samples[method][samples[method].length - 1].key;
+                const database = `restore_${method}`;
+                const t0 = performance.now();
+                if (method === "guide") {
+                    // The guide restores from a local file: download, then pg_restore.
+                    await db.sql(`create database ${database}`);
+                    const object = await store.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+                    const file = join(work, "restore.dump");
+                    await pipeline(object.Body as Readable, createWriteStream(file));
+                    await exec("pg_restore", ["--exit-on-error", "-h", "127.0.0.1", "-U", "postgres", "-d", database, file], pgEnv);
+                    rmSync(file);
+                } else {
+                    const restored = await restoreFromS3(db, { client: store.client, bucket: BUCKET }, key, database, pgEnv);
+                    if (restored.code !== 0) throw new Error(`pg_restore of the job's dump failed: ${restored.errors}`);
+                }
+                restoreMs[method] = performance.now() - t0;
+                const count = await db.sql("select count(*) from public.projects", database);
+                console.log(`restore ${method.padEnd(5)} ${seconds(restoreMs[method])} (public.projects: ${count} rows)`);
+            }
+
+            const wall = { job: median(samples.job.map((s) => s.wallMs)), guide: median(samples.guide.map((s) => s.wallMs)) };
+            const bytes = { job: median(samples.job.map((s) => s.bytes)), guide: median(samples.guide.map((s) => s.bytes)) };
+            const speedup = wall.guide / wall.job;
+            const sizeRatio = bytes.job / bytes.guide;
+            console.log("");
+            console.log(`median of ${rounds}   wall      object      restore`);
+            console.log(`guide          ${seconds(wall.guide).padEnd(9)} ${mib(bytes.guide).padEnd(11)} ${seconds(restoreMs.guide)}`);
+            console.log(`job            ${seconds(wall.job).padEnd(9)} ${mib(bytes.job).padEnd(11)} ${seconds(restoreMs.job)}`);
+            console.log(
+                `ratios         ${speedup.toFixed(2)}x faster, size ${sizeRatio.toFixed(3)}x, restore ${(restoreMs.guide / restoreMs.job).toFixed(2)}x faster`,
+            );
+            const met = speedup >= 2 && sizeRatio <= 1.15;
+            console.log(`target (>= 2x faster, <= 1.15x size): ${met ? "met" : "NOT met"}`);
+            backupMet = met;
+
+            await db.sql("create database restore_ops");
+            const t0 = performance.now();
+            const restored = await ops([
+                "restore",
+                "--json",
+                "--bucket",
+                BUCKET,
+                "--prefix",
+                "job",
+                "--s3-endpoint",
+                store.endpoint,
+                "--aws-credentials-file",
+                credentials,
+                "--key",
+                samples.job[samples.job.length - 1].key,
+                "--target",
+                url("restore_ops"),
+                "--work-dir",
+                work,
+            ]);
+            const opsRestoreMs = performance.now() - t0;
+            if (restored.code !== 0) throw new Error(`ops restore failed: ${restored.stderr}`);
+            const restoredJson = JSON.parse(restored.stdout) as { jobs: number; problems: string[] };
+            console.log(
+                `restore ops   ${seconds(opsRestoreMs)} (pg_restore -j ${restoredJson.jobs}; row counts differing from the manifest: ${restoredJson.problems.length})`,
+            );
+
+            restoreRatio = restoreMs.guide / opsRestoreMs;
+            console.log(
+                `restore         guide ${seconds(restoreMs.guide)}, ops ${seconds(opsRestoreMs)}: ${restoreRatio.toFixed(2)}x faster (target >= 2x: ${restoreRatio >= 2 ? "met" : "NOT met"})`,
+            );
+        }
 
         for (const name of ["import_guide", "import_ops"]) await createMigratedDatabase(db, name, work);
         const t1 = performance.now();
@@ -254,22 +272,24 @@ async function main(): Promise<void> {
         ]);
         const opsImportMs = performance.now() - t2;
         if (imported.code !== 0) throw new Error(`ops import failed: ${imported.stderr}${imported.stdout}`);
-        const importJson = JSON.parse(imported.stdout) as { copyMs: number };
-        console.log(`import ops    ${seconds(opsImportMs)} (copy ${seconds(importJson.copyMs)}, the rest verifying counts and checksums)`);
-        const same = (await count("import_guide")) === (await count("import_ops"));
+        const importJson = JSON.parse(imported.stdout) as { copyMs: number; rebuildMs: number; verifyMs: number; committed: boolean };
+        const otherMs = opsImportMs - importJson.copyMs - importJson.rebuildMs - importJson.verifyMs;
+        console.log(
+            `import ops    ${seconds(opsImportMs)}: copy ${seconds(importJson.copyMs)}, indexes, keys and sequences ${seconds(importJson.rebuildMs)}, verification (every table read back and compared) ${seconds(importJson.verifyMs)}, schema checks, locks and commit ${seconds(otherMs)}`,
+        );
+        const same = importJson.committed && (await count("import_guide")) === (await count("import_ops"));
 
-        const restoreRatio = restoreMs.guide / opsRestoreMs;
         const importRatio = guideImportMs / opsImportMs;
         console.log("");
-        console.log(`                guide      ops        ratio`);
         console.log(
-            `restore         ${seconds(restoreMs.guide).padEnd(10)} ${seconds(opsRestoreMs).padEnd(10)} ${restoreRatio.toFixed(2)}x faster (target >= 2x: ${restoreRatio >= 2 ? "met" : "NOT met"})`,
+            `import          ${importRatio.toFixed(2)}x faster than the guide, verification included (target >= 3x: ${importRatio >= 3 ? "met" : "NOT met"})`,
         );
+        // What the import could reach at best on this machine: without its verification, and the copy alone.
         console.log(
-            `import          ${seconds(guideImportMs).padEnd(10)} ${seconds(opsImportMs).padEnd(10)} ${importRatio.toFixed(2)}x faster (target >= 3x: ${importRatio >= 3 ? "met" : "NOT met"}; copy alone ${(guideImportMs / importJson.copyMs).toFixed(2)}x)`,
+            `import floor    without the verification ${(guideImportMs / (opsImportMs - importJson.verifyMs)).toFixed(2)}x; the copy alone ${(guideImportMs / importJson.copyMs).toFixed(2)}x`,
         );
         console.log(`same data in both imports (row counts): ${same ? "yes" : "NO"}`);
-        process.exitCode = met && restoreRatio >= 2 && importRatio >= 3 && same ? 0 : 1;
+        process.exitCode = backupMet && restoreRatio >= 2 && importRatio >= 3 && same ? 0 : 1;
     } finally {
         await Promise.all([pg?.stop(), s3?.stop()]);
         rmSync(work, { recursive: true, force: true });

@@ -19,6 +19,9 @@ export interface CheckResult {
 /** Exit codes: 0 all well (warnings included), 1 a check or step failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/** Exit codes of a command stopped by a signal (the shell's 128 + signal number). */
+export const EXIT_ON_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+
 export function exitCodeOf(results: readonly { status: Status }[]): number {
     return results.some((r) => r.status === "fail") ? EXIT.failed : EXIT.ok;
 }
