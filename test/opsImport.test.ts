@@ -532,7 +532,7 @@ describe("ops import when it does not complete", () => {
         expect(r.at - started).toBeLessThan(15_000);
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(
-            /^import failed: password authentication failed for user "app_owner"; nothing was written to the target\n$/,
+            /^import failed: cannot connect to postgresql:\/\/\*\*\*@[^ ]+: password authentication failed for user "app_owner"; nothing was written to the target\n$/,
         );
         expect(await importSessions(src)).toBe("0");
     }, 30_000);
