@@ -76,6 +76,7 @@ const hosted =
               // The secret keys rotate with the database password's slots: one step per period or generation.
               slots,
               legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
+              pitr: settings.supabasePitr,
               // Two stacks on one project must not share (and delete) each other's keys.
               keyOwner: keyOwner(pulumi.getProject(), stack),
           })

@@ -7,10 +7,12 @@ import {
     AuthSettings,
     LegacyApiKeys,
     NetworkRestrictions,
+    PitrAddon,
     PoolerSettings,
     SslEnforcement,
     SupabaseProjectResource,
 } from "../lib/supabase/resources";
+import type { PitrSetting } from "../lib/supabase/addons";
 import { secretKeyName, type KeySlot, type SplitCidrs } from "../lib/supabase/rules";
 
 export interface SupabaseProjectArgs {
@@ -36,6 +38,8 @@ export interface SupabaseProjectArgs {
     slots: PasswordSlots;
     /** Keep the legacy anon/service_role keys (and the readable JWT secret) on. */
     legacyKeysEnabled: boolean;
+    /** The PITR add-on (supabasePitr); absent: left as it is. */
+    pitr?: PitrSetting;
     /** This stack as `<project>/<stack>` (rules.ts keyOwner): the keys are marked as its own, and another stack's are refused. */
     keyOwner: string;
 }
@@ -43,8 +47,8 @@ export interface SupabaseProjectArgs {
 /**
  * The hosted Supabase project through the Management API: adopted by ref (or created), protected
  * from `pulumi destroy`; SSL enforcement, network restrictions, pooler and owned auth settings as
- * resources with a real read; a publishable key, and two rotating secret-key slots per consumer,
- * each marked as this stack's in its description.
+ * resources with a real read; the PITR add-on when the stack sets it; a publishable key, and two
+ * rotating secret-key slots per consumer, each marked as this stack's in its description.
  */
 export class SupabaseProject extends pulumi.ComponentResource {
     readonly ref: pulumi.Output<string>;
@@ -81,6 +85,7 @@ export class SupabaseProject extends pulumi.ComponentResource {
         );
         this.pooler = { host: pooler.host, port: pooler.port, user: pooler.user };
         if (Object.keys(args.auth).length > 0) new AuthSettings(`${name}-auth`, { ...on, settings: args.auth }, after);
+        if (args.pitr !== undefined) new PitrAddon(`${name}-pitr`, { ...on, variant: args.pitr }, after);
 
         const legacy = new LegacyApiKeys(`${name}-legacy-keys`, { ...on, enabled: args.legacyKeysEnabled }, after);
         this.jwtSecret = pulumi.secret(legacy.jwtSecret.apply((s) => s ?? ""));

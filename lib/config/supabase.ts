@@ -1,5 +1,6 @@
 /** Supabase and its database: the project, the direct connection, TLS and the transaction pooler. */
 import { LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
+import { PITR_SETTINGS, PITR_VARIANTS, SIZES_WITHOUT_PITR } from "../supabase/addons";
 import { DEFAULT_MANAGEMENT_API_URL } from "../supabase/client";
 import {
     allowsAll,
@@ -257,6 +258,23 @@ export const supabaseSettings = environmentSettings
         type: "boolean",
         doc: "Hosted: keep the legacy anon/service_role keys and the readable JWT secret; false once nothing uses them (docs/hosted-project.md).",
         default: true,
+    })
+    .add("supabasePitr", oneOf(PITR_SETTINGS), {
+        type: "string",
+        doc: `Hosted: point-in-time recovery add-on, ${PITR_VARIANTS.join(", ")} (days of recovery) or off; needs a Pro plan or above and compute Small or larger (docs/hosted-project.md). Unset: left as it is.`,
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
+        check: (variant, s) => {
+            if (s.supabaseMode !== "hosted")
+                return "is only used when supabaseMode is hosted: remove it with `pulumi config rm supabasePitr`";
+            // Creating: the new project's size is known from config; an adopted project's is checked against the API before any change.
+            if (variant === "off" || !creating(s)) return undefined;
+            const size = s.supabaseInstanceSize;
+            if (size === undefined || (SIZES_WITHOUT_PITR as readonly string[]).includes(size))
+                return `needs compute Small or larger, and supabaseInstanceSize is ${size ?? "unset (the organization's default, Micro or Nano)"}: set \`pulumi config set supabaseInstanceSize small\` (or larger), or supabasePitr off`;
+            return undefined;
+        },
     })
     .add("authSiteUrl", httpUrl(false), {
         type: "string",

@@ -8,7 +8,8 @@
  * output, because `read` during a refresh sees only the stored outputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
+import { allowedPitrVariants, computeRefusesPitr, selectedVariant, type PitrSetting, type PitrVariant } from "./addons";
+import { accepted, managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
 import { HEALTHY_STATUS, keyOwnership, markedKeyDescription, parseKeyDescription, TERMINAL_STATUSES } from "./rules";
 
 /** Every resource's connection inputs. */
@@ -565,5 +566,135 @@ export const legacyKeysProvider: pulumi.dynamic.ResourceProvider = {
         return { outs: await applyLegacy(news) };
     },
     // Left as they are on destroy: switching keys off would break clients that still use them.
+    async delete() {},
+};
+
+// ---- point-in-time recovery (the PITR billing add-on) --------------------------------------------
+
+export interface PitrInputs extends ApiInputs {
+    ref: string;
+    /** supabasePitr: the add-on's variant, or off. */
+    variant: PitrSetting;
+}
+
+/** What the add-ons list says: the PITR variant (off when none), the compute variant, and the PITR price a month. */
+async function readAddons(inputs: PitrInputs) {
+    const op = "GET /v1/projects/{ref}/billing/addons";
+    const r = unwrap(
+        op,
+        await client(inputs).GET("/v1/projects/{ref}/billing/addons", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    );
+    const variant = (selectedVariant(r.selected_addons, "pitr") ?? "off") as PitrSetting;
+    const price = r.available_addons.find((a) => a.type === "pitr")?.variants.find((v) => v.id === variant)?.price;
+    return {
+        variant,
+        computeVariant: selectedVariant(r.selected_addons, "compute_instance") ?? null,
+        monthlyPriceUsd: price?.interval === "monthly" ? price.amount : variant === "off" ? 0 : null,
+    };
+}
+
+/**
+ * Refuses, before any change is sent, a variant the project's compute or the organization's plan
+ * cannot carry: the API would refuse it (400, 402) only after the caller asked to pay for it.
+ */
+async function checkPitrAllowed(inputs: PitrInputs, variant: PitrVariant, computeVariant: string | null): Promise<void> {
+    const fix = "or set `pulumi config set supabasePitr off`";
+    const compute = computeRefusesPitr(computeVariant ?? undefined);
+    if (compute)
+        throw new ManagementApiError(
+            `supabasePitr = ${variant} cannot be applied to ${inputs.ref}: ${compute}. Raise the compute size to Small or larger first (docs/hosted-project.md), ${fix}`,
+            undefined,
+            "PATCH /v1/projects/{ref}/billing/addons",
+        );
+    const api = client(inputs);
+    const project = unwrap(
+        "GET /v1/projects/{ref}",
+        await api.GET("/v1/projects/{ref}", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    );
+    const slug = project.organization_slug;
+    const allowed = allowedPitrVariants(
+        unwrap(
+            "GET /v1/organizations/{slug}/entitlements",
+            await api.GET("/v1/organizations/{slug}/entitlements", { params: { path: { slug } } }),
+            inputs.accessToken,
+        ).entitlements,
+    );
+    if (!allowed.includes(variant))
+        throw new ManagementApiError(
+            `supabasePitr = ${variant} is not allowed by the plan of organization ${slug} (it allows ${allowed.length > 0 ? allowed.join(", ") : "no PITR variant"}): ` +
+                `move the organization to Pro or above (Organization settings > Billing), ${allowed.length > 0 ? `choose one of ${allowed.join(", ")}, ` : ""}${fix}`,
+            undefined,
+            "GET /v1/organizations/{slug}/entitlements",
+        );
+}
+
+async function applyPitr(inputs: PitrInputs): Promise<Outs> {
+    const before = await readAddons(inputs);
+    if (before.variant !== inputs.variant) {
+        const api = client(inputs);
+        if (inputs.variant === "off") {
+            const op = "DELETE /v1/projects/{ref}/billing/addons/{addon_variant}";
+            accepted(
+                op,
+                await api.DELETE("/v1/projects/{ref}/billing/addons/{addon_variant}", {
+                    params: { path: { ref: inputs.ref, addon_variant: before.variant as PitrVariant } },
+                }),
+                inputs.accessToken,
+            );
+        } else {
+            await checkPitrAllowed(inputs, inputs.variant, before.computeVariant);
+            const op = "PATCH /v1/projects/{ref}/billing/addons";
+            try {
+                // One call, which either changes the variant or leaves the old one: nothing half-applied.
+                accepted(
+                    op,
+                    await api.PATCH("/v1/projects/{ref}/billing/addons", {
+                        params: { path: { ref: inputs.ref } },
+                        body: { addon_type: "pitr", addon_variant: inputs.variant },
+                    }),
+                    inputs.accessToken,
+                );
+            } catch (e) {
+                if (!(e instanceof ManagementApiError) || e.status === undefined || e.status >= 500 || [401, 403].includes(e.status))
+                    throw e;
+                const why =
+                    e.status === 402
+                        ? "the organization's plan does not pay for it: move it to Pro or above (Organization settings > Billing)"
+                        : "check the project's compute size (Small or larger) and the plan";
+                throw new ManagementApiError(
+                    `supabasePitr = ${inputs.variant} was refused for ${inputs.ref} (${e.message}); PITR stays ${before.variant}. ${why}, or set \`pulumi config set supabasePitr off\``,
+                    e.status,
+                    op,
+                );
+            }
+        }
+    }
+    const after = await readAddons(inputs);
+    if (after.variant !== inputs.variant)
+        throw new ManagementApiError(
+            `Supabase accepted supabasePitr = ${inputs.variant} for ${inputs.ref}, but the project reports ${after.variant}: run \`pulumi up\` again once the dashboard shows the change`,
+            undefined,
+            "GET /v1/projects/{ref}/billing/addons",
+        );
+    return { ...inputs, ...after };
+}
+
+export const pitrProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: PitrInputs) {
+        return { id: `${inputs.ref}/pitr`, outs: await applyPitr(inputs) };
+    },
+    // A change in the dashboard (another variant, or the add-on removed) is drift that `up` puts back.
+    async read(id: string, props: PitrInputs) {
+        return { id, props: { ...props, ...(await readAddons(props)) } };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        return diffFields(olds, news, ["ref", "variant"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: PitrInputs) {
+        return { outs: await applyPitr(news) };
+    },
+    // Left as it is when the setting is removed: losing the recovery window is never a side effect (set off to remove it).
     async delete() {},
 };

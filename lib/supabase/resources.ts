@@ -8,6 +8,7 @@ import {
     authSettingsProvider,
     legacyKeysProvider,
     networkRestrictionsProvider,
+    pitrProvider,
     poolerProvider,
     projectProvider,
     sslEnforcementProvider,
@@ -15,6 +16,7 @@ import {
     type AuthInputs,
     type LegacyKeysInputs,
     type NetworkInputs,
+    type PitrInputs,
     type PoolerInputs,
     type ProjectInputs,
     type SslInputs,
@@ -94,5 +96,14 @@ export class LegacyApiKeys extends pulumi.dynamic.Resource {
     declare readonly jwtSecret: pulumi.Output<string | null>;
     constructor(name: string, args: Inputs<LegacyKeysInputs>, opts?: pulumi.CustomResourceOptions) {
         super(legacyKeysProvider, name, declare(args, ["jwtSecret"]), options(opts), MODULE, "SupabaseLegacyApiKeys");
+    }
+}
+
+export class PitrAddon extends pulumi.dynamic.Resource {
+    declare readonly variant: pulumi.Output<string>;
+    declare readonly computeVariant: pulumi.Output<string | null>;
+    declare readonly monthlyPriceUsd: pulumi.Output<number | null>;
+    constructor(name: string, args: Inputs<PitrInputs>, opts?: pulumi.CustomResourceOptions) {
+        super(pitrProvider, name, declare(args, ["computeVariant", "monthlyPriceUsd"]), options(opts), MODULE, "SupabasePitr");
     }
 }

@@ -1,0 +1,75 @@
+/**
+ * supabasePitr in the stack config: the variants allowed, hosted only, and, when creating, a
+ * compute size that carries PITR, refused before any resource exists.
+ */
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseStackConfig, SECRET_KEYS } from "../lib/config";
+import { readStackFiles } from "../lib/offline/stackFiles";
+import { CREATE_PROJECT, PROJECT_DIR } from "./harness";
+
+const PROD_SECRETS = {
+    vaultToken: "hvs.config-pitr-test-token-0000000",
+    supabaseAccessToken: `sbp_${"fade".repeat(10)}`,
+    registryUsername: "toolboxai-deploy-bot",
+    registryPassword: "ghp_registry-config-pitr-test-00",
+};
+
+/** A stack file's settings with `changes` on top (undefined removes a key), prod's secrets set as secrets. */
+function settingsOf(stack: "dev" | "prod", changes: Record<string, string | undefined>) {
+    const files = readStackFiles(PROJECT_DIR, stack);
+    const values: Record<string, string | undefined> = Object.fromEntries(
+        Object.entries({ ...files.defaults, ...files.values }).map(([k, v]) => [k.replace(/^toolboxai:/, ""), v]),
+    );
+    Object.assign(values, stack === "prod" ? PROD_SECRETS : { vaultToken: PROD_SECRETS.vaultToken }, changes);
+    for (const [k, v] of Object.entries(changes)) if (v === undefined) delete values[k];
+    return () => parseStackConfig({ values, secretKeys: new Set(SECRET_KEYS.filter((k) => values[k] !== undefined)) }).settings;
+}
+
+function problemOf(stack: "dev" | "prod", changes: Record<string, string | undefined>): string {
+    try {
+        settingsOf(stack, changes)();
+    } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        // The line the operator reads: `toolboxai:<key> = <value>: <what is allowed>`.
+        const lines = (e as Error).message.split("\n").filter((line) => line.includes("toolboxai:supabasePitr = "));
+        expect(lines).toHaveLength(1);
+        return lines[0];
+    }
+    throw new Error("expected a ConfigError");
+}
+
+describe("supabasePitr", () => {
+    it("is left alone when unset, and takes off or a variant on an adopted project", () => {
+        expect(settingsOf("prod", {})().supabasePitr).toBeUndefined();
+        expect(settingsOf("prod", { supabasePitr: "pitr_7" })().supabasePitr).toBe("pitr_7");
+        expect(settingsOf("prod", { supabasePitr: "off" })().supabasePitr).toBe("off");
+    });
+
+    it("refuses an unknown variant, naming the value and the allowed ones", () => {
+        const problem = problemOf("prod", { supabasePitr: "pitr_30" });
+        expect(problem).toContain('"pitr_30"');
+        expect(problem).toMatch(/one of off, pitr_7, pitr_14, pitr_28/);
+    });
+
+    it("refuses it in local mode", () => {
+        expect(problemOf("dev", { supabasePitr: "pitr_7" })).toMatch(
+            /only used when supabaseMode is hosted: remove it with `pulumi config rm supabasePitr`/,
+        );
+    });
+
+    it("refuses PITR on a created project of Micro or of the organization's default size, and names the fix", () => {
+        const micro = problemOf("prod", { ...CREATE_PROJECT, supabaseInstanceSize: "micro", supabasePitr: "pitr_14" });
+        expect(micro).toContain('"pitr_14"');
+        expect(micro).toMatch(
+            /needs compute Small or larger, and supabaseInstanceSize is micro: set `pulumi config set supabaseInstanceSize small`/,
+        );
+        expect(problemOf("prod", { ...CREATE_PROJECT, supabasePitr: "pitr_7" })).toMatch(/supabaseInstanceSize is unset/);
+    });
+
+    it("accepts PITR on a created project of Small or larger, and off on any size", () => {
+        expect(settingsOf("prod", { ...CREATE_PROJECT, supabaseInstanceSize: "small", supabasePitr: "pitr_28" })().supabasePitr).toBe(
+            "pitr_28",
+        );
+        expect(settingsOf("prod", { ...CREATE_PROJECT, supabaseInstanceSize: "micro", supabasePitr: "off" })().supabasePitr).toBe("off");
+    });
+});
