@@ -5,6 +5,7 @@ import type { OwnedAuthSettings } from "../lib/supabase/providers";
 import {
     ApiKey,
     AuthSettings,
+    ComputeSize,
     LegacyApiKeys,
     NetworkRestrictions,
     PitrAddon,
@@ -24,6 +25,8 @@ export interface SupabaseProjectArgs {
     ref?: string;
     /** Creation parameters; the database password comes from the credentials component. */
     create?: { organizationSlug: string; name: string; region: string; instanceSize?: string; dbPass: pulumi.Input<string> };
+    /** The compute size (supabaseInstanceSize), created or adopted; absent: left as it is, read for its connection limits. */
+    instanceSize?: string;
     /** Require TLS for database connections. */
     sslEnforced: boolean;
     /** Networks allowed to reach Postgres and the pooler; empty lists block everything. */
@@ -58,6 +61,8 @@ export class SupabaseProject extends pulumi.ComponentResource {
     /** The legacy JWT secret while the legacy keys are on, else "". */
     readonly jwtSecret: pulumi.Output<string>;
     readonly pooler: { host: pulumi.Output<string>; port: pulumi.Output<number>; user: pulumi.Output<string> };
+    /** The compute's direct and pooler connection limits, as the API lists them. */
+    readonly connectionLimits: { direct: pulumi.Output<number | null>; pooler: pulumi.Output<number | null> };
     /** Names of the secret keys in use, per consumer (not secret). */
     readonly keyNames: Record<Consumer, string>;
 
@@ -76,16 +81,25 @@ export class SupabaseProject extends pulumi.ComponentResource {
         const on = { ...conn, ref: project.ref };
         const after = { ...child, dependsOn: [project] };
 
+        // Before the pooler and PITR: the pool size is checked against this compute, and PITR needs Small or larger.
+        const compute = new ComputeSize(
+            `${name}-compute`,
+            { ...on, size: args.instanceSize, poolSize: args.pooler.defaultPoolSize },
+            after,
+        );
+        const afterCompute = { ...child, dependsOn: [project, compute] };
+        this.connectionLimits = { direct: compute.connectionsDirect, pooler: compute.connectionsPooler };
+
         new SslEnforcement(`${name}-ssl`, { ...on, enforced: args.sslEnforced }, after);
         new NetworkRestrictions(`${name}-network`, { ...on, ipv4: args.allowedCidrs.ipv4, ipv6: args.allowedCidrs.ipv6 }, after);
         const pooler = new PoolerSettings(
             `${name}-pooler`,
             { ...on, poolMode: args.pooler.poolMode, defaultPoolSize: args.pooler.defaultPoolSize },
-            after,
+            afterCompute,
         );
         this.pooler = { host: pooler.host, port: pooler.port, user: pooler.user };
         if (Object.keys(args.auth).length > 0) new AuthSettings(`${name}-auth`, { ...on, settings: args.auth }, after);
-        if (args.pitr !== undefined) new PitrAddon(`${name}-pitr`, { ...on, variant: args.pitr }, after);
+        if (args.pitr !== undefined) new PitrAddon(`${name}-pitr`, { ...on, variant: args.pitr }, afterCompute);
 
         const legacy = new LegacyApiKeys(`${name}-legacy-keys`, { ...on, enabled: args.legacyKeysEnabled }, after);
         this.jwtSecret = pulumi.secret(legacy.jwtSecret.apply((s) => s ?? ""));

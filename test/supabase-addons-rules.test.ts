@@ -1,6 +1,17 @@
-/** The add-on rules (lib/supabase/addons.ts): which compute carries PITR, and what a plan's entitlements allow. */
+/** The add-on rules (lib/supabase/addons.ts): which compute carries PITR, what a plan allows, and pool size against the compute. */
 import { describe, expect, it } from "vitest";
-import { allowedPitrVariants, computeRefusesPitr, PITR_ENTITLEMENT, selectedVariant } from "../lib/supabase/addons";
+import {
+    allowedPitrVariants,
+    COMPUTE_CONNECTIONS,
+    computeRefusesPitr,
+    computeVariantOf,
+    configPoolSizeWarning,
+    PITR_ENTITLEMENT,
+    poolSizeRefusal,
+    sizeOfComputeVariant,
+    selectedVariant,
+} from "../lib/supabase/addons";
+import { SUPABASE_INSTANCE_SIZES } from "../lib/supabase/rules";
 
 const price = { description: "$100/month", type: "fixed" as const, interval: "monthly" as const, amount: 100 };
 
@@ -49,5 +60,34 @@ describe("what the organization's plan allows", () => {
                 },
             ]),
         ).toEqual([]);
+    });
+});
+
+describe("pool size against the compute's connection limits", () => {
+    it("refuses above the pooler's client limit, not at it", () => {
+        expect(poolSizeRefusal(200, "micro", COMPUTE_CONNECTIONS.micro)).toBeUndefined();
+        expect(poolSizeRefusal(201, "micro", COMPUTE_CONNECTIONS.micro)).toMatch(
+            /above the 200 client connections the pooler of compute micro/,
+        );
+    });
+
+    it("warns above 40 % of the direct connections, not at it", () => {
+        // Micro: 60 direct, 40 % is 24; the guide's 20 is within it.
+        expect(configPoolSizeWarning(20, "micro")).toBeUndefined();
+        expect(configPoolSizeWarning(24, "micro")).toBeUndefined();
+        expect(configPoolSizeWarning(25, "micro")).toMatch(
+            /databasePoolSize 25 is above 40 % \(24\) of the 60 direct connections of compute micro/,
+        );
+        expect(configPoolSizeWarning(36, "small")).toBeUndefined();
+        expect(configPoolSizeWarning(37, "small")).toMatch(/\(36\) of the 90/);
+        expect(configPoolSizeWarning(500, undefined)).toBeUndefined();
+        expect(configPoolSizeWarning(500, "nano")).toBeUndefined();
+    });
+
+    it("knows the limits of every size the API sells as a compute add-on, and maps sizes to variants both ways", () => {
+        for (const size of SUPABASE_INSTANCE_SIZES.filter((s) => s !== "nano")) expect(COMPUTE_CONNECTIONS[size], size).toBeDefined();
+        expect(computeVariantOf("2xlarge")).toBe("ci_2xlarge");
+        expect(sizeOfComputeVariant("ci_2xlarge")).toBe("2xlarge");
+        expect(sizeOfComputeVariant(undefined)).toBe("nano");
     });
 });

@@ -231,6 +231,7 @@ describe("the providers as the engine ships them, against the double", () => {
             [providers.authSettingsProvider, { ...conn, ref: REF, settings: { site_url: "https://app.toolboxai.example" } }, []],
             [providers.legacyKeysProvider, { ...conn, ref: REF, enabled: true }, ["jwtSecret"]],
             [providers.pitrProvider, { ...conn, ref: REF, variant: "off" }, []],
+            [providers.computeProvider, { ...conn, ref: REF, poolSize: 20 }, []],
             [
                 providers.apiKeyProvider,
                 {

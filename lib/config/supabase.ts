@@ -1,6 +1,6 @@
 /** Supabase and its database: the project, the direct connection, TLS and the transaction pooler. */
 import { LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
-import { PITR_SETTINGS, PITR_VARIANTS, SIZES_WITHOUT_PITR } from "../supabase/addons";
+import { COMPUTE_CONNECTIONS, PITR_SETTINGS, PITR_VARIANTS, poolSizeRefusal, SIZES_WITHOUT_PITR } from "../supabase/addons";
 import { DEFAULT_MANAGEMENT_API_URL } from "../supabase/client";
 import {
     allowsAll,
@@ -131,11 +131,18 @@ export const supabaseSettings = environmentSettings
     })
     .add("supabaseInstanceSize", oneOf(SUPABASE_INSTANCE_SIZES), {
         type: "string",
-        doc: "Hosted, creating: the new project's compute size (desired_instance_size); unset: the organization's default.",
+        doc: "Hosted: the project's compute size. Creating: desired_instance_size (unset: the organization's default); adopted: the compute add-on, changed in place (the database restarts). Unset when adopted: left as it is.",
         optional: true,
         yamlDefault: "",
-        defaultText: "the organization's default",
-        check: (_size, s) => creationOnly("supabaseInstanceSize", s),
+        defaultText: "creating: the organization's default; adopted: left alone",
+        check: (size, s) => {
+            if (s.supabaseMode !== "hosted")
+                return "is only used when supabaseMode is hosted: remove it with `pulumi config rm supabaseInstanceSize`";
+            // Nano is the Free plan's size: no compute add-on selects it.
+            if (size === "nano" && !creating(s))
+                return "nano cannot be chosen for an existing project (no compute add-on selects it): choose micro or larger, or remove it with `pulumi config rm supabaseInstanceSize`";
+            return undefined;
+        },
     })
     // Creating, the URL and the direct host follow from the new project's ref (Outputs in index.ts): unset here.
     .add(
@@ -192,7 +199,17 @@ export const supabaseSettings = environmentSettings
         yamlDefault: "",
         defaultText: "none; required by verify-ca and verify-full",
     })
-    .add("databasePoolSize", integer(1, 1000), { type: "integer", doc: "Application connection pool size (1-1000).", default: 20 })
+    .add("databasePoolSize", integer(1, 1000), {
+        type: "integer",
+        doc: "Application connection pool size (1-1000); hosted, also Supavisor's default_pool_size: at most the pooler's client limit of the compute size.",
+        default: 20,
+        // Where config names the compute; otherwise the compute resource checks the live limits before any change.
+        check: (poolSize, s) => {
+            const size = s.supabaseMode === "hosted" ? s.supabaseInstanceSize : undefined;
+            const limits = size === undefined ? undefined : COMPUTE_CONNECTIONS[size];
+            return size && limits ? poolSizeRefusal(poolSize, size, limits) : undefined;
+        },
+    })
     .add("poolerEnabled", boolean, {
         type: "boolean",
         doc: "Applications connect through the transaction pooler.",
@@ -268,10 +285,10 @@ export const supabaseSettings = environmentSettings
         check: (variant, s) => {
             if (s.supabaseMode !== "hosted")
                 return "is only used when supabaseMode is hosted: remove it with `pulumi config rm supabasePitr`";
-            // Creating: the new project's size is known from config; an adopted project's is checked against the API before any change.
-            if (variant === "off" || !creating(s)) return undefined;
+            if (variant === "off") return undefined;
+            // A size in config is the size PITR gets; an adopted project without one is checked against the API before any change.
             const size = s.supabaseInstanceSize;
-            if (size === undefined || (SIZES_WITHOUT_PITR as readonly string[]).includes(size))
+            if (size === undefined ? creating(s) : (SIZES_WITHOUT_PITR as readonly string[]).includes(size))
                 return `needs compute Small or larger, and supabaseInstanceSize is ${size ?? "unset (the organization's default, Micro or Nano)"}: set \`pulumi config set supabaseInstanceSize small\` (or larger), or supabasePitr off`;
             return undefined;
         },

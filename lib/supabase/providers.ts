@@ -8,7 +8,16 @@
  * output, because `read` during a refresh sees only the stored outputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { allowedPitrVariants, computeRefusesPitr, selectedVariant, type PitrSetting, type PitrVariant } from "./addons";
+import {
+    allowedPitrVariants,
+    computeRefusesPitr,
+    computeVariantOf,
+    poolSizeRefusal,
+    selectedVariant,
+    sizeOfComputeVariant,
+    type PitrSetting,
+    type PitrVariant,
+} from "./addons";
 import { accepted, managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
 import { HEALTHY_STATUS, keyOwnership, markedKeyDescription, parseKeyDescription, TERMINAL_STATUSES } from "./rules";
 
@@ -577,14 +586,18 @@ export interface PitrInputs extends ApiInputs {
     variant: PitrSetting;
 }
 
-/** What the add-ons list says: the PITR variant (off when none), the compute variant, and the PITR price a month. */
-async function readAddons(inputs: PitrInputs) {
-    const op = "GET /v1/projects/{ref}/billing/addons";
-    const r = unwrap(
-        op,
+/** The project's add-ons: those selected, and every variant available with its price and limits. */
+async function listAddons(inputs: ApiInputs & { ref: string }) {
+    return unwrap(
+        "GET /v1/projects/{ref}/billing/addons",
         await client(inputs).GET("/v1/projects/{ref}/billing/addons", { params: { path: { ref: inputs.ref } } }),
         inputs.accessToken,
     );
+}
+
+/** What the add-ons list says: the PITR variant (off when none), the compute variant, and the PITR price a month. */
+async function readAddons(inputs: PitrInputs) {
+    const r = await listAddons(inputs);
     const variant = (selectedVariant(r.selected_addons, "pitr") ?? "off") as PitrSetting;
     const price = r.available_addons.find((a) => a.type === "pitr")?.variants.find((v) => v.id === variant)?.price;
     return {
@@ -696,5 +709,98 @@ export const pitrProvider: pulumi.dynamic.ResourceProvider = {
         return { outs: await applyPitr(news) };
     },
     // Left as it is when the setting is removed: losing the recovery window is never a side effect (set off to remove it).
+    async delete() {},
+};
+
+// ---- compute size (the compute add-on) -----------------------------------------------------------
+
+export interface ComputeInputs extends ApiInputs {
+    ref: string;
+    /** supabaseInstanceSize; absent: the size is left as it is (only read, for its limits). */
+    size?: string;
+    /** databasePoolSize: refused above the pooler's client limit of the compute, before anything is sent. */
+    poolSize: number;
+    /** How long to wait for ACTIVE_HEALTHY after a resize, and how often to look. */
+    waitSeconds?: number;
+    pollSeconds?: number;
+}
+
+/** The compute add-on as the API lists it: the size, and the connection limits of each variant. */
+async function readCompute(inputs: ComputeInputs) {
+    const r = await listAddons(inputs);
+    const variants = r.available_addons.find((a) => a.type === "compute_instance")?.variants ?? [];
+    const limitsOf = (variant: string) => {
+        const meta = variants.find((v) => v.id === variant)?.meta as
+            { connections_direct?: unknown; connections_pooler?: unknown } | undefined;
+        return typeof meta?.connections_direct === "number" && typeof meta.connections_pooler === "number"
+            ? { direct: meta.connections_direct, pooler: meta.connections_pooler }
+            : undefined;
+    };
+    const variant = selectedVariant(r.selected_addons, "compute_instance");
+    return { size: sizeOfComputeVariant(variant), limitsOf };
+}
+
+function computeOuts(inputs: ComputeInputs, size: string, limits: { direct: number; pooler: number } | undefined): Outs {
+    return {
+        ...inputs,
+        // Unmanaged, the size stays unset: only a managed size is compared (drift).
+        size: inputs.size === undefined ? undefined : size,
+        actualSize: size,
+        connectionsDirect: limits?.direct ?? null,
+        connectionsPooler: limits?.pooler ?? null,
+    };
+}
+
+async function applyCompute(inputs: ComputeInputs): Promise<Outs> {
+    const before = await readCompute(inputs);
+    const target = inputs.size ?? before.size;
+    const limits = before.limitsOf(computeVariantOf(target));
+    const op = "PATCH /v1/projects/{ref}/billing/addons";
+    // The pool must fit the compute it will run on: refused before the resize, and before the pooler is changed.
+    const refusal = limits && poolSizeRefusal(inputs.poolSize, target, limits);
+    if (refusal) throw new ManagementApiError(`databasePoolSize = ${inputs.poolSize} ${refusal}`, undefined, op);
+    if (target === before.size) return computeOuts(inputs, before.size, limits);
+    if (target === "nano")
+        throw new ManagementApiError(
+            `supabaseInstanceSize = nano cannot be applied to ${inputs.ref}, which runs ${before.size}: no compute add-on selects nano; choose micro or larger`,
+            undefined,
+            op,
+        );
+    accepted(
+        op,
+        await client(inputs).PATCH("/v1/projects/{ref}/billing/addons", {
+            params: { path: { ref: inputs.ref } },
+            body: { addon_type: "compute_instance", addon_variant: computeVariantOf(target) as "ci_small" },
+        }),
+        inputs.accessToken,
+    );
+    // The database restarts on its new size: wait for it as for a new project.
+    await waitHealthy({ ...inputs, waitSeconds: inputs.waitSeconds ?? 900 }, inputs.ref);
+    const after = await readCompute(inputs);
+    if (after.size !== target)
+        throw new ManagementApiError(
+            `Supabase accepted supabaseInstanceSize = ${target} for ${inputs.ref}, but the project reports ${after.size}: run \`pulumi up\` again once the dashboard shows the change`,
+            undefined,
+            "GET /v1/projects/{ref}/billing/addons",
+        );
+    return computeOuts(inputs, after.size, after.limitsOf(computeVariantOf(after.size)));
+}
+
+export const computeProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: ComputeInputs) {
+        return { id: `${inputs.ref}/compute`, outs: await applyCompute(inputs) };
+    },
+    // A size changed in the dashboard is drift when the stack sets supabaseInstanceSize.
+    async read(id: string, props: ComputeInputs) {
+        const now = await readCompute(props);
+        return { id, props: computeOuts(props, now.size, now.limitsOf(computeVariantOf(now.size))) };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        return diffFields(olds, news, ["ref", "size", "poolSize"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: ComputeInputs) {
+        return { outs: await applyCompute(news) };
+    },
+    // Left as it is: a resize is never a side effect of removing the setting.
     async delete() {},
 };

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     apiKeyProvider,
     authSettingsProvider,
+    computeProvider,
     legacyKeysProvider,
     networkRestrictionsProvider,
     pitrProvider,
@@ -14,6 +15,7 @@ import {
     sslEnforcementProvider,
     type ApiKeyInputs,
     type AuthInputs,
+    type ComputeInputs,
     type LegacyKeysInputs,
     type NetworkInputs,
     type PitrInputs,
@@ -105,5 +107,21 @@ export class PitrAddon extends pulumi.dynamic.Resource {
     declare readonly monthlyPriceUsd: pulumi.Output<number | null>;
     constructor(name: string, args: Inputs<PitrInputs>, opts?: pulumi.CustomResourceOptions) {
         super(pitrProvider, name, declare(args, ["computeVariant", "monthlyPriceUsd"]), options(opts), MODULE, "SupabasePitr");
+    }
+}
+
+export class ComputeSize extends pulumi.dynamic.Resource {
+    declare readonly actualSize: pulumi.Output<string>;
+    declare readonly connectionsDirect: pulumi.Output<number | null>;
+    declare readonly connectionsPooler: pulumi.Output<number | null>;
+    constructor(name: string, args: Inputs<ComputeInputs>, opts?: pulumi.CustomResourceOptions) {
+        super(
+            computeProvider,
+            name,
+            declare(args, ["actualSize", "connectionsDirect", "connectionsPooler"]),
+            options(opts),
+            MODULE,
+            "SupabaseCompute",
+        );
     }
 }

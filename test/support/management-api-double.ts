@@ -410,8 +410,13 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                     if (!allowed.includes(variant))
                         return [402, { message: "Your organization's plan does not include point in time recovery." }];
                     if (!p.addonChangesPending) p.addons.pitr = variant;
-                } else if (body!.addon_type === "compute_instance") p.addons.compute = variant;
-                else return [400, { message: `the double does not keep ${String(body!.addon_type)} add-ons` }];
+                } else if (body!.addon_type === "compute_instance") {
+                    if (!variant.startsWith("ci_")) return [400, { message: `${variant} is not a compute variant` }];
+                    if (p.addonChangesPending) return [200, undefined];
+                    p.addons.compute = variant;
+                    // The database restarts on its new size.
+                    p.statuses = ["RESIZING", "ACTIVE_HEALTHY"];
+                } else return [400, { message: `the double does not keep ${String(body!.addon_type)} add-ons` }];
                 return [200, undefined];
             }
             case "DELETE /v1/projects/{ref}/billing/addons/{addon_variant}":

@@ -1,6 +1,7 @@
 /**
- * supabasePitr in the stack config: the variants allowed, hosted only, and, when creating, a
- * compute size that carries PITR, refused before any resource exists.
+ * The add-on settings in the stack config, refused before any resource exists: supabasePitr (the
+ * variants, hosted only, a compute size that carries it), supabaseInstanceSize for a created or an
+ * adopted project, and databasePoolSize against the pooler's limit of the size in config.
  */
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig, SECRET_KEYS } from "../lib/config";
@@ -25,13 +26,13 @@ function settingsOf(stack: "dev" | "prod", changes: Record<string, string | unde
     return () => parseStackConfig({ values, secretKeys: new Set(SECRET_KEYS.filter((k) => values[k] !== undefined)) }).settings;
 }
 
-function problemOf(stack: "dev" | "prod", changes: Record<string, string | undefined>): string {
+function problemOf(stack: "dev" | "prod", changes: Record<string, string | undefined>, key = "supabasePitr"): string {
     try {
         settingsOf(stack, changes)();
     } catch (e) {
         expect(e).toBeInstanceOf(ConfigError);
         // The line the operator reads: `toolboxai:<key> = <value>: <what is allowed>`.
-        const lines = (e as Error).message.split("\n").filter((line) => line.includes("toolboxai:supabasePitr = "));
+        const lines = (e as Error).message.split("\n").filter((line) => line.includes(`toolboxai:${key} = `));
         expect(lines).toHaveLength(1);
         return lines[0];
     }
@@ -71,5 +72,43 @@ describe("supabasePitr", () => {
             "pitr_28",
         );
         expect(settingsOf("prod", { ...CREATE_PROJECT, supabaseInstanceSize: "micro", supabasePitr: "off" })().supabasePitr).toBe("off");
+    });
+});
+
+describe("supabasePitr with an adopted project's size in config", () => {
+    it("refuses PITR on an adopted Micro project at config time", () => {
+        expect(problemOf("prod", { supabaseInstanceSize: "micro", supabasePitr: "pitr_7" })).toMatch(/supabaseInstanceSize is micro/);
+        expect(settingsOf("prod", { supabaseInstanceSize: "small", supabasePitr: "pitr_7" })().supabasePitr).toBe("pitr_7");
+    });
+});
+
+describe("supabaseInstanceSize", () => {
+    it("is taken for an adopted project as well as a created one", () => {
+        expect(settingsOf("prod", { supabaseInstanceSize: "medium" })().supabaseInstanceSize).toBe("medium");
+        expect(settingsOf("prod", { ...CREATE_PROJECT, supabaseInstanceSize: "nano" })().supabaseInstanceSize).toBe("nano");
+    });
+
+    it("refuses nano for an adopted project, and any size in local mode", () => {
+        expect(problemOf("prod", { supabaseInstanceSize: "nano" }, "supabaseInstanceSize")).toMatch(
+            /nano cannot be chosen for an existing project .*choose micro or larger/,
+        );
+        expect(problemOf("dev", { supabaseInstanceSize: "small" }, "supabaseInstanceSize")).toMatch(
+            /only used when supabaseMode is hosted/,
+        );
+    });
+});
+
+describe("databasePoolSize against the compute size in config", () => {
+    it("refuses a pool above the pooler's client limit, naming the value, the limit and the fix", () => {
+        const problem = problemOf("prod", { supabaseInstanceSize: "micro", databasePoolSize: "201" }, "databasePoolSize");
+        expect(problem).toContain('"201"');
+        expect(problem).toMatch(
+            /above the 200 client connections the pooler of compute micro accepts: lower databasePoolSize, or raise supabaseInstanceSize/,
+        );
+    });
+
+    it("takes a pool up to the limit, and any pool when the size is not in config", () => {
+        expect(settingsOf("prod", { supabaseInstanceSize: "micro", databasePoolSize: "200" })().databasePoolSize).toBe(200);
+        expect(settingsOf("prod", { databasePoolSize: "900" })().databasePoolSize).toBe(900);
     });
 });
