@@ -97,6 +97,16 @@ export interface ProjectState {
     addons: { compute: string; pitr?: string };
     /** The add-ons PATCH answers 200 and changes nothing yet (a change Supabase has not applied). */
     addonChangesPending?: boolean;
+    /** With PITR on: the recovery points GET database/backups reports (unix seconds). */
+    pitrWindow?: { earliest: number; latest: number };
+    /** Read replicas, listed by the pooler GET as READ_REPLICA entries. */
+    replicas: { identifier: string; region: string }[];
+    /** A point-in-time restore ends in RESTORE_FAILED instead of ACTIVE_HEALTHY. */
+    restoreFails?: boolean;
+    /** The statuses a point-in-time restore goes through (default RESTORING twice, then ACTIVE_HEALTHY or RESTORE_FAILED). */
+    restoreStatuses?: string[];
+    /** The recovery_time_target_unix of each restore-pitr accepted. */
+    restoredTo: number[];
 }
 
 export interface ManagementApiDouble {
@@ -222,6 +232,8 @@ export async function startManagementApiDouble(options: { token?: string } = {})
             keys: recordedKeys.map((k) => ({ ...(k.type === "legacy" ? { ...k, api_key: legacyJwt(k.name) } : key(k.type, k.name)) })),
             deletedKeys: [],
             addons: { compute: "ci_micro" },
+            replicas: [],
+            restoredTo: [],
             ...overrides,
         };
         projects.set(ref, state);
@@ -323,6 +335,16 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 return [
                     200,
                     [
+                        ...p.replicas.map((r) => ({
+                            ...recordedPooler,
+                            identifier: r.identifier,
+                            database_type: "READ_REPLICA",
+                            db_user: `postgres.${p.ref}`,
+                            db_host: `aws-0-${r.region}.pooler.supabase.com`,
+                            connection_string: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-${r.region}.pooler.supabase.com:6543/postgres`,
+                            connectionString: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-${r.region}.pooler.supabase.com:6543/postgres`,
+                            ...p.pooler,
+                        })),
                         {
                             ...recordedPooler,
                             identifier: p.ref,
@@ -418,6 +440,31 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                     p.statuses = ["RESIZING", "ACTIVE_HEALTHY"];
                 } else return [400, { message: `the double does not keep ${String(body!.addon_type)} add-ons` }];
                 return [200, undefined];
+            }
+            case "GET /v1/projects/{ref}/database/backups":
+                return [
+                    200,
+                    {
+                        region: p.region,
+                        walg_enabled: true,
+                        pitr_enabled: p.addons.pitr !== undefined,
+                        backups: [],
+                        physical_backup_data:
+                            p.addons.pitr && p.pitrWindow
+                                ? {
+                                      earliest_physical_backup_date_unix: p.pitrWindow.earliest,
+                                      latest_physical_backup_date_unix: p.pitrWindow.latest,
+                                  }
+                                : {},
+                    },
+                ];
+            case "POST /v1/projects/{ref}/database/backups/restore-pitr": {
+                // The recorded reply without the add-on.
+                if (!p.addons.pitr) return [400, { message: "PITR is not enabled for this project." }];
+                if (p.replicas.length > 0) return [400, { message: "Remove all read replicas before restoring." }];
+                p.restoredTo.push(Number(body!.recovery_time_target_unix));
+                p.statuses = p.restoreStatuses ?? ["RESTORING", "RESTORING", p.restoreFails ? "RESTORE_FAILED" : "ACTIVE_HEALTHY"];
+                return [201, undefined];
             }
             case "DELETE /v1/projects/{ref}/billing/addons/{addon_variant}":
                 if (p.addons.pitr !== params.addon_variant) return [400, { message: `${params.addon_variant} is not selected` }];
