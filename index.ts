@@ -83,6 +83,7 @@ const hosted =
               slots,
               legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
               pitr: settings.supabasePitr,
+              readReplicas: settings.supabaseReadReplicas,
               // Two stacks on one project must not share (and delete) each other's keys.
               keyOwner: keyOwner(pulumi.getProject(), stack),
           })
@@ -229,6 +230,8 @@ export const supabaseProject = hosted
           secretKeyNames: hosted.keyNames,
           legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
           databaseAllowedCidrs: settings.databaseAllowedCidrs,
+          // Read-only connections for consumers that can use them (the Data API reads go there by itself); null: not managed.
+          readReplicas: hosted.readReplicas ?? null,
       }
     : null;
 export const vault = {

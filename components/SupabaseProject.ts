@@ -10,6 +10,8 @@ import {
     NetworkRestrictions,
     PitrAddon,
     PoolerSettings,
+    ReadReplicas,
+    type ReplicaConnection,
     SslEnforcement,
     SupabaseProjectResource,
 } from "../lib/supabase/resources";
@@ -41,6 +43,8 @@ export interface SupabaseProjectArgs {
     slots: PasswordSlots;
     /** Keep the legacy anon/service_role keys (and the readable JWT secret) on. */
     legacyKeysEnabled: boolean;
+    /** Read replicas, one per region (supabaseReadReplicas); absent: left as they are. */
+    readReplicas?: string[];
     /** The PITR add-on (supabasePitr); absent: left as it is. */
     pitr?: PitrSetting;
     /** This stack as `<project>/<stack>` (rules.ts keyOwner): the keys are marked as its own, and another stack's are refused. */
@@ -63,6 +67,8 @@ export class SupabaseProject extends pulumi.ComponentResource {
     readonly pooler: { host: pulumi.Output<string>; port: pulumi.Output<number>; user: pulumi.Output<string> };
     /** The compute's direct and pooler connection limits, as the API lists them. */
     readonly connectionLimits: { direct: pulumi.Output<number | null>; pooler: pulumi.Output<number | null> };
+    /** Each read replica's read-only connection, when the stack manages them. */
+    readonly readReplicas?: pulumi.Output<ReplicaConnection[]>;
     /** Names of the secret keys in use, per consumer (not secret). */
     readonly keyNames: Record<Consumer, string>;
 
@@ -100,6 +106,10 @@ export class SupabaseProject extends pulumi.ComponentResource {
         this.pooler = { host: pooler.host, port: pooler.port, user: pooler.user };
         if (Object.keys(args.auth).length > 0) new AuthSettings(`${name}-auth`, { ...on, settings: args.auth }, after);
         if (args.pitr !== undefined) new PitrAddon(`${name}-pitr`, { ...on, variant: args.pitr }, afterCompute);
+        this.readReplicas =
+            args.readReplicas === undefined
+                ? undefined
+                : new ReadReplicas(`${name}-read-replicas`, { ...on, regions: args.readReplicas }, afterCompute).replicas;
 
         const legacy = new LegacyApiKeys(`${name}-legacy-keys`, { ...on, enabled: args.legacyKeysEnabled }, after);
         this.jwtSecret = pulumi.secret(legacy.jwtSecret.apply((s) => s ?? ""));

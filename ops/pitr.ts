@@ -54,8 +54,8 @@ const RESTORE_OP = "POST /v1/projects/{ref}/database/backups/restore-pitr";
 function replicasAdvice(ref: string, replicas: string[]): string {
     return (
         `project ${ref} has read replicas (${replicas.join(", ")}), and Supabase restores only a project without any: ` +
-        `remove each first (dashboard: Database > Replicas, or POST /v1/projects/${ref}/read-replicas/remove {"database_identifier": "<id>"}), ` +
-        "run this again, and add them back once the project is ACTIVE_HEALTHY (each new replica copies the restored database)"
+        `remove each first (\`pulumi config set supabaseReadReplicas none\` and \`pulumi up\`; or the dashboard's Database > Replicas, or POST /v1/projects/${ref}/read-replicas/remove {"database_identifier": "<id>"}), ` +
+        "run this again, and add them back once the project is ACTIVE_HEALTHY (set supabaseReadReplicas to the regions again and `pulumi up`; each new replica copies the restored database)"
     );
 }
 

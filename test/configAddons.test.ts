@@ -112,3 +112,36 @@ describe("databasePoolSize against the compute size in config", () => {
         expect(settingsOf("prod", { databasePoolSize: "900" })().databasePoolSize).toBe(900);
     });
 });
+
+describe("supabaseReadReplicas", () => {
+    it("takes regions of the spec's enum, or none, and is left alone when unset", () => {
+        expect(settingsOf("prod", { supabaseReadReplicas: "eu-west-1,us-east-1" })().supabaseReadReplicas).toEqual([
+            "eu-west-1",
+            "us-east-1",
+        ]);
+        expect(settingsOf("prod", { supabaseReadReplicas: "none" })().supabaseReadReplicas).toEqual([]);
+        expect(settingsOf("prod", {})().supabaseReadReplicas).toBeUndefined();
+    });
+
+    it("refuses an unknown region, naming it and the allowed ones", () => {
+        const problem = problemOf("prod", { supabaseReadReplicas: "eu-west-1,mars-1" }, "supabaseReadReplicas");
+        expect(problem).toContain('"eu-west-1,mars-1"');
+        expect(problem).toMatch(/"mars-1" is not a region: use us-east-1, .*sa-east-1, or none/);
+    });
+
+    it("refuses more replicas than the compute size in config allows, and any in local mode", () => {
+        expect(
+            problemOf(
+                "prod",
+                { supabaseInstanceSize: "large", supabaseReadReplicas: "eu-west-1,us-east-1,ap-south-1" },
+                "supabaseReadReplicas",
+            ),
+        ).toMatch(/3 read replicas exceed the 2 compute large allows/);
+        expect(problemOf("prod", { supabaseInstanceSize: "micro", supabaseReadReplicas: "eu-west-1" }, "supabaseReadReplicas")).toMatch(
+            /need compute Small or larger/,
+        );
+        expect(problemOf("dev", { supabaseReadReplicas: "eu-west-1" }, "supabaseReadReplicas")).toMatch(
+            /only used when supabaseMode is hosted/,
+        );
+    });
+});

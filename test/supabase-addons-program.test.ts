@@ -52,3 +52,13 @@ describe("the compute size in prod's plan", () => {
         );
     });
 });
+
+describe("read replicas in prod's plan", () => {
+    it("are a resource after the compute when supabaseReadReplicas is set; the output says null when they are not managed", async () => {
+        const ev = await evaluateStack("prod", { overrides: { supabaseReadReplicas: "eu-west-1" } });
+        const replicas = byName(ev, "supabase-read-replicas");
+        expect(replicas.inputs).toMatchObject({ ref: "toolboxaiprodprojref", regions: ["eu-west-1"] });
+        expect(replicas.options.dependencies).toContain(byName(ev, "supabase-compute").urn);
+        expect((await evaluateStack("prod")).outputs.supabaseProject).toMatchObject({ readReplicas: null });
+    });
+});

@@ -232,6 +232,7 @@ describe("the providers as the engine ships them, against the double", () => {
             [providers.legacyKeysProvider, { ...conn, ref: REF, enabled: true }, ["jwtSecret"]],
             [providers.pitrProvider, { ...conn, ref: REF, variant: "off" }, []],
             [providers.computeProvider, { ...conn, ref: REF, poolSize: 20 }, []],
+            [providers.readReplicasProvider, { ...conn, ref: REF, regions: [] }, []],
             [
                 providers.apiKeyProvider,
                 {

@@ -2,6 +2,7 @@
 import { LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
 import { COMPUTE_CONNECTIONS, PITR_SETTINGS, PITR_VARIANTS, poolSizeRefusal, SIZES_WITHOUT_PITR } from "../supabase/addons";
 import { DEFAULT_MANAGEMENT_API_URL } from "../supabase/client";
+import { parseReplicaRegions, replicaCountRefusal } from "../supabase/replicas";
 import {
     allowsAll,
     hostedApiUrl,
@@ -293,6 +294,26 @@ export const supabaseSettings = environmentSettings
             return undefined;
         },
     })
+    .add(
+        "supabaseReadReplicas",
+        (raw) => {
+            const r = parseReplicaRegions(raw);
+            return r.ok ? ok(r.regions) : bad<string[]>(r.problem);
+        },
+        {
+            type: "string",
+            doc: "Hosted: read replicas, one per region (comma-separated regions), or none; compute Small or larger, at most 2 below xlarge and 5 from it. Unset: left as they are.",
+            optional: true,
+            undeclared: true,
+            defaultText: "left alone",
+            check: (regions, s) => {
+                if (s.supabaseMode !== "hosted")
+                    return "is only used when supabaseMode is hosted: remove it with `pulumi config rm supabaseReadReplicas`";
+                // Without a size in config, the provider checks the compute the API reports before any change.
+                return s.supabaseInstanceSize === undefined ? undefined : replicaCountRefusal(regions.length, s.supabaseInstanceSize);
+            },
+        },
+    )
     .add("authSiteUrl", httpUrl(false), {
         type: "string",
         doc: "Hosted: auth site_url, set only if given.",

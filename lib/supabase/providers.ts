@@ -19,6 +19,7 @@ import {
     type PitrVariant,
 } from "./addons";
 import { accepted, managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
+import { regionOfReplica, replicaChanges, replicaCountRefusal } from "./replicas";
 import { HEALTHY_STATUS, keyOwnership, markedKeyDescription, parseKeyDescription, TERMINAL_STATUSES } from "./rules";
 
 /** Every resource's connection inputs. */
@@ -802,5 +803,124 @@ export const computeProvider: pulumi.dynamic.ResourceProvider = {
         return { outs: await applyCompute(news) };
     },
     // Left as it is: a resize is never a side effect of removing the setting.
+    async delete() {},
+};
+
+// ---- read replicas -----------------------------------------------------------------------------
+
+export interface ReplicasInputs extends ApiInputs {
+    ref: string;
+    /** supabaseReadReplicas: one replica per region; [] removes them all. */
+    regions: string[];
+    /** How long to wait for new replicas to be listed, and how often to look. */
+    waitSeconds?: number;
+    pollSeconds?: number;
+}
+
+/** The replicas as the pooler lists them, with their read-only connection (no password: the database user's). */
+async function listReplicas(inputs: ReplicasInputs) {
+    const all = unwrap(
+        "GET /v1/projects/{ref}/config/database/pooler",
+        await client(inputs).GET("/v1/projects/{ref}/config/database/pooler", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    );
+    return all
+        .filter((p) => p.database_type === "READ_REPLICA")
+        .map((p) => ({
+            identifier: p.identifier,
+            region: regionOfReplica(p.identifier) ?? null,
+            host: p.db_host,
+            port: p.db_port,
+            user: p.db_user,
+            database: p.db_name,
+        }));
+}
+
+function replicasOuts(inputs: ReplicasInputs, replicas: Awaited<ReturnType<typeof listReplicas>>): Outs {
+    // A replica of a shape this code cannot place shows as "unknown": drift against any list of regions.
+    return { ...inputs, regions: replicas.map((r) => r.region ?? "unknown"), replicas };
+}
+
+async function applyReplicas(inputs: ReplicasInputs): Promise<Outs> {
+    const current = await listReplicas(inputs);
+    const { remove, add } = replicaChanges(
+        current.map((r) => ({ identifier: r.identifier, region: r.region ?? undefined })),
+        inputs.regions,
+    );
+    if (add.length > 0) {
+        // Checked before any change: the API would fail the setup only after the removals went through.
+        const compute = sizeOfComputeVariant(selectedVariant((await listAddons(inputs)).selected_addons, "compute_instance"));
+        const refusal = replicaCountRefusal(inputs.regions.length, compute);
+        if (refusal)
+            throw new ManagementApiError(
+                `supabaseReadReplicas = ${inputs.regions.join(",")}: ${refusal}`,
+                undefined,
+                "POST /v1/projects/{ref}/read-replicas/setup",
+            );
+    }
+    const api = client(inputs);
+    const done: string[] = [];
+    const step = async (what: string, op: string, send: () => Promise<{ error?: unknown; response: Response }>) => {
+        try {
+            accepted(op, await send(), inputs.accessToken);
+            done.push(what);
+        } catch (e) {
+            if (!(e instanceof ManagementApiError) || e.status === 401 || e.status === 403) throw e;
+            throw new ManagementApiError(
+                `${what} failed (${e.message}); ${done.length > 0 ? `done before it: ${done.join(", ")}` : "no step before it"}. ` +
+                    "Run `pulumi up` again to finish (it compares with the replicas the project lists); `pulumi refresh` shows where it stands",
+                e.status,
+                op,
+            );
+        }
+    };
+    for (const identifier of remove)
+        await step(`removing replica ${identifier}`, "POST /v1/projects/{ref}/read-replicas/remove", () =>
+            api.POST("/v1/projects/{ref}/read-replicas/remove", {
+                params: { path: { ref: inputs.ref } },
+                body: { database_identifier: identifier },
+            }),
+        );
+    for (const region of add)
+        await step(`setting up a replica in ${region}`, "POST /v1/projects/{ref}/read-replicas/setup", () =>
+            api.POST("/v1/projects/{ref}/read-replicas/setup", {
+                params: { path: { ref: inputs.ref } },
+                body: { read_replica_region: region as "eu-west-1" },
+            }),
+        );
+    // A new replica is listed once it is set up: wait for the list to match, within the wait.
+    const deadline = Date.now() + (inputs.waitSeconds ?? 1800) * 1000;
+    const want = [...inputs.regions].sort().join(",");
+    for (;;) {
+        const now = await listReplicas(inputs);
+        const outs = replicasOuts(inputs, now);
+        if ([...(outs.regions as string[])].sort().join(",") === want) return outs;
+        if (Date.now() >= deadline)
+            throw new ManagementApiError(
+                `the read replicas of ${inputs.ref} are ${(outs.regions as string[]).join(", ") || "none"}, not ${inputs.regions.join(", ") || "none"}, after ${inputs.waitSeconds ?? 1800} s: ` +
+                    "a replica takes a while to set up; run `pulumi up` again later (it adds or removes only what differs)",
+                undefined,
+                "GET /v1/projects/{ref}/config/database/pooler",
+            );
+        await sleep(Math.min((inputs.pollSeconds ?? 15) * 1000, Math.max(0, deadline - Date.now())));
+    }
+}
+
+export const readReplicasProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: ReplicasInputs) {
+        return { id: `${inputs.ref}/read-replicas`, outs: await applyReplicas(inputs) };
+    },
+    // A replica removed (or added) by hand changes the listed regions: drift that `up` puts right.
+    async read(id: string, props: ReplicasInputs) {
+        return { id, props: replicasOuts(props, await listReplicas(props)) };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        const sorted = (o: Outs) => ({ ...o, regions: [...((o.regions as string[]) ?? [])].sort() });
+        return diffFields(sorted(olds), sorted(news), ["ref", "regions"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: ReplicasInputs) {
+        return { outs: await applyReplicas(news) };
+    },
+    // Left as they are when the setting is removed (set none to remove them): users may be reading from them.
     async delete() {},
 };

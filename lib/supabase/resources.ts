@@ -12,6 +12,7 @@ import {
     pitrProvider,
     poolerProvider,
     projectProvider,
+    readReplicasProvider,
     sslEnforcementProvider,
     type ApiKeyInputs,
     type AuthInputs,
@@ -21,6 +22,7 @@ import {
     type PitrInputs,
     type PoolerInputs,
     type ProjectInputs,
+    type ReplicasInputs,
     type SslInputs,
 } from "./providers";
 
@@ -123,5 +125,22 @@ export class ComputeSize extends pulumi.dynamic.Resource {
             MODULE,
             "SupabaseCompute",
         );
+    }
+}
+
+/** A read replica's read-only connection (the database user's password; none stored here). */
+export interface ReplicaConnection {
+    identifier: string;
+    region: string | null;
+    host: string;
+    port: number;
+    user: string;
+    database: string;
+}
+
+export class ReadReplicas extends pulumi.dynamic.Resource {
+    declare readonly replicas: pulumi.Output<ReplicaConnection[]>;
+    constructor(name: string, args: Inputs<ReplicasInputs>, opts?: pulumi.CustomResourceOptions) {
+        super(readReplicasProvider, name, declare(args, ["replicas"]), options(opts), MODULE, "SupabaseReadReplicas");
     }
 }

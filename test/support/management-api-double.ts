@@ -441,6 +441,17 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 } else return [400, { message: `the double does not keep ${String(body!.addon_type)} add-ons` }];
                 return [200, undefined];
             }
+            case "POST /v1/projects/{ref}/read-replicas/setup": {
+                const region = String(body!.read_replica_region);
+                const suffix = Array.from(randomBytes(5), (b) => String.fromCharCode(97 + (b % 26))).join("");
+                p.replicas.push({ identifier: `${p.ref}-rr-${region}-${suffix}`, region });
+                return [201, undefined];
+            }
+            case "POST /v1/projects/{ref}/read-replicas/remove": {
+                const before = p.replicas.length;
+                p.replicas = p.replicas.filter((r) => r.identifier !== body!.database_identifier);
+                return p.replicas.length < before ? [201, undefined] : [400, { message: "Read replica not found." }];
+            }
             case "GET /v1/projects/{ref}/database/backups":
                 return [
                     200,
