@@ -65,3 +65,42 @@ export function describeDowntime(ms: number): string {
     const seconds = Math.round(ms / 1000);
     return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
+
+type Check = { name: string; status: "pass" | "warn" | "fail"; evidence: string; fix?: string };
+
+/** WAL ships every 2 minutes: a latest recovery point older than this means archiving has stalled. */
+export const RECOVERY_POINT_MAX_AGE_SECONDS = 10 * 60;
+
+/** doctor's check of PITR: on, and how old the latest recovery point is. */
+export function recoveryCheck(backups: Parameters<typeof recoverableWindow>[0], nowUnix: number): Check {
+    const name = "point-in-time recovery";
+    const found = recoverableWindow(backups);
+    if (!found.ok)
+        return backups.pitr_enabled
+            ? {
+                  name,
+                  status: "warn",
+                  evidence: found.problem,
+                  fix: "run doctor again in a few minutes; if it stays so, ask Supabase support",
+              }
+            : {
+                  name,
+                  status: "warn",
+                  evidence: "PITR is off: only the daily backups (and this stack's S3 dumps) can restore the project, to their own times",
+                  fix: "`pulumi config set supabasePitr pitr_7` (Pro plan, compute Small or larger) and `pulumi up` (docs/hosted-project.md)",
+              };
+    const age = nowUnix - found.window.latestUnix;
+    const window = `window ${isoOf(found.window.earliestUnix)} to ${isoOf(found.window.latestUnix)}`;
+    return age > RECOVERY_POINT_MAX_AGE_SECONDS
+        ? {
+              name,
+              status: "fail",
+              evidence: `the latest recovery point is ${describeDowntime(age * 1000)} old (WAL ships every 2 minutes); ${window}`,
+              fix: "WAL archiving looks stalled: check the project's status and disk in the dashboard, and ask Supabase support",
+          }
+        : {
+              name,
+              status: "pass",
+              evidence: `on; the latest recovery point is ${describeDowntime(Math.max(0, age) * 1000)} old; ${window}`,
+          };
+}

@@ -107,6 +107,8 @@ export interface ProjectState {
     restoreStatuses?: string[];
     /** The recovery_time_target_unix of each restore-pitr accepted. */
     restoredTo: number[];
+    /** What the security and performance advisors report. */
+    lints: { security: Record<string, unknown>[]; performance: Record<string, unknown>[] };
 }
 
 export interface ManagementApiDouble {
@@ -234,6 +236,7 @@ export async function startManagementApiDouble(options: { token?: string } = {})
             addons: { compute: "ci_micro" },
             replicas: [],
             restoredTo: [],
+            lints: { security: [], performance: [] },
             ...overrides,
         };
         projects.set(ref, state);
@@ -452,6 +455,10 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 p.replicas = p.replicas.filter((r) => r.identifier !== body!.database_identifier);
                 return p.replicas.length < before ? [201, undefined] : [400, { message: "Read replica not found." }];
             }
+            case "GET /v1/projects/{ref}/advisors/security":
+                return [200, { lints: p.lints.security }];
+            case "GET /v1/projects/{ref}/advisors/performance":
+                return [200, { lints: p.lints.performance }];
             case "GET /v1/projects/{ref}/database/backups":
                 return [
                     200,
