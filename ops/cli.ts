@@ -16,6 +16,7 @@ import { DEFAULT_BACKUP_HASH_MAX_MB, doctor, DOCTOR_GROUPS } from "./doctor";
 import { ImportRefused } from "./import";
 import { runImport } from "./importCommand";
 import { checksTable, progress, table } from "./output";
+import { pitrReport, restorePointInTime } from "./pitr";
 import { drill, RefusedError, restore, type RestoreResult } from "./restore";
 
 const COMMON = {
@@ -54,6 +55,10 @@ const COMMANDS = {
         clean: { type: "boolean", default: false },
         jobs: { type: "string" },
         "work-dir": { type: "string" },
+        // The hosted project's point-in-time restore (ops/pitr.ts).
+        "point-in-time": { type: "string" },
+        confirm: { type: "string" },
+        "dry-run": { type: "boolean", default: false },
     },
     drill: {
         server: { type: "string" },
@@ -79,6 +84,7 @@ export const USAGE = `usage: ops <doctor|restore|drill|import> [options]   (docs
                      --project-ref --management-api-url --access-token-file   (or SUPABASE_ACCESS_TOKEN; never the token as a flag)
   doctor   [--long-query-seconds 300] [--exposed-schemas public] [--skip redis,vault,...] [--backup-hash-max-mb 1024]
   restore  --target <database url> [--key latest|<key>] [--clean] [--jobs N] [--work-dir DIR]
+  restore  --point-in-time <ISO time with zone> --confirm <project ref> [--dry-run]   (the hosted project, in place)
   drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR]
   import   --from <old database url> [--schemas public] [--truncate] [--dry-run] [--jobs N]
   --json   machine-readable result on stdout
@@ -244,6 +250,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                 );
             const code = exitCodeOf(results);
             return { code, stdout: json ? `${JSON.stringify({ ok: code === 0, checks: results })}\n` : checksTable(results), stderr: "" };
+        }
+        if (command === "restore" && values["point-in-time"] === undefined && (values.confirm !== undefined || values["dry-run"]))
+            throw new UsageError("--confirm and --dry-run belong to --point-in-time (the hosted project's restore)");
+        if (command === "restore" && values["point-in-time"] !== undefined) {
+            if (values.target !== undefined) throw new UsageError("--point-in-time restores the hosted project in place: drop --target");
+            const r = await restorePointInTime(ctx.hosted, {
+                time: String(values["point-in-time"]),
+                confirm: values.confirm as string | undefined,
+                dryRun: Boolean(values["dry-run"]),
+            });
+            return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : pitrReport(r), stderr: "" };
         }
         if (command === "restore" || command === "drill") {
             if (!ctx.s3)

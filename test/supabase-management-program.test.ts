@@ -230,6 +230,9 @@ describe("the providers as the engine ships them, against the double", () => {
             [providers.poolerProvider, { ...conn, ref: REF, poolMode: "transaction", defaultPoolSize: 20 }, []],
             [providers.authSettingsProvider, { ...conn, ref: REF, settings: { site_url: "https://app.toolboxai.example" } }, []],
             [providers.legacyKeysProvider, { ...conn, ref: REF, enabled: true }, ["jwtSecret"]],
+            [providers.pitrProvider, { ...conn, ref: REF, variant: "off" }, []],
+            [providers.computeProvider, { ...conn, ref: REF, poolSize: 20 }, []],
+            [providers.readReplicasProvider, { ...conn, ref: REF, regions: [] }, []],
             [
                 providers.apiKeyProvider,
                 {

@@ -38,6 +38,10 @@ export const PERMISSIONS: Record<string, string> = {
     "GET /v1/projects/{ref}/config/auth": "auth_config_read",
     "PATCH /v1/projects/{ref}/config/auth": "auth_config_write and project_admin_write",
     "GET /v1/projects/{ref}/postgrest": "data_api_config_read",
+    "GET /v1/projects/{ref}/billing/addons": "infra_add_ons_read",
+    "PATCH /v1/projects/{ref}/billing/addons": "infra_add_ons_write",
+    "DELETE /v1/projects/{ref}/billing/addons/{addon_variant}": "infra_add_ons_write",
+    "GET /v1/organizations/{slug}/entitlements": "organization_admin_read",
 };
 
 export interface ClientOptions {
@@ -117,7 +121,9 @@ export function operationOf(method: string, url: string): string {
     const path = new URL(url).pathname
         .replace(/^(.*?)(\/v1\/)/, "$2")
         .replace(/^\/v1\/projects\/[a-z]{20}/, "/v1/projects/{ref}")
-        .replace(/\/api-keys\/(?!legacy$)[^/]+$/, "/api-keys/{id}");
+        .replace(/\/api-keys\/(?!legacy$)[^/]+$/, "/api-keys/{id}")
+        .replace(/\/billing\/addons\/[^/]+$/, "/billing/addons/{addon_variant}")
+        .replace(/^\/v1\/organizations\/[^/]+\/entitlements$/, "/v1/organizations/{slug}/entitlements");
     return `${method} ${path}`;
 }
 
@@ -270,8 +276,9 @@ export function resilientFetch(options: ClientOptions): (request: Request) => Pr
         }
         const note = outOfTime
             ? `at the caller's deadline, after ${made} attempt${made === 1 ? "" : "s"}`
-            : retriable
-              ? `after ${attempts} attempts`
+            : // A mutating call is repeated only after 429s, which the API refused before any effect.
+              retriable || made > 1
+              ? `after ${made} attempts`
               : "not retried, because it changes the project: check its state before running again";
         throw new ManagementApiError(
             `Supabase Management API ${operation} failed ${note}: ${last || "no time was left for an attempt"}. Check ${new URL(request.url).origin} (set by ${API_URL_SETTING}) and Supabase's status page.`,
@@ -290,6 +297,12 @@ export function managementClient(options: ClientOptions): ManagementClient {
         headers: { Authorization: `Bearer ${options.token}` },
         fetch: resilientFetch(options),
     });
+}
+
+/** For calls whose success has no body (the add-ons PATCH and DELETE): a clear error on any other status, as `unwrap`. */
+export function accepted(operation: string, result: { error?: unknown; response: Response }, token: string): void {
+    if (result.response.ok) return;
+    unwrap(operation, { ...result, data: undefined }, token);
 }
 
 /** Turns an openapi-fetch result into its data, or a clear error for a status other than 401/403/429/5xx. */

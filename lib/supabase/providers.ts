@@ -8,7 +8,18 @@
  * output, because `read` during a refresh sees only the stored outputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
+import {
+    allowedPitrVariants,
+    computeRefusesPitr,
+    computeVariantOf,
+    poolSizeRefusal,
+    selectedVariant,
+    sizeOfComputeVariant,
+    type PitrSetting,
+    type PitrVariant,
+} from "./addons";
+import { accepted, managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
+import { regionOfReplica, replicaChanges, replicaCountRefusal } from "./replicas";
 import { HEALTHY_STATUS, keyOwnership, markedKeyDescription, parseKeyDescription, TERMINAL_STATUSES } from "./rules";
 
 /** Every resource's connection inputs. */
@@ -565,5 +576,351 @@ export const legacyKeysProvider: pulumi.dynamic.ResourceProvider = {
         return { outs: await applyLegacy(news) };
     },
     // Left as they are on destroy: switching keys off would break clients that still use them.
+    async delete() {},
+};
+
+// ---- point-in-time recovery (the PITR billing add-on) --------------------------------------------
+
+export interface PitrInputs extends ApiInputs {
+    ref: string;
+    /** supabasePitr: the add-on's variant, or off. */
+    variant: PitrSetting;
+}
+
+/** The project's add-ons: those selected, and every variant available with its price and limits. */
+async function listAddons(inputs: ApiInputs & { ref: string }) {
+    return unwrap(
+        "GET /v1/projects/{ref}/billing/addons",
+        await client(inputs).GET("/v1/projects/{ref}/billing/addons", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    );
+}
+
+/** What the add-ons list says: the PITR variant (off when none), the compute variant, and the PITR price a month. */
+async function readAddons(inputs: PitrInputs) {
+    const r = await listAddons(inputs);
+    const variant = (selectedVariant(r.selected_addons, "pitr") ?? "off") as PitrSetting;
+    const price = r.available_addons.find((a) => a.type === "pitr")?.variants.find((v) => v.id === variant)?.price;
+    return {
+        variant,
+        computeVariant: selectedVariant(r.selected_addons, "compute_instance") ?? null,
+        monthlyPriceUsd: price?.interval === "monthly" ? price.amount : variant === "off" ? 0 : null,
+    };
+}
+
+/**
+ * Refuses, before any change is sent, a variant the project's compute or the organization's plan
+ * cannot carry: the API would refuse it (400, 402) only after the caller asked to pay for it.
+ */
+async function checkPitrAllowed(inputs: PitrInputs, variant: PitrVariant, computeVariant: string | null): Promise<void> {
+    const fix = "or set `pulumi config set supabasePitr off`";
+    const compute = computeRefusesPitr(computeVariant ?? undefined);
+    if (compute)
+        throw new ManagementApiError(
+            `supabasePitr = ${variant} cannot be applied to ${inputs.ref}: ${compute}. Raise the compute size to Small or larger first (docs/hosted-project.md), ${fix}`,
+            undefined,
+            "PATCH /v1/projects/{ref}/billing/addons",
+        );
+    const api = client(inputs);
+    const project = unwrap(
+        "GET /v1/projects/{ref}",
+        await api.GET("/v1/projects/{ref}", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    );
+    const slug = project.organization_slug;
+    const allowed = allowedPitrVariants(
+        unwrap(
+            "GET /v1/organizations/{slug}/entitlements",
+            await api.GET("/v1/organizations/{slug}/entitlements", { params: { path: { slug } } }),
+            inputs.accessToken,
+        ).entitlements,
+    );
+    if (!allowed.includes(variant))
+        throw new ManagementApiError(
+            `supabasePitr = ${variant} is not allowed by the plan of organization ${slug} (it allows ${allowed.length > 0 ? allowed.join(", ") : "no PITR variant"}): ` +
+                `move the organization to Pro or above (Organization settings > Billing), ${allowed.length > 0 ? `choose one of ${allowed.join(", ")}, ` : ""}${fix}`,
+            undefined,
+            "GET /v1/organizations/{slug}/entitlements",
+        );
+}
+
+async function applyPitr(inputs: PitrInputs): Promise<Outs> {
+    const before = await readAddons(inputs);
+    if (before.variant !== inputs.variant) {
+        const api = client(inputs);
+        if (inputs.variant === "off") {
+            const op = "DELETE /v1/projects/{ref}/billing/addons/{addon_variant}";
+            accepted(
+                op,
+                await api.DELETE("/v1/projects/{ref}/billing/addons/{addon_variant}", {
+                    params: { path: { ref: inputs.ref, addon_variant: before.variant as PitrVariant } },
+                }),
+                inputs.accessToken,
+            );
+        } else {
+            await checkPitrAllowed(inputs, inputs.variant, before.computeVariant);
+            const op = "PATCH /v1/projects/{ref}/billing/addons";
+            try {
+                // One call, which either changes the variant or leaves the old one: nothing half-applied.
+                accepted(
+                    op,
+                    await api.PATCH("/v1/projects/{ref}/billing/addons", {
+                        params: { path: { ref: inputs.ref } },
+                        body: { addon_type: "pitr", addon_variant: inputs.variant },
+                    }),
+                    inputs.accessToken,
+                );
+            } catch (e) {
+                if (!(e instanceof ManagementApiError) || e.status === undefined || e.status >= 500 || [401, 403].includes(e.status))
+                    throw e;
+                const why =
+                    e.status === 402
+                        ? "the organization's plan does not pay for it: move it to Pro or above (Organization settings > Billing)"
+                        : "check the project's compute size (Small or larger) and the plan";
+                throw new ManagementApiError(
+                    `supabasePitr = ${inputs.variant} was refused for ${inputs.ref} (${e.message}); PITR stays ${before.variant}. ${why}, or set \`pulumi config set supabasePitr off\``,
+                    e.status,
+                    op,
+                );
+            }
+        }
+    }
+    const after = await readAddons(inputs);
+    if (after.variant !== inputs.variant)
+        throw new ManagementApiError(
+            `Supabase accepted supabasePitr = ${inputs.variant} for ${inputs.ref}, but the project reports ${after.variant}: run \`pulumi up\` again once the dashboard shows the change`,
+            undefined,
+            "GET /v1/projects/{ref}/billing/addons",
+        );
+    return { ...inputs, ...after };
+}
+
+export const pitrProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: PitrInputs) {
+        return { id: `${inputs.ref}/pitr`, outs: await applyPitr(inputs) };
+    },
+    // A change in the dashboard (another variant, or the add-on removed) is drift that `up` puts back.
+    async read(id: string, props: PitrInputs) {
+        return { id, props: { ...props, ...(await readAddons(props)) } };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        return diffFields(olds, news, ["ref", "variant"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: PitrInputs) {
+        return { outs: await applyPitr(news) };
+    },
+    // Left as it is when the setting is removed: losing the recovery window is never a side effect (set off to remove it).
+    async delete() {},
+};
+
+// ---- compute size (the compute add-on) -----------------------------------------------------------
+
+export interface ComputeInputs extends ApiInputs {
+    ref: string;
+    /** supabaseInstanceSize; absent: the size is left as it is (only read, for its limits). */
+    size?: string;
+    /** databasePoolSize: refused above the pooler's client limit of the compute, before anything is sent. */
+    poolSize: number;
+    /** How long to wait for ACTIVE_HEALTHY after a resize, and how often to look. */
+    waitSeconds?: number;
+    pollSeconds?: number;
+}
+
+/** The compute add-on as the API lists it: the size, and the connection limits of each variant. */
+async function readCompute(inputs: ComputeInputs) {
+    const r = await listAddons(inputs);
+    const variants = r.available_addons.find((a) => a.type === "compute_instance")?.variants ?? [];
+    const limitsOf = (variant: string) => {
+        const meta = variants.find((v) => v.id === variant)?.meta as
+            { connections_direct?: unknown; connections_pooler?: unknown } | undefined;
+        return typeof meta?.connections_direct === "number" && typeof meta.connections_pooler === "number"
+            ? { direct: meta.connections_direct, pooler: meta.connections_pooler }
+            : undefined;
+    };
+    const variant = selectedVariant(r.selected_addons, "compute_instance");
+    return { size: sizeOfComputeVariant(variant), limitsOf };
+}
+
+function computeOuts(inputs: ComputeInputs, size: string, limits: { direct: number; pooler: number } | undefined): Outs {
+    return {
+        ...inputs,
+        // Unmanaged, the size stays unset: only a managed size is compared (drift).
+        size: inputs.size === undefined ? undefined : size,
+        actualSize: size,
+        connectionsDirect: limits?.direct ?? null,
+        connectionsPooler: limits?.pooler ?? null,
+    };
+}
+
+async function applyCompute(inputs: ComputeInputs): Promise<Outs> {
+    const before = await readCompute(inputs);
+    const target = inputs.size ?? before.size;
+    const limits = before.limitsOf(computeVariantOf(target));
+    const op = "PATCH /v1/projects/{ref}/billing/addons";
+    // The pool must fit the compute it will run on: refused before the resize, and before the pooler is changed.
+    const refusal = limits && poolSizeRefusal(inputs.poolSize, target, limits);
+    if (refusal) throw new ManagementApiError(`databasePoolSize = ${inputs.poolSize} ${refusal}`, undefined, op);
+    if (target === before.size) return computeOuts(inputs, before.size, limits);
+    if (target === "nano")
+        throw new ManagementApiError(
+            `supabaseInstanceSize = nano cannot be applied to ${inputs.ref}, which runs ${before.size}: no compute add-on selects nano; choose micro or larger`,
+            undefined,
+            op,
+        );
+    accepted(
+        op,
+        await client(inputs).PATCH("/v1/projects/{ref}/billing/addons", {
+            params: { path: { ref: inputs.ref } },
+            body: { addon_type: "compute_instance", addon_variant: computeVariantOf(target) as "ci_small" },
+        }),
+        inputs.accessToken,
+    );
+    // The database restarts on its new size: wait for it as for a new project.
+    await waitHealthy({ ...inputs, waitSeconds: inputs.waitSeconds ?? 900 }, inputs.ref);
+    const after = await readCompute(inputs);
+    if (after.size !== target)
+        throw new ManagementApiError(
+            `Supabase accepted supabaseInstanceSize = ${target} for ${inputs.ref}, but the project reports ${after.size}: run \`pulumi up\` again once the dashboard shows the change`,
+            undefined,
+            "GET /v1/projects/{ref}/billing/addons",
+        );
+    return computeOuts(inputs, after.size, after.limitsOf(computeVariantOf(after.size)));
+}
+
+export const computeProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: ComputeInputs) {
+        return { id: `${inputs.ref}/compute`, outs: await applyCompute(inputs) };
+    },
+    // A size changed in the dashboard is drift when the stack sets supabaseInstanceSize.
+    async read(id: string, props: ComputeInputs) {
+        const now = await readCompute(props);
+        return { id, props: computeOuts(props, now.size, now.limitsOf(computeVariantOf(now.size))) };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        return diffFields(olds, news, ["ref", "size", "poolSize"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: ComputeInputs) {
+        return { outs: await applyCompute(news) };
+    },
+    // Left as it is: a resize is never a side effect of removing the setting.
+    async delete() {},
+};
+
+// ---- read replicas -----------------------------------------------------------------------------
+
+export interface ReplicasInputs extends ApiInputs {
+    ref: string;
+    /** supabaseReadReplicas: one replica per region; [] removes them all. */
+    regions: string[];
+    /** How long to wait for new replicas to be listed, and how often to look. */
+    waitSeconds?: number;
+    pollSeconds?: number;
+}
+
+/** The replicas as the pooler lists them, with their read-only connection (no password: the database user's). */
+async function listReplicas(inputs: ReplicasInputs) {
+    const all = unwrap(
+        "GET /v1/projects/{ref}/config/database/pooler",
+        await client(inputs).GET("/v1/projects/{ref}/config/database/pooler", { params: { path: { ref: inputs.ref } } }),
+        inputs.accessToken,
+    );
+    return all
+        .filter((p) => p.database_type === "READ_REPLICA")
+        .map((p) => ({
+            identifier: p.identifier,
+            region: regionOfReplica(p.identifier) ?? null,
+            host: p.db_host,
+            port: p.db_port,
+            user: p.db_user,
+            database: p.db_name,
+        }));
+}
+
+function replicasOuts(inputs: ReplicasInputs, replicas: Awaited<ReturnType<typeof listReplicas>>): Outs {
+    // A replica of a shape this code cannot place shows as "unknown": drift against any list of regions.
+    return { ...inputs, regions: replicas.map((r) => r.region ?? "unknown"), replicas };
+}
+
+async function applyReplicas(inputs: ReplicasInputs): Promise<Outs> {
+    const current = await listReplicas(inputs);
+    const { remove, add } = replicaChanges(
+        current.map((r) => ({ identifier: r.identifier, region: r.region ?? undefined })),
+        inputs.regions,
+    );
+    if (add.length > 0) {
+        // Checked before any change: the API would fail the setup only after the removals went through.
+        const compute = sizeOfComputeVariant(selectedVariant((await listAddons(inputs)).selected_addons, "compute_instance"));
+        const refusal = replicaCountRefusal(inputs.regions.length, compute);
+        if (refusal)
+            throw new ManagementApiError(
+                `supabaseReadReplicas = ${inputs.regions.join(",")}: ${refusal}`,
+                undefined,
+                "POST /v1/projects/{ref}/read-replicas/setup",
+            );
+    }
+    const api = client(inputs);
+    const done: string[] = [];
+    const step = async (what: string, op: string, send: () => Promise<{ error?: unknown; response: Response }>) => {
+        try {
+            accepted(op, await send(), inputs.accessToken);
+            done.push(what);
+        } catch (e) {
+            if (!(e instanceof ManagementApiError) || e.status === 401 || e.status === 403) throw e;
+            throw new ManagementApiError(
+                `${what} failed (${e.message}); ${done.length > 0 ? `done before it: ${done.join(", ")}` : "no step before it"}. ` +
+                    "Run `pulumi up` again to finish (it compares with the replicas the project lists); `pulumi refresh` shows where it stands",
+                e.status,
+                op,
+            );
+        }
+    };
+    for (const identifier of remove)
+        await step(`removing replica ${identifier}`, "POST /v1/projects/{ref}/read-replicas/remove", () =>
+            api.POST("/v1/projects/{ref}/read-replicas/remove", {
+                params: { path: { ref: inputs.ref } },
+                body: { database_identifier: identifier },
+            }),
+        );
+    for (const region of add)
+        await step(`setting up a replica in ${region}`, "POST /v1/projects/{ref}/read-replicas/setup", () =>
+            api.POST("/v1/projects/{ref}/read-replicas/setup", {
+                params: { path: { ref: inputs.ref } },
+                body: { read_replica_region: region as "eu-west-1" },
+            }),
+        );
+    // A new replica is listed once it is set up: wait for the list to match, within the wait.
+    const deadline = Date.now() + (inputs.waitSeconds ?? 1800) * 1000;
+    const want = [...inputs.regions].sort().join(",");
+    for (;;) {
+        const now = await listReplicas(inputs);
+        const outs = replicasOuts(inputs, now);
+        if ([...(outs.regions as string[])].sort().join(",") === want) return outs;
+        if (Date.now() >= deadline)
+            throw new ManagementApiError(
+                `the read replicas of ${inputs.ref} are ${(outs.regions as string[]).join(", ") || "none"}, not ${inputs.regions.join(", ") || "none"}, after ${inputs.waitSeconds ?? 1800} s: ` +
+                    "a replica takes a while to set up; run `pulumi up` again later (it adds or removes only what differs)",
+                undefined,
+                "GET /v1/projects/{ref}/config/database/pooler",
+            );
+        await sleep(Math.min((inputs.pollSeconds ?? 15) * 1000, Math.max(0, deadline - Date.now())));
+    }
+}
+
+export const readReplicasProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: ReplicasInputs) {
+        return { id: `${inputs.ref}/read-replicas`, outs: await applyReplicas(inputs) };
+    },
+    // A replica removed (or added) by hand changes the listed regions: drift that `up` puts right.
+    async read(id: string, props: ReplicasInputs) {
+        return { id, props: replicasOuts(props, await listReplicas(props)) };
+    },
+    async diff(_id: string, olds: Outs, news: Outs) {
+        const sorted = (o: Outs) => ({ ...o, regions: [...((o.regions as string[]) ?? [])].sort() });
+        return diffFields(sorted(olds), sorted(news), ["ref", "regions"], ["ref"]);
+    },
+    async update(_id: string, _olds: Outs, news: ReplicasInputs) {
+        return { outs: await applyReplicas(news) };
+    },
+    // Left as they are when the setting is removed (set none to remove them): users may be reading from them.
     async delete() {},
 };
