@@ -18,7 +18,7 @@
  * --import-only skips the backup rounds and the restores (for iterating on the import).
  */
 import { spawn } from "node:child_process";
-import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -49,6 +49,15 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdout: "igno
         child.on("error", reject);
         child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err.slice(-2000)}`))));
     });
+}
+
+/**
+ * CPU seconds of a process (/proc/<pid>/stat): its own, and its exited children's. Linux counts
+ * them in USER_HZ ticks, 100 a second.
+ */
+function cpuOf(pid: number | "self"): { own: number; children: number } {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return { own: (Number(f[11]) + Number(f[12])) / 100, children: (Number(f[13]) + Number(f[14])) / 100 };
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -247,14 +256,34 @@ async function main(): Promise<void> {
         }
 
         // Interleaved rounds, as for the backup: the guide's single session suffers more from a busy machine than the import.
-        const guideImports: number[] = [];
-        const opsImports: { wallMs: number; copyMs: number; rebuildMs: number; verifyMs: number }[] = [];
+        // Also the CPU seconds each way takes (the server's backends and workers, which the postmaster reaps,
+        // and the client's: pg_dump and psql, or this process), a figure the machine's other load does not change.
+        const postmaster = Number(
+            readFileSync(
+                `/proc/${await db.sql("select pid from pg_stat_activity where backend_type = 'checkpointer'")}/status`,
+                "utf8",
+            ).match(/^PPid:\s+(\d+)/m)![1],
+        );
+        const cpuNow = async () => {
+            // Every backend of the way measured has exited (and been reaped) first.
+            while (
+                (await db.sql(
+                    "select count(*) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
+                )) !== "0"
+            )
+                await new Promise((r) => setTimeout(r, 100));
+            const self = cpuOf("self");
+            return cpuOf(postmaster).children + self.own + self.children;
+        };
+        const guideImports: { wallMs: number; cpu: number }[] = [];
+        const opsImports: { wallMs: number; cpu: number; copyMs: number; rebuildMs: number; verifyMs: number }[] = [];
         let same = true;
         for (let round = 0; round < rounds; round++) {
             const order = round % 2 === 0 ? (["guide", "ops"] as const) : (["ops", "guide"] as const);
             for (const method of order) {
                 const database = `import_${method}`;
                 await createMigratedDatabase(db, database, work);
+                const cpu0 = await cpuNow();
                 const t = performance.now();
                 if (method === "guide") {
                     await exec(
@@ -267,9 +296,10 @@ async function main(): Promise<void> {
                         ],
                         pgEnv,
                     );
-                    guideImports.push(performance.now() - t);
+                    const wallMs = performance.now() - t;
+                    guideImports.push({ wallMs, cpu: (await cpuNow()) - cpu0 });
                     console.log(
-                        `round ${round + 1} import guide ${seconds(guideImports[guideImports.length - 1])} (pg_dump --data-only | psql)`,
+                        `round ${round + 1} import guide ${seconds(wallMs)} (pg_dump --data-only | psql), ${guideImports[guideImports.length - 1].cpu.toFixed(1)} CPU-s`,
                     );
                     continue;
                 }
@@ -287,16 +317,16 @@ async function main(): Promise<void> {
                 if (imported.code !== 0) throw new Error(`ops import failed: ${imported.stderr}${imported.stdout}`);
                 const r = JSON.parse(imported.stdout) as { copyMs: number; rebuildMs: number; verifyMs: number; committed: boolean };
                 same &&= r.committed;
-                opsImports.push({ wallMs, ...r });
+                opsImports.push({ wallMs, cpu: (await cpuNow()) - cpu0, ...r });
                 console.log(
-                    `round ${round + 1} import ops   ${seconds(wallMs)}: copy ${seconds(r.copyMs)}, indexes, keys and sequences ${seconds(r.rebuildMs)}, verification (every table read back and compared) ${seconds(r.verifyMs)}, schema checks, locks and commit ${seconds(wallMs - r.copyMs - r.rebuildMs - r.verifyMs)}`,
+                    `round ${round + 1} import ops   ${seconds(wallMs)}: copy ${seconds(r.copyMs)}, indexes, keys and sequences ${seconds(r.rebuildMs)}, verification (every table read back and compared) ${seconds(r.verifyMs)}, schema checks, locks and commit ${seconds(wallMs - r.copyMs - r.rebuildMs - r.verifyMs)}; ${opsImports[opsImports.length - 1].cpu.toFixed(1)} CPU-s`,
                 );
             }
             same &&= (await count("import_guide")) === (await count("import_ops"));
             for (const method of ["guide", "ops"]) await db.sql(`drop database import_${method}`);
         }
 
-        const guideImportMs = median(guideImports);
+        const guideImportMs = median(guideImports.map((g) => g.wallMs));
         const opsImportMs = median(opsImports.map((o) => o.wallMs));
         const importRatio = guideImportMs / opsImportMs;
         console.log("");
@@ -309,6 +339,10 @@ async function main(): Promise<void> {
         const copyMs = median(opsImports.map((o) => o.copyMs));
         console.log(
             `import floor    without the verification ${(guideImportMs / unverifiedMs).toFixed(2)}x; the copy alone ${(guideImportMs / copyMs).toFixed(2)}x`,
+        );
+        const [guideCpu, opsCpu] = [median(guideImports.map((g) => g.cpu)), median(opsImports.map((o) => o.cpu))];
+        console.log(
+            `import CPU      guide ${guideCpu.toFixed(1)} CPU-s, ops ${opsCpu.toFixed(1)} CPU-s: ${(guideCpu / opsCpu).toFixed(2)}x less work, verification included`,
         );
         console.log(`same data in both imports (row counts), every round: ${same ? "yes" : "NO"}`);
         process.exitCode = backupMet && restoreRatio >= 2 && importRatio >= 3 && same ? 0 : 1;
