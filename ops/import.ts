@@ -37,7 +37,7 @@ import { Connections } from "./importSession";
 import type { Progress } from "./output";
 
 /** How long the import waits for a lock on the target's tables before it gives up (the application still using them). */
-export const LOCK_TIMEOUT_SECONDS = 30;
+export const DEFAULT_LOCK_TIMEOUT_SECONDS = 30;
 
 export interface ImportOptions {
     from: string;
@@ -50,6 +50,8 @@ export interface ImportOptions {
     progress?: Progress;
     /** Aborting stops the import: the target's transaction is rolled back and ImportInterrupted thrown. */
     signal?: AbortSignal;
+    /** DEFAULT_LOCK_TIMEOUT_SECONDS unless given. */
+    lockTimeoutSeconds?: number;
 }
 
 export interface TableResult {
@@ -426,8 +428,9 @@ async function load(
     const oids = (await c.write<{ oid: string }>("select unnest($1::text[])::regclass::oid as oid", [tables.map(quoteTable)])).rows.map(
         (r) => r.oid,
     );
+    const lockTimeout = o.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS;
     await step("lock the target's tables", async () => {
-        await c.write(`set local lock_timeout = '${LOCK_TIMEOUT_SECONDS}s'`);
+        await c.write(`set local lock_timeout = '${lockTimeout}s'`);
         await c.write(`set local maintenance_work_mem = '512MB'`);
         await c.write(`set local max_parallel_maintenance_workers = ${Math.max(0, o.jobs - 1)}`);
         // A lost tool is noticed within seconds even in the middle of a long statement (PostgreSQL 14+).
@@ -439,7 +442,7 @@ async function load(
         } catch (err) {
             if ((err as { code?: string }).code !== "55P03") throw err;
             throw new Error(
-                `could not lock the target's tables within ${LOCK_TIMEOUT_SECONDS} s: another session (the application?) is using them; stop it and run the import again`,
+                `could not lock the target's tables within ${lockTimeout} s: another session (the application?) is using them; stop it and run the import again`,
                 { cause: err },
             );
         }

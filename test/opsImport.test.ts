@@ -525,6 +525,31 @@ describe("ops import when it does not complete", () => {
         60_000,
     );
 
+    it("gives up on a table another session holds, naming the cause, and leaves the target as it was", async () => {
+        const holder = new Client({ host: "127.0.0.1", port: dst.port, database: "held", user: "app_owner", password: PASSWORD });
+        await holder.connect();
+        try {
+            // The application reading one table, in an open transaction.
+            await holder.query("begin; lock table public.tree in access share mode");
+            const run = importData({
+                from: srcUrl("legacy"),
+                target: dstUrl("held"),
+                schemas: SCHEMAS.split(","),
+                truncate: true,
+                dryRun: false,
+                jobs: 2,
+                lockTimeoutSeconds: 1,
+            });
+            await expect(run).rejects.toThrow(
+                /^could not lock the target's tables within 1 s: another session \(the application\?\) is using them; stop it and run the import again; the target's transaction was rolled back/,
+            );
+        } finally {
+            await holder.end();
+        }
+        expect(await importSessions(dst)).toBe("0");
+        expect(await fingerprint("held")).toEqual(asItWas);
+    }, 60_000);
+
     it("exits within 15 s on a wrong target password, closing the source's connection", async () => {
         const started = performance.now();
         const run = cli(importArgs(srcUrl("legacy"), dstUrl("held").replace("app_owner@", "app_owner:not-the-password@")));
