@@ -17,7 +17,7 @@ import { Client } from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { main, type Outcome } from "../ops/cli";
-import { importData, ImportInterrupted } from "../ops/import";
+import { importData, ImportInterrupted, type ImportOptions } from "../ops/import";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { startThrottledProxy, type ThrottledProxy } from "./support/throttle";
 
@@ -498,6 +498,18 @@ describe("ops import when it does not complete", () => {
         expect(await fingerprint("held")).toEqual(asItWas);
     }, 60_000);
 
+    /** The legacy data again into "held", in this process (importData itself, no CLI). */
+    const reimportHeld = (options: Partial<ImportOptions>) =>
+        importData({
+            from: srcUrl("legacy"),
+            target: dstUrl("held"),
+            schemas: SCHEMAS.split(","),
+            truncate: true,
+            dryRun: false,
+            jobs: 2,
+            ...options,
+        });
+
     it.each(["lock the target's tables", "copy 3/", "rebuild indexes", "set sequences", "verify"])(
         "stops at '%s' too, leaving the target as it was",
         async (step) => {
@@ -507,16 +519,7 @@ describe("ops import when it does not complete", () => {
                 update: () => undefined,
                 done: () => undefined,
             };
-            const run = importData({
-                from: srcUrl("legacy"),
-                target: dstUrl("held"),
-                schemas: SCHEMAS.split(","),
-                truncate: true,
-                dryRun: false,
-                jobs: 2,
-                progress,
-                signal: controller.signal,
-            });
+            const run = reimportHeld({ progress, signal: controller.signal });
             await expect(run).rejects.toThrow(ImportInterrupted);
             await expect(run).rejects.toThrow(/the target is exactly as it was before the import/);
             expect(await importSessions(dst)).toBe("0");
@@ -531,15 +534,7 @@ describe("ops import when it does not complete", () => {
         try {
             // The application reading one table, in an open transaction.
             await holder.query("begin; lock table public.tree in access share mode");
-            const run = importData({
-                from: srcUrl("legacy"),
-                target: dstUrl("held"),
-                schemas: SCHEMAS.split(","),
-                truncate: true,
-                dryRun: false,
-                jobs: 2,
-                lockTimeoutSeconds: 1,
-            });
+            const run = reimportHeld({ lockTimeoutSeconds: 1 });
             await expect(run).rejects.toThrow(
                 /^could not lock the target's tables within 1 s: another session \(the application\?\) is using them; stop it and run the import again; the target's transaction was rolled back/,
             );
