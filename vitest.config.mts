@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
  * npm installs, the Supabase CLI). Everything else is the fast loop: `npm run test:fast`.
  */
 export const REAL_SERVER_TESTS = [
+    "test/advisorsGate.test.ts",
     "test/applyDatabasePassword.test.ts",
     "test/applyDatabasePasswordTrust.test.ts",
     "test/backupImage.test.ts",
