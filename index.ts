@@ -230,6 +230,8 @@ export const supabaseProject = hosted
           secretKeyNames: hosted.keyNames,
           legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
           databaseAllowedCidrs: settings.databaseAllowedCidrs,
+          // For doctor: a ban on one of these is the application locked out; null: not set.
+          applicationEgressIpv4: settings.applicationEgressIpv4 ?? null,
           // Read-only connections for consumers that can use them (the Data API reads go there by itself); null: not managed.
           readReplicas: hosted.readReplicas ?? null,
       }

@@ -4,6 +4,7 @@
  *   restore  restores a backup (verified by SHA-256 first) and compares row counts with its manifest
  *   drill    restores the newest backup into a scratch database, verifies it, reports its age and the RTO
  *   import   copies an old database's data into the migrated schema in one transaction, committed only if verified
+ *   unban    lifts the hosted project's network ban on one IPv4 address (after a rotation left a host banned)
  * Exit codes: 0 all well, 1 a check or step failed, 2 bad usage, 130/143 import stopped by
  * SIGINT/SIGTERM (its target rolled back). docs/operations/ops-tool.md.
  */
@@ -16,6 +17,7 @@ import { DEFAULT_BACKUP_HASH_MAX_MB, doctor, DOCTOR_GROUPS } from "./doctor";
 import { ImportRefused } from "./import";
 import { runImport } from "./importCommand";
 import { checksTable, progress, table } from "./output";
+import { liftBan, unbanReport } from "./bans";
 import { pitrReport, restorePointInTime } from "./pitr";
 import { drill, RefusedError, restore, type RestoreResult } from "./restore";
 
@@ -38,6 +40,7 @@ const COMMON = {
     "project-ref": { type: "string" },
     "management-api-url": { type: "string" },
     "access-token-file": { type: "string" },
+    "app-ipv4": { type: "string" },
     json: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -66,6 +69,11 @@ const COMMANDS = {
         jobs: { type: "string" },
         "work-dir": { type: "string" },
     },
+    unban: {
+        address: { type: "string" },
+        confirm: { type: "string" },
+        "dry-run": { type: "boolean", default: false },
+    },
     import: {
         from: { type: "string" },
         schemas: { type: "string", default: "public" },
@@ -77,16 +85,18 @@ const COMMANDS = {
 
 type Command = keyof typeof COMMANDS;
 
-export const USAGE = `usage: ops <doctor|restore|drill|import> [options]   (docs/operations/ops-tool.md)
+export const USAGE = `usage: ops <doctor|restore|drill|import|unban> [options]   (docs/operations/ops-tool.md)
   where things are:  --stack <name> | --outputs <file>   (credentials from Vault: VAULT_ADDR, VAULT_TOKEN)
                      --database-url --pooler-url --s3-endpoint --bucket --prefix --region --aws-credentials-file
                      --redis-url --redis-ca --redis-password-file --vault-addr --schedule --migrations-dir
                      --project-ref --management-api-url --access-token-file   (or SUPABASE_ACCESS_TOKEN; never the token as a flag)
+                     --app-ipv4 <addresses>   (the application hosts' egress IPv4; default the stack's applicationEgressIpv4)
   doctor   [--long-query-seconds 300] [--exposed-schemas public] [--skip redis,vault,...] [--backup-hash-max-mb 1024]
   restore  --target <database url> [--key latest|<key>] [--clean] [--jobs N] [--work-dir DIR]
   restore  --point-in-time <ISO time with zone> --confirm <project ref> [--dry-run]   (the hosted project, in place)
   drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR]
   import   --from <old database url> [--schemas public] [--truncate] [--dry-run] [--jobs N]
+  unban    --address <IPv4> --confirm <project ref> [--dry-run]   (lifts the hosted project's network ban on that address)
   --json   machine-readable result on stdout
 exit codes: 0 all well, 1 a check or step failed, 2 bad usage, 130/143 import stopped by SIGINT/SIGTERM (target rolled back)`;
 
@@ -261,6 +271,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                 dryRun: Boolean(values["dry-run"]),
             });
             return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : pitrReport(r), stderr: "" };
+        }
+        if (command === "unban") {
+            const r = await liftBan(ctx.hosted, {
+                address: values.address as string | undefined,
+                confirm: values.confirm as string | undefined,
+                dryRun: Boolean(values["dry-run"]),
+            });
+            return { code: EXIT.ok, stdout: json ? `${JSON.stringify(r)}\n` : unbanReport(r), stderr: "" };
         }
         if (command === "restore" || command === "drill") {
             if (!ctx.s3)

@@ -12,6 +12,7 @@ import { managementUrl, projectRef } from "../lib/config/parsers";
 import { redisUsername } from "../lib/credentials";
 import { redactUrl, urlProblem } from "../lib/ops/rules";
 import { postgresUrl } from "../lib/postgres";
+import { parseIpv4List } from "../lib/supabase/bans";
 import { DEFAULT_MANAGEMENT_API_URL } from "../lib/supabase/client";
 import type { SplitCidrs } from "../lib/supabase/rules";
 import { VaultClient } from "./vault";
@@ -45,6 +46,8 @@ export interface CommonFlags {
     "project-ref"?: string;
     "management-api-url"?: string;
     "access-token-file"?: string;
+    /** The application hosts' egress IPv4 addresses (comma-separated): doctor fails when one is banned. */
+    "app-ipv4"?: string;
 }
 
 /** The parts of the stack outputs (index.ts) the tool reads. */
@@ -59,6 +62,8 @@ export interface StackOutputs {
         managementApiUrl: string;
         legacyKeysEnabled?: boolean;
         databaseAllowedCidrs?: SplitCidrs;
+        /** applicationEgressIpv4; null when not set. */
+        applicationEgressIpv4?: string[] | null;
     } | null;
 }
 
@@ -89,6 +94,8 @@ export interface Context {
         /** What the stack applied; absent when the outputs do not say (flags only). */
         expectedCidrs?: SplitCidrs;
         expectedLegacyKeys?: boolean;
+        /** The application hosts' addresses (--app-ipv4, else the stack's applicationEgressIpv4); absent: unknown. */
+        applicationHosts?: string[];
     };
     hostedSkipReason?: string;
     /** Where each setting came from, for the doctor's evidence. */
@@ -251,7 +258,14 @@ function resolveHosted(ctx: Context, flags: CommonFlags, outputs: StackOutputs |
                 : "no hosted project: pass --stack (or --outputs) of a hosted stack, or --project-ref with SUPABASE_ACCESS_TOKEN";
         return;
     }
+    let applicationHosts = project && project.ref === ref ? (project.applicationEgressIpv4 ?? undefined) : undefined;
+    if (flags["app-ipv4"] !== undefined) {
+        const r = parseIpv4List(flags["app-ipv4"]);
+        if (!r.ok) throw new UsageError(`--app-ipv4 ${JSON.stringify(flags["app-ipv4"])}: ${r.problem}`);
+        applicationHosts = r.addresses;
+    }
     ctx.hosted = {
+        applicationHosts,
         ref,
         apiUrl,
         token,

@@ -7,6 +7,9 @@ import { ACCESS_TOKEN_PATTERN, managementClient, ManagementApiError, unwrap, typ
 import { advisorChecks } from "../lib/ops/advisors";
 import { compareRestrictions, describeCidrs } from "../lib/ops/hosted";
 import { readReplicasOf, recoveryCheck } from "../lib/ops/pitr";
+import { replicaHealthChecks, type DatabaseEntry } from "../lib/ops/replicaHealth";
+import { banChecks } from "../lib/supabase/bans";
+import { readBans } from "./bans";
 import type { CheckResult } from "../lib/ops/rules";
 import type { Context } from "./context";
 
@@ -23,7 +26,8 @@ function tokenFix(source: string, status: number | undefined, operation: string)
         evidence: `the Management API refused the token from ${source} (${status}): it ${what}`,
         fix:
             "make a token at https://supabase.com/dashboard/account/tokens (scoped tokens need project_admin_read, database_ssl_config_read, " +
-            "database_network_restrictions_read, api_gateway_keys_read, backups_read, database_pooling_config_read, advisors_read) and export it as SUPABASE_ACCESS_TOKEN, or put it in the file --access-token-file names",
+            "database_network_restrictions_read, api_gateway_keys_read, backups_read, database_pooling_config_read, advisors_read, " +
+            "database_network_bans_read, organization_projects_read) and export it as SUPABASE_ACCESS_TOKEN, or put it in the file --access-token-file names",
     };
 }
 
@@ -169,6 +173,14 @@ export async function hostedChecks(ctx: Context, options: { timeoutMs?: number; 
               }
             : { name: "legacy keys", status: "pass", evidence: `disabled on project ${h.ref}: only publishable and secret keys work` };
     });
+    // Bans lock the application out (Supavisor bans an address after repeated failed logins): one check per banned application host.
+    let bans: Check[] = [];
+    const bansRead = await step("network bans", async () => {
+        bans = banChecks(h.ref, await readBans(client, h.ref, token), h.applicationHosts);
+        return bans[0];
+    });
+    if (!bansRead) return out;
+    out.push(...bans.slice(1));
     await recoveryChecks(client, h.ref, token, step, out);
     return out;
 }
@@ -187,19 +199,20 @@ async function recoveryChecks(
         return recoveryCheck(r, Math.floor(Date.now() / 1000));
     });
     if (!go) return;
-    await step("read replicas", async () => {
+    let replicaChecks: Check[] = [];
+    const replicasRead = await step("read replicas", async () => {
         const pooler = unwrap(
             "GET /v1/projects/{ref}/config/database/pooler",
             await client.GET("/v1/projects/{ref}/config/database/pooler", path),
             token,
         );
         const replicas = readReplicasOf(pooler);
-        return {
-            name: "read replicas",
-            status: "pass",
-            evidence: replicas.length ? `${replicas.length}: ${replicas.join(", ")}` : "none",
-        };
+        const databases = replicas.length ? await projectDatabases(client, ref, token) : [];
+        replicaChecks = replicaHealthChecks(ref, replicas, databases);
+        return replicaChecks[0];
     });
+    if (!replicasRead) return;
+    out.push(...replicaChecks.slice(1));
     for (const kind of ["security", "performance"] as const) {
         // One step for the call; its lints become one check each.
         let checks: Check[] = [];
@@ -216,5 +229,36 @@ async function recoveryChecks(
         });
         if (!ok) return;
         out.push(...checks.slice(1));
+    }
+}
+
+/** Pages of the organization's project list read at most (100 projects each) to find this project. */
+const MAX_PROJECT_PAGES = 20;
+
+/**
+ * The project's databases (primary and read replicas) with their statuses, from the organization's
+ * project list (no per-project endpoint gives them); undefined when that list does not answer or
+ * does not hold the project, so that the replicas' checks say their status is unknown.
+ */
+async function projectDatabases(client: ManagementClient, ref: string, token: string): Promise<DatabaseEntry[] | undefined> {
+    try {
+        const project = unwrap("GET /v1/projects/{ref}", await client.GET("/v1/projects/{ref}", { params: { path: { ref } } }), token);
+        const slug = project.organization_slug;
+        for (let page = 0; page < MAX_PROJECT_PAGES; page++) {
+            const list = unwrap(
+                "GET /v1/organizations/{slug}/projects",
+                await client.GET("/v1/organizations/{slug}/projects", {
+                    params: { path: { slug }, query: { offset: page * 100, limit: 100 } },
+                }),
+                token,
+            );
+            const found = list.projects.find((p) => p.ref === ref);
+            if (found) return found.databases;
+            if ((page + 1) * 100 >= list.pagination.count) return undefined;
+        }
+        return undefined;
+    } catch (err) {
+        if (err instanceof ManagementApiError && (err.status === 401 || err.status === 403)) throw err;
+        return undefined;
     }
 }

@@ -41,7 +41,11 @@ describe("advisors gate", () => {
 
     it("fails on a planted public table without RLS, naming the lint and the table", async () => {
         await supabaseLikeDatabase(pg, "gate_planted");
-        const r = await advisorsGate(pg, "gate_planted", workdirWith("planted", "create table public.planted_notes (id bigint primary key, body text);\n"));
+        const r = await advisorsGate(
+            pg,
+            "gate_planted",
+            workdirWith("planted", "create table public.planted_notes (id bigint primary key, body text);\n"),
+        );
         expect(r.code).toBe(1);
         expect(r.output).toMatch(/"name": "rls_disabled_in_public"/);
         expect(r.output).toContain("Table `public.planted_notes` is public, but RLS has not been enabled.");

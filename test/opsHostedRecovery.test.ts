@@ -65,9 +65,12 @@ describe("ops doctor: recovery of the hosted project", () => {
         });
     });
 
-    it("lists the read replicas", async () => {
+    it("lists the read replicas, each with its health (test/opsReplicaHealth.test.ts)", async () => {
         project({ replicas: [{ identifier: `${REF}-rr-eu-west-1-abcde`, region: "eu-west-1" }] });
-        expect((await doctor()).get("read replicas")).toMatchObject({ status: "pass", evidence: `1: ${REF}-rr-eu-west-1-abcde` });
+        expect((await doctor()).get(`read replica ${REF}-rr-eu-west-1-abcde`)).toMatchObject({
+            status: "pass",
+            evidence: "ACTIVE_HEALTHY in eu-west-1",
+        });
     });
 
     it("makes each advisor lint a check with its remediation: ERROR fails, WARN warns, INFO is counted", async () => {

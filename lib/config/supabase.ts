@@ -3,6 +3,7 @@ import { LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
 import { COMPUTE_CONNECTIONS, PITR_SETTINGS, PITR_VARIANTS, poolSizeRefusal, SIZES_WITHOUT_PITR } from "../supabase/addons";
 import { DEFAULT_MANAGEMENT_API_URL } from "../supabase/client";
 import { parseReplicaRegions, replicaCountRefusal } from "../supabase/replicas";
+import { parseIpv4List } from "../supabase/bans";
 import {
     allowsAll,
     hostedApiUrl,
@@ -272,6 +273,24 @@ export const supabaseSettings = environmentSettings
                 ? "opens the database to every address (0.0.0.0/0 or ::/0): refused in prod unless databaseAllowAll is true"
                 : undefined,
     })
+    .add(
+        "applicationEgressIpv4",
+        (raw) => {
+            const r = parseIpv4List(raw);
+            return r.ok ? ok(r.addresses) : bad<string[]>(r.problem);
+        },
+        {
+            type: "string",
+            doc: "Hosted: the application hosts' egress IPv4 addresses (comma-separated), the ones the project sees; `ops doctor` fails when the project bans one (docs/operations/troubleshooting.md).",
+            optional: true,
+            undeclared: true,
+            defaultText: "unknown (doctor lists every ban)",
+            check: (_addresses, s) =>
+                s.supabaseMode !== "hosted"
+                    ? "is only used when supabaseMode is hosted (bans are the hosted pooler's): remove it with `pulumi config rm applicationEgressIpv4`"
+                    : undefined,
+        },
+    )
     .add("supabaseLegacyKeysEnabled", boolean, {
         type: "boolean",
         doc: "Hosted: keep the legacy anon/service_role keys and the readable JWT secret; false once nothing uses them (docs/hosted-project.md).",

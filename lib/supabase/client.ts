@@ -42,6 +42,10 @@ export const PERMISSIONS: Record<string, string> = {
     "PATCH /v1/projects/{ref}/billing/addons": "infra_add_ons_write",
     "DELETE /v1/projects/{ref}/billing/addons/{addon_variant}": "infra_add_ons_write",
     "GET /v1/organizations/{slug}/entitlements": "organization_admin_read",
+    "GET /v1/organizations/{slug}/projects": "organization_projects_read",
+    "POST /v1/projects/{ref}/network-bans/retrieve": "database_network_bans_read",
+    "POST /v1/projects/{ref}/network-bans/retrieve/enriched": "database_network_bans_read",
+    "DELETE /v1/projects/{ref}/network-bans": "database_network_bans_write",
 };
 
 export interface ClientOptions {
@@ -92,6 +96,8 @@ export class ManagementApiError extends Error {
  * not a Set: Pulumi's closure serialization loses a Set's contents (test/supabase-management-program.test.ts).
  */
 const IDEMPOTENT = ["GET", "HEAD", "PUT", "DELETE"];
+/** POSTs that only read (the API lists bans with a POST): as safe to send again as a GET. */
+const READING_POSTS = ["POST /v1/projects/{ref}/network-bans/retrieve", "POST /v1/projects/{ref}/network-bans/retrieve/enriched"];
 
 /** The settings that choose the API host: the stack's, and the ops tool's flag. */
 export const API_URL_SETTING = "toolboxai:supabaseApiUrl, or the ops tool's --management-api-url";
@@ -169,7 +175,7 @@ export function resilientFetch(options: ClientOptions): (request: Request) => Pr
     return async (request: Request) => {
         const operation = operationOf(request.method, request.url);
         const body = request.body ? await request.clone().arrayBuffer() : undefined;
-        const retriable = IDEMPOTENT.includes(request.method);
+        const retriable = IDEMPOTENT.includes(request.method) || READING_POSTS.includes(operation);
         let last = "";
         let made = 0;
         let outOfTime = false;

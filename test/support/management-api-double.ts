@@ -6,7 +6,7 @@
  * the real shapes. Replies start from Supabase's recorded ones (management-api-recorded/).
  *
  * It keeps state per project (status, keys, SSL, network restrictions, pooler, auth, legacy keys,
- * billing add-ons), the PITR variants each organization's plan allows, and injects faults: any status (401, 403, 404, 429 with X-RateLimit-Reset, 500), a hang, a
+ * billing add-ons, network bans, replica statuses), the PITR variants each organization's plan allows, and injects faults: any status (401, 403, 404, 429 with X-RateLimit-Reset, 500), a hang, a
  * project status that never reaches ACTIVE_HEALTHY, and replies that go wrong on the way: a 200
  * HTML page (a proxy, a wrong base URL), a JSON body cut short, a connection dropped mid-body, a
  * body that stalls after its headers, a reply sent late. A status, a hang or a page changes
@@ -109,6 +109,10 @@ export interface ProjectState {
     restoredTo: number[];
     /** What the security and performance advisors report. */
     lints: { security: Record<string, unknown>[]; performance: Record<string, unknown>[] };
+    /** Network bans (IPv4 addresses), with what the enriched list says of each. */
+    bans: { address: string; identifier: string; type: string }[];
+    /** Each read replica's database status in the organization's project list (default ACTIVE_HEALTHY). */
+    replicaStatuses: Record<string, string>;
 }
 
 export interface ManagementApiDouble {
@@ -237,6 +241,8 @@ export async function startManagementApiDouble(options: { token?: string } = {})
             replicas: [],
             restoredTo: [],
             lints: { security: [], performance: [] },
+            bans: [],
+            replicaStatuses: {},
             ...overrides,
         };
         projects.set(ref, state);
@@ -310,6 +316,46 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                             config: { enabled: set.length > 0 },
                         },
                     ],
+                },
+            ];
+        }
+        if (operation === "GET /v1/organizations/{slug}/projects") {
+            // One page of the organization's projects, each with its databases (the primary and its read replicas).
+            const all = [...projects.values()].filter((x) => x.organization_slug === params.slug);
+            const offset = Number(query.get("offset") ?? 0);
+            const limit = Number(query.get("limit") ?? 100);
+            const databases = (x: ProjectState) => [
+                {
+                    identifier: x.ref,
+                    type: "PRIMARY",
+                    region: x.region,
+                    cloud_provider: "AWS",
+                    status: "ACTIVE_HEALTHY",
+                    infra_compute_size: x.addons.compute.replace(/^ci_/, ""),
+                },
+                ...x.replicas.map((r) => ({
+                    identifier: r.identifier,
+                    type: "READ_REPLICA",
+                    region: r.region,
+                    cloud_provider: "AWS",
+                    status: x.replicaStatuses[r.identifier] ?? "ACTIVE_HEALTHY",
+                    infra_compute_size: x.addons.compute.replace(/^ci_/, ""),
+                })),
+            ];
+            return [
+                200,
+                {
+                    projects: all.slice(offset, offset + limit).map((x) => ({
+                        ref: x.ref,
+                        name: x.name,
+                        cloud_provider: "AWS",
+                        region: x.region,
+                        is_branch: false,
+                        status: x.statuses[0],
+                        inserted_at: "2026-01-01T00:00:00Z",
+                        databases: databases(x),
+                    })),
+                    pagination: { count: all.length, limit, offset },
                 },
             ];
         }
@@ -488,6 +534,19 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 if (p.addons.pitr !== params.addon_variant) return [400, { message: `${params.addon_variant} is not selected` }];
                 delete p.addons.pitr;
                 return [200, undefined];
+            case "POST /v1/projects/{ref}/network-bans/retrieve":
+                return [201, { banned_ipv4_addresses: p.bans.map((b) => b.address) }];
+            case "POST /v1/projects/{ref}/network-bans/retrieve/enriched":
+                return [
+                    201,
+                    { banned_ipv4_addresses: p.bans.map((b) => ({ banned_address: b.address, identifier: b.identifier, type: b.type })) },
+                ];
+            case "DELETE /v1/projects/{ref}/network-bans": {
+                // Lifting a ban that is not there changes nothing: the same reply.
+                const lifted = body!.ipv4_addresses as string[];
+                p.bans = p.bans.filter((b) => !lifted.includes(b.address));
+                return [200, undefined];
+            }
             default:
                 return [501, { message: `the double does not implement ${operation}` }];
         }

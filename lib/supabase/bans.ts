@@ -27,7 +27,8 @@ export function ipv4Problem(raw: string): string | undefined {
 export function parseIpv4List(raw: string): { ok: true; addresses: string[] } | { ok: false; problem: string } {
     if (raw.trim() === "none") return { ok: true, addresses: [] };
     const entries = raw.split(",").map((e) => e.trim());
-    if (entries.some((e) => e === "")) return { ok: false, problem: "has an empty entry: list IPv4 addresses separated by commas, or none" };
+    if (entries.some((e) => e === ""))
+        return { ok: false, problem: "has an empty entry: list IPv4 addresses separated by commas, or none" };
     const problems = entries.flatMap((e) => {
         const p = ipv4Problem(e);
         return p ? [`${JSON.stringify(e)} ${p}`] : [];
