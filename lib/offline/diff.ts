@@ -3,6 +3,7 @@
  * for forks' pull requests where `pulumi preview` has no credentials. Still a diff of desired
  * states, not against what is deployed.
  */
+import { costMarkdown, type CostDiff } from "./cost";
 import type { PlanJson, PlanResource } from "./render";
 
 export interface PlanDiff {
@@ -59,8 +60,8 @@ const short = (v: unknown) => {
     return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 };
 
-/** Markdown for a pull-request comment or a job summary. */
-export function diffMarkdown(stack: string, d: PlanDiff): string {
+/** Markdown for a pull-request comment or a job summary; with `cost`, the add-ons' monthly cost difference under the counts. */
+export function diffMarkdown(stack: string, d: PlanDiff, cost?: CostDiff): string {
     const lines = [
         `### Offline plan diff for \`${stack}\``,
         "",
@@ -70,6 +71,8 @@ export function diffMarkdown(stack: string, d: PlanDiff): string {
     if (d.added.length + d.removed.length + d.changed.length + d.outputs.length === 0)
         return `${lines.join("\n")}No resource or output changes.\n`;
     lines.push(`**${d.added.length} to add, ${d.changed.length} to change, ${d.removed.length} to delete**`, "");
+    const money = cost ? costMarkdown(cost) : "";
+    if (money) lines.push(money);
     for (const r of d.added) lines.push(`- \`+\` ${r.type} \`${r.name}\``);
     for (const r of d.removed) lines.push(`- \`-\` ${r.type} \`${r.name}\``);
     for (const c of d.changed) {

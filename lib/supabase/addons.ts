@@ -108,3 +108,46 @@ export function configPoolSizeWarning(poolSize: number, size: string | undefined
     const limits = size === undefined ? undefined : COMPUTE_CONNECTIONS[size];
     return size && limits ? poolSizeWarning(poolSize, size, limits) : undefined;
 }
+
+/** A price as the add-ons list gives it (`variant.price`): compute is billed by the hour, the others by the month. */
+export interface AddonPrice {
+    amount: number;
+    interval: "hourly" | "monthly";
+}
+
+/** Hours in an average month (8760 / 12): the API's own "~$10/month" for Micro's $0.01344/hour is this rounded. */
+export const HOURS_PER_MONTH = 730;
+
+/**
+ * The prices the add-ons list gives (`available_addons[].variants[].price`; the recorded reply in
+ * test/support/management-api-recorded/, which test/planCost.test.ts compares with this table).
+ * For the PR preview's cost difference, which has no API to ask; the providers read live prices.
+ */
+export const ADDON_PRICES: Readonly<Record<string, AddonPrice>> = {
+    ci_micro: { amount: 0.01344, interval: "hourly" },
+    ci_small: { amount: 0.0206, interval: "hourly" },
+    ci_medium: { amount: 0.0822, interval: "hourly" },
+    ci_large: { amount: 0.1517, interval: "hourly" },
+    ci_xlarge: { amount: 0.2877, interval: "hourly" },
+    ci_2xlarge: { amount: 0.562, interval: "hourly" },
+    ci_4xlarge: { amount: 1.32, interval: "hourly" },
+    ci_8xlarge: { amount: 2.562, interval: "hourly" },
+    ci_12xlarge: { amount: 3.836, interval: "hourly" },
+    ci_16xlarge: { amount: 5.12, interval: "hourly" },
+    ci_24xlarge: { amount: 9.73, interval: "hourly" },
+    ci_24xlarge_optimized_cpu: { amount: 8.9, interval: "hourly" },
+    ci_24xlarge_optimized_memory: { amount: 13.84, interval: "hourly" },
+    ci_24xlarge_high_memory: { amount: 21.92, interval: "hourly" },
+    ci_48xlarge: { amount: 19.47, interval: "hourly" },
+    ci_48xlarge_optimized_cpu: { amount: 17.8, interval: "hourly" },
+    ci_48xlarge_optimized_memory: { amount: 27.68, interval: "hourly" },
+    ci_48xlarge_high_memory: { amount: 43.84, interval: "hourly" },
+    pitr_7: { amount: 100, interval: "monthly" },
+    pitr_14: { amount: 200, interval: "monthly" },
+    pitr_28: { amount: 400, interval: "monthly" },
+};
+
+/** A price a month, in dollars, rounded to cents. */
+export function monthlyUsd(price: AddonPrice): number {
+    return Math.round((price.interval === "hourly" ? price.amount * HOURS_PER_MONTH : price.amount) * 100) / 100;
+}
