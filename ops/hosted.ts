@@ -7,7 +7,8 @@ import { ACCESS_TOKEN_PATTERN, managementClient, ManagementApiError, unwrap, typ
 import { advisorChecks } from "../lib/ops/advisors";
 import { compareRestrictions, describeCidrs } from "../lib/ops/hosted";
 import { readReplicasOf, recoveryCheck } from "../lib/ops/pitr";
-import { replicaHealthChecks, type DatabaseEntry } from "../lib/ops/replicaHealth";
+import { replicaHealthChecks } from "../lib/ops/replicaHealth";
+import { projectDatabases } from "../lib/supabase/databases";
 import { banChecks } from "../lib/supabase/bans";
 import { readBans } from "./bans";
 import type { CheckResult } from "../lib/ops/rules";
@@ -207,7 +208,8 @@ async function recoveryChecks(
             token,
         );
         const replicas = readReplicasOf(pooler);
-        const databases = replicas.length ? await projectDatabases(client, ref, token) : [];
+        // Always asked: a replica being set up, or whose setup failed, is not in the pooler's list yet.
+        const databases = await projectDatabases(client, ref, token);
         replicaChecks = replicaHealthChecks(ref, replicas, databases);
         return replicaChecks[0];
     });
@@ -229,36 +231,5 @@ async function recoveryChecks(
         });
         if (!ok) return;
         out.push(...checks.slice(1));
-    }
-}
-
-/** Pages of the organization's project list read at most (100 projects each) to find this project. */
-const MAX_PROJECT_PAGES = 20;
-
-/**
- * The project's databases (primary and read replicas) with their statuses, from the organization's
- * project list (no per-project endpoint gives them); undefined when that list does not answer or
- * does not hold the project, so that the replicas' checks say their status is unknown.
- */
-async function projectDatabases(client: ManagementClient, ref: string, token: string): Promise<DatabaseEntry[] | undefined> {
-    try {
-        const project = unwrap("GET /v1/projects/{ref}", await client.GET("/v1/projects/{ref}", { params: { path: { ref } } }), token);
-        const slug = project.organization_slug;
-        for (let page = 0; page < MAX_PROJECT_PAGES; page++) {
-            const list = unwrap(
-                "GET /v1/organizations/{slug}/projects",
-                await client.GET("/v1/organizations/{slug}/projects", {
-                    params: { path: { slug }, query: { offset: page * 100, limit: 100 } },
-                }),
-                token,
-            );
-            const found = list.projects.find((p) => p.ref === ref);
-            if (found) return found.databases;
-            if ((page + 1) * 100 >= list.pagination.count) return undefined;
-        }
-        return undefined;
-    } catch (err) {
-        if (err instanceof ManagementApiError && (err.status === 401 || err.status === 403)) throw err;
-        return undefined;
     }
 }

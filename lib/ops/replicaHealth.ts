@@ -5,14 +5,9 @@
  * with its status (INIT_READ_REPLICA while it is set up, INIT_READ_REPLICA_FAILED, ACTIVE_UNHEALTHY...).
  */
 
-type Check = { name: string; status: "pass" | "warn" | "fail"; evidence: string; fix?: string };
+import { REPLICA_SETUP_FAILED, type DatabaseEntry } from "../supabase/databases";
 
-export interface DatabaseEntry {
-    identifier: string;
-    type: "PRIMARY" | "READ_REPLICA";
-    status: string;
-    region: string;
-}
+type Check = { name: string; status: "pass" | "warn" | "fail"; evidence: string; fix?: string };
 
 /** Statuses of a replica on its way up: not a fault yet. */
 const COMING_UP = ["INIT_READ_REPLICA", "COMING_UP", "RESTARTING", "RESIZING", "RESTORING"];
@@ -68,7 +63,7 @@ export function replicaHealthChecks(
                 evidence: `${entry.status} ${where}: not serving reads yet`,
                 fix: "a replica takes minutes to set up (longer for a large database): run doctor again later",
             };
-        if (entry.status === "INIT_READ_REPLICA_FAILED")
+        if (entry.status === REPLICA_SETUP_FAILED)
             return {
                 name,
                 status: "fail",

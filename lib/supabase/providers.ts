@@ -19,6 +19,7 @@ import {
     type PitrVariant,
 } from "./addons";
 import { accepted, managementClient, ManagementApiError, unwrap, type ManagementClient } from "./client";
+import { projectDatabases, REPLICA_SETUP_FAILED } from "./databases";
 import { regionOfReplica, replicaChanges, replicaCountRefusal } from "./replicas";
 import { HEALTHY_STATUS, keyOwnership, markedKeyDescription, parseKeyDescription, TERMINAL_STATUSES } from "./rules";
 
@@ -895,6 +896,18 @@ async function applyReplicas(inputs: ReplicasInputs): Promise<Outs> {
         const now = await listReplicas(inputs);
         const outs = replicasOuts(inputs, now);
         if ([...(outs.regions as string[])].sort().join(",") === want) return outs;
+        // A replica whose setup failed is never listed: say so now, not at the end of the wait.
+        const failed = (await projectDatabases(api, inputs.ref, inputs.accessToken))?.find(
+            (d) => d.type === "READ_REPLICA" && d.status === REPLICA_SETUP_FAILED && add.includes(d.region),
+        );
+        if (failed)
+            throw new ManagementApiError(
+                `the read replica ${failed.identifier} in ${failed.region} failed to set up (${REPLICA_SETUP_FAILED}); done before it: ${done.join(", ")}. ` +
+                    `It serves nothing: remove it (the dashboard's Database > Replicas, or POST /v1/projects/${inputs.ref}/read-replicas/remove {"database_identifier": "${failed.identifier}"}), ` +
+                    "then run `pulumi up` again to set up a new one; if it fails again, ask Supabase support",
+                undefined,
+                "POST /v1/projects/{ref}/read-replicas/setup",
+            );
         if (Date.now() >= deadline)
             throw new ManagementApiError(
                 `the read replicas of ${inputs.ref} are ${(outs.regions as string[]).join(", ") || "none"}, not ${inputs.regions.join(", ") || "none"}, after ${inputs.waitSeconds ?? 1800} s: ` +

@@ -113,6 +113,8 @@ export interface ProjectState {
     bans: { address: string; identifier: string; type: string }[];
     /** Each read replica's database status in the organization's project list (default ACTIVE_HEALTHY). */
     replicaStatuses: Record<string, string>;
+    /** A replica set up from now on fails (INIT_READ_REPLICA_FAILED); the setup itself is accepted (201). */
+    replicaSetupFails?: boolean;
 }
 
 export interface ManagementApiDouble {
@@ -384,16 +386,19 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 return [
                     200,
                     [
-                        ...p.replicas.map((r) => ({
-                            ...recordedPooler,
-                            identifier: r.identifier,
-                            database_type: "READ_REPLICA",
-                            db_user: `postgres.${p.ref}`,
-                            db_host: `aws-0-${r.region}.pooler.supabase.com`,
-                            connection_string: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-${r.region}.pooler.supabase.com:6543/postgres`,
-                            connectionString: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-${r.region}.pooler.supabase.com:6543/postgres`,
-                            ...p.pooler,
-                        })),
+                        // A replica is listed once it serves connections: not while it is set up, nor when its setup failed.
+                        ...p.replicas
+                            .filter((r) => !(p.replicaStatuses[r.identifier] ?? "").startsWith("INIT_READ_REPLICA"))
+                            .map((r) => ({
+                                ...recordedPooler,
+                                identifier: r.identifier,
+                                database_type: "READ_REPLICA",
+                                db_user: `postgres.${p.ref}`,
+                                db_host: `aws-0-${r.region}.pooler.supabase.com`,
+                                connection_string: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-${r.region}.pooler.supabase.com:6543/postgres`,
+                                connectionString: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-${r.region}.pooler.supabase.com:6543/postgres`,
+                                ...p.pooler,
+                            })),
                         {
                             ...recordedPooler,
                             identifier: p.ref,
@@ -494,6 +499,7 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 const region = String(body!.read_replica_region);
                 const suffix = Array.from(randomBytes(5), (b) => String.fromCharCode(97 + (b % 26))).join("");
                 p.replicas.push({ identifier: `${p.ref}-rr-${region}-${suffix}`, region });
+                if (p.replicaSetupFails) p.replicaStatuses[`${p.ref}-rr-${region}-${suffix}`] = "INIT_READ_REPLICA_FAILED";
                 return [201, undefined];
             }
             case "POST /v1/projects/{ref}/read-replicas/remove": {
