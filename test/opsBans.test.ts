@@ -4,38 +4,20 @@
  * Management API double: the bodies the spec requires, the validation before any request, the
  * dry run that sends nothing, retried reads, the idempotent DELETE and the ban read again.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { main } from "../ops/cli";
 import { liftBan } from "../ops/bans";
 import { banChecks, ipv4Problem, liftBanCommand, parseIpv4List } from "../lib/supabase/bans";
+import { useHostedDoctor } from "./support/hosted-doctor";
 import { useManagementApiDouble } from "./support/management-api-suite";
 
 const REF = "abcdefghijklmnopqrst";
 const APP = "203.0.113.7";
 const OTHER = "198.51.100.23";
 const double = useManagementApiDouble();
-let work: string;
-beforeAll(() => void (work = mkdtempSync(join(tmpdir(), "ops-bans-"))));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-type Check = { group: string; name: string; status: string; evidence: string; fix?: string };
-
-function outputsFile(applicationEgressIpv4: string[] | null) {
-    const file = join(work, "outputs.json");
-    writeFileSync(file, JSON.stringify({ supabaseProject: { ref: REF, managementApiUrl: double.api.url, applicationEgressIpv4 } }));
-    return file;
-}
-
-async function doctor(applicationEgressIpv4: string[] | null = [APP], extra: string[] = []) {
-    const o = await main(["doctor", "--json", "--outputs", outputsFile(applicationEgressIpv4), ...extra], {
-        SUPABASE_ACCESS_TOKEN: double.api.token,
-    });
-    const checks = ((JSON.parse(o.stdout) as { checks?: Check[] }).checks ?? []).filter((c) => c.group === "hosted");
-    return { code: o.code, stdout: o.stdout, checks, get: (name: string) => checks.find((c) => c.name === name) };
-}
+const hosted = useHostedDoctor(double, REF);
+const outputsFile = (applicationEgressIpv4: string[] | null) => hosted.outputs({ applicationEgressIpv4 });
+const doctor = (applicationEgressIpv4: string[] | null = [APP], flags: string[] = []) => hosted.doctor({ applicationEgressIpv4 }, flags);
 
 async function unban(...args: string[]) {
     return main(["unban", "--outputs", outputsFile([APP]), ...args], { SUPABASE_ACCESS_TOKEN: double.api.token });

@@ -4,28 +4,14 @@
  * a stale latest recovery point, PITR off, the read replicas, and each advisor lint a check with
  * Supabase's remediation (ERROR fails, WARN warns).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../ops/cli";
+import { describe, expect, it } from "vitest";
+import { useHostedDoctor } from "./support/hosted-doctor";
 import { useManagementApiDouble } from "./support/management-api-suite";
 
 const REF = "abcdefghijklmnopqrst";
 const double = useManagementApiDouble();
-let work: string;
-beforeAll(() => void (work = mkdtempSync(join(tmpdir(), "ops-hosted-recovery-"))));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-type Check = { group: string; name: string; status: string; evidence: string; fix?: string };
-
-async function doctor() {
-    const file = join(work, "outputs.json");
-    writeFileSync(file, JSON.stringify({ supabaseProject: { ref: REF, managementApiUrl: double.api.url } }));
-    const o = await main(["doctor", "--json", "--outputs", file], { SUPABASE_ACCESS_TOKEN: double.api.token });
-    const checks = ((JSON.parse(o.stdout) as { checks: Check[] }).checks ?? []).filter((c) => c.group === "hosted");
-    return { code: o.code, get: (name: string) => checks.find((c) => c.name === name), names: checks.map((c) => c.name) };
-}
+const hosted = useHostedDoctor(double, REF);
+const doctor = () => hosted.doctor();
 
 const now = () => Math.floor(Date.now() / 1000);
 const project = (overrides = {}) => double.api.addProject(REF, { ssl: true, legacyEnabled: false, ...overrides });

@@ -4,31 +4,17 @@
  * project list gives each database's status; a failed setup or an unhealthy replica fails with
  * what to do, one still coming up warns.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { replicaHealthChecks } from "../lib/ops/replicaHealth";
-import { main } from "../ops/cli";
+import { useHostedDoctor } from "./support/hosted-doctor";
 import { useManagementApiDouble } from "./support/management-api-suite";
 
 const REF = "abcdefghijklmnopqrst";
 const EU = `${REF}-rr-eu-west-1-abcde`;
 const US = `${REF}-rr-us-east-1-fghij`;
 const double = useManagementApiDouble();
-let work: string;
-beforeAll(() => void (work = mkdtempSync(join(tmpdir(), "ops-replica-health-"))));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-type Check = { group: string; name: string; status: string; evidence: string; fix?: string };
-
-async function doctor() {
-    const file = join(work, "outputs.json");
-    writeFileSync(file, JSON.stringify({ supabaseProject: { ref: REF, managementApiUrl: double.api.url } }));
-    const o = await main(["doctor", "--json", "--outputs", file], { SUPABASE_ACCESS_TOKEN: double.api.token });
-    const checks = ((JSON.parse(o.stdout) as { checks: Check[] }).checks ?? []).filter((c) => c.group === "hosted");
-    return { code: o.code, get: (name: string) => checks.find((c) => c.name === name), names: checks.map((c) => c.name) };
-}
+const hosted = useHostedDoctor(double, REF);
+const doctor = () => hosted.doctor();
 
 const withReplicas = (statuses: Record<string, string> = {}) =>
     double.api.addProject(REF, {

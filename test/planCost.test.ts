@@ -21,6 +21,26 @@ const run = promisify(execFile);
 const plan = async (overrides: Record<string, string>) => toPlanJson(await evaluateStack("prod", { overrides }));
 
 let work: string;
+
+/** `npm run plan:diff` as CI runs it, on two plans written to the temporary directory; its stdout. */
+async function planDiffScript(base: PlanJson, head: PlanJson, ...flags: string[]): Promise<string> {
+    writeFileSync(join(work, "base.json"), JSON.stringify(base));
+    writeFileSync(join(work, "head.json"), JSON.stringify(head));
+    const args = [
+        "-r",
+        "./scripts/register.js",
+        "scripts/plan-diff.ts",
+        "--stack",
+        "prod",
+        "--base",
+        join(work, "base.json"),
+        "--head",
+        join(work, "head.json"),
+        ...flags,
+    ];
+    const env = { ...process.env, TOOLBOXAI_TS_CACHE: join(work, "cache") };
+    return (await run(process.execPath, args, { cwd: PROJECT_DIR, env })).stdout;
+}
 beforeAll(() => void (work = mkdtempSync(join(tmpdir(), "plan-cost-"))));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -106,23 +126,7 @@ describe("the plan diff's monthly cost difference", () => {
 
     it("npm run plan:diff prints it, from two plan files", async () => {
         const head = await plan({ supabaseInstanceSize: "medium", supabasePitr: "pitr_7" });
-        writeFileSync(join(work, "base.json"), JSON.stringify(small));
-        writeFileSync(join(work, "head.json"), JSON.stringify(head));
-        const { stdout } = await run(
-            process.execPath,
-            [
-                "-r",
-                "./scripts/register.js",
-                "scripts/plan-diff.ts",
-                "--stack",
-                "prod",
-                "--base",
-                join(work, "base.json"),
-                "--head",
-                join(work, "head.json"),
-            ],
-            { cwd: PROJECT_DIR, env: { ...process.env, TOOLBOXAI_TS_CACHE: join(work, "cache") } },
-        );
+        const stdout = await planDiffScript(small, head);
         expect(stdout).toContain("+$144.97 a month");
     }, 60_000);
 });
@@ -142,26 +146,7 @@ describe("the cost in pull requests", () => {
 
     it("--cost-only prints the cost section alone, and nothing when nothing billed changes", async () => {
         const small = await plan({ supabaseInstanceSize: "small" });
-        const write = (name: string, p: PlanJson) => (writeFileSync(join(work, name), JSON.stringify(p)), join(work, name));
-        const costOnly = async (head: PlanJson) =>
-            (
-                await run(
-                    process.execPath,
-                    [
-                        "-r",
-                        "./scripts/register.js",
-                        "scripts/plan-diff.ts",
-                        "--stack",
-                        "prod",
-                        "--base",
-                        write("b.json", small),
-                        "--head",
-                        write("h.json", head),
-                        "--cost-only",
-                    ],
-                    { cwd: PROJECT_DIR, env: { ...process.env, TOOLBOXAI_TS_CACHE: join(work, "cache") } },
-                )
-            ).stdout;
+        const costOnly = (head: PlanJson) => planDiffScript(small, head, "--cost-only");
         expect(await costOnly(await plan({ supabaseInstanceSize: "small", supabasePitr: "pitr_14" }))).toMatch(
             /^\*\*Monthly cost of the hosted project's add-ons: \+\$200\.00 a month\*\*/,
         );
