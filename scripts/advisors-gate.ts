@@ -47,14 +47,30 @@ export interface GateResult {
     database: string;
 }
 
-async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; output: string }> {
     try {
         const { stdout, stderr } = await run(CLI, args, { env: { ...process.env, ...env }, timeout: 180_000, maxBuffer: 16 << 20 });
-        return { code: 0, output: stdout + stderr };
+        return { code: 0, stdout, output: stdout + stderr };
     } catch (err) {
         const e = err as { code?: number | string; stdout?: string; stderr?: string };
-        return { code: typeof e.code === "number" ? e.code : 1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+        return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", output: `${e.stdout ?? ""}${e.stderr ?? ""}` };
     }
+}
+
+/**
+ * What the advisors' exit means. The CLI exits 1 both for a lint at ERROR (with the lints as JSON on
+ * stdout) and for a run that could not check (no connection, a TLS mismatch: nothing on stdout):
+ * only the first is the gate failing; the second is an error to fix in the gate's setup.
+ */
+export function gateVerdict(code: number, stdout: string): "pass" | "lint" | "broken" {
+    if (code === 0) return "pass";
+    let lints: unknown;
+    try {
+        lints = JSON.parse(stdout);
+    } catch {
+        return "broken";
+    }
+    return Array.isArray(lints) && lints.some((l) => (l as { level?: unknown }).level === "ERROR") ? "lint" : "broken";
 }
 
 /**
@@ -71,7 +87,9 @@ export async function advisorsGate(pg: PostgresServer, database: string, workdir
         ADVISORS_ARGS.map((a) => (a === "$SUPABASE_DB_URL" ? url : a)),
         env,
     );
-    return { ...advisors, database: url };
+    if (gateVerdict(advisors.code, advisors.stdout) === "broken")
+        throw new Error(`supabase db advisors could not check ${url} (exit ${advisors.code}, no lint reported):\n${advisors.output}`);
+    return { code: advisors.code, output: advisors.output, database: url };
 }
 
 const AUTH_SQL = () => readFileSync(join(ROOT, "test", "support", "supabase-auth.sql"), "utf8");
@@ -98,6 +116,7 @@ export async function supabaseLikeDatabase(pg: PostgresServer, name: string): Pr
 
 async function main(): Promise<number> {
     const { values } = parseArgs({ options: { workdir: { type: "string" } } });
+    // A broken run (no connection, a failed push) throws: exit 2 below, never taken for a lint.
     const pg = await supabaseLikeServer();
     try {
         const r = await advisorsGate(pg, "postgres", values.workdir ? resolve(values.workdir) : ROOT);

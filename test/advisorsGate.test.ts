@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { advisorsGate, supabaseLikeDatabase, supabaseLikeServer } from "../scripts/advisors-gate";
+import { advisorsGate, gateVerdict, supabaseLikeDatabase, supabaseLikeServer } from "../scripts/advisors-gate";
 import { PROJECT_DIR } from "./harness";
 import type { PostgresServer } from "./support/postgres";
 
@@ -64,6 +64,18 @@ describe("advisors gate", () => {
         expect(r.output).not.toMatch(/rls_disabled_in_public/);
         expect(r.code).toBe(0);
     }, 120_000);
+});
+
+describe("the gate's verdict", () => {
+    // What CLI 2.117 printed: the lints as JSON on stdout (exit 1 under --fail-on error); a refused connection exits 1 with nothing on stdout.
+    const lints = JSON.stringify([{ name: "rls_disabled_in_public", level: "ERROR" }]);
+
+    it("fails on a lint at ERROR, and calls an exit without one a broken run, not a lint", () => {
+        expect(gateVerdict(0, "")).toBe("pass");
+        expect(gateVerdict(1, lints)).toBe("lint");
+        expect(gateVerdict(1, "")).toBe("broken");
+        expect(gateVerdict(1, JSON.stringify([{ name: "unindexed_foreign_keys", level: "INFO" }]))).toBe("broken");
+    });
 });
 
 describe("advisors gate in CI", () => {
