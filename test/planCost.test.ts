@@ -18,7 +18,13 @@ import { ADDON_PRICES, monthlyUsd } from "../lib/supabase/addons";
 import { evaluateStack, PROJECT_DIR } from "./harness";
 
 const run = promisify(execFile);
-const plan = async (overrides: Record<string, string>) => toPlanJson(await evaluateStack("prod", { overrides }));
+// Each stack evaluation takes seconds: one per distinct set of overrides.
+const plans = new Map<string, Promise<PlanJson>>();
+const plan = (overrides: Record<string, string>): Promise<PlanJson> => {
+    const key = JSON.stringify(overrides);
+    if (!plans.has(key)) plans.set(key, evaluateStack("prod", { overrides }).then(toPlanJson));
+    return plans.get(key)!;
+};
 
 let work: string;
 
