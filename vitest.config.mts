@@ -22,6 +22,8 @@ export const REAL_SERVER_TESTS = [
     "test/opsImport.test.ts",
     "test/postgresUrl.test.ts",
     "test/redis.test.ts",
+    "test/redisExporterAcl.test.ts",
+    "test/monitoringPromtool.test.ts",
     "test/standinImage.test.ts",
     "test/supabaseStart.test.ts",
     // The Management API double's fault tests wait out timeouts and backoff; the program test runs the CLI and ts-node.

@@ -40,8 +40,8 @@ export function currentTime(env: NodeJS.ProcessEnv = process.env): Date {
 export const CONSUMERS = ["backend", "worker"] as const;
 export type Consumer = (typeof CONSUMERS)[number];
 
-/** Redis ACL users: one per consumer, plus one that may only PING (health checks). */
-export const REDIS_USERS = [...CONSUMERS, "healthcheck"] as const;
+/** Redis ACL users: one per consumer, one that may only PING (health checks), one for redis_exporter (monitoring). */
+export const REDIS_USERS = [...CONSUMERS, "healthcheck", "exporter"] as const;
 export type RedisUser = (typeof REDIS_USERS)[number];
 
 /** The guide's Redis user naming (`rediss://toolboxai_backend@redis:6380`). */

@@ -19,6 +19,7 @@ const USERS = {
     backend: { username: "b", password: "p".repeat(32) },
     worker: { username: "w", password: "q".repeat(32) },
     healthcheck: { username: "h", password: "r".repeat(32) },
+    exporter: { username: "e", password: "x".repeat(32) },
 };
 
 describe("a missing tool", () => {
