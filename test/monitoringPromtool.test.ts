@@ -245,7 +245,7 @@ async function promtool(args: string[], cwd: string): Promise<string> {
         return stdout + stderr;
     } catch (e) {
         const err = e as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`promtool ${args.join(" ")} failed: ${err.stdout ?? ""}${err.stderr ?? err.message}`);
+        throw new Error(`promtool ${args.join(" ")} failed: ${err.stdout ?? ""}${err.stderr ?? err.message}`, { cause: e });
     }
 }
 

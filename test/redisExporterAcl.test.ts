@@ -49,7 +49,8 @@ async function scrape(server: RedisServerProcess = redis): Promise<{ metrics: st
                 await new Promise((r) => setTimeout(r, 200));
                 return { metrics, log };
             } catch (err) {
-                if (attempt > 50 || child.exitCode !== null) throw new Error(`redis_exporter did not answer: ${String(err)}\n${log}`);
+                if (attempt > 50 || child.exitCode !== null)
+                    throw new Error(`redis_exporter did not answer: ${String(err)}\n${log}`, { cause: err });
                 await new Promise((r) => setTimeout(r, 100));
             }
         }

@@ -33,7 +33,7 @@ export const monitoringSettings = secretSettings
         doc: "Where Alertmanager sends: webhook (monitoringReceiverUrl gets the JSON of each group), slack (an incoming webhook), or none (alerts only in Alertmanager's own page).",
         default: "webhook",
     })
-    .add("monitoringSlackChannel", (raw) => (/^#[\w-]{1,80}$/.test(raw) ? ok(raw) : bad("must be a channel such as #ops-alerts")), {
+    .add("monitoringSlackChannel", (raw) => (/^#[\w-]{1,80}$/.test(raw) ? ok(raw) : bad<string>("must be a channel such as #ops-alerts")), {
         type: "string",
         optional: true,
         yamlDefault: "",

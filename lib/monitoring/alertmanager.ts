@@ -20,7 +20,8 @@ export const ALERT_TIMING = { groupWait: "30s", groupInterval: "5m", repeatInter
 export const SLACK_URL_FILE = secretPath("alertmanager_slack_url");
 
 export interface ReceiverInputs {
-    kind: ReceiverKind;
+    /** none: alerts stay in Alertmanager's own page. */
+    kind: ReceiverKind | "none";
     /** The webhook's URL (a secret): inline for `webhook`, unused for `slack` (read from SLACK_URL_FILE). */
     webhookUrl?: string;
     /** Slack channel, e.g. #ops-alerts. */
@@ -33,7 +34,8 @@ export const RECEIVER = "team";
 export function alertmanagerConfig(i: ReceiverInputs): string {
     const timing = { ...ALERT_TIMING, ...i.timing };
     let receiver: object;
-    if (i.kind === "webhook") {
+    if (i.kind === "none") receiver = { name: RECEIVER };
+    else if (i.kind === "webhook") {
         if (!i.webhookUrl) throw new Error("alertmanagerConfig: a webhook receiver needs its URL");
         receiver = { name: RECEIVER, webhook_configs: [{ url: i.webhookUrl, send_resolved: true }] };
     } else

@@ -5,6 +5,7 @@
  * Generated secrets are derived from the stack, the resource name and its inputs, so that a
  * change of keepers (rotation) changes the value exactly as a real replacement would.
  */
+import { currentTime } from "../credentials";
 import { createHash } from "node:crypto";
 
 export interface MockContext {
@@ -59,6 +60,10 @@ function placeholderPem(kind: string, ctx: MockContext): string {
 }
 
 /** Docker auto-names like Pulumi does: the logical name plus a suffix. */
+/** A certificate's end as the provider reports it (RFC 3339): issued now (the rotation clock, pinned in plans) for its validity. */
+const validityEnd = (ctx: MockContext) =>
+    new Date(currentTime().getTime() + Number(ctx.inputs.validityPeriodHours ?? 0) * 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+
 const autoName = (ctx: MockContext) =>
     typeof ctx.inputs.name === "string" ? ctx.inputs.name : `${ctx.name}-${digest(ctx.stack, ctx.name).slice(0, 7)}`;
 
@@ -76,9 +81,15 @@ const MODELS: Record<string, Model> = {
         privateKeyPem: placeholderPem("PRIVATE KEY", ctx),
         publicKeyPem: placeholderPem("PUBLIC KEY", ctx),
     }),
-    "tls:index/selfSignedCert:SelfSignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
+    "tls:index/selfSignedCert:SelfSignedCert": (ctx) => ({
+        certPem: placeholderPem("CERTIFICATE", ctx),
+        validityEndTime: validityEnd(ctx),
+    }),
     "tls:index/certRequest:CertRequest": (ctx) => ({ certRequestPem: placeholderPem("CERTIFICATE REQUEST", ctx) }),
-    "tls:index/locallySignedCert:LocallySignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
+    "tls:index/locallySignedCert:LocallySignedCert": (ctx) => ({
+        certPem: placeholderPem("CERTIFICATE", ctx),
+        validityEndTime: validityEnd(ctx),
+    }),
     "docker:index/remoteImage:RemoteImage": (ctx) => ({
         imageId: `sha256:${digest(ctx.inputs.name)}`,
         repoDigest: `${String(ctx.inputs.name).replace(/[:@].*$/, "")}@sha256:${digest("repo", ctx.inputs.name)}`,
