@@ -129,14 +129,12 @@ export class Monitoring extends pulumi.ComponentResource {
                 postgresExporter: args.postgres !== undefined,
             }));
         // Strings through the Outputs (an Output's value is unwrapped deeply: a Date would not survive), Dates in the rules' inputs.
-        const rules = pulumi
-            .all(args.alerts.certificates.map((c) => pulumi.output(c.notAfter)))
-            .apply((ends) =>
-                rulesFile({
-                    ...args.alerts,
-                    certificates: args.alerts.certificates.map((c, n) => ({ name: c.name, notAfter: new Date(ends[n]) })),
-                }),
-            );
+        const rules = pulumi.all(args.alerts.certificates.map((c) => pulumi.output(c.notAfter))).apply((ends) =>
+            rulesFile({
+                ...args.alerts,
+                certificates: args.alerts.certificates.map((c, n) => ({ name: c.name, notAfter: new Date(ends[n]) })),
+            }),
+        );
 
         const prometheus = service(
             "prometheus",

@@ -76,6 +76,11 @@ describe("the install script covers the helpers", () => {
                 "/usr/bin/docker",
                 "/usr/sbin/debootstrap",
                 "curl",
+                "promtool",
+                "amtool",
+                "/usr/bin/prometheus-redis-exporter",
+                "/usr/bin/prometheus",
+                "/usr/bin/prometheus-alertmanager",
                 "/nonexistent/*/bin/tool",
             ]),
         );

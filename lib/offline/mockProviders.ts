@@ -5,7 +5,6 @@
  * Generated secrets are derived from the stack, the resource name and its inputs, so that a
  * change of keepers (rotation) changes the value exactly as a real replacement would.
  */
-import { currentTime } from "../credentials";
 import { createHash } from "node:crypto";
 
 export interface MockContext {
@@ -60,9 +59,13 @@ function placeholderPem(kind: string, ctx: MockContext): string {
 }
 
 /** Docker auto-names like Pulumi does: the logical name plus a suffix. */
-/** A certificate's end as the provider reports it (RFC 3339): issued now (the rotation clock, pinned in plans) for its validity. */
+/**
+ * A certificate's end as the provider reports it (RFC 3339). When a real one was issued cannot be
+ * known offline: taken as a fixed date, so that the plan does not change with the clock.
+ */
+const OFFLINE_ISSUED_AT = Date.parse("2026-01-01T00:00:00Z");
 const validityEnd = (ctx: MockContext) =>
-    new Date(currentTime().getTime() + Number(ctx.inputs.validityPeriodHours ?? 0) * 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    new Date(OFFLINE_ISSUED_AT + Number(ctx.inputs.validityPeriodHours ?? 0) * 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 const autoName = (ctx: MockContext) =>
     typeof ctx.inputs.name === "string" ? ctx.inputs.name : `${ctx.name}-${digest(ctx.stack, ctx.name).slice(0, 7)}`;
