@@ -11,6 +11,7 @@ export const REAL_SERVER_TESTS = [
     "test/backupJob.test.ts",
     "test/celery.test.ts",
     "test/engine.test.ts",
+    "test/monitoringEngine.test.ts",
     "test/engineTypescript.test.ts",
     "test/failedCommandOutput.test.ts",
     "test/heartbeat.test.ts",

@@ -26,7 +26,7 @@ export interface ReceiverInputs {
     webhookUrl?: string;
     /** Slack channel, e.g. #ops-alerts. */
     slackChannel?: string;
-    timing?: Partial<typeof ALERT_TIMING>;
+    timing?: Partial<Record<keyof typeof ALERT_TIMING, string>>;
 }
 
 export const RECEIVER = "team";

@@ -32,7 +32,6 @@ export function prometheusConfig(i: ScrapeInputs): string {
             scheme: i.hosted.scheme,
             metrics_path: SUPABASE_METRICS.path,
             scrape_interval: i.hostedInterval ?? SUPABASE_METRICS.scrapeInterval,
-            scrape_timeout: "30s",
             basic_auth: { username: SUPABASE_METRICS.username, password_file: secretPath(MONITORING_FILES.supabaseMetricsKey) },
             static_configs: (["primary", "replica"] as const)
                 .map((role) => ({ targets: i.hosted!.targets.filter((t) => t.role === role).map((t) => t.address), labels: { role } }))
@@ -67,14 +66,14 @@ export function prometheusConfig(i: ScrapeInputs): string {
     );
 }
 
-/** Prometheus's command line: the generated files, the data volume, the console templates of the image. */
+/** Prometheus's command line: the generated files, the data volume, the console templates where the official image has them. */
 export function prometheusCommand(retentionDays: number): string[] {
     return [
         `--config.file=${filePath(MONITORING_FILES.prometheusConfig)}`,
         `--storage.tsdb.path=${DATA_PATHS.prometheus}`,
         `--storage.tsdb.retention.time=${retentionDays}d`,
         `--web.listen-address=:${MONITORING_PORTS.prometheus}`,
-        "--web.console.templates=/etc/prometheus/consoles",
-        "--web.console.libraries=/etc/prometheus/console_libraries",
+        "--web.console.templates=/usr/share/prometheus/consoles",
+        "--web.console.libraries=/usr/share/prometheus/console_libraries",
     ];
 }
