@@ -94,11 +94,14 @@ const shortInterval = (r: RecordedResource): RecordedResource => {
 };
 
 beforeAll(async () => {
-    ev = await evaluateStack("prod", {
-        overrides: { monitoringEnabled: "true" },
-        secrets: { monitoringReceiverUrl: "https://hooks.example/planned-receiver-secret" },
-    });
-    engine = await startEngine();
+    // The plan's evaluation (CPU) while the engine starts.
+    [ev, engine] = await Promise.all([
+        evaluateStack("prod", {
+            overrides: { monitoringEnabled: "true" },
+            secrets: { monitoringReceiverUrl: "https://hooks.example/planned-receiver-secret" },
+        }),
+        startEngine(),
+    ]);
     const image = (name: string) => String(byName(ev, name).inputs.name);
     await loadStandinImages(engine, { [image("redis-image")]: "redis" });
     const parts: Record<string, MonitoringPart> = {

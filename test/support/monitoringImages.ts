@@ -26,21 +26,25 @@ const PARTS: Record<MonitoringPart, { probe: string; pkg: string }> = {
 };
 export const DOUBLES_IMAGE = "toolboxai-standin:monitoring-doubles";
 
-/** A package's regular files (documentation and service units left out), as dpkg lists them. */
+/** A package's regular files, as dpkg lists them; documentation, service units and the command-line tools (promtool, amtool) left out. */
 async function packageFiles(pkg: string): Promise<string[]> {
     const { stdout } = await run("dpkg", ["-L", pkg]);
     return stdout
         .split("\n")
         .filter((p) => p.startsWith("/") && !/^\/(usr\/share\/(doc|man)|lib\/systemd|etc\/init\.d)\//.test(p))
+        .filter((p) => !["/usr/bin/promtool", "/usr/bin/amtool"].includes(p))
         .filter((p) => statSync(p, { throwIfNoEntry: false })?.isFile());
 }
 
-/** Imports the base, then builds each part's image and tags it under the given names. */
+/** Builds each part's image on the stand-in base (imported by loadStandinImages first) and tags it under the given names. */
 export async function loadMonitoringImages(engine: Engine, names: Record<string, MonitoringPart>): Promise<void> {
     const busybox = requireTool("busybox");
     const context = mkdtempSync(join(engine.host.replace("unix://", "").replace(/docker\.sock$/, ""), "monitoring-images-"));
     try {
-        await engine.cli(["import", await rootfsTar(), BASE_IMAGE], { timeoutMs: 300_000 });
+        // The base is loadStandinImages's (the Redis stand-in is built on it): imported once.
+        await engine
+            .cli(["image", "inspect", BASE_IMAGE])
+            .catch(async () => engine.cli(["import", await rootfsTar(), BASE_IMAGE], { timeoutMs: 300_000 }));
         // wget for the health checks; the data directories as the official images have them (nobody's).
         const extra = join(context, "extra");
         mkdirSync(join(extra, "usr/local/bin"), { recursive: true });

@@ -2,7 +2,7 @@
 //   hosted   Supabase's metrics endpoint: HTTP Basic as service_role with the password in
 //            EXPECTED_PASSWORD_FILE, serving the real series names (shared/reference/supabase-platform.md)
 //   webhook  a receiver that prints each delivery's body on one line of its log
-/* global require, process */
+/* global require, process, Buffer */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- plain CommonJS for the image's node, no build step
 const http = require("node:http");
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- plain CommonJS for the image's node, no build step
