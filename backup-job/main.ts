@@ -64,7 +64,14 @@ async function schedule(): Promise<void> {
     writeStatus(status);
     // Prometheus reads the same status (docs/operations/monitoring.md); 0 turns the endpoint off.
     const metricsPort = Number(process.env.BACKUP_METRICS_PORT ?? MONITORING_PORTS.backupJob);
-    const metrics = metricsPort > 0 ? await serveMetrics(STATUS_FILE, metricsPort) : undefined;
+    // Backups matter more than their figures: a port already taken is said, and the schedule runs on.
+    const metrics =
+        metricsPort > 0
+            ? await serveMetrics(STATUS_FILE, metricsPort).catch((err: Error) => {
+                  line(process.stderr, { event: "backup.metrics-unavailable", port: metricsPort, error: err.message });
+                  return undefined;
+              })
+            : undefined;
     const job = new Cron(
         SCHEDULE,
         {
