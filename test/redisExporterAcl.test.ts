@@ -11,15 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisExporterArgs, redisExporterPasswordFile } from "../lib/monitoring/exporters";
 import { aclFile, REDIS_EXPORTER_COMMANDS, redisConf } from "../lib/redis";
 import { freePort } from "./support/net";
-import { startRedis, type RedisServerProcess } from "./support/redis";
+import { startRedis, TEST_REDIS_USERS, type RedisServerProcess } from "./support/redis";
 import { requireTool } from "./support/tools";
 
-const USERS = {
-    backend: { username: "toolboxai_backend", password: "BackendPassword0123456789abcdefghijklmno" },
-    worker: { username: "toolboxai_worker", password: "WorkerPassword0123456789abcdefghijklmnop" },
-    healthcheck: { username: "toolboxai_healthcheck", password: "HealthPassword0123456789abcdefghijklmno" },
-    exporter: { username: "toolboxai_exporter", password: "ExporterPassword0123456789abcdefghijklm" },
-};
+const USERS = TEST_REDIS_USERS;
 
 let redis: RedisServerProcess;
 beforeAll(async () => {
