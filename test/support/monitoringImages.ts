@@ -19,10 +19,11 @@ import { requireTool } from "./tools";
 const run = promisify(execFile);
 
 export type MonitoringPart = "prometheus" | "alertmanager" | "redisExporter";
-const PARTS: Record<MonitoringPart, { probe: string; pkg: string }> = {
-    prometheus: { probe: "/usr/bin/prometheus", pkg: "prometheus" },
-    alertmanager: { probe: "/usr/bin/prometheus-alertmanager", pkg: "prometheus-alertmanager" },
-    redisExporter: { probe: "/usr/bin/prometheus-redis-exporter", pkg: "prometheus-redis-exporter" },
+/** Each part's package, and its program (the image's entrypoint), checked to be installed. */
+const PARTS: Record<MonitoringPart, { program: () => string; pkg: string }> = {
+    prometheus: { program: () => requireTool("/usr/bin/prometheus"), pkg: "prometheus" },
+    alertmanager: { program: () => requireTool("/usr/bin/prometheus-alertmanager"), pkg: "prometheus-alertmanager" },
+    redisExporter: { program: () => requireTool("/usr/bin/prometheus-redis-exporter"), pkg: "prometheus-redis-exporter" },
 };
 export const DOUBLES_IMAGE = "toolboxai-standin:monitoring-doubles";
 
@@ -67,8 +68,8 @@ export async function loadMonitoringImages(engine: Engine, names: Record<string,
         const built = new Map<MonitoringPart, string>();
         for (const [name, part] of Object.entries(names)) {
             if (!built.has(part)) {
-                const { probe, pkg } = PARTS[part];
-                requireTool(probe);
+                const { program, pkg } = PARTS[part];
+                const probe = program();
                 writeFileSync(join(context, `${part}.list`), (await packageFiles(pkg)).map((p) => p.slice(1)).join("\n"));
                 await run("tar", ["-C", "/", "-cf", join(context, `${part}.tar`), "-T", join(context, `${part}.list`)], {
                     maxBuffer: 16 << 20,
