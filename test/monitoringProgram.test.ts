@@ -8,6 +8,7 @@
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { reveal } from "../lib/offline/values";
+import { hardeningProblems } from "../policy/policies";
 import { MONITORING_FILES, MONITORING_UID } from "../lib/monitoring/runtime";
 import { byName, evaluateStack, ofType, runningContainers, SWARM, uploadsOf } from "./harness";
 
@@ -181,5 +182,17 @@ describe("monitoring on, Swarm", () => {
         expect(config.scrape_configs.find((j) => j.job_name === "backup")?.dns_sd_configs?.[0].names).toEqual([
             "tasks.toolboxai-dev-backup",
         ]);
+    });
+});
+
+describe("monitoring and the policy pack", () => {
+    it.each([
+        ["one host", {}],
+        ["Swarm", SWARM],
+    ])("passes its hardening checks (%s)", async (_mode, mode) => {
+        const ev = await evaluateStack("prod", { ...ON, overrides: { ...ON.overrides, ...mode } });
+        const monitoring = ev.resources.filter((r) => r.name.startsWith("monitoring-"));
+        expect(monitoring.length).toBeGreaterThan(5);
+        expect(monitoring.flatMap((r) => hardeningProblems(r.type, reveal(r.inputs) as never).map((p) => `${r.name}: ${p}`))).toEqual([]);
     });
 });
