@@ -4,7 +4,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, settled, SYSTEM_TRUST } from "./lib/config";
-import { CONSUMERS, currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
+import { CONSUMERS, currentTime, METRICS_KEY_HOLDER, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
+import { dockerName } from "./lib/docker";
+import { COMPUTE_CONNECTIONS } from "./lib/supabase/addons";
 import { readMigrations } from "./lib/migrations";
 import { stackTags } from "./lib/naming";
 import { backendInternalUrl as internalUrl, serviceRuntime } from "./lib/services";
@@ -13,6 +15,7 @@ import { hostedApiUrl, hostedDbHost, keyOwner } from "./lib/supabase/rules";
 import { AppService } from "./components/AppService";
 import { BackupBucket } from "./components/BackupBucket";
 import { DockerNetworks } from "./components/DockerNetworks";
+import { Monitoring } from "./components/Monitoring";
 import { Providers } from "./components/Providers";
 import { RedisServer } from "./components/RedisServer";
 import { SupabaseCredentials } from "./components/SupabaseCredentials";
@@ -78,7 +81,8 @@ const hosted =
                       disable_signup: settings.authDisableSignup,
                   }).filter(([, v]) => v !== undefined),
               ),
-              consumers: CONSUMERS,
+              // Monitoring's metrics key rotates with them, in its own two slots.
+              consumers: settings.monitoringEnabled ? [...CONSUMERS, METRICS_KEY_HOLDER] : CONSUMERS,
               // The secret keys rotate with the database password's slots: one step per period or generation.
               slots,
               legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
@@ -209,6 +213,62 @@ const services = settings.services.map((spec) => {
         { ...onDocker, dependsOn: [redis, migrations] },
     );
 });
+
+const backupService = settings.services.find((spec) => spec.role === "backup" && spec.replicas > 0);
+if (settings.monitoringEnabled)
+    new Monitoring(
+        "monitoring",
+        {
+            stack,
+            mode: settings.dockerMode,
+            tags,
+            dockerHost: settings.dockerHost,
+            networks: { names: networks.names, ids: networks.ids },
+            images: {
+                prometheus: settings.prometheusImage,
+                alertmanager: settings.alertmanagerImage,
+                redisExporter: settings.redisExporterImage,
+                postgresExporter: settings.postgresExporterImage,
+            },
+            retentionDays: settings.prometheusRetentionDays,
+            receiver: {
+                kind: settings.monitoringReceiver,
+                url: config.secrets.monitoringReceiverUrl,
+                slackChannel: settings.monitoringSlackChannel,
+            },
+            hosted: hosted && {
+                ref: hosted.ref,
+                replicaIdentifiers: hosted.readReplicas?.apply((replicas) => replicas.map((r) => r.identifier)) ?? [],
+                metricsKey: hosted.secretKeys[METRICS_KEY_HOLDER]!,
+            },
+            redis: { ...credentials.redisUsers.exporter, caCertPem: redis.caCertPem },
+            postgres:
+                settings.supabaseMode === "local"
+                    ? {
+                          host: settled(settings.containerDbHost, "containerDbHost"),
+                          port: settings.supabaseDbPort,
+                          database: settings.supabaseDbName,
+                          user: settings.supabaseDbUser,
+                          sslMode: settings.databaseSslMode,
+                          password: credentials.databasePassword,
+                      }
+                    : undefined,
+            // Every replica answers the service's name (Swarm: the tasks' name).
+            backupJob:
+                backupService && (settings.dockerMode === "swarm" ? `tasks.${dockerName(stack, backupService.name)}` : backupService.name),
+            alerts: {
+                runbookUrl: settings.monitoringRunbookUrl ?? "docs/operations/monitoring.md",
+                backupSchedule: backupService ? settings.backupSchedule : undefined,
+                poolerClientLimit:
+                    hosted && settings.poolerEnabled && settings.supabaseInstanceSize
+                        ? COMPUTE_CONNECTIONS[settings.supabaseInstanceSize]?.pooler
+                        : undefined,
+                rotationEndsAt: period.endsAt,
+                certificates: redis.certificates,
+            },
+        },
+        { ...onDocker, dependsOn: [redis] },
+    );
 
 export const environment = settings.environment;
 export const supabaseUrl = supabaseUrlOf;

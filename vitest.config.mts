@@ -12,6 +12,7 @@ export const REAL_SERVER_TESTS = [
     "test/backupJob.test.ts",
     "test/celery.test.ts",
     "test/engine.test.ts",
+    "test/monitoringEngine.test.ts",
     "test/engineTypescript.test.ts",
     "test/failedCommandOutput.test.ts",
     "test/heartbeat.test.ts",
@@ -23,6 +24,8 @@ export const REAL_SERVER_TESTS = [
     "test/opsImport.test.ts",
     "test/postgresUrl.test.ts",
     "test/redis.test.ts",
+    "test/redisExporterAcl.test.ts",
+    "test/monitoringPromtool.test.ts",
     "test/standinImage.test.ts",
     "test/supabaseStart.test.ts",
     // The Management API double's fault tests wait out timeouts and backoff; the program test runs the CLI and ts-node.

@@ -526,6 +526,11 @@ export interface Status {
     lastSuccessAt?: string;
     lastError?: string;
     startedAt: string;
+    /** The last successful backup's duration and stored size. */
+    lastDurationMs?: number;
+    lastBytes?: number;
+    /** Whether the last backup that reached verification passed it. */
+    lastVerificationOk?: boolean;
 }
 
 /**

@@ -7,7 +7,9 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { Cron } from "croner";
 import { DEFAULT_BACKUP_SCHEDULE } from "../lib/backup";
-import { EXIT_CODES, healthProblem, JobError, latestBackupAt, readJobConfig, runBackup, s3Client, type Status } from "./job";
+import { MONITORING_PORTS } from "../lib/monitoring/runtime";
+import { EXIT_CODES, healthProblem, JobError, latestBackupAt, readJobConfig, runBackup, s3Client, type Report, type Status } from "./job";
+import { serveMetrics } from "./metrics";
 
 const STATUS_FILE = process.env.BACKUP_STATUS_FILE || "/tmp/backup-status.json";
 const SCHEDULE = process.env.BACKUP_SCHEDULE || DEFAULT_BACKUP_SCHEDULE;
@@ -21,11 +23,12 @@ function line(stream: NodeJS.WriteStream, record: object): void {
 /** SIGTERM/SIGINT (docker stop, a Swarm update) abort a running backup cleanly: children stopped, upload aborted. */
 const interrupted = new AbortController();
 
-async function once(): Promise<number> {
+async function once(onReport?: (report: Report) => void): Promise<number> {
     const started = new Date();
     try {
         const report = await runBackup(readJobConfig(process.env), { signal: interrupted.signal });
         line(process.stdout, report);
+        onReport?.(report);
         return 0;
     } catch (err) {
         const e = err instanceof JobError ? err : new JobError("storage", String((err as Error)?.stack ?? err));
@@ -59,6 +62,16 @@ async function schedule(): Promise<void> {
         line(process.stderr, { event: "backup.history-unavailable", error: (err as Error).message });
     }
     writeStatus(status);
+    // Prometheus reads the same status (docs/operations/monitoring.md); 0 turns the endpoint off.
+    const metricsPort = Number(process.env.BACKUP_METRICS_PORT ?? MONITORING_PORTS.backupJob);
+    // Backups matter more than their figures: a port already taken is said, and the schedule runs on.
+    const metrics =
+        metricsPort > 0
+            ? await serveMetrics(STATUS_FILE, metricsPort).catch((err: Error) => {
+                  line(process.stderr, { event: "backup.metrics-unavailable", port: metricsPort, error: err.message });
+                  return undefined;
+              })
+            : undefined;
     const job = new Cron(
         SCHEDULE,
         {
@@ -68,17 +81,25 @@ async function schedule(): Promise<void> {
         },
         async () => {
             status.lastAttemptAt = new Date().toISOString();
-            const code = await once();
+            const code = await once((report) => {
+                status.lastDurationMs = report.durationMs;
+                status.lastBytes = report.bytes;
+            });
             if (code === 0) {
                 status.lastSuccessAt = status.lastAttemptAt;
+                status.lastVerificationOk = true;
                 delete status.lastError;
-            } else status.lastError = `exit ${code}`;
+            } else {
+                status.lastError = `exit ${code}`;
+                if (code === EXIT_CODES.verify) status.lastVerificationOk = false;
+            }
             writeStatus(status);
         },
     );
     line(process.stdout, { event: "backup.scheduled", schedule: SCHEDULE, timezone: "UTC", nextRun: job.nextRun()?.toISOString() });
     const stop = () => {
         job.stop();
+        metrics?.close();
         // A run in progress ends with its own backup.failed line (stage aborted), then the process exits.
         interrupted.abort();
         if (!job.isBusy()) process.exit(0);

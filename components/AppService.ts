@@ -4,7 +4,7 @@ import { RemoteImage } from "@pulumi/docker/remoteImage";
 import { Service } from "@pulumi/docker/service";
 import { Volume } from "@pulumi/docker/volume";
 import type { DockerMode, DockerNetwork, ServiceSpec } from "../lib/config";
-import { APP_UID, APP_USER, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import { APP_UID, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
 import { canonicalHealthcheck } from "../lib/providerForms";
 import { seedContainer, seededLabels } from "./seed";
 import { pidsLimit } from "./pidsLimit";
@@ -16,8 +16,15 @@ export interface AppServiceArgs {
     stack: string;
     /** single: one container per replica; swarm: one Swarm service. */
     mode: DockerMode;
-    /** The service as the stack config describes it (plain: it decides how many containers exist). */
-    spec: ServiceSpec;
+    /** The service as the stack config describes it (plain: it decides how many containers exist); monitoring's are the program's own. */
+    spec: ServiceSpec | (Omit<ServiceSpec, "role"> & { role: "monitoring" });
+    /** uid (and gid) the containers run as and that owns their files: the applications' 10001 unless given. */
+    uid?: string;
+    /**
+     * A named data volume at `containerPath`, kept across replacement and `pulumi destroy` (protected,
+     * retained); in Swarm mode declared in the task's mount, the task placed on the node labelled `swarmNodeLabel`.
+     */
+    data?: { volume: string; containerPath: string; swarmNodeLabel: string };
     /** Docker networks by role: names (containers) and ids (Swarm services). */
     networks: { names: Record<DockerNetwork, pulumi.Input<string>>; ids: Record<DockerNetwork, pulumi.Input<string>> };
     /** Environment variables: never a secret (secrets go in `secretFiles`). */
@@ -45,11 +52,13 @@ export interface AppServiceArgs {
 export class AppService extends pulumi.ComponentResource {
     /** Container names (single host) or the Swarm service's name. */
     readonly runtimeNames: pulumi.Output<string>[];
+    private readonly uid: string;
 
     constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("toolboxai:app:AppService", name, {}, opts);
         const { spec } = args;
         const labels = dockerLabels(args.tags, { service: spec.name, role: spec.role });
+        this.uid = args.uid ?? APP_UID;
         const image = new RemoteImage(`${name}-image`, { name: spec.image, keepLocally: true }, { parent: this });
         this.runtimeNames =
             args.mode === "swarm" ? [this.swarmService(name, args, image, labels)] : this.containers(name, args, image, labels);
@@ -73,17 +82,26 @@ export class AppService extends pulumi.ComponentResource {
                 content: pulumi.secret(content),
                 // With every capability dropped, only the owner can read a 0400 file: the service's own user.
                 permissions: "0400",
-                owner: APP_UID,
-                group: APP_UID,
+                owner: this.uid,
+                group: this.uid,
             })),
             ...Object.entries(args.files).map(([file, content]) => ({
                 file: `${CONTAINER_FILES_DIR}/${file}`,
                 content,
                 permissions: "0444",
-                owner: APP_UID,
-                group: APP_UID,
+                owner: this.uid,
+                group: this.uid,
             })),
         ];
+        const user = `${this.uid}:${this.uid}`;
+        // Its labels come from the stack's tags and would force a replacement, which `protect` refuses.
+        const data =
+            args.data &&
+            new Volume(
+                `${name}-data`,
+                { name: dockerName(args.stack, args.data.volume), labels },
+                { ...child, protect: true, retainOnDelete: true, ignoreChanges: ["labels"] },
+            );
         const names: pulumi.Output<string>[] = [];
         for (let replica = 0; replica < spec.replicas; replica++) {
             const id = `${name}-${replica}`;
@@ -94,7 +112,7 @@ export class AppService extends pulumi.ComponentResource {
                 { volumeName: secrets.name, containerPath: CONTAINER_SECRETS_DIR },
                 { volumeName: files.name, containerPath: CONTAINER_FILES_DIR },
             ];
-            const seed = seedContainer(id, { image: image.imageId, user: APP_USER, volumes, uploads, labels }, child);
+            const seed = seedContainer(id, { image: image.imageId, user, volumes, uploads, labels }, child);
             const container = new Container(
                 id,
                 {
@@ -103,14 +121,14 @@ export class AppService extends pulumi.ComponentResource {
                     envs,
                     networksAdvanced: spec.networks.map((network) => ({ name: args.networks.names[network], aliases: [spec.name] })),
                     ports: spec.ports.map((p) => ({ internal: p.target, external: p.published, ip: args.hostAddress, protocol: "tcp" })),
-                    volumes,
+                    volumes: data && args.data ? [...volumes, { volumeName: data.name, containerPath: args.data.containerPath }] : volumes,
                     healthcheck: canonicalHealthcheck(args.healthcheck, "container"),
                     hosts: args.hosts?.length ? args.hosts : undefined,
-                    ...hardening({ user: APP_USER, memoryMb: spec.memoryMb, cpus: spec.cpus, labels }),
+                    ...hardening({ user, memoryMb: spec.memoryMb, cpus: spec.cpus, labels }),
                     labels: seededLabels(labels, seed),
                 },
-                // Auto-named, so a replacement never collides by name; a published port is freed first.
-                { ...child, deleteBeforeReplace: spec.ports.length > 0, dependsOn: [seed] },
+                // Auto-named, so a replacement never collides by name; a published port or a data volume (one writer) is freed first.
+                { ...child, deleteBeforeReplace: spec.ports.length > 0 || args.data !== undefined, dependsOn: [seed] },
             );
             pidsLimit(
                 `${id}-pids`,
@@ -148,12 +166,19 @@ export class AppService extends pulumi.ComponentResource {
                 public: Object.fromEntries(
                     Object.entries(args.files).map(([file, content]) => [`${CONTAINER_FILES_DIR}/${file}`, content]),
                 ),
-                uid: APP_UID,
+                uid: this.uid,
                 labels,
             },
             child,
         );
-        const hardened = swarmHardening({ user: APP_USER, memoryMb: spec.memoryMb, cpus: spec.cpus, labels });
+        const hardened = swarmHardening({ user: `${this.uid}:${this.uid}`, memoryMb: spec.memoryMb, cpus: spec.cpus, labels });
+        // The data volume lives on one node: the engine there creates it on first start (as Redis's, components/RedisServer.ts).
+        const dataMount = args.data && {
+            target: args.data.containerPath,
+            source: dockerName(args.stack, args.data.volume),
+            type: "volume",
+            volumeOptions: { driverName: "local", labels: dockerLabels(args.tags, { service: spec.name, retain: "true" }) },
+        };
         const service = new Service(
             `${name}-service`,
             {
@@ -169,11 +194,13 @@ export class AppService extends pulumi.ComponentResource {
                         env: args.environment,
                         secrets,
                         configs,
+                        ...(dataMount ? { mounts: [...hardened.containerSpec.mounts, dataMount] } : {}),
                         healthcheck: canonicalHealthcheck(args.healthcheck, "service"),
                         // `host-gateway` resolves on the node that runs the task: host.docker.internal is that node.
                         hosts: args.hosts?.length ? args.hosts : undefined,
                     },
                     networksAdvanceds: spec.networks.map((network) => ({ id: args.networks.ids[network], aliases: [spec.name] })),
+                    ...(args.data ? { placement: { constraints: [`node.labels.${args.data.swarmNodeLabel}==true`] } } : {}),
                 },
                 endpointSpec:
                     spec.ports.length > 0
@@ -187,6 +214,8 @@ export class AppService extends pulumi.ComponentResource {
                           }
                         : undefined,
                 ...SWARM_UPDATE,
+                // One writer on the data volume: the old task stops before the new one starts.
+                ...(args.data ? { updateConfig: { ...SWARM_UPDATE.updateConfig, order: "stop-first" } } : {}),
             },
             child,
         );

@@ -51,6 +51,8 @@ export class RedisServer extends pulumi.ComponentResource {
     readonly caCertPem: pulumi.Output<string>;
     /** The container's or the Swarm service's name. */
     readonly runtimeName: pulumi.Output<string>;
+    /** The certificates it issues and when each ends (RFC 3339): monitoring warns before they do. */
+    readonly certificates: { name: string; notAfter: pulumi.Output<string> }[];
 
     /** Whether the data volume is protected and retained: the caller's `protect`/`retainOnDelete`, true unless it says otherwise. */
     private readonly keepData: { protect: boolean; retainOnDelete: boolean };
@@ -98,6 +100,10 @@ export class RedisServer extends pulumi.ComponentResource {
             child,
         );
         this.caCertPem = caCert.certPem;
+        this.certificates = [
+            { name: "redis-ca", notAfter: caCert.validityEndTime },
+            { name: "redis-server", notAfter: serverCert.validityEndTime },
+        ];
 
         const image = new RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, child);
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Consumer } from "../lib/credentials";
+import type { Consumer, KeyHolder } from "../lib/credentials";
 import type { PasswordSlots } from "../lib/credentials";
 import type { OwnedAuthSettings } from "../lib/supabase/providers";
 import {
@@ -37,8 +37,8 @@ export interface SupabaseProjectArgs {
     pooler: { poolMode: "transaction" | "session"; defaultPoolSize: number };
     /** Only the auth settings the deployment owns; omitted ones are left alone. */
     auth: OwnedAuthSettings;
-    /** Consumers that get a secret key of their own. Plain: it decides which resources exist. */
-    consumers: readonly Consumer[];
+    /** Consumers (and monitoring's metrics key) that get a secret key of their own. Plain: it decides which resources exist. */
+    consumers: readonly KeyHolder[];
     /** The rotation slots (lib/credentials passwordSlots): a slot's key is replaced when its keeper moves. */
     slots: PasswordSlots;
     /** Keep the legacy anon/service_role keys (and the readable JWT secret) on. */
@@ -60,8 +60,8 @@ export interface SupabaseProjectArgs {
 export class SupabaseProject extends pulumi.ComponentResource {
     readonly ref: pulumi.Output<string>;
     readonly publishableKey: pulumi.Output<string>;
-    /** The active secret key of each consumer. */
-    readonly secretKeys: Record<Consumer, pulumi.Output<string>>;
+    /** The active secret key of each consumer (and of monitoring, when it is given one). */
+    readonly secretKeys: Record<Consumer, pulumi.Output<string>> & Partial<Record<KeyHolder, pulumi.Output<string>>>;
     /** The legacy JWT secret while the legacy keys are on, else "". */
     readonly jwtSecret: pulumi.Output<string>;
     readonly pooler: { host: pulumi.Output<string>; port: pulumi.Output<number>; user: pulumi.Output<string> };
@@ -70,7 +70,7 @@ export class SupabaseProject extends pulumi.ComponentResource {
     /** Each read replica's read-only connection, when the stack manages them. */
     readonly readReplicas?: pulumi.Output<ReplicaConnection[]>;
     /** Names of the secret keys in use, per consumer (not secret). */
-    readonly keyNames: Record<Consumer, string>;
+    readonly keyNames: Record<Consumer, string> & Partial<Record<KeyHolder, string>>;
 
     constructor(name: string, args: SupabaseProjectArgs, opts?: pulumi.ComponentResourceOptions) {
         super("toolboxai:supabase:SupabaseProject", name, {}, opts);
@@ -128,8 +128,8 @@ export class SupabaseProject extends pulumi.ComponentResource {
         );
         this.publishableKey = pulumi.secret(publishable.apiKey);
 
-        const secretKeys = {} as Record<Consumer, pulumi.Output<string>>;
-        const keyNames = {} as Record<Consumer, string>;
+        const secretKeys = {} as Record<KeyHolder, pulumi.Output<string>>;
+        const keyNames = {} as Record<KeyHolder, string>;
         for (const consumer of args.consumers) {
             const slot = (s: KeySlot) =>
                 new ApiKey(

@@ -40,8 +40,13 @@ export function currentTime(env: NodeJS.ProcessEnv = process.env): Date {
 export const CONSUMERS = ["backend", "worker"] as const;
 export type Consumer = (typeof CONSUMERS)[number];
 
-/** Redis ACL users: one per consumer, plus one that may only PING (health checks). */
-export const REDIS_USERS = [...CONSUMERS, "healthcheck"] as const;
+/** The hosted project's secret key that only Prometheus uses (the metrics endpoint's password), rotated as the consumers' keys. */
+export const METRICS_KEY_HOLDER = "metrics";
+/** Who gets a hosted secret key of its own. */
+export type KeyHolder = Consumer | typeof METRICS_KEY_HOLDER;
+
+/** Redis ACL users: one per consumer, one that may only PING (health checks), one for redis_exporter (monitoring). */
+export const REDIS_USERS = [...CONSUMERS, "healthcheck", "exporter"] as const;
 export type RedisUser = (typeof REDIS_USERS)[number];
 
 /** The guide's Redis user naming (`rediss://toolboxai_backend@redis:6380`). */

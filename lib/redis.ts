@@ -51,6 +51,9 @@ export const REDIS_TLS = {
 /** What a Celery worker needs beyond the data categories; each one is tested by taking it away (test/celery.test.ts). */
 export const CELERY_WORKER_EXTRAS = ["evalsha", "script|load", "publish", "psubscribe", "unsubscribe"] as const;
 
+/** What redis_exporter runs: INFO for nearly every series, the slow log and latency, its client name (no PING: it connects without). */
+export const REDIS_EXPORTER_COMMANDS = ["info", "slowlog|get", "slowlog|len", "latency|latest", "client|setname"] as const;
+
 /**
  * What each ACL user may run. Categories are Redis's own (`ACL CAT`); `-@dangerous` comes last
  * so that FLUSHALL, CONFIG, KEYS, DEBUG and the like stay out whatever the categories before it hold.
@@ -69,6 +72,9 @@ export const REDIS_COMMANDS: Record<RedisUser, string> = {
     // its exchange names, and a channel holds no stored data.
     worker: `~* &* -@all +@read +@write +@list +@stream +@transaction +@connection ${CELERY_WORKER_EXTRAS.map((c) => `+${c}`).join(" ")} -function -@dangerous`,
     healthcheck: "resetkeys resetchannels -@all +ping",
+    // redis_exporter (docs/operations/monitoring.md) with `-config-command=-`: what it runs on each
+    // scrape, read from Redis's ACL LOG against a user with none (test/redisExporterAcl.test.ts).
+    exporter: `resetkeys resetchannels -@all ${REDIS_EXPORTER_COMMANDS.map((c) => `+${c}`).join(" ")}`,
 };
 
 /** Redis stores `#<sha256 hex>` in place of a password: the ACL file holds no plain password. */

@@ -31,6 +31,13 @@ needed=(
     "/usr/sbin/debootstrap:debootstrap"
     # the stand-in Dockerfile's test asks dpkg which package gives the backend's health check curl
     "curl:curl"
+    # monitoring (test/monitoring*.test.ts): promtool checks the generated configuration and rules;
+    # the engine test's Prometheus, Alertmanager and redis_exporter images are built from these
+    "promtool:prometheus"
+    "/usr/bin/prometheus:prometheus"
+    "/usr/bin/prometheus-alertmanager:prometheus-alertmanager"
+    "amtool:prometheus-alertmanager"
+    "/usr/bin/prometheus-redis-exporter:prometheus-redis-exporter"
 )
 
 have() {

@@ -13,6 +13,7 @@ const USERS = {
     backend: { username: "toolboxai_backend", password: "BackendPassword0123456789abcdefghijklmno" },
     worker: { username: "toolboxai_worker", password: "WorkerPassword0123456789abcdefghijklmnop" },
     healthcheck: { username: "toolboxai_healthcheck", password: "HealthPassword0123456789abcdefghijklmno" },
+    exporter: { username: "toolboxai_exporter", password: "ExporterPassword0123456789abcdefghijklm" },
 };
 /** Test-only: a user that reads ACL LOG, appended after the generated file (which it leaves as is). */
 const AUDITOR = { user: "auditor", password: "AuditorPassword0123456789abcdefghijklm" };

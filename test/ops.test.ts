@@ -29,6 +29,7 @@ const REDIS_USERS = {
     backend: { username: "toolboxai_backend", password: "OpsBackendPassword0123456789abcdefghijk" },
     worker: { username: "toolboxai_worker", password: "OpsWorkerPassword0123456789abcdefghijkl" },
     healthcheck: { username: "toolboxai_healthcheck", password: "OpsHealthPassword0123456789abcdefghijk" },
+    exporter: { username: "toolboxai_exporter", password: "OpsExporterPassword0123456789abcdefghi" },
 };
 const BUCKET = "toolboxai-ops-backups";
 const SECRETS = [DB_PASSWORD, AWS_SECRET, ...Object.values(REDIS_USERS).map((u) => u.password)];

@@ -4,13 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { aclFile, redisConf } from "../lib/redis";
-import { makePki, startRedis, type RedisServerProcess } from "./support/redis";
+import { makePki, startRedis, TEST_REDIS_USERS, type RedisServerProcess } from "./support/redis";
 
-const USERS = {
-    backend: { username: "toolboxai_backend", password: "BackendPassword0123456789abcdefghijklmno" },
-    worker: { username: "toolboxai_worker", password: "WorkerPassword0123456789abcdefghijklmnop" },
-    healthcheck: { username: "toolboxai_healthcheck", password: "HealthPassword0123456789abcdefghijklmno" },
-};
+const USERS = TEST_REDIS_USERS;
 
 let redis: RedisServerProcess;
 let otherCa: string;

@@ -3,6 +3,7 @@ import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { findLeaks } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
 import { aclFile, REDIS_PATHS, redisConf } from "../lib/redis";
+import { REDIS_USERS } from "../lib/credentials";
 import { byName, evaluateStack, ofType, STACKS } from "./harness";
 
 type Upload = { file: string; content: string; permissions: string; owner: string };
@@ -24,7 +25,7 @@ describe.each(STACKS)("RedisServer (%s)", (stack) => {
         // The real-server tests (redis.test.ts) run these same two generators.
         const passwords = vaultJson(ev, "credentials-kv-redis");
         const users = Object.fromEntries(
-            ["backend", "worker", "healthcheck"].map((u) => [u, { username: `toolboxai_${u}`, password: passwords[`toolboxai_${u}`] }]),
+            REDIS_USERS.map((u) => [u, { username: `toolboxai_${u}`, password: passwords[`toolboxai_${u}`] }]),
         );
         expect(upload(seedOf(ev), REDIS_PATHS.acl).content).toBe(aclFile(users as Parameters<typeof aclFile>[0]));
     });

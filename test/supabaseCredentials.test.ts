@@ -57,7 +57,12 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         ]);
         expect(vaultData(ev, "database")).toMatchObject({ provider: "supabase", connection_pool_size: "20" });
         expect(Object.keys(vaultData(ev, "database")).sort()).toEqual(["connection_pool_size", "password", "provider"]);
-        expect(Object.keys(vaultData(ev, "redis")).sort()).toEqual(["toolboxai_backend", "toolboxai_healthcheck", "toolboxai_worker"]);
+        expect(Object.keys(vaultData(ev, "redis")).sort()).toEqual([
+            "toolboxai_backend",
+            "toolboxai_exporter",
+            "toolboxai_healthcheck",
+            "toolboxai_worker",
+        ]);
         expect(Object.keys(vaultData(ev, "redis/worker")).sort()).toEqual(["password", "username"]);
     });
 

@@ -19,6 +19,7 @@ const USERS = {
     backend: { username: "b", password: "p".repeat(32) },
     worker: { username: "w", password: "q".repeat(32) },
     healthcheck: { username: "h", password: "r".repeat(32) },
+    exporter: { username: "e", password: "x".repeat(32) },
 };
 
 describe("a missing tool", () => {
@@ -75,6 +76,11 @@ describe("the install script covers the helpers", () => {
                 "/usr/bin/docker",
                 "/usr/sbin/debootstrap",
                 "curl",
+                "promtool",
+                "amtool",
+                "/usr/bin/prometheus-redis-exporter",
+                "/usr/bin/prometheus",
+                "/usr/bin/prometheus-alertmanager",
                 "/nonexistent/*/bin/tool",
             ]),
         );

@@ -9,18 +9,20 @@ import { readFileSync } from "node:fs";
 import { caCertificate } from "./parsers";
 import { ConfigError, evaluate, type Above, type ConfigProblem, type RawConfig, type Schema } from "./schema";
 import { SYSTEM_TRUST } from "./vault";
-import { RETIRED_SETTINGS, secretSettings } from "./secrets";
+import { RETIRED_SETTINGS } from "./secrets";
+import { monitoringSettings } from "./monitoring";
 
 export { PROJECT, LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
 export { ConfigError, type ConfigProblem, type RawConfig } from "./schema";
 export { ENVIRONMENTS, type Environment } from "./environment";
 export { SYSTEM_TRUST } from "./vault";
 export { SSL_MODES, SUPABASE_MODES, type SslMode, type SupabaseMode } from "./supabase";
+export { MONITORING_RECEIVERS, type MonitoringReceiver } from "./monitoring";
 export { DOCKER_MODES, DOCKER_NETWORKS, type DockerMode, type DockerNetwork } from "./docker";
 export { BACKEND_PORT, backendPort, DEFAULT_PIDS_LIMIT, SERVICE_ROLES, type ServiceRole, type ServiceSpec } from "./services";
 
 /** Every setting, in evaluation order. */
-export const SCHEMA = secretSettings;
+export const SCHEMA = monitoringSettings;
 
 type Parts<T> = T extends Schema<infer S, infer X> ? { settings: S; secret: X } : never;
 /** Non-secret settings, after defaults. */
@@ -60,6 +62,8 @@ export function neededSecretKeys(values: Readonly<Record<string, string | undefi
         environment: values.environment,
         supabaseMode,
         registryAddress: values.registryAddress || undefined,
+        monitoringEnabled: values.monitoringEnabled === "true",
+        monitoringReceiver: values.monitoringReceiver || "webhook",
     } as Above<Settings>;
     return SCHEMA.rows.filter((r) => r.secret && r.requirement(above) !== undefined).map((r) => r.key as SecretKey);
 }
@@ -81,6 +85,8 @@ export interface StackConfig {
         registry?: { username: pulumi.Output<string>; password: pulumi.Output<string> };
         /** Hosted mode: the Management API token (keys come from the API). */
         supabaseAccessToken?: pulumi.Output<string>;
+        /** Monitoring's receiver URL (webhook or Slack), when alerts are sent. */
+        monitoringReceiverUrl?: pulumi.Output<string>;
     };
 }
 
@@ -141,6 +147,7 @@ export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
                     ? undefined
                     : { username: secret(secrets.registryUsername), password: secret(secrets.registryPassword) },
             supabaseAccessToken: settings.supabaseMode === "hosted" ? secret(secrets.supabaseAccessToken) : undefined,
+            monitoringReceiverUrl: secrets.monitoringReceiverUrl === undefined ? undefined : secret(secrets.monitoringReceiverUrl),
         },
     };
 }

@@ -182,6 +182,8 @@ function inheritAliases(own: string[], type: string, name: string, parent: Recor
 function placeholderFor(key: string): string {
     // The Management API token has a checked shape: an all-zero one, which Supabase never issues.
     if (key === "supabaseAccessToken") return `sbp_${"0".repeat(40)}`;
+    // A receiver URL must be https: a reserved name (RFC 2606) that reaches nobody.
+    if (key === "monitoringReceiverUrl") return "https://offline-placeholder.invalid/monitoringReceiverUrl";
     // Long enough to pass every length rule (JWT secrets need 32 characters).
     return `offline-placeholder-${key}-0123456789abcdef`;
 }

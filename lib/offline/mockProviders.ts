@@ -59,6 +59,14 @@ function placeholderPem(kind: string, ctx: MockContext): string {
 }
 
 /** Docker auto-names like Pulumi does: the logical name plus a suffix. */
+/**
+ * A certificate's end as the provider reports it (RFC 3339). When a real one was issued cannot be
+ * known offline: taken as a fixed date, so that the plan does not change with the clock.
+ */
+const OFFLINE_ISSUED_AT = Date.parse("2026-01-01T00:00:00Z");
+const validityEnd = (ctx: MockContext) =>
+    new Date(OFFLINE_ISSUED_AT + Number(ctx.inputs.validityPeriodHours ?? 0) * 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+
 const autoName = (ctx: MockContext) =>
     typeof ctx.inputs.name === "string" ? ctx.inputs.name : `${ctx.name}-${digest(ctx.stack, ctx.name).slice(0, 7)}`;
 
@@ -76,9 +84,15 @@ const MODELS: Record<string, Model> = {
         privateKeyPem: placeholderPem("PRIVATE KEY", ctx),
         publicKeyPem: placeholderPem("PUBLIC KEY", ctx),
     }),
-    "tls:index/selfSignedCert:SelfSignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
+    "tls:index/selfSignedCert:SelfSignedCert": (ctx) => ({
+        certPem: placeholderPem("CERTIFICATE", ctx),
+        validityEndTime: validityEnd(ctx),
+    }),
     "tls:index/certRequest:CertRequest": (ctx) => ({ certRequestPem: placeholderPem("CERTIFICATE REQUEST", ctx) }),
-    "tls:index/locallySignedCert:LocallySignedCert": (ctx) => ({ certPem: placeholderPem("CERTIFICATE", ctx) }),
+    "tls:index/locallySignedCert:LocallySignedCert": (ctx) => ({
+        certPem: placeholderPem("CERTIFICATE", ctx),
+        validityEndTime: validityEnd(ctx),
+    }),
     "docker:index/remoteImage:RemoteImage": (ctx) => ({
         imageId: `sha256:${digest(ctx.inputs.name)}`,
         repoDigest: `${String(ctx.inputs.name).replace(/[:@].*$/, "")}@sha256:${digest("repo", ctx.inputs.name)}`,

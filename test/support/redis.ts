@@ -158,3 +158,11 @@ export async function startRedis(conf: string, acl: string): Promise<RedisServer
         },
     };
 }
+
+/** ACL users with fixed passwords, for the tests that run the generated ACL file. */
+export const TEST_REDIS_USERS = {
+    backend: { username: "toolboxai_backend", password: "BackendPassword0123456789abcdefghijklmno" },
+    worker: { username: "toolboxai_worker", password: "WorkerPassword0123456789abcdefghijklmnop" },
+    healthcheck: { username: "toolboxai_healthcheck", password: "HealthPassword0123456789abcdefghijklmno" },
+    exporter: { username: "toolboxai_exporter", password: "ExporterPassword0123456789abcdefghijklm" },
+};
