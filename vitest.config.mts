@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
  */
 export const REAL_SERVER_TESTS = [
     "test/applyDatabasePassword.test.ts",
+    "test/applyDatabasePasswordTrust.test.ts",
     "test/backupImage.test.ts",
     "test/backupJob.test.ts",
     "test/celery.test.ts",

@@ -2,7 +2,14 @@
  * Sets the database role's password to NEW_PASSWORD. Run by the SupabaseCredentials command
  * resource at `pulumi up`: `node -r ./scripts/register.js scripts/apply-database-password.ts`.
  *
- * It logs in with the first of these that works: the password it applied last time, which the
+ * It first checks whether the role already has NEW_PASSWORD, and says so only with proof: a login
+ * in which the server asked for the password and accepted it (SCRAM, whose final message also
+ * proves the server knows the password's verifier; or MD5, or cleartext), or, where the server lets
+ * the connection in without asking (`trust`, `peer`), the role's SCRAM verifier in pg_authid
+ * recomputed from NEW_PASSWORD with its salt (readable by a superuser only; hosted Supabase's
+ * `postgres` is not one). Without proof it applies the password: setting it again is harmless.
+ *
+ * To apply, it logs in with the first of these that works: the password it applied last time, which the
  * command provider hands back as PULUMI_COMMAND_STDOUT (the resource's previous stdout, kept in
  * its state, changed only by a successful run); STANDBY_PASSWORD, the other rotation slot;
  * BOOTSTRAP_PASSWORD, the role's password before this program managed it. The first is what the
@@ -22,7 +29,16 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { alterRoleStatement, GENERATED_PASSWORD, loginCandidates, SCRAM_SALT_BYTES, scramSha256Verifier } from "../lib/databasePassword";
+import { Client } from "pg";
+import {
+    alterRoleStatement,
+    GENERATED_PASSWORD,
+    loginCandidates,
+    parseScramVerifier,
+    SCRAM_SALT_BYTES,
+    scramSha256Verifier,
+} from "../lib/databasePassword";
+import { postgresUrl } from "../lib/postgres";
 
 const SECRET_VARIABLES = ["NEW_PASSWORD", "STANDBY_PASSWORD", "BOOTSTRAP_PASSWORD", "PULUMI_COMMAND_STDOUT", "PULUMI_COMMAND_STDERR"];
 
@@ -49,8 +65,73 @@ function psql(password: string, statements: string): boolean {
 
 const canLogin = (password: string) => psql(password, "select 1;\n");
 
+/** node-postgres from the same libpq variables (sslmode with libpq's meaning), with a connect timeout. */
+function client(password: string): Client {
+    const { PGHOST, PGPORT, PGDATABASE, PGUSER, PGSSLMODE, PGSSLROOTCERT } = process.env;
+    const params: Record<string, string> = { uselibpqcompat: "true", ...(PGSSLROOTCERT ? { sslrootcert: PGSSLROOTCERT } : {}) };
+    const url = postgresUrl({
+        user: PGUSER!,
+        password,
+        host: PGHOST!,
+        port: Number(PGPORT),
+        database: PGDATABASE!,
+        sslMode: PGSSLMODE || "prefer",
+        params,
+    });
+    const c = new Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: "apply-database-password" });
+    c.on("error", () => undefined);
+    return c;
+}
+
+/** The authentication requests a server sends when it checks a password (trust and peer send none). */
+const PASSWORD_REQUESTS = ["authenticationCleartextPassword", "authenticationMD5Password", "authenticationSASL"] as const;
+
+/**
+ * A login with `password`: "proven" when the server asked for the password and accepted it,
+ * "not-asked" when it let the connection in without asking (so the login proves nothing),
+ * "refused" when it did not let it in.
+ */
+async function passwordLogin(password: string): Promise<"proven" | "not-asked" | "refused"> {
+    const c = client(password);
+    let asked = false;
+    for (const request of PASSWORD_REQUESTS) c.connection.once(request, () => (asked = true));
+    try {
+        await c.connect();
+    } catch {
+        return "refused";
+    } finally {
+        await c.end().catch(() => undefined);
+    }
+    return asked ? "proven" : "not-asked";
+}
+
+/**
+ * The role's stored verifier read over a connection logged in with `password` (which need not be
+ * the role's: this runs where the server does not ask). undefined when unreadable: pg_authid is
+ * a superuser's table.
+ */
+async function storedVerifier(password: string): Promise<string | undefined> {
+    const c = client(password);
+    try {
+        await c.connect();
+        const res = await c.query<{ v: string | null }>("select rolpassword as v from pg_authid where rolname = current_user");
+        return res.rows[0]?.v ?? undefined;
+    } catch {
+        return undefined;
+    } finally {
+        await c.end().catch(() => undefined);
+    }
+}
+
+/** Whether a stored SCRAM verifier is the password's: recomputed with the stored salt and iteration count. */
+function verifierMatches(stored: string | undefined, password: string): boolean {
+    if (!stored?.startsWith("SCRAM-SHA-256$")) return false;
+    const { salt, iterations } = parseScramVerifier(stored);
+    return scramSha256Verifier(password, salt, iterations) === stored;
+}
+
 /** Returns the password the database has when it succeeds. */
-function main(): string {
+async function main(): Promise<string> {
     const { PGHOST, PGPORT, PGDATABASE, PGUSER, NEW_PASSWORD } = process.env;
     for (const [name, value] of Object.entries({ PGHOST, PGPORT, PGDATABASE, PGUSER, NEW_PASSWORD })) {
         if (!value) throw new Failure(`${name} is not set`);
@@ -59,34 +140,52 @@ function main(): string {
     const next = NEW_PASSWORD!;
     if (!GENERATED_PASSWORD.test(next)) throw new Failure("NEW_PASSWORD must be at least 32 letters and digits");
 
-    if (canLogin(next)) {
-        say(`${target} already has the new password`);
+    const login = await passwordLogin(next);
+    if (login === "proven") {
+        say(`${target} already has the new password (the server asked for it and accepted it)`);
         return next;
+    }
+    if (login === "not-asked") {
+        if (verifierMatches(await storedVerifier(next), next)) {
+            say(`${target} already has the new password (its SCRAM verifier in pg_authid matches)`);
+            return next;
+        }
+        // A login without a password proves nothing: apply it.
+        say(
+            `${target} lets this connection in without asking for a password (trust or peer): applying the new password rather than assuming it`,
+        );
     }
     const candidates = loginCandidates({
         lastApplied: process.env.PULUMI_COMMAND_STDOUT,
         standby: process.env.STANDBY_PASSWORD,
         bootstrap: process.env.BOOTSTRAP_PASSWORD,
     });
-    const login = candidates.find(canLogin);
-    if (!login) {
+    const current = candidates.find(canLogin);
+    if (!current) {
         throw new Failure(
             `cannot log in to ${target}/${PGDATABASE} with the password applied last, the other rotation slot's or databaseBootstrapPassword; set databaseBootstrapPassword (pulumi config set --secret) to the role's current password`,
         );
     }
     const verifier = scramSha256Verifier(next, randomBytes(SCRAM_SALT_BYTES));
-    if (!psql(login, alterRoleStatement(verifier))) throw new Failure(`ALTER ROLE failed for ${target}`);
-    if (!canLogin(next)) throw new Failure(`the new password was set but does not log in to ${target}`);
+    if (!psql(current, alterRoleStatement(verifier))) throw new Failure(`ALTER ROLE failed for ${target}`);
+    const after = await passwordLogin(next);
+    if (after === "refused") throw new Failure(`the new password was set but does not log in to ${target}`);
+    if (after === "not-asked") {
+        const stored = await storedVerifier(next);
+        if (stored !== undefined && stored !== verifier) throw new Failure(`${target} does not store the verifier just sent (pg_authid)`);
+        // ALTER ROLE succeeded with this verifier: that is what the role has.
+        if (stored === undefined) say(`${target} asks this connection for no password, so no login can prove it; ALTER ROLE succeeded`);
+    }
     say(`password of ${target} rotated`);
     return next;
 }
 
-try {
-    const applied = main();
+main().then(
     // Last, after everything that could fail: a failing command's error quotes its output.
-    process.stdout.write(applied);
-} catch (err) {
-    if (!(err instanceof Failure)) throw err;
-    say(err.message);
-    process.exitCode = 1;
-}
+    (applied) => process.stdout.write(applied),
+    (err: unknown) => {
+        if (!(err instanceof Failure)) throw err;
+        say(err.message);
+        process.exitCode = 1;
+    },
+);

@@ -33,6 +33,8 @@ export interface PostgresServer {
 export interface PostgresOptions {
     /** Serve TLS with this certificate and key (plain connections still work). */
     tls?: { certFile: string; keyFile: string };
+    /** How TCP connections authenticate (pg_hba): scram-sha-256 unless set; `trust` lets any password in. */
+    hostAuth?: "scram-sha-256" | "trust";
 }
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
@@ -63,7 +65,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         "-U",
         "postgres",
         "--auth-local=trust",
-        "--auth-host=scram-sha-256",
+        `--auth-host=${options.hostAuth ?? "scram-sha-256"}`,
         "-E",
         "UTF8",
         "--no-sync",
