@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, settled, SYSTEM_TRUST } from "./lib/config";
 import { CONSUMERS, currentTime, passwordSlots, rotationKeeper, rotationPeriod } from "./lib/credentials";
 import { readMigrations } from "./lib/migrations";
+import { DATABASE_CONSUMERS } from "./lib/databaseRoles";
 import { stackTags } from "./lib/naming";
 import { backendInternalUrl as internalUrl, serviceRuntime } from "./lib/services";
 import { hostedApiUrl, hostedDbHost } from "./lib/supabase/rules";
@@ -121,6 +122,9 @@ const credentials = new SupabaseCredentials(
             worker: settings.services.filter((spec) => spec.role === "worker").reduce((n, spec) => n + spec.replicas, 0),
         },
         applyScript: "scripts/apply-database-password.ts",
+        // Every role that logs in to the database has its own roles; a role no service has any more loses its logins.
+        databaseConsumers: DATABASE_CONSUMERS.filter((consumer) => settings.services.some((spec) => spec.role === consumer)),
+        rolesScript: "scripts/apply-consumer-roles.ts",
     },
     { providers: [providers.vault] },
 );
@@ -173,7 +177,7 @@ const redis = new RedisServer(
 );
 const services = settings.services.map((spec) => {
     const runtime = serviceRuntime(spec, settings, {
-        databasePassword: credentials.databasePassword,
+        databaseLogins: credentials.databaseLogins,
         anonKey: credentials.anonKey,
         serviceRoleKey: credentials.serviceRoleKey,
         consumerKeys: credentials.consumerKeys,

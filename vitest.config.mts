@@ -10,6 +10,7 @@ export const REAL_SERVER_TESTS = [
     "test/backupImage.test.ts",
     "test/backupJob.test.ts",
     "test/celery.test.ts",
+    "test/consumerRoles.test.ts",
     "test/engine.test.ts",
     "test/engineTypescript.test.ts",
     "test/failedCommandOutput.test.ts",

@@ -42,6 +42,8 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const hostedKeys = stack === "prod" ? [`secret/${prefix}/supabase/backend`, `secret/${prefix}/supabase/worker`] : [];
         expect(names).toEqual([
             `secret/${prefix}/database`,
+            `secret/${prefix}/database/backend`,
+            `secret/${prefix}/database/worker`,
             `secret/${prefix}/redis`,
             `secret/${prefix}/redis/backend`,
             `secret/${prefix}/redis/worker`,
@@ -57,16 +59,27 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         ]);
         expect(vaultData(ev, "database")).toMatchObject({ provider: "supabase", connection_pool_size: "20" });
         expect(Object.keys(vaultData(ev, "database")).sort()).toEqual(["connection_pool_size", "password", "provider"]);
+        for (const consumer of ["backend", "worker"]) {
+            expect(Object.keys(vaultData(ev, `database/${consumer}`)).sort()).toEqual([
+                "connection_pool_size",
+                "password",
+                "provider",
+                "username",
+            ]);
+            expect(vaultData(ev, `database/${consumer}`).username).toMatch(new RegExp(`^toolboxai_${consumer}_[ab]$`));
+        }
         expect(Object.keys(vaultData(ev, "redis")).sort()).toEqual(["toolboxai_backend", "toolboxai_healthcheck", "toolboxai_worker"]);
         expect(Object.keys(vaultData(ev, "redis/worker")).sort()).toEqual(["password", "username"]);
     });
 
-    it("stores a direct database URL with the generated, URL-safe password of at least 32 characters", async () => {
+    it("stores the backend's own direct database URL (its login, not the owner's) with a generated, URL-safe password of at least 32 characters", async () => {
         const ev = await evaluate();
-        const { password } = vaultData(ev, "database");
+        const { password, username } = vaultData(ev, "database/backend");
         expect(password).toMatch(/^[A-Za-z0-9]{32,}$/);
+        expect(password === vaultData(ev, "database").password, "the backend's password is the owner's").toBe(false);
         const url = new URL(vaultData(ev, "supabase").database_url);
-        expect(decodeURIComponent(url.password)).toBe(password);
+        expect(decodeURIComponent(url.username)).toBe(username);
+        expect(decodeURIComponent(url.password) === password, "database_url carries the backend's password").toBe(true);
         expect(url.port).toBe(stack === "prod" ? "5432" : "54322");
         expect(url.searchParams.get("sslmode")).toBe(stack === "prod" ? "require" : "disable");
     });
@@ -85,10 +98,14 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             backend: [
                 `secret/data/${prefix}/supabase`,
                 `secret/data/${prefix}/supabase/backend`,
-                `secret/data/${prefix}/database`,
+                `secret/data/${prefix}/database/backend`,
                 `secret/data/${prefix}/redis/backend`,
             ],
-            worker: [`secret/data/${prefix}/supabase/worker`, `secret/data/${prefix}/database`, `secret/data/${prefix}/redis/worker`],
+            worker: [
+                `secret/data/${prefix}/supabase/worker`,
+                `secret/data/${prefix}/database/worker`,
+                `secret/data/${prefix}/redis/worker`,
+            ],
         };
         const tokenSelf = [
             { path: "auth/token/renew-self", capabilities: '"update"' },
@@ -184,10 +201,15 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             .sort();
         // One database password slot takes the new password; the other keeps the current one to log in with.
         const slots = passwordSlots(rotationPeriod(new Date(period.endsAt), 90), 0);
-        const keptSlot = `credentials-database-password-${slots.active === "a" ? "b" : "a"}`;
+        // The same for each consumer's logins: the standby login gets a new password, the one in use keeps its own.
+        const standby = slots.active === "a" ? "b" : "a";
+        const keptSlots = [
+            `credentials-database-password-${standby}`,
+            ...["backend", "worker", "backup"].map((c) => `credentials-${c}-login-password-${standby}`),
+        ];
         const generated = ofType(before, "random:index/randomPassword:RandomPassword")
             .map((r) => r.name)
-            .filter((n) => n !== keptSlot);
+            .filter((n) => !keptSlots.includes(n));
         // migrations-push: its PGPASSWORD changes, an update that does not push again.
         // The containers are the consumers: new secret files (and Redis's new ACL) make new seeds, whose
         // new ids replace the containers, and the PIDs commands run again for the new containers.
@@ -208,9 +230,12 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             "redis-pids",
             "migrations-push",
             "credentials-apply-database-password",
+            "credentials-consumer-roles",
             "credentials-backend-secret-id",
             "credentials-worker-secret-id",
             "credentials-kv-database",
+            "credentials-kv-database-backend",
+            "credentials-kv-database-worker",
             "credentials-kv-redis",
             "credentials-kv-redis-backend",
             "credentials-kv-redis-worker",
@@ -363,6 +388,8 @@ describe("SupabaseCredentials outputs", () => {
                 vault: { mount: "secret", pathPrefix: "toolboxai", manageMount: false },
                 rotation: { period, keeper: rotationKeeper(period, 0), periodDays: 90, slots: passwordSlots(period, 0) },
                 applyScript: "scripts/apply-database-password.ts",
+                databaseConsumers: ["backend", "worker", "backup"],
+                rolesScript: "scripts/apply-consumer-roles.ts",
             });
             return {};
         });
@@ -393,6 +420,8 @@ describe("SupabaseCredentials input errors", () => {
                     vault: { mount: "secret", pathPrefix: "toolboxai", manageMount: false },
                     rotation: { period, keeper: rotationKeeper(period, 0), periodDays: 90, slots: passwordSlots(period, 0) },
                     applyScript: "scripts/apply-database-password.ts",
+                    databaseConsumers: ["backend", "worker", "backup"],
+                    rolesScript: "scripts/apply-consumer-roles.ts",
                 });
             } catch (err) {
                 thrown = err;
