@@ -65,6 +65,13 @@ export interface SupabaseCredentialsArgs {
     rolesScript: string;
 }
 
+/** A Redis ACL user: the password its consumer is given (the active slot's) and every password Redis accepts. */
+export interface RedisLogin {
+    username: string;
+    password: pulumi.Output<string>;
+    passwords: pulumi.Output<string>[];
+}
+
 /** A consumer's database login: the active slot's role and its password. */
 export interface DatabaseLogin {
     user: string;
@@ -97,7 +104,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
     readonly serviceRoleKey: pulumi.Output<string>;
     /** Hosted mode: each consumer's own secret key (local mode: none, the service_role key serves). */
     readonly consumerKeys: Partial<Record<Consumer, pulumi.Output<string>>>;
-    readonly redisUsers: Record<RedisUser, { username: string; password: pulumi.Output<string> }>;
+    readonly redisUsers: Record<RedisUser, RedisLogin>;
     /** KV paths as `vault kv get` takes them. */
     readonly vaultPaths: { supabase: string; database: string; redis: string } & Record<`redis/${Consumer}`, string>;
     readonly policyNames: Record<Consumer, pulumi.Output<string>>;
@@ -218,12 +225,22 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             this.consumerKeys = {};
         }
 
+        // Two passwords per Redis user, on the same slots: Redis accepts both, so the consumers still
+        // running with the other slot's password keep logging in until the next step.
         this.redisUsers = Object.fromEntries(
-            REDIS_USERS.map((user) => [
-                user,
-                { username: redisUsername(user), password: pulumi.secret(password(`${name}-redis-${user}-password`)) },
-            ]),
-        ) as Record<RedisUser, { username: string; password: pulumi.Output<string> }>;
+            REDIS_USERS.map((user) => {
+                const bySlot = Object.fromEntries(
+                    SLOTS.map((slot) => [
+                        slot,
+                        pulumi.secret(password(`${name}-redis-${user}-password-${slot}`, { slot: slots.keepers[slot] })),
+                    ]),
+                ) as Record<Slot, pulumi.Output<string>>;
+                return [
+                    user,
+                    { username: redisUsername(user), password: bySlot[slots.active], passwords: SLOTS.map((slot) => bySlot[slot]) },
+                ];
+            }),
+        ) as Record<RedisUser, RedisLogin>;
 
         const kvMount = args.vault.manageMount
             ? new Mount(

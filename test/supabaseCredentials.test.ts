@@ -206,28 +206,30 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const keptSlots = [
             `credentials-database-password-${standby}`,
             ...["backend", "worker", "backup"].map((c) => `credentials-${c}-login-password-${standby}`),
+            ...["backend", "worker", "healthcheck"].map((u) => `credentials-redis-${u}-password-${standby}`),
         ];
         const generated = ofType(before, "random:index/randomPassword:RandomPassword")
             .map((r) => r.name)
-            .filter((n) => !keptSlots.includes(n));
+            // The Redis deployer's password never rotates: it only lets `pulumi up` change the others.
+            .filter((n) => !keptSlots.includes(n) && n !== "redis-deployer-password");
         // migrations-push: its PGPASSWORD changes, an update that does not push again.
-        // The containers are the consumers: new secret files (and Redis's new ACL) make new seeds, whose
-        // new ids replace the containers, and the PIDs commands run again for the new containers.
+        // The containers are the consumers: new secret files make new seeds, whose new ids replace the
+        // containers, and the PIDs commands run again for the new containers. Redis is not replaced: its
+        // new ACL goes into its credentials seed and onto the running server (redis-acl-apply).
         // backups-uploader-credentials: Vault gets the uploader's new access key (test/uploaderKeyRotation.test.ts).
         const carriers = [
             "backups-uploader-credentials",
             "app-backend-0",
             "app-backup-0",
             "app-worker-0",
-            "redis-server",
             "app-backend-0-seed",
             "app-backup-0-seed",
             "app-worker-0-seed",
-            "redis-server-seed",
+            "redis-credentials-seed",
+            "redis-acl-apply",
             "app-backend-0-pids",
             "app-backup-0-pids",
             "app-worker-0-pids",
-            "redis-pids",
             "migrations-push",
             "credentials-apply-database-password",
             "credentials-consumer-roles",
@@ -324,9 +326,10 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const base = await evaluate();
         const forced = await evaluate({ overrides: { rotationGeneration: "1" } });
         expect(vaultData(forced, "database").password).not.toBe(vaultData(base, "database").password);
-        expect(byName(forced, "credentials-redis-backend-password").inputs.keepers).not.toEqual(
-            byName(base, "credentials-redis-backend-password").inputs.keepers,
-        );
+        // One Redis slot of each user moves; the ACL accepts both.
+        const keepers = (ev: Evaluation) =>
+            ["a", "b"].map((slot) => byName(ev, `credentials-redis-backend-password-${slot}`).inputs.keepers);
+        expect(keepers(forced)).not.toEqual(keepers(base));
     });
 });
 
