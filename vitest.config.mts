@@ -20,6 +20,7 @@ export const REAL_SERVER_TESTS = [
     "test/postgresUrl.test.ts",
     "test/redis.test.ts",
     "test/redisRotation.test.ts",
+    "test/rotationTransition.test.ts",
     "test/standinImage.test.ts",
     "test/supabaseStart.test.ts",
     // The Management API double's fault tests wait out timeouts and backoff; the program test runs the CLI and ts-node.
