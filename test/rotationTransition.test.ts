@@ -56,21 +56,25 @@ afterAll(async () => {
 });
 
 /** A planned command as the provider runs it: /bin/sh -c, the planned environment pointed at the test servers, stdin. */
-async function runCommand(ev: Evaluation, name: string, extra: Record<string, string> = {}, stdin?: string): Promise<string> {
+async function runCommand(
+    ev: Evaluation,
+    name: string,
+    extra: Record<string, string> = {},
+    server: PostgresServer = pg,
+): Promise<{ stdout: string; stderr: string }> {
     const command = byName(ev, name);
     const env = {
         PATH: process.env.PATH,
         TOOLBOXAI_TS_CACHE: "off",
         ...(reveal(command.inputs.environment) as Record<string, string>),
-        PGHOST: pg.host,
-        PGPORT: String(pg.port),
+        PGHOST: server.host,
+        PGPORT: String(server.port),
         ...extra,
     };
     return new Promise((resolve, reject) => {
-        const child = execFile("/bin/sh", ["-c", String(command.inputs.update)], { cwd: PROJECT_DIR, env }, (err, stdout, stderr) =>
-            err ? reject(new Error(`${name} failed: ${stderr}`)) : resolve(stdout),
+        execFile("/bin/sh", ["-c", String(command.inputs.update)], { cwd: PROJECT_DIR, env }, (err, stdout, stderr) =>
+            err ? reject(new Error(`${name} failed: ${stderr}`)) : resolve({ stdout, stderr }),
         );
-        child.stdin!.end(stdin ?? "");
     });
 }
 
@@ -93,13 +97,42 @@ interface Loop {
     stop(): Promise<void>;
 }
 
+/** A new Redis connection as `user`, PING, disconnect; a failure is recorded by its message (no password in it). */
+async function redisLogin(label: string, user: { user: string; password: string }, failures: string[]): Promise<void> {
+    const cache = new Redis({
+        host: "127.0.0.1",
+        port: redis.port,
+        username: user.user,
+        password: user.password,
+        tls: { ca: readFileSync(redis.pki.caCert), servername: "localhost" },
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        // Its INFO would be refused (the ACL): the PING below is the check.
+        enableReadyCheck: false,
+    });
+    cache.on("error", () => undefined);
+    try {
+        await cache.connect();
+        await cache.ping();
+    } catch (err) {
+        failures.push(`${label} redis: ${(err as Error).message}`);
+    } finally {
+        cache.disconnect();
+    }
+}
+
 /** A consumer's container: every 100 ms, a new PostgreSQL and a new Redis connection with what it was given. */
-function clientLoop(label: string, credentials: ReturnType<typeof credentialsOf>): Loop {
+function clientLoop(
+    label: string,
+    credentials: { database: { user: string; password: string }; redis?: { user: string; password: string } },
+    server: PostgresServer = pg,
+): Loop {
     const loop = { attempts: 0, failures: [] as string[], running: true };
     const once = async () => {
         const db = new Client({
-            host: pg.host,
-            port: pg.port,
+            host: server.host,
+            port: server.port,
             database: "postgres",
             ...credentials.database,
             connectionTimeoutMillis: 5000,
@@ -112,29 +145,10 @@ function clientLoop(label: string, credentials: ReturnType<typeof credentialsOf>
         } finally {
             await db.end().catch(() => undefined);
         }
-        const cache = new Redis({
-            host: "127.0.0.1",
-            port: redis.port,
-            username: credentials.redis.user,
-            password: credentials.redis.password,
-            tls: { ca: readFileSync(redis.pki.caCert), servername: "localhost" },
-            lazyConnect: true,
-            maxRetriesPerRequest: 0,
-            retryStrategy: () => null,
-            // Its INFO would be refused (the ACL): the PING below is the check.
-            enableReadyCheck: false,
-        });
-        cache.on("error", () => undefined);
-        try {
-            await cache.connect();
-            await cache.ping();
-        } catch (err) {
-            loop.failures.push(`${label} redis: ${(err as Error).message}`);
-        } finally {
-            cache.disconnect();
-        }
+        if (credentials.redis) await redisLogin(label, credentials.redis, loop.failures);
         loop.attempts++;
     };
+
     const done = (async () => {
         while (loop.running) {
             const started = Date.now();
@@ -164,11 +178,9 @@ describe("rotation steps N -> N+1 -> N+2 with consumers logging in every 100 ms"
         for (const [i, ev] of steps.entries()) {
             // As `pulumi up` orders it: the owner's password, each consumer's roles, Redis's credentials
             // seed and ACL SETUSER; Vault; then the consumers' replacements.
-            previousStdout = await runCommand(
-                ev,
-                "credentials-apply-database-password",
-                previousStdout ? { PULUMI_COMMAND_STDOUT: previousStdout } : {},
-            );
+            previousStdout = (
+                await runCommand(ev, "credentials-apply-database-password", previousStdout ? { PULUMI_COMMAND_STDOUT: previousStdout } : {})
+            ).stdout;
             await pause(300);
             await runCommand(ev, "credentials-consumer-roles");
             await pause(300);
@@ -204,5 +216,57 @@ describe("rotation steps N -> N+1 -> N+2 with consumers logging in every 100 ms"
         const users = steps.map((ev) => credentialsOf(ev, "backend").database.user);
         expect(users[0]).not.toBe(users[1]);
         expect(users[1]).not.toBe(users[2]);
+    }, 180_000);
+
+    it("moves an existing stack (its consumers logging in as the owner, the old design) to the consumers' own roles without a failed database login", async () => {
+        const existing = await startPostgres();
+        try {
+            const ev = steps[0];
+            // What the old design left at this step: the owner has the step's password, and every
+            // consumer's pgpass holds it. The owner's slot passwords are the same resources with the
+            // same inputs as in the old design, so an existing stack's state keeps their values.
+            for (const slot of ["a", "b"])
+                expect(byName(ev, `credentials-database-password-${slot}`).inputs).toEqual({
+                    length: 40,
+                    special: false,
+                    minLower: 2,
+                    minUpper: 2,
+                    minNumeric: 2,
+                    keepers: { slot: expect.any(String) },
+                });
+            const owner = (reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>)
+                .NEW_PASSWORD;
+            await existing.sql(`alter role postgres password '${owner}'`);
+            await existing.sql(AUTH_SQL);
+            const old = CONSUMERS.map((c) => ({
+                label: `old design ${c}`,
+                loop: clientLoop(`old design ${c}`, { database: { user: "postgres", password: owner } }, existing),
+            }));
+            await pause(500);
+            // The first `up` with this design: the owner's password is proven and left as it is, the roles are created...
+            const applied = await runCommand(ev, "credentials-apply-database-password", { PULUMI_COMMAND_STDOUT: owner }, existing);
+            expect(applied.stderr).toMatch(/already has the new password \(the server asked for it and accepted it\)/);
+            await pause(300);
+            await runCommand(ev, "credentials-consumer-roles", {}, existing);
+            await pause(300);
+            // ...then the consumers are replaced, each new one before the old one stops.
+            const moved = CONSUMERS.map((c) => ({
+                label: `own role ${c}`,
+                loop: clientLoop(`own role ${c}`, { database: credentialsOf(ev, c).database }, existing),
+            }));
+            await pause(500);
+            for (const { loop } of old) await loop.stop();
+            await pause(1000);
+            for (const { loop } of moved) await loop.stop();
+            const all = [...old, ...moved];
+            console.log(
+                `moving to the consumers' own roles, one new PostgreSQL connection per attempt:\n  ${all.map(({ label, loop }) => `${label}: ${loop.attempts} attempts, ${loop.failures.length} failed`).join("\n  ")}`,
+            );
+            expect(all.flatMap(({ loop }) => loop.failures).slice(0, 5)).toEqual([]);
+            for (const { label, loop } of all) expect(loop.attempts, label).toBeGreaterThan(5);
+            expect(credentialsOf(ev, "backend").database.user).toMatch(/^toolboxai_backend_[ab]$/);
+        } finally {
+            await existing.stop();
+        }
     }, 180_000);
 });
