@@ -235,10 +235,13 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
                         pulumi.secret(password(`${name}-redis-${user}-password-${slot}`, { slot: slots.keepers[slot] })),
                     ]),
                 ) as Record<Slot, pulumi.Output<string>>;
-                return [
-                    user,
-                    { username: redisUsername(user), password: bySlot[slots.active], passwords: SLOTS.map((slot) => bySlot[slot]) },
-                ];
+                // The single per-step password of the design before the slots (same name and inputs, so the
+                // same value in an existing stack's state): accepted, never given to a consumer, so that the
+                // first `up` with the slots restarts Redis without refusing the consumers it has not replaced
+                // yet. Regenerated at every step; to be retired once every stack has had that `up`.
+                const previousDesign = pulumi.secret(password(`${name}-redis-${user}-password`));
+                const passwords = [...SLOTS.map((slot) => bySlot[slot]), previousDesign];
+                return [user, { username: redisUsername(user), password: bySlot[slots.active], passwords }];
             }),
         ) as Record<RedisUser, RedisLogin>;
 

@@ -33,7 +33,12 @@ describe.each(STACKS)("RedisServer (%s)", (stack) => {
                 {
                     username: `toolboxai_${u}`,
                     password: passwords[`toolboxai_${u}`],
-                    passwords: [slotPassword(u, "a"), slotPassword(u, "b")],
+                    // Both slots, and the previous design's single password (accepted for the move, given to no consumer).
+                    passwords: [
+                        slotPassword(u, "a"),
+                        slotPassword(u, "b"),
+                        reveal(byName(ev, `credentials-redis-${u}-password`).outputs.result),
+                    ],
                 },
             ]),
         );

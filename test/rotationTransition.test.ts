@@ -14,7 +14,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Evaluation } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
-import { aclApplyScript, REDIS_PATHS, redisConf } from "../lib/redis";
+import { aclApplyScript, aclFile, REDIS_PATHS, redisConf } from "../lib/redis";
 import { byName, evaluateStack, PROJECT_DIR } from "./harness";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { startRedis, type RedisServerProcess } from "./support/redis";
@@ -98,13 +98,18 @@ interface Loop {
 }
 
 /** A new Redis connection as `user`, PING, disconnect; a failure is recorded by its message (no password in it). */
-async function redisLogin(label: string, user: { user: string; password: string }, failures: string[]): Promise<void> {
+async function redisLogin(
+    label: string,
+    user: { user: string; password: string },
+    failures: string[],
+    server: RedisServerProcess,
+): Promise<void> {
     const cache = new Redis({
         host: "127.0.0.1",
-        port: redis.port,
+        port: server.port,
         username: user.user,
         password: user.password,
-        tls: { ca: readFileSync(redis.pki.caCert), servername: "localhost" },
+        tls: { ca: readFileSync(server.pki.caCert), servername: "localhost" },
         lazyConnect: true,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
@@ -126,8 +131,9 @@ async function redisLogin(label: string, user: { user: string; password: string 
 function clientLoop(
     label: string,
     credentials: { database: { user: string; password: string }; redis?: { user: string; password: string } },
-    server: PostgresServer = pg,
+    servers: { pg: PostgresServer; redis: RedisServerProcess } = { pg, redis },
 ): Loop {
+    const server = servers.pg;
     const loop = { attempts: 0, failures: [] as string[], running: true };
     const once = async () => {
         const db = new Client({
@@ -145,7 +151,7 @@ function clientLoop(
         } finally {
             await db.end().catch(() => undefined);
         }
-        if (credentials.redis) await redisLogin(label, credentials.redis, loop.failures);
+        if (credentials.redis) await redisLogin(label, credentials.redis, loop.failures, servers.redis);
         loop.attempts++;
     };
 
@@ -218,29 +224,37 @@ describe("rotation steps N -> N+1 -> N+2 with consumers logging in every 100 ms"
         expect(users[1]).not.toBe(users[2]);
     }, 180_000);
 
-    it("moves an existing stack (its consumers logging in as the owner, the old design) to the consumers' own roles without a failed database login", async () => {
+    it("moves an existing stack (its consumers logging in as the owner, and to Redis with one password per user: the old design) without a failed login", async () => {
         const existing = await startPostgres();
+        const ev = steps[0];
+        // What the old design left at this step, from the same resources with the same inputs (so an
+        // existing stack's state keeps their values): the owner has the step's password, every
+        // consumer's pgpass holds it, and each Redis user has one password.
+        const sameInputs = (name: string, keepers: Record<string, unknown>) =>
+            expect(byName(ev, name).inputs, name).toEqual({ length: 40, special: false, minLower: 2, minUpper: 2, minNumeric: 2, keepers });
+        for (const slot of ["a", "b"]) sameInputs(`credentials-database-password-${slot}`, { slot: expect.any(String) });
+        const owner = (reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>).NEW_PASSWORD;
+        const previousRedis = (user: string) => {
+            sameInputs(`credentials-redis-${user}-password`, { rotation: expect.any(String) });
+            return String(reveal(byName(ev, `credentials-redis-${user}-password`).outputs.result));
+        };
+        const oldUsers = Object.fromEntries(
+            ["backend", "worker", "healthcheck"].map((u) => [u, { username: `toolboxai_${u}`, password: previousRedis(u) }]),
+        ) as Parameters<typeof aclFile>[0];
+        // A test-only admin user stands in for the restart: ACL LOAD replaces the users and drops every connection, as a restart does.
+        const ADMIN = "user testadmin on >test-admin-password-0123456789 ~* &* +@all\n";
+        const existingRedis = await startRedis(redisConf(), aclFile(oldUsers) + ADMIN);
+        const servers = { pg: existing, redis: existingRedis };
         try {
-            const ev = steps[0];
-            // What the old design left at this step: the owner has the step's password, and every
-            // consumer's pgpass holds it. The owner's slot passwords are the same resources with the
-            // same inputs as in the old design, so an existing stack's state keeps their values.
-            for (const slot of ["a", "b"])
-                expect(byName(ev, `credentials-database-password-${slot}`).inputs).toEqual({
-                    length: 40,
-                    special: false,
-                    minLower: 2,
-                    minUpper: 2,
-                    minNumeric: 2,
-                    keepers: { slot: expect.any(String) },
-                });
-            const owner = (reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>)
-                .NEW_PASSWORD;
             await existing.sql(`alter role postgres password '${owner}'`);
             await existing.sql(AUTH_SQL);
             const old = CONSUMERS.map((c) => ({
                 label: `old design ${c}`,
-                loop: clientLoop(`old design ${c}`, { database: { user: "postgres", password: owner } }, existing),
+                loop: clientLoop(
+                    `old design ${c}`,
+                    { database: { user: "postgres", password: owner }, redis: { user: `toolboxai_${c}`, password: previousRedis(c) } },
+                    servers,
+                ),
             }));
             await pause(500);
             // The first `up` with this design: the owner's password is proven and left as it is, the roles are created...
@@ -249,10 +263,27 @@ describe("rotation steps N -> N+1 -> N+2 with consumers logging in every 100 ms"
             await pause(300);
             await runCommand(ev, "credentials-consumer-roles", {}, existing);
             await pause(300);
+            // ...Redis restarts with its new files (its seed changed shape), and redis-acl-apply runs...
+            writeFileSync(join(existingRedis.dir, "users.acl"), uploaded(ev, "redis-credentials-seed", REDIS_PATHS.acl) + ADMIN);
+            expect(await existingRedis.cli({ user: "testadmin", password: "test-admin-password-0123456789" }, "ACL", "LOAD")).toEqual({
+                code: 0,
+                output: "OK",
+            });
+            const passwordFile = join(existingRedis.dir, "deployer_password");
+            writeFileSync(passwordFile, uploaded(ev, "redis-server-seed", REDIS_PATHS.deployerPassword), { mode: 0o600 });
+            await new Promise<void>((resolve, reject) => {
+                const child = execFile(
+                    "/bin/sh",
+                    ["-c", aclApplyScript({ caCert: existingRedis.pki.caCert, passwordFile, port: existingRedis.port })],
+                    (err, _out, stderr) => (err ? reject(new Error(`redis-acl-apply failed: ${stderr}`)) : resolve()),
+                );
+                child.stdin!.end(String(reveal(byName(ev, "redis-acl-apply").inputs.stdin)));
+            });
+            await pause(500);
             // ...then the consumers are replaced, each new one before the old one stops.
             const moved = CONSUMERS.map((c) => ({
                 label: `own role ${c}`,
-                loop: clientLoop(`own role ${c}`, { database: credentialsOf(ev, c).database }, existing),
+                loop: clientLoop(`own role ${c}`, credentialsOf(ev, c), servers),
             }));
             await pause(500);
             for (const { loop } of old) await loop.stop();
@@ -260,12 +291,13 @@ describe("rotation steps N -> N+1 -> N+2 with consumers logging in every 100 ms"
             for (const { loop } of moved) await loop.stop();
             const all = [...old, ...moved];
             console.log(
-                `moving to the consumers' own roles, one new PostgreSQL connection per attempt:\n  ${all.map(({ label, loop }) => `${label}: ${loop.attempts} attempts, ${loop.failures.length} failed`).join("\n  ")}`,
+                `moving an existing stack, one new PostgreSQL and one new Redis connection per attempt:\n  ${all.map(({ label, loop }) => `${label}: ${loop.attempts} attempts, ${loop.failures.length} failed`).join("\n  ")}`,
             );
             expect(all.flatMap(({ loop }) => loop.failures).slice(0, 5)).toEqual([]);
             for (const { label, loop } of all) expect(loop.attempts, label).toBeGreaterThan(5);
             expect(credentialsOf(ev, "backend").database.user).toMatch(/^toolboxai_backend_[ab]$/);
         } finally {
+            await existingRedis.stop();
             await existing.stop();
         }
     }, 180_000);
