@@ -9,7 +9,8 @@ import { readMigrations } from "./lib/migrations";
 import { DATABASE_CONSUMERS } from "./lib/databaseRoles";
 import { stackTags } from "./lib/naming";
 import { backendInternalUrl as internalUrl, serviceRuntime } from "./lib/services";
-import { hostedApiUrl, hostedDbHost } from "./lib/supabase/rules";
+import { configPoolSizeWarning } from "./lib/supabase/addons";
+import { hostedApiUrl, hostedDbHost, keyOwner } from "./lib/supabase/rules";
 import { AppService } from "./components/AppService";
 import { BackupBucket } from "./components/BackupBucket";
 import { DockerNetworks } from "./components/DockerNetworks";
@@ -43,6 +44,10 @@ const slots = passwordSlots(period, settings.rotationGeneration);
 // Creating: the new project's database password is the credentials component's (it lands in Vault);
 // that component is built below, so the password is handed over through a deferred Output.
 const [projectDbPassword, resolveProjectDbPassword] = pulumi.deferredOutput<string>();
+// Supabase's 40 % advice is a warning; a pool above the pooler's limit is refused by the config.
+const poolAdvice =
+    settings.supabaseMode === "hosted" ? configPoolSizeWarning(settings.databasePoolSize, settings.supabaseInstanceSize) : undefined;
+if (poolAdvice) void pulumi.log.warn(poolAdvice);
 // Hosted: the project, its settings and its keys through the Management API (docs/hosted-project.md).
 const hosted =
     settings.supabaseMode === "hosted"
@@ -59,6 +64,7 @@ const hosted =
                         dbPass: projectDbPassword,
                     }
                   : undefined,
+              instanceSize: settings.supabaseInstanceSize,
               sslEnforced: settings.databaseSslEnforced,
               // Required in hosted mode: the config refuses a hosted stack without it.
               allowedCidrs: settings.databaseAllowedCidrs!,
@@ -77,6 +83,10 @@ const hosted =
               // The secret keys rotate with the database password's slots: one step per period or generation.
               slots,
               legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
+              pitr: settings.supabasePitr,
+              readReplicas: settings.supabaseReadReplicas,
+              // Two stacks on one project must not share (and delete) each other's keys.
+              keyOwner: keyOwner(pulumi.getProject(), stack),
           })
         : undefined;
 // Adopting, the endpoints follow from the configured ref; creating, from the new project's ref, so
@@ -224,6 +234,8 @@ export const supabaseProject = hosted
           secretKeyNames: hosted.keyNames,
           legacyKeysEnabled: settings.supabaseLegacyKeysEnabled,
           databaseAllowedCidrs: settings.databaseAllowedCidrs,
+          // Read-only connections for consumers that can use them (the Data API reads go there by itself); null: not managed.
+          readReplicas: hosted.readReplicas ?? null,
       }
     : null;
 export const vault = {

@@ -17,6 +17,10 @@ export const REAL_SERVER_TESTS = [
     "test/heartbeat.test.ts",
     "test/migrations.test.ts",
     "test/ops.test.ts",
+    "test/opsCli.test.ts",
+    "test/opsDoctorBackups.test.ts",
+    "test/opsDoctorFixes.test.ts",
+    "test/opsImport.test.ts",
     "test/postgresUrl.test.ts",
     "test/redis.test.ts",
     "test/redisRotation.test.ts",
@@ -26,6 +30,7 @@ export const REAL_SERVER_TESTS = [
     // The Management API double's fault tests wait out timeouts and backoff; the program test runs the CLI and ts-node.
     "test/supabase-management.test.ts",
     "test/supabase-management-program.test.ts",
+    "test/supabase-management-replies.test.ts",
 ];
 
 export default defineConfig({

@@ -5,12 +5,17 @@ import type { OwnedAuthSettings } from "../lib/supabase/providers";
 import {
     ApiKey,
     AuthSettings,
+    ComputeSize,
     LegacyApiKeys,
     NetworkRestrictions,
+    PitrAddon,
     PoolerSettings,
+    ReadReplicas,
+    type ReplicaConnection,
     SslEnforcement,
     SupabaseProjectResource,
 } from "../lib/supabase/resources";
+import type { PitrSetting } from "../lib/supabase/addons";
 import { secretKeyName, type KeySlot, type SplitCidrs } from "../lib/supabase/rules";
 
 export interface SupabaseProjectArgs {
@@ -22,6 +27,8 @@ export interface SupabaseProjectArgs {
     ref?: string;
     /** Creation parameters; the database password comes from the credentials component. */
     create?: { organizationSlug: string; name: string; region: string; instanceSize?: string; dbPass: pulumi.Input<string> };
+    /** The compute size (supabaseInstanceSize), created or adopted; absent: left as it is, read for its connection limits. */
+    instanceSize?: string;
     /** Require TLS for database connections. */
     sslEnforced: boolean;
     /** Networks allowed to reach Postgres and the pooler; empty lists block everything. */
@@ -36,12 +43,19 @@ export interface SupabaseProjectArgs {
     slots: PasswordSlots;
     /** Keep the legacy anon/service_role keys (and the readable JWT secret) on. */
     legacyKeysEnabled: boolean;
+    /** Read replicas, one per region (supabaseReadReplicas); absent: left as they are. */
+    readReplicas?: string[];
+    /** The PITR add-on (supabasePitr); absent: left as it is. */
+    pitr?: PitrSetting;
+    /** This stack as `<project>/<stack>` (rules.ts keyOwner): the keys are marked as its own, and another stack's are refused. */
+    keyOwner: string;
 }
 
 /**
  * The hosted Supabase project through the Management API: adopted by ref (or created), protected
  * from `pulumi destroy`; SSL enforcement, network restrictions, pooler and owned auth settings as
- * resources with a real read; a publishable key, and two rotating secret-key slots per consumer.
+ * resources with a real read; the PITR add-on when the stack sets it; a publishable key, and two
+ * rotating secret-key slots per consumer, each marked as this stack's in its description.
  */
 export class SupabaseProject extends pulumi.ComponentResource {
     readonly ref: pulumi.Output<string>;
@@ -51,6 +65,10 @@ export class SupabaseProject extends pulumi.ComponentResource {
     /** The legacy JWT secret while the legacy keys are on, else "". */
     readonly jwtSecret: pulumi.Output<string>;
     readonly pooler: { host: pulumi.Output<string>; port: pulumi.Output<number>; user: pulumi.Output<string> };
+    /** The compute's direct and pooler connection limits, as the API lists them. */
+    readonly connectionLimits: { direct: pulumi.Output<number | null>; pooler: pulumi.Output<number | null> };
+    /** Each read replica's read-only connection, when the stack manages them. */
+    readonly readReplicas?: pulumi.Output<ReplicaConnection[]>;
     /** Names of the secret keys in use, per consumer (not secret). */
     readonly keyNames: Record<Consumer, string>;
 
@@ -69,15 +87,29 @@ export class SupabaseProject extends pulumi.ComponentResource {
         const on = { ...conn, ref: project.ref };
         const after = { ...child, dependsOn: [project] };
 
+        // Before the pooler and PITR: the pool size is checked against this compute, and PITR needs Small or larger.
+        const compute = new ComputeSize(
+            `${name}-compute`,
+            { ...on, size: args.instanceSize, poolSize: args.pooler.defaultPoolSize },
+            after,
+        );
+        const afterCompute = { ...child, dependsOn: [project, compute] };
+        this.connectionLimits = { direct: compute.connectionsDirect, pooler: compute.connectionsPooler };
+
         new SslEnforcement(`${name}-ssl`, { ...on, enforced: args.sslEnforced }, after);
         new NetworkRestrictions(`${name}-network`, { ...on, ipv4: args.allowedCidrs.ipv4, ipv6: args.allowedCidrs.ipv6 }, after);
         const pooler = new PoolerSettings(
             `${name}-pooler`,
             { ...on, poolMode: args.pooler.poolMode, defaultPoolSize: args.pooler.defaultPoolSize },
-            after,
+            afterCompute,
         );
         this.pooler = { host: pooler.host, port: pooler.port, user: pooler.user };
         if (Object.keys(args.auth).length > 0) new AuthSettings(`${name}-auth`, { ...on, settings: args.auth }, after);
+        if (args.pitr !== undefined) new PitrAddon(`${name}-pitr`, { ...on, variant: args.pitr }, afterCompute);
+        this.readReplicas =
+            args.readReplicas === undefined
+                ? undefined
+                : new ReadReplicas(`${name}-read-replicas`, { ...on, regions: args.readReplicas }, afterCompute).replicas;
 
         const legacy = new LegacyApiKeys(`${name}-legacy-keys`, { ...on, enabled: args.legacyKeysEnabled }, after);
         this.jwtSecret = pulumi.secret(legacy.jwtSecret.apply((s) => s ?? ""));
@@ -88,7 +120,8 @@ export class SupabaseProject extends pulumi.ComponentResource {
                 ...on,
                 type: "publishable",
                 name: "toolboxai_publishable",
-                description: "toolboxai clients (managed by Pulumi)",
+                description: "toolboxai clients",
+                owner: args.keyOwner,
                 deleteReason: "removed from the toolboxai stack",
             },
             after,
@@ -105,7 +138,8 @@ export class SupabaseProject extends pulumi.ComponentResource {
                         ...on,
                         type: "secret",
                         name: secretKeyName(consumer, s, args.slots),
-                        description: `toolboxai ${consumer} (rotation slot ${s}, managed by Pulumi)`,
+                        description: `toolboxai ${consumer} (rotation slot ${s})`,
+                        owner: args.keyOwner,
                         deleteReason: `scheduled rotation of the toolboxai ${consumer} key`,
                     },
                     after,

@@ -3,16 +3,20 @@
  *   doctor   checks database, pooler, connections, schema, Redis, Vault, backups and the hosted project
  *   restore  restores a backup (verified by SHA-256 first) and compares row counts with its manifest
  *   drill    restores the newest backup into a scratch database, verifies it, reports its age and the RTO
- *   import   copies an old database's data into the migrated schema, verified per table
- * Exit codes: 0 all well, 1 a check or step failed, 2 bad usage. docs/operations/ops-tool.md.
+ *   import   copies an old database's data into the migrated schema in one transaction, committed only if verified
+ * Exit codes: 0 all well, 1 a check or step failed, 2 bad usage, 130/143 import stopped by
+ * SIGINT/SIGTERM (its target rolled back). docs/operations/ops-tool.md.
  */
+import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
-import { EXIT, exitCodeOf, redactUrl, type CheckResult } from "../lib/ops/rules";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { EXIT, exitCodeOf, redactUrl, urlProblem, type CheckResult, type UrlKind } from "../lib/ops/rules";
 import { resolveContext, UsageError, type CommonFlags } from "./context";
-import { doctor, DOCTOR_GROUPS } from "./doctor";
-import { importData, ImportRefused } from "./import";
+import { DEFAULT_BACKUP_HASH_MAX_MB, doctor, DOCTOR_GROUPS } from "./doctor";
+import { ImportRefused } from "./import";
+import { runImport } from "./importCommand";
 import { checksTable, progress, table } from "./output";
+import { pitrReport, restorePointInTime } from "./pitr";
 import { drill, RefusedError, restore, type RestoreResult } from "./restore";
 
 const COMMON = {
@@ -43,6 +47,7 @@ const COMMANDS = {
         "long-query-seconds": { type: "string", default: "300" },
         "exposed-schemas": { type: "string", default: "public" },
         skip: { type: "string", default: "" },
+        "backup-hash-max-mb": { type: "string", default: String(DEFAULT_BACKUP_HASH_MAX_MB) },
     },
     restore: {
         key: { type: "string", default: "latest" },
@@ -50,6 +55,10 @@ const COMMANDS = {
         clean: { type: "boolean", default: false },
         jobs: { type: "string" },
         "work-dir": { type: "string" },
+        // The hosted project's point-in-time restore (ops/pitr.ts).
+        "point-in-time": { type: "string" },
+        confirm: { type: "string" },
+        "dry-run": { type: "boolean", default: false },
     },
     drill: {
         server: { type: "string" },
@@ -73,17 +82,18 @@ export const USAGE = `usage: ops <doctor|restore|drill|import> [options]   (docs
                      --database-url --pooler-url --s3-endpoint --bucket --prefix --region --aws-credentials-file
                      --redis-url --redis-ca --redis-password-file --vault-addr --schedule --migrations-dir
                      --project-ref --management-api-url --access-token-file   (or SUPABASE_ACCESS_TOKEN; never the token as a flag)
-  doctor   [--long-query-seconds 300] [--exposed-schemas public] [--skip redis,vault,...]
+  doctor   [--long-query-seconds 300] [--exposed-schemas public] [--skip redis,vault,...] [--backup-hash-max-mb 1024]
   restore  --target <database url> [--key latest|<key>] [--clean] [--jobs N] [--work-dir DIR]
+  restore  --point-in-time <ISO time with zone> --confirm <project ref> [--dry-run]   (the hosted project, in place)
   drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR]
   import   --from <old database url> [--schemas public] [--truncate] [--dry-run] [--jobs N]
   --json   machine-readable result on stdout
-exit codes: 0 all well, 1 a check or step failed, 2 bad usage`;
+exit codes: 0 all well, 1 a check or step failed, 2 bad usage, 130/143 import stopped by SIGINT/SIGTERM (target rolled back)`;
 
-function positiveInt(name: string, value: string | undefined, fallback: number, max = 256): number {
+function positiveInt(name: string, value: string | undefined, fallback: number, max = 256, min = 1): number {
     if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max)
-        throw new UsageError(`--${name} ${JSON.stringify(value)}: must be a whole number from 1 to ${max}`);
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
+        throw new UsageError(`--${name} ${JSON.stringify(value)}: must be a whole number from ${min} to ${max}`);
     return Number(value);
 }
 
@@ -92,9 +102,78 @@ function need(name: string, value: string | undefined, what: string): string {
     return value;
 }
 
-function postgresUrl(name: string, value: string): string {
-    if (!/^postgres(ql)?:\/\//.test(value)) throw new UsageError(`--${name} ${redactUrl(value)}: must be a postgresql:// URL`);
-    return value;
+/** Every flag that takes a URL, and what it must point at. */
+const URL_FLAGS: Record<string, UrlKind> = {
+    "database-url": "postgres",
+    "pooler-url": "postgres",
+    from: "postgres",
+    target: "postgres",
+    server: "postgres",
+    "redis-url": "redis",
+    "s3-endpoint": "http",
+    "vault-addr": "http",
+    "management-api-url": "http",
+};
+
+/** Every URL flag given is checked before anything connects; the value is shown only redacted. */
+function checkUrlFlags(values: Record<string, string | boolean | undefined>): void {
+    for (const [flag, kind] of Object.entries(URL_FLAGS)) {
+        const value = values[flag];
+        if (typeof value !== "string") continue;
+        const problem = urlProblem(value, kind);
+        if (problem) throw new UsageError(`--${flag} ${JSON.stringify(redactUrl(value))}: ${problem}`);
+    }
+}
+
+/** Flags naming a file or directory that must exist before anything starts. */
+const PATH_FLAGS: Record<string, "file" | "directory"> = {
+    "aws-credentials-file": "file",
+    "migrations-dir": "directory",
+    "work-dir": "directory",
+};
+
+function checkPathFlags(values: Record<string, string | boolean | undefined>): void {
+    for (const [flag, kind] of Object.entries(PATH_FLAGS)) {
+        const path = values[flag];
+        if (typeof path !== "string") continue;
+        let isKind: boolean;
+        try {
+            isKind = kind === "file" ? statSync(path).isFile() : statSync(path).isDirectory();
+        } catch (err) {
+            throw new UsageError(
+                `--${flag} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? "error"}); must be an existing ${kind}`,
+            );
+        }
+        if (!isKind) throw new UsageError(`--${flag} ${path}: must be an existing ${kind}`);
+    }
+}
+
+/**
+ * parseArgs' own messages repeat a stray argument verbatim (it may be a URL with a password):
+ * these name the flag or the argument's position only.
+ */
+function commandLineProblem(err: unknown, args: string[], options: NonNullable<ParseArgsConfig["options"]>): string {
+    const code = (err as { code?: string }).code;
+    const { tokens } = parseArgs({ args, options, strict: false, tokens: true, allowPositionals: true });
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+        const unknown = tokens.find((t) => t.kind === "option" && !(t.name in options));
+        return `unknown option ${unknown?.kind === "option" ? unknown.rawName : ""}`.trim();
+    }
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+        const stray = tokens.find((t) => t.kind === "positional");
+        const where = stray ? `word ${stray.index + 2} after "ops"; ` : "";
+        return `unexpected argument (${where}not shown: it may hold a password): every value follows its flag, as in --from <url>`;
+    }
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+        for (const t of tokens) {
+            if (t.kind !== "option" || !(t.name in options)) continue;
+            if (options[t.name].type === "boolean" && t.value !== undefined) return `${t.rawName} takes no value`;
+            if (options[t.name].type === "string" && t.value === undefined) return `${t.rawName} needs a value`;
+            if (options[t.name].type === "string" && !t.inlineValue && t.value?.startsWith("-"))
+                return `${t.rawName}: its value starts with "-"; write it as ${t.rawName}=<value>`;
+        }
+    }
+    return `cannot read the command line (${code ?? "error"})`;
 }
 
 export interface Outcome {
@@ -129,16 +208,21 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return { code: command ? EXIT.ok : EXIT.usage, stdout: command ? `${USAGE}\n` : "", stderr: command ? "" : `${USAGE}\n` };
     if (!(command in COMMANDS)) return err(EXIT.usage, `unknown command ${JSON.stringify(command)}\n${USAGE}`, false);
     let values: Record<string, string | boolean | undefined>;
+    const options = { ...COMMON, ...COMMANDS[command] };
     try {
-        values = parseArgs({ args: argv.slice(1), options: { ...COMMON, ...COMMANDS[command] }, strict: true, allowPositionals: false })
-            .values as Record<string, string | boolean | undefined>;
+        values = parseArgs({ args: argv.slice(1), options, strict: true, allowPositionals: false }).values as Record<
+            string,
+            string | boolean | undefined
+        >;
     } catch (e) {
-        return err(EXIT.usage, `${(e as Error).message}\n${USAGE}`, argv.includes("--json"));
+        return err(EXIT.usage, `${commandLineProblem(e, argv.slice(1), options)}\n${USAGE}`, argv.includes("--json"));
     }
     const json = Boolean(values.json);
     if (values.help) return { code: EXIT.ok, stdout: `${USAGE}\n`, stderr: "" };
     const progressOut = json ? undefined : progress();
     try {
+        checkUrlFlags(values);
+        checkPathFlags(values);
         const ctx = await resolveContext(values as CommonFlags, env);
         if (command === "doctor") {
             const longQuerySeconds = positiveInt("long-query-seconds", values["long-query-seconds"] as string, 300, 86_400);
@@ -152,7 +236,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                 .filter(Boolean);
             const unknown = skip.filter((g) => !(DOCTOR_GROUPS as readonly string[]).includes(g));
             if (unknown.length) throw new UsageError(`--skip ${unknown.join(",")}: must be groups of ${DOCTOR_GROUPS.join(", ")}`);
-            const results: CheckResult[] = await doctor(ctx, { longQuerySeconds, exposedSchemas, skip });
+            const backupHashMaxMb = positiveInt(
+                "backup-hash-max-mb",
+                values["backup-hash-max-mb"] as string,
+                DEFAULT_BACKUP_HASH_MAX_MB,
+                1 << 20,
+                0,
+            );
+            const results: CheckResult[] = await doctor(ctx, { longQuerySeconds, exposedSchemas, skip, backupHashMaxMb });
             if (results.every((r) => r.status === "skip"))
                 throw new UsageError(
                     "nothing to check: pass --stack (or --outputs) with VAULT_ADDR/VAULT_TOKEN, or the endpoints (--database-url, --bucket, --redis-url, --project-ref, ...)",
@@ -160,13 +251,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             const code = exitCodeOf(results);
             return { code, stdout: json ? `${JSON.stringify({ ok: code === 0, checks: results })}\n` : checksTable(results), stderr: "" };
         }
+        if (command === "restore" && values["point-in-time"] === undefined && (values.confirm !== undefined || values["dry-run"]))
+            throw new UsageError("--confirm and --dry-run belong to --point-in-time (the hosted project's restore)");
+        if (command === "restore" && values["point-in-time"] !== undefined) {
+            if (values.target !== undefined) throw new UsageError("--point-in-time restores the hosted project in place: drop --target");
+            const r = await restorePointInTime(ctx.hosted, {
+                time: String(values["point-in-time"]),
+                confirm: values.confirm as string | undefined,
+                dryRun: Boolean(values["dry-run"]),
+            });
+            return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : pitrReport(r), stderr: "" };
+        }
         if (command === "restore" || command === "drill") {
             if (!ctx.s3)
                 throw new UsageError("no bucket: pass --bucket (with --s3-endpoint for an S3-compatible store) or --stack/--outputs");
             const jobs = positiveInt("jobs", values.jobs as string | undefined, Math.max(2, availableParallelism()));
             const common = { s3: ctx.s3, jobs, workDir: values["work-dir"] as string | undefined, progress: progressOut };
             if (command === "restore") {
-                const target = postgresUrl("target", need("target", values.target as string, "the database URL to restore into"));
+                const target = need("target", values.target as string, "the database URL to restore into");
                 const r = await restore({ ...common, key: String(values.key), target, clean: Boolean(values.clean) });
                 const summary = `restored ${r.key} (${r.bytes} bytes, SHA-256 ${r.sha256} matches the manifest) into ${redactUrl(target)} with ${r.jobs} jobs: download ${(r.downloadMs / 1000).toFixed(1)} s, pg_restore ${(r.restoreMs / 1000).toFixed(1)} s`;
                 return {
@@ -175,10 +277,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                     stderr: "",
                 };
             }
-            const server = postgresUrl(
-                "server",
-                need("server", values.server as string, "a database URL on the server to create the scratch database on"),
-            );
+            const server = need("server", values.server as string, "a database URL on the server to create the scratch database on");
             const r = await drill({ ...common, server, keep: Boolean(values.keep) });
             const summary = `drill: ${r.key}, ${r.backupAgeHours} h old, restored into ${r.scratchDatabase}${r.kept ? " (kept)" : " (dropped)"} in ${r.rtoSeconds} s (download, verify, restore and count: the RTO this backup allows)`;
             return {
@@ -188,41 +287,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             };
         }
         // import
-        const from = postgresUrl("from", need("from", values.from as string, "the old database's URL"));
-        const target = postgresUrl("database-url", need("database-url", ctx.databaseUrl, "the target database (or --stack with Vault)"));
+        const from = need("from", values.from as string, "the old database's URL");
+        const target = need("database-url", ctx.databaseUrl, "the target database (or --stack with Vault)");
         const schemas = String(values.schemas)
             .split(",")
             .map((s) => s.trim())
             .filter(Boolean);
         const jobs = positiveInt("jobs", values.jobs as string | undefined, Math.max(2, availableParallelism()));
-        const r = await importData({
-            from,
-            target,
-            schemas,
-            truncate: Boolean(values.truncate),
-            dryRun: Boolean(values["dry-run"]),
-            jobs,
-            progress: progressOut,
-        });
-        const lines = [
-            r.dryRun ? "dry run: nothing written" : `copied in ${((r.copyMs ?? 0) / 1000).toFixed(1)} s`,
-            `load order (foreign-key levels): ${r.plan.map((l, i) => `${i + 1}: ${l.join(", ")}`).join("; ")}`,
-            r.differences.length
-                ? `schema differences (source vs migrated schema):\n  ${r.differences.join("\n  ")}`
-                : "schema: the source's tables and columns equal the migrated schema's",
-            ...(r.blocking.length ? [`these stop the import: ${r.blocking.length}`] : []),
-            ...(r.nonEmpty.length ? [`target tables with rows: ${r.nonEmpty.join(", ")}${r.dryRun ? "" : " (truncated)"}`] : []),
-            ...(r.tables.length
-                ? [
-                      table(
-                          ["table", "source", "target", "checksum"],
-                          r.tables.map((t) => [t.table, String(t.source), String(t.target), t.checksumsEqual ? "equal" : "DIFFERS"]),
-                      ),
-                  ]
-                : []),
-            ...(r.problems.length ? [`problems:\n  ${r.problems.join("\n  ")}`] : []),
-        ];
-        return { code: r.ok ? EXIT.ok : EXIT.failed, stdout: json ? `${JSON.stringify(r)}\n` : `${lines.join("\n")}\n`, stderr: "" };
+        return await runImport(
+            { from, target, schemas, truncate: Boolean(values.truncate), dryRun: Boolean(values["dry-run"]), jobs, progress: progressOut },
+            json,
+        );
     } catch (e) {
         if (e instanceof UsageError) return err(EXIT.usage, e.message, json);
         const kind = e instanceof RefusedError || e instanceof ImportRefused ? "refused" : "failed";

@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { DEFAULT_BACKUP_SCHEDULE } from "../lib/backup";
 import { managementUrl, projectRef } from "../lib/config/parsers";
 import { redisUsername } from "../lib/credentials";
+import { redactUrl, urlProblem } from "../lib/ops/rules";
 import { postgresUrl } from "../lib/postgres";
 import { DEFAULT_MANAGEMENT_API_URL } from "../lib/supabase/client";
 import type { SplitCidrs } from "../lib/supabase/rules";
@@ -94,6 +95,15 @@ export interface Context {
     sources: Record<string, "flag" | "stack" | "vault">;
 }
 
+/** A file a flag names; a missing or unreadable one is a usage error naming the flag (never the content). */
+function readFlagFile(flag: string, path: string): string {
+    try {
+        return readFileSync(path, "utf8");
+    } catch (err) {
+        throw new UsageError(`--${flag} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+}
+
 export const DEFAULT_MIGRATIONS_DIR = join(__dirname, "..", "supabase", "migrations");
 
 export async function loadOutputs(flags: CommonFlags): Promise<StackOutputs | undefined> {
@@ -135,6 +145,11 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
     };
 
     const vaultAddr = flags["vault-addr"] ?? env.VAULT_ADDR ?? outputs?.vault?.address;
+    // The flag was checked with the others (ops/cli.ts); the environment's value is checked here, by its name.
+    if (!flags["vault-addr"] && env.VAULT_ADDR !== undefined && outputs?.vault) {
+        const problem = urlProblem(env.VAULT_ADDR, "http");
+        if (problem) throw new UsageError(`VAULT_ADDR ${JSON.stringify(redactUrl(env.VAULT_ADDR))}: ${problem}`);
+    }
     if (outputs?.vault && vaultAddr && env.VAULT_TOKEN) {
         ctx.vault = {
             client: new VaultClient(vaultAddr, env.VAULT_TOKEN),
@@ -188,12 +203,12 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
         flags["redis-url"] ??
         (outputs?.docker?.redisEndpoint ? `rediss://${outputs.docker.redisEndpoint.replace(/^rediss?:\/\//, "")}` : undefined);
     if (redisUrl) {
-        const caPem = flags["redis-ca"] ? readFileSync(flags["redis-ca"], "utf8") : outputs?.docker?.redisCaCertPem;
+        const caPem = flags["redis-ca"] ? readFlagFile("redis-ca", flags["redis-ca"]) : outputs?.docker?.redisCaCertPem;
         let password: string | undefined;
         // The health-check user, which may only PING, unless the URL names another.
         const url = new URL(redisUrl);
         if (!url.username) url.username = redisUsername("healthcheck");
-        if (flags["redis-password-file"]) password = readFileSync(flags["redis-password-file"], "utf8").trim();
+        if (flags["redis-password-file"]) password = readFlagFile("redis-password-file", flags["redis-password-file"]).trim();
         else if (ctx.vault) password = (await kv("redis"))?.[decodeURIComponent(url.username)];
         ctx.redis = { url: url.toString(), caPem, password };
         sources.redis = flags["redis-url"] ? "flag" : "stack";
@@ -217,7 +232,7 @@ function resolveHosted(ctx: Context, flags: CommonFlags, outputs: StackOutputs |
     const apiUrl = flags["management-api-url"] ?? project?.managementApiUrl ?? DEFAULT_MANAGEMENT_API_URL;
     if (flags["management-api-url"] !== undefined) {
         const r = managementUrl(flags["management-api-url"]);
-        if (!r.ok) throw new UsageError(`--management-api-url ${JSON.stringify(flags["management-api-url"])}: ${r.allowed}`);
+        if (!r.ok) throw new UsageError(`--management-api-url ${JSON.stringify(redactUrl(flags["management-api-url"]))}: ${r.allowed}`);
     }
     let token: string | undefined;
     let tokenSource = "SUPABASE_ACCESS_TOKEN";

@@ -1,13 +1,13 @@
 /**
  * node-postgres connections as libpq would make them from the same URL (sslmode semantics
- * included), with a connect timeout; and the per-table row counts and checksums restore, drill and
- * import compare.
+ * included), with a connect timeout; and the per-table row counts restore and drill compare (import
+ * hashes its COPY streams instead: ops/import.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
-import { quoteTable } from "../lib/ops/rules";
+import { quoteTable, redactUrl } from "../lib/ops/rules";
 
 /** libpq's sslmode meanings (require: encrypt, verify-ca/verify-full: check the certificate). */
 export function libpqCompatible(url: string): string {
@@ -16,16 +16,45 @@ export function libpqCompatible(url: string): string {
     return u.toString();
 }
 
-export async function connect(url: string, applicationName = "toolboxai-ops"): Promise<Client> {
+/** How long a connection may take, TCP to ready: a server that accepts and never answers is given up on after this. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** A failed connection: names the (redacted) URL; `code` is the server's SQLSTATE or the socket's error code. */
+export class ConnectError extends Error {
+    readonly code?: string;
+    /** The driver's own words (no URL, no password). */
+    readonly reason: string;
+    constructor(url: string, cause: unknown) {
+        const e = cause as { code?: string; message?: string };
+        const reason = /timeout expired|connection timeout/i.test(e.message ?? "")
+            ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s (timeout expired)`
+            : (e.message ?? String(cause));
+        super(`cannot connect to ${redactUrl(url)}: ${reason}`, { cause });
+        this.name = "ConnectError";
+        this.code = e.code;
+        this.reason = reason;
+    }
+}
+
+export async function connect(url: string, applicationName = "toolboxai-ops", options: { queryTimeoutMs?: number } = {}): Promise<Client> {
     const client = new Client({
         connectionString: libpqCompatible(url),
-        connectionTimeoutMillis: 10_000,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        // A peer that vanishes mid-restore is noticed by TCP instead of waited on forever.
+        keepAlive: true,
         application_name: applicationName,
         statement_timeout: 0,
+        ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
     });
     // An error after connecting (server restart) must not crash the tool: the next query reports it.
     client.on("error", () => undefined);
-    await client.connect();
+    try {
+        await client.connect();
+    } catch (err) {
+        // Whatever the connect left behind (socket, timer) must not keep the process alive.
+        await client.end().catch(() => undefined);
+        throw new ConnectError(url, err);
+    }
     return client;
 }
 
@@ -66,20 +95,6 @@ export async function rowCounts(db: Client, tables: readonly string[]): Promise<
     const out: Record<string, number> = {};
     for (const t of tables) out[t] = await rowCount(db, t);
     return out;
-}
-
-/**
- * An order-independent checksum of a table's rows over the given columns: the sum of each row's
- * md5 (as two 64-bit halves, so no precision is lost) and the count. Equal data gives an equal
- * checksum whatever the physical order or the database it lives in.
- */
-export async function tableChecksum(db: Client, table: string, columns: readonly string[]): Promise<string> {
-    const row = columns.length ? `row(${columns.map((c) => `t."${c.replace(/"/g, '""')}"`).join(", ")})::text` : "''";
-    const res = await db.query<{ c: string }>(
-        `select count(*) || ':' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0) || ':' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0) as c
-         from (select md5(${row}) as h from only ${quoteTable(table)} t) s`,
-    );
-    return res.rows[0].c;
 }
 
 /** Columns of each table in the schemas: "schema.table" -> column -> type (format_type). */

@@ -3,10 +3,10 @@
  * or skip (not configured), one line of evidence, and for a failure the fix. It only reads: it
  * never ends a query, changes a setting or writes to the bucket.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import type { Readable } from "node:stream";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { Client } from "pg";
 import { CONSUMER_READS, CONSUMERS } from "../lib/credentials";
 import { isLoopbackHost } from "../lib/endpoints";
@@ -14,6 +14,8 @@ import {
     backupAgeVerdict,
     encryptionVerdict,
     connectionsVerdict,
+    enableRlsStatement,
+    foreignKeyIndexStatement,
     migrationDiff,
     migrationVersion,
     redactUrl,
@@ -21,12 +23,14 @@ import {
     sizeDropVerdict,
     SIZE_DROP_RATIO,
     terminateCommand,
+    terminateStatement,
     type CheckResult,
     type Status,
 } from "../lib/ops/rules";
-import { headBackup, listBackups, opsS3Client } from "./backups";
+import type { Manifest } from "../backup-job/manifest";
+import { getObjectBounded, headBackup, LIST_FIX, listBackups, ManifestError, opsS3Client, readManifest } from "./backups";
 import type { Context } from "./context";
-import { connect } from "./db";
+import { connect, ConnectError } from "./db";
 import { hostedChecks } from "./hosted";
 import { VaultError } from "./vault";
 
@@ -37,6 +41,8 @@ export interface DoctorOptions {
     exposedSchemas: string[];
     /** Groups not to check (reported as skipped): e.g. redis where its port is not reachable from here. */
     skip?: string[];
+    /** The newest backup is downloaded and hashed against its manifest up to this size (MiB); 0: never. */
+    backupHashMaxMb?: number;
     now?: Date;
 }
 
@@ -55,7 +61,8 @@ const skip = (name: string, evidence: string): Check => ({ name, status: "skip",
 /** The operator's fix for a failed connection, from the error's code or message. */
 export function connectionFix(err: unknown, what = "the database"): string {
     const e = err as { code?: string; message?: string };
-    const m = e.message ?? "";
+    // The driver's words only: the URL in a ConnectError's message (sslrootcert=...certificate.pem) must not sway this.
+    const m = err instanceof ConnectError ? err.reason : (e.message ?? "");
     if (e.code === "28P01")
         return `the password is wrong: the one in Vault (database) and the database's differ; run \`pulumi up\` (it applies the password), or pass the right --database-url`;
     if (e.code === "28000")
@@ -80,6 +87,9 @@ export function redactQuery(query: string, length = 60): string {
         .slice(0, length);
 }
 
+/** doctor only reads catalogs: a query that takes longer means a server that stopped answering. */
+const QUERY_TIMEOUT_MS = 30_000;
+
 async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResult[]> {
     const out: CheckResult[] = [];
     const add = (group: string, checks: Check[]) => out.push(...checks.map((c) => ({ group, ...c })));
@@ -89,9 +99,9 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
     }
     let db: Client;
     try {
-        db = await connect(ctx.databaseUrl, "toolboxai-ops-doctor");
+        db = await connect(ctx.databaseUrl, "toolboxai-ops-doctor", { queryTimeoutMs: QUERY_TIMEOUT_MS });
     } catch (err) {
-        add("database", [fail("connects", `${redactUrl(ctx.databaseUrl)}: ${(err as Error).message}`, connectionFix(err))]);
+        add("database", [fail("connects", (err as Error).message, connectionFix(err))]);
         return out;
     }
     try {
@@ -170,11 +180,14 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
         else {
             const list = long.map((q) => `pid ${q.pid} ${q.seconds} s ${q.state}: ${redactQuery(q.query)}`).join("; ");
             add("connections", [
-                fail(
-                    "long-running queries",
-                    `${long.length} over ${o.longQuerySeconds} s: ${list}`,
-                    `if a query must go, end it yourself (the tool never does): ${long.map((q) => terminateCommand(q.pid)).join(" ; ")}`,
-                ),
+                {
+                    ...fail(
+                        "long-running queries",
+                        `${long.length} over ${o.longQuerySeconds} s: ${list}`,
+                        `if a query must go, end it yourself (the tool never does): ${long.map((q) => terminateCommand(q.pid)).join(" ; ")}`,
+                    ),
+                    sql: long.map((q) => terminateStatement(q.pid)),
+                },
             ]);
         }
 
@@ -218,23 +231,28 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
                 ]);
             }
         }
+        // Schema and name apart: either may hold a dot, a space or a quote.
         const tables = (
-            await db.query<{ t: string; rls: boolean; policies: string }>(
-                `select n.nspname || '.' || c.relname as t, c.relrowsecurity as rls, (select count(*) from pg_policy p where p.polrelid = c.oid)::text as policies
-                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p') and n.nspname = any($1) order by 1`,
+            await db.query<{ schema: string; name: string; rls: boolean; policies: string }>(
+                `select n.nspname as schema, c.relname as name, c.relrowsecurity as rls, (select count(*) from pg_policy p where p.polrelid = c.oid)::text as policies
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p') and n.nspname = any($1) order by 1, 2`,
                 [o.exposedSchemas],
             )
         ).rows;
-        const noRls = tables.filter((t) => !t.rls).map((t) => t.t);
-        const noPolicy = tables.filter((t) => t.rls && t.policies === "0").map((t) => t.t);
+        const noRls = tables.filter((t) => !t.rls);
+        const noPolicy = tables.filter((t) => t.rls && t.policies === "0").map((t) => `${t.schema}.${t.name}`);
+        const enableRls = noRls.map((t) => enableRlsStatement(t.schema, t.name));
         add("schema", [
             noRls.length === 0
                 ? ok("RLS enabled", `on all ${tables.length} tables of ${o.exposedSchemas.join(", ")}`)
-                : fail(
-                      "RLS enabled",
-                      `off on ${noRls.join(", ")}`,
-                      `add a migration with ${noRls.map((t) => `alter table ${t} enable row level security;`).join(" ")} (anyone with the anon key can read these tables now)`,
-                  ),
+                : {
+                      ...fail(
+                          "RLS enabled",
+                          `off on ${noRls.map((t) => `${t.schema}.${t.name}`).join(", ")}`,
+                          `add a migration with ${enableRls.join(" ")} (anyone with the anon key can read these tables now)`,
+                      ),
+                      sql: enableRls,
+                  },
             noPolicy.length === 0
                 ? ok("policies", `every table with RLS has at least one policy`)
                 : fail(
@@ -244,27 +262,32 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
                   ),
         ]);
         const unindexed = (
-            await db.query<{ c: string; t: string; cols: string }>(
-                `select con.conname as c, con.conrelid::regclass::text as t, string_agg(a.attname, ', ' order by k.i) as cols
+            await db.query<{ c: string; schema: string; name: string; cols: string[] }>(
+                `select con.conname as c, n.nspname as schema, t.relname as name, array_agg(a.attname::text order by k.i) as cols
                  from pg_constraint con
                  cross join lateral unnest(con.conkey) with ordinality k(attnum, i)
                  join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum
-                 join pg_namespace n on n.oid = con.connamespace
+                 join pg_class t on t.oid = con.conrelid
+                 join pg_namespace n on n.oid = t.relnamespace
                  where con.contype = 'f' and n.nspname = any($1)
                    and not exists (select 1 from pg_index ix where ix.indrelid = con.conrelid
                                    and (ix.indkey::int2[])[0:array_length(con.conkey, 1) - 1] @> con.conkey and (ix.indkey::int2[])[0:array_length(con.conkey, 1) - 1] <@ con.conkey)
-                 group by con.conname, con.conrelid order by 2, 1`,
+                 group by con.conname, n.nspname, t.relname order by 2, 3, 1`,
                 [o.exposedSchemas],
             )
         ).rows;
+        const createIndexes = unindexed.map((u) => foreignKeyIndexStatement(u.schema, u.name, u.cols));
         add("schema", [
             unindexed.length === 0
                 ? ok("foreign key indexes", "every foreign key has an index leading with its columns")
-                : fail(
-                      "foreign key indexes",
-                      unindexed.map((u) => `${u.t}(${u.cols}) [${u.c}]`).join(", "),
-                      `add a migration with ${unindexed.map((u) => `create index on ${u.t} (${u.cols});`).join(" ")}`,
-                  ),
+                : {
+                      ...fail(
+                          "foreign key indexes",
+                          unindexed.map((u) => `${u.schema}.${u.name}(${u.cols.join(", ")}) [${u.c}]`).join(", "),
+                          `add a migration with ${createIndexes.join(" ")}`,
+                      ),
+                      sql: createIndexes,
+                  },
         ]);
     } finally {
         await db.end().catch(() => undefined);
@@ -276,9 +299,9 @@ async function poolerChecks(ctx: Context): Promise<Check[]> {
     if (!ctx.poolerUrl) return [skip("connects", "no pooler URL: pass --pooler-url, or a stack with poolerEnabled")];
     let db: Client;
     try {
-        db = await connect(ctx.poolerUrl, "toolboxai-ops-doctor");
+        db = await connect(ctx.poolerUrl, "toolboxai-ops-doctor", { queryTimeoutMs: QUERY_TIMEOUT_MS });
     } catch (err) {
-        return [fail("connects", `${redactUrl(ctx.poolerUrl)}: ${(err as Error).message}`, connectionFix(err, "the pooler"))];
+        return [fail("connects", (err as Error).message, connectionFix(err, "the pooler"))];
     }
     try {
         // What a transaction-mode client does: a transaction, then statements outside one; no session state relied on.
@@ -323,6 +346,8 @@ async function redisChecks(ctx: Context): Promise<Check[]> {
         tls: { ...(ctx.redis.caPem ? { ca: ctx.redis.caPem } : {}), servername: url.hostname },
         lazyConnect: true,
         connectTimeout: 10_000,
+        // A server that completes TLS and then never answers: the PING gives up instead of waiting.
+        commandTimeout: 10_000,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
         enableOfflineQueue: false,
@@ -349,7 +374,9 @@ async function redisChecks(ctx: Context): Promise<Check[]> {
                 : "Redis cannot be reached over TLS: check host, port (6380) and that it runs";
         return [fail("TLS PING", `${user}@${url.host}: ${m}`, fix)];
     } finally {
-        client.disconnect();
+        // After a failed connect the stream is gone already: disconnect() would then arm a 2 s timer
+        // (ioredis' disconnectTimeout) that nothing clears, holding the process that long.
+        if (client.status !== "end") client.disconnect();
     }
 }
 
@@ -401,8 +428,25 @@ async function vaultChecks(ctx: Context): Promise<Check[]> {
     return out;
 }
 
-/** Streams the object through `zstd -dc | pg_restore --list`: the dump's table of contents must read. */
-async function readableByPgRestore(body: Readable): Promise<{ ok: boolean; entries: number; error: string }> {
+/** doctor hashes the newest backup up to this size by default (it downloads the whole object to do so). */
+export const DEFAULT_BACKUP_HASH_MAX_MB = 1024;
+
+interface ObjectInspection {
+    /** `zstd -dc | pg_restore --list` read the dump's table of contents. */
+    toc: { ok: boolean; entries: number; error: string };
+    /** The SHA-256 of the whole object, when asked for and read to its end. */
+    sha256?: string;
+    bytes: number;
+    /** Why the whole object could not be read (a stalled or broken download). */
+    readError?: string;
+}
+
+/**
+ * One pass over the object: every byte is hashed, and the bytes go through `zstd -dc | pg_restore
+ * --list` until pg_restore has read the table of contents. Without `whole`, the download stops there.
+ * The children and the body are ended on every path.
+ */
+async function inspectObject(body: Readable, whole: boolean): Promise<ObjectInspection> {
     const zstd = spawn("zstd", ["-dc", "-q"], { stdio: ["pipe", "pipe", "pipe"] });
     // zstd's output goes straight to pg_restore (no Node stream between them to stall).
     const list = spawn("pg_restore", ["--list"], { stdio: [zstd.stdout, "pipe", "pipe"] });
@@ -414,14 +458,62 @@ async function readableByPgRestore(body: Readable): Promise<{ ok: boolean; entri
         c.on("error", (err) => (stderr += `${err.message} (install zstd and the PostgreSQL client)`));
     }
     list.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    body.pipe(zstd.stdin).on("error", () => undefined);
-    body.on("error", () => undefined);
-    const lc = await new Promise<number | null>((r) => list.once("close", r));
-    // The table of contents is at the start: once it is read, the rest of the object is not needed.
-    body.destroy();
-    zstd.kill("SIGTERM");
-    const entries = stdout.split("\n").filter((l) => /^\d+;/.test(l)).length;
-    return { ok: lc === 0 && entries > 0, entries, error: stderr.trim().split("\n").slice(-2).join(" | ") || `pg_restore exit ${lc}` };
+    const ended = (c: ChildProcess) =>
+        new Promise<number | null>((resolve) => {
+            c.once("close", resolve);
+            // A tool that could not start emits error, and close may never follow.
+            c.once("error", () => resolve(null));
+        });
+    let tocRead = false;
+    const listEnded = ended(list).then((code) => {
+        tocRead = true;
+        // The table of contents is at the start: zstd is not needed after it.
+        zstd.stdin.destroy();
+        zstd.kill("SIGTERM");
+        if (!whole) body.destroy();
+        return code;
+    });
+    /** zstd may take more (or is gone); the listeners go with the wait, however many waits a large object needs. */
+    const writable = () =>
+        new Promise<void>((resolve) => {
+            const done = () => {
+                zstd.stdin.off("drain", done).off("close", done);
+                resolve();
+            };
+            zstd.stdin.once("drain", done).once("close", done);
+        });
+    const hash = createHash("sha256");
+    let bytes = 0;
+    let readError: string | undefined;
+    try {
+        try {
+            for await (const chunk of body as AsyncIterable<Buffer>) {
+                hash.update(chunk);
+                bytes += chunk.length;
+                if (!tocRead && !zstd.stdin.write(chunk)) await Promise.race([writable(), listEnded]);
+            }
+        } catch (err) {
+            // Ending the download on purpose after the table of contents is no error.
+            if (whole || !tocRead) readError = (err as Error).message;
+        }
+        if (!tocRead) zstd.stdin.end();
+        const code = await listEnded;
+        const entries = stdout.split("\n").filter((l) => /^\d+;/.test(l)).length;
+        return {
+            toc: {
+                ok: code === 0 && entries > 0,
+                entries,
+                error: stderr.trim().split("\n").slice(-2).join(" | ") || `pg_restore exit ${code}`,
+            },
+            sha256: whole && !readError ? hash.digest("hex") : undefined,
+            bytes,
+            readError,
+        };
+    } finally {
+        body.destroy();
+        zstd.kill("SIGTERM");
+        list.kill("SIGTERM");
+    }
 }
 
 async function backupChecks(ctx: Context, o: DoctorOptions): Promise<Check[]> {
@@ -437,7 +529,7 @@ async function backupChecks(ctx: Context, o: DoctorOptions): Promise<Check[]> {
                 fail(
                     "newest backup",
                     `cannot list s3://${s.bucket}/${s.prefix}/: ${(err as Error).name}: ${(err as Error).message}`,
-                    "check --bucket, --region, --s3-endpoint and that your identity may s3:ListBucket on the prefix",
+                    LIST_FIX,
                 ),
             ];
         }
@@ -482,22 +574,72 @@ async function backupChecks(ctx: Context, o: DoctorOptions): Promise<Check[]> {
                   ),
         );
 
-        const object = await client.send(new GetObjectCommand({ Bucket: s.bucket, Key: newest.key }));
-        const read = await readableByPgRestore(object.Body as Readable);
+        // The manifest's SHA-256 is of the stored (compressed) object, as the backup job streamed it.
+        let manifest: Manifest | undefined;
+        let hashCheck: Check | undefined;
+        try {
+            manifest = await readManifest(client, s, newest.key);
+        } catch (err) {
+            hashCheck =
+                err instanceof ManifestError && err.missing
+                    ? warn(
+                          "SHA-256",
+                          `no manifest beside ${newest.key}: its SHA-256 cannot be checked (a backup from before manifests, or writing it failed)`,
+                          "take a new backup (docker exec <backup container> node /app/backup-job.js run) and check the job's log for stage storage; ops restore needs the manifest",
+                      )
+                    : fail("SHA-256", (err as Error).message, "the manifest is unreadable: take a new backup and check the job's log");
+        }
+        const maxBytes = (o.backupHashMaxMb ?? DEFAULT_BACKUP_HASH_MAX_MB) * 1048576;
+        if (manifest && manifest.bytes !== newest.bytes)
+            hashCheck = fail(
+                "SHA-256",
+                `${newest.key} is ${newest.bytes} bytes, its manifest says ${manifest.bytes}: the object is not the one the backup job wrote`,
+                CORRUPT_FIX,
+            );
+        else if (manifest && newest.bytes > maxBytes)
+            hashCheck = skip(
+                "SHA-256",
+                `not checked: ${(newest.bytes / 1048576).toFixed(0)} MiB is above --backup-hash-max-mb ${o.backupHashMaxMb ?? DEFAULT_BACKUP_HASH_MAX_MB}; run ops drill (it checks the hash), or raise the limit`,
+            );
+        const whole = Boolean(manifest) && !hashCheck;
+
+        const object = await getObjectBounded(client, s, newest.key);
+        const read = await inspectObject(object.Body as Readable, whole);
         out.push(
-            read.ok
-                ? ok("pg_restore --list", `${read.entries} entries in its table of contents`)
+            read.toc.ok
+                ? ok("pg_restore --list", `${read.toc.entries} entries in its table of contents`)
                 : fail(
                       "pg_restore --list",
-                      read.error,
+                      read.toc.error,
                       "the object does not read as a pg_dump archive: run `ops drill`; take a new backup (docker exec <backup container> node /app/backup-job.js run)",
                   ),
         );
+        if (whole && manifest) {
+            if (read.sha256 === undefined)
+                hashCheck = fail(
+                    "SHA-256",
+                    `${newest.key}: the download broke off after ${read.bytes} of ${newest.bytes} bytes (${read.readError ?? "unknown"})`,
+                    "run doctor again; if it persists, check the network to the bucket",
+                );
+            else
+                hashCheck =
+                    read.sha256 === manifest.sha256
+                        ? ok("SHA-256", `${read.bytes} bytes hashed: ${read.sha256}, equal to the manifest's`)
+                        : fail(
+                              "SHA-256",
+                              `${newest.key}: SHA-256 ${read.sha256} differs from the manifest's ${manifest.sha256} (same size: the bytes changed)`,
+                              CORRUPT_FIX,
+                          );
+        }
+        out.push(hashCheck!);
         return out;
     } finally {
         client.destroy();
     }
 }
+
+const CORRUPT_FIX =
+    "the newest backup is corrupt: do not rely on it; take a new backup now (docker exec <backup container> node /app/backup-job.js run), then find out what changed the object (bucket versioning keeps the written version)";
 
 /** Further groups (an extension registers its own); the hosted project's group is built in (ops/hosted.ts). */
 export const extraCheckGroups: { group: string; run: CheckGroup }[] = [];

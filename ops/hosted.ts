@@ -4,7 +4,9 @@
  * anon/service_role keys' state. It only reads (GET); the token is never printed.
  */
 import { ACCESS_TOKEN_PATTERN, managementClient, ManagementApiError, unwrap, type ManagementClient } from "../lib/supabase/client";
+import { advisorChecks } from "../lib/ops/advisors";
 import { compareRestrictions, describeCidrs } from "../lib/ops/hosted";
+import { readReplicasOf, recoveryCheck } from "../lib/ops/pitr";
 import type { CheckResult } from "../lib/ops/rules";
 import type { Context } from "./context";
 
@@ -21,7 +23,7 @@ function tokenFix(source: string, status: number | undefined, operation: string)
         evidence: `the Management API refused the token from ${source} (${status}): it ${what}`,
         fix:
             "make a token at https://supabase.com/dashboard/account/tokens (scoped tokens need project_admin_read, database_ssl_config_read, " +
-            "database_network_restrictions_read, api_gateway_keys_read) and export it as SUPABASE_ACCESS_TOKEN, or put it in the file --access-token-file names",
+            "database_network_restrictions_read, api_gateway_keys_read, backups_read, database_pooling_config_read, advisors_read) and export it as SUPABASE_ACCESS_TOKEN, or put it in the file --access-token-file names",
     };
 }
 
@@ -167,5 +169,52 @@ export async function hostedChecks(ctx: Context, options: { timeoutMs?: number; 
               }
             : { name: "legacy keys", status: "pass", evidence: `disabled on project ${h.ref}: only publishable and secret keys work` };
     });
+    await recoveryChecks(client, h.ref, token, step, out);
     return out;
+}
+
+/** PITR and its latest recovery point, the read replicas, and the security and performance advisors. */
+async function recoveryChecks(
+    client: ManagementClient,
+    ref: string,
+    token: string,
+    step: (name: string, run: () => Promise<Check>) => Promise<boolean>,
+    out: Check[],
+): Promise<void> {
+    const path = { params: { path: { ref } } };
+    const go = await step("point-in-time recovery", async () => {
+        const r = unwrap("GET /v1/projects/{ref}/database/backups", await client.GET("/v1/projects/{ref}/database/backups", path), token);
+        return recoveryCheck(r, Math.floor(Date.now() / 1000));
+    });
+    if (!go) return;
+    await step("read replicas", async () => {
+        const pooler = unwrap(
+            "GET /v1/projects/{ref}/config/database/pooler",
+            await client.GET("/v1/projects/{ref}/config/database/pooler", path),
+            token,
+        );
+        const replicas = readReplicasOf(pooler);
+        return {
+            name: "read replicas",
+            status: "pass",
+            evidence: replicas.length ? `${replicas.length}: ${replicas.join(", ")}` : "none",
+        };
+    });
+    for (const kind of ["security", "performance"] as const) {
+        // One step for the call; its lints become one check each.
+        let checks: Check[] = [];
+        const ok = await step(`${kind} advisors`, async () => {
+            const r = unwrap(
+                `GET /v1/projects/{ref}/advisors/${kind}`,
+                kind === "security"
+                    ? await client.GET("/v1/projects/{ref}/advisors/security", path)
+                    : await client.GET("/v1/projects/{ref}/advisors/performance", path),
+                token,
+            );
+            checks = advisorChecks(kind, r.lints);
+            return checks[0];
+        });
+        if (!ok) return;
+        out.push(...checks.slice(1));
+    }
 }

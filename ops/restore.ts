@@ -9,9 +9,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { countMismatches, redactUrl } from "../lib/ops/rules";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { countMismatches, quoteIdent, redactUrl } from "../lib/ops/rules";
 import { decompress, downloadVerified, opsS3Client, pickBackup, readManifest, runTool, type S3Settings } from "./backups";
-import { connect, libpqArgs, listTables, rowCounts } from "./db";
+import { connect, CONNECT_TIMEOUT_MS, libpqArgs, listTables, rowCounts } from "./db";
 import type { Progress } from "./output";
 
 export interface RestoreOptions {
@@ -45,6 +46,15 @@ export class RefusedError extends Error {}
 
 export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     const client = opsS3Client(o.s3);
+    try {
+        return await restoreWith(client, o);
+    } finally {
+        // Its sockets (a download cut short included) must not outlive the command.
+        client.destroy();
+    }
+}
+
+async function restoreWith(client: S3Client, o: RestoreOptions): Promise<RestoreResult> {
     const backup = await pickBackup(client, o.s3, o.key);
     const manifest = await readManifest(client, o.s3, backup.key);
     const schemas = [...new Set(Object.keys(manifest.tables).map((t) => t.slice(0, t.indexOf("."))))];
@@ -86,7 +96,13 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
             join(work, "backup.dump"),
         ];
         const r = await runTool("pg_restore", args, {
-            env: { ...pg.env, PGOPTIONS: BULK_LOAD_PGOPTIONS, PGAPPNAME: "toolboxai-ops-restore" },
+            // libpq waits for a connection forever unless told otherwise.
+            env: {
+                ...pg.env,
+                PGOPTIONS: BULK_LOAD_PGOPTIONS,
+                PGAPPNAME: "toolboxai-ops-restore",
+                PGCONNECT_TIMEOUT: String(CONNECT_TIMEOUT_MS / 1000),
+            },
         });
         o.progress?.done();
         if (r.code !== 0)
@@ -152,30 +168,42 @@ export async function drill(
     const name = scratchName(now);
     const admin = await connect(o.server);
     try {
-        await admin.query(`create database ${name}`);
+        await admin.query(`create database ${quoteIdent(name)}`);
     } finally {
         await admin.end();
     }
     const target = new URL(o.server);
     target.pathname = `/${name}`;
     const t0 = performance.now();
+    let result: DrillResult | undefined;
+    let failure: unknown;
     try {
-        const result = await restore({ ...o, key: "latest", target: target.toString(), clean: false });
-        return {
-            ...result,
+        const restored = await restore({ ...o, key: "latest", target: target.toString(), clean: false });
+        result = {
+            ...restored,
             scratchDatabase: name,
-            backupAgeHours: Math.round(((now.getTime() - new Date(result.takenAt).getTime()) / 3600_000) * 10) / 10,
+            backupAgeHours: Math.round(((now.getTime() - new Date(restored.takenAt).getTime()) / 3600_000) * 10) / 10,
             rtoSeconds: Math.round((performance.now() - t0) / 100) / 10,
             kept: Boolean(o.keep),
         };
-    } finally {
-        if (!o.keep) {
+    } catch (err) {
+        failure = err;
+    }
+    if (!o.keep) {
+        const drop = `drop database if exists ${quoteIdent(name)} with (force);`;
+        try {
             const again = await connect(o.server);
             try {
-                await again.query(`drop database if exists ${name} with (force)`);
+                await again.query(drop);
             } finally {
                 await again.end();
             }
+        } catch (err) {
+            // Said, not swallowed: the scratch database would otherwise stay unnoticed.
+            const left = `the scratch database ${name} was left on the server (${(err as Error).message}): drop it by hand: ${drop}`;
+            failure = new Error(failure ? `${(failure as Error).message}; ${left}` : left, { cause: err });
         }
     }
+    if (failure) throw failure;
+    return result!;
 }

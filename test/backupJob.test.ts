@@ -5,7 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server, type Socket } from "node:net";
@@ -421,16 +421,21 @@ describe("backup job against PostgreSQL and S3", () => {
             // A psql that takes 5 s to connect: the signal comes first.
             const slowPsql = join(work, "slow-psql");
             const psql = requireTool("psql");
-            writeFileSync(slowPsql, `#!/bin/sh\nsleep 5\nexec ${psql} "$@"\n`, { mode: 0o755 });
+            // It leaves a mark when it starts, so the signal comes while it connects, however slowly the job started.
+            const started = join(work, "slow-psql-started");
+            rmSync(started, { force: true });
+            writeFileSync(slowPsql, `#!/bin/sh\ntouch ${started}\nsleep 5\nexec ${psql} "$@"\n`, { mode: 0o755 });
             const before = await s3.keys(BUCKET);
-            const started = Date.now();
+            let signalledAt = 0;
             const result = await runJob(jobEnv({ BACKUP_PSQL: slowPsql }), async (child) => {
-                await new Promise((r) => setTimeout(r, 800));
+                while (!existsSync(started)) await new Promise((r) => setTimeout(r, 20));
+                signalledAt = Date.now();
                 child.kill("SIGTERM");
             });
             expect(result.record).toMatchObject({ event: "backup.failed", stage: "aborted", error: "backup interrupted" });
             expect(result.code).toBe(6);
-            expect(Date.now() - started).toBeLessThan(4_500);
+            // Well before the 5 s the psql would take: the run did not wait for it.
+            expect(Date.now() - signalledAt).toBeLessThan(4_000);
             expect(await s3.keys(BUCKET)).toEqual(before);
         }, 60_000);
 

@@ -17,7 +17,7 @@ import { backupKey } from "../backup-job/job";
 import { manifestKey } from "../backup-job/manifest";
 import { aclFile, redisConf } from "../lib/redis";
 import { main, type Outcome } from "../ops/cli";
-import { backupJobEnv, createAppDatabase, createMigratedDatabase } from "./support/backup";
+import { backupJobEnv, createAppDatabase, createMigratedDatabase, runBackupJob } from "./support/backup";
 import { makePki, startRedis, type Pki, type RedisServerProcess } from "./support/redis";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { S3RVER_ACCESS_KEY_ID, startS3, type S3Server } from "./support/s3";
@@ -81,14 +81,7 @@ const check = (json: Record<string, unknown>, group: string, name: string) =>
     checks(json).find((c) => c.group === group && c.name === name)!;
 
 function runJob(env: Record<string, string>): Promise<{ code: number | null; report: Record<string, unknown> }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [bundle, "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
-        let out = "";
-        child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-        child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, report: JSON.parse(out.trim().split("\n").pop() ?? "{}") as Record<string, unknown> }));
-    });
+    return runBackupJob(bundle, env);
 }
 
 function jobEnv(database: string, prefix: string): Record<string, string> {
@@ -192,7 +185,7 @@ describe("ops doctor", () => {
             const r = await ops(...doctorArgs());
             expect(r.code).toBe(1);
             expect(check(r.json, "schema", "RLS enabled")).toMatchObject({ status: "fail", evidence: "off on public.projects" });
-            expect(check(r.json, "schema", "RLS enabled").fix).toContain("alter table public.projects enable row level security;");
+            expect(check(r.json, "schema", "RLS enabled").fix).toContain('alter table "public"."projects" enable row level security;');
         } finally {
             await pg.sql("alter table public.projects enable row level security", "app");
         }
@@ -209,7 +202,7 @@ describe("ops doctor", () => {
             expect(check(r.json, "schema", "policies")).toMatchObject({ status: "fail", evidence: "no policy on public.notes" });
             expect(check(r.json, "schema", "foreign key indexes")).toMatchObject({ status: "fail" });
             expect(check(r.json, "schema", "foreign key indexes").evidence).toContain("notes(project_id)");
-            expect(check(r.json, "schema", "foreign key indexes").fix).toContain("create index on notes (project_id);");
+            expect(check(r.json, "schema", "foreign key indexes").fix).toContain('create index on "public"."notes" ("project_id");');
         } finally {
             await pg.sql("drop table public.notes", "app");
         }

@@ -75,6 +75,11 @@ describe("ops doctor: the hosted project", () => {
             ["SSL enforcement", "pass"],
             ["network restrictions", "pass"],
             ["legacy keys", "pass"],
+            // test/opsHostedRecovery.test.ts covers these; this project has no PITR add-on.
+            ["point-in-time recovery", "warn"],
+            ["read replicas", "pass"],
+            ["security advisors", "pass"],
+            ["performance advisors", "pass"],
         ]);
         expect(r.get("network restrictions").evidence).toContain("equal to the stack's databaseAllowedCidrs");
         expect(r.get("legacy keys").evidence).toContain("disabled");

@@ -82,7 +82,7 @@ describe("ops rules", () => {
         expect(exitCodeOf([{ status: "pass" }, { status: "warn" }])).toBe(0);
         expect(exitCodeOf([{ status: "fail" }])).toBe(1);
         expect(redactUrl("postgresql://postgres:s3cret@db:5432/postgres?sslmode=require")).toBe(
-            "postgresql://postgres:***@db:5432/postgres?sslmode=require",
+            "postgresql://***@db:5432/postgres?sslmode=require",
         );
         expect(redactQuery("ALTER ROLE app PASSWORD 'hunter2-secret'")).toBe("ALTER ROLE app PASSWORD '…'");
     });

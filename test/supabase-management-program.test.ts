@@ -193,12 +193,22 @@ describe("the providers as the engine ships them, against the double", () => {
             }
             const project = api.addProject(REF);
             const conn = { apiUrl: api.url, accessToken: api.token, timeoutSeconds: 5 };
+            // The client's error class survives serialization: the engine shows its message.
+            const refused = await load(serialized.projectProvider.text)
+                .create({ ...conn, ref: "nosuchprojectrefxxxx" })
+                .catch((e: unknown) => e);
+            expect(refused).toBeInstanceOf(Error);
+            expect((refused as Error).message).toMatch(
+                /^Supabase Management API GET \/v1\/projects\/\{ref\} answered 404: Project not found$/,
+            );
+            expect(String(refused)).toMatch(/^ManagementApiError: Supabase Management API GET/);
             const keyInputs = {
                 ...conn,
                 ref: REF,
                 type: "secret",
                 name: "toolboxai_worker_b7",
                 description: "toolboxai worker",
+                owner: "toolboxai/prod",
                 deleteReason: "rotated",
             };
             const key = await load(serialized.apiKeyProvider.text).create(keyInputs);
@@ -221,6 +231,9 @@ describe("the providers as the engine ships them, against the double", () => {
             [providers.poolerProvider, { ...conn, ref: REF, poolMode: "transaction", defaultPoolSize: 20 }, []],
             [providers.authSettingsProvider, { ...conn, ref: REF, settings: { site_url: "https://app.toolboxai.example" } }, []],
             [providers.legacyKeysProvider, { ...conn, ref: REF, enabled: true }, ["jwtSecret"]],
+            [providers.pitrProvider, { ...conn, ref: REF, variant: "off" }, []],
+            [providers.computeProvider, { ...conn, ref: REF, poolSize: 20 }, []],
+            [providers.readReplicasProvider, { ...conn, ref: REF, regions: [] }, []],
             [
                 providers.apiKeyProvider,
                 {
@@ -229,6 +242,7 @@ describe("the providers as the engine ships them, against the double", () => {
                     type: "secret",
                     name: "toolboxai_backend_a1",
                     description: "toolboxai backend",
+                    owner: "toolboxai/prod",
                     deleteReason: "rotated",
                 },
                 ["apiKey"],
@@ -334,6 +348,35 @@ describe("the providers as the engine ships them, against the double", () => {
         // Switching the stack to adopt the created project (its ref set, the creation settings removed) keeps the resource.
         expect(await provider.diff(id, outs, { ...inputs, ref: id, create: undefined })).toMatchObject({ changes: false, replaces: [] });
     });
+
+    it(
+        "the shipped key provider keeps the ownership rule: the marker, read back, refuses another stack's key",
+        { timeout: 60_000 },
+        async () => {
+            const project = api.addProject(REF);
+            const { provider } = await shipped(providers.apiKeyProvider);
+            const inputs = {
+                apiUrl: api.url,
+                accessToken: api.token,
+                timeoutSeconds: 2,
+                ref: REF,
+                type: "secret",
+                name: "toolboxai_worker_a9",
+                description: "toolboxai worker (rotation slot a)",
+                owner: "toolboxai/prod",
+                deleteReason: "rotated",
+            };
+            const { id, outs } = await provider.create(inputs);
+            expect(project.keys.find((k) => k.id === id)?.description).toBe(
+                "toolboxai worker (rotation slot a) [managed by pulumi toolboxai/prod]",
+            );
+            await expect(provider.create({ ...inputs, owner: "toolboxai/staging" })).rejects.toThrow(
+                /belongs to the Pulumi stack toolboxai\/prod/,
+            );
+            await expect(provider.delete(id, { ...outs, owner: "toolboxai/staging" })).rejects.toThrow(/it is not deleted/);
+            expect(project.keys.some((k) => k.id === id)).toBe(true);
+        },
+    );
 
     it("plans prod with the double's token and URL without showing either secret", async () => {
         const ev = await evaluateStack("prod", { secrets: { supabaseAccessToken: api.token }, overrides: { supabaseApiUrl: api.url } });

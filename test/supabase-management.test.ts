@@ -4,7 +4,7 @@
  * request against the spec: adopt and create, each setting applied then drifted and detected,
  * key rotation over two boundaries, every injected fault, and no secret in any error or log.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type * as pulumi from "@pulumi/pulumi";
 import { passwordSlots, rotationPeriod } from "../lib/credentials";
 import {
@@ -17,57 +17,28 @@ import {
     sslEnforcementProvider,
 } from "../lib/supabase/providers";
 import { secretKeyName, type KeySlot } from "../lib/supabase/rules";
-import { startManagementApiDouble, type ManagementApiDouble } from "./support/management-api-double";
+import { useManagementApiDouble } from "./support/management-api-suite";
 
 const REF = "toolboxaiprodprojref";
-let api: ManagementApiDouble;
-const errors: string[] = [];
-const logged: string[] = [];
-
-beforeAll(async () => {
-    api = await startManagementApiDouble();
-});
-afterAll(async () => {
-    await api.close();
-    // Planted secrets: the token, every key value, the JWT secret, the database passwords.
-    const texts = [...errors, ...logged].join("\n");
-    for (const secret of api.secrets()) expect(texts.includes(secret), "a secret of the double appeared in an error or log").toBe(false);
-});
-beforeEach(() => {
-    api.projects.clear();
-    api.log.length = 0;
-    for (const level of ["log", "info", "warn", "error", "debug"] as const) {
-        vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
-    }
-});
-afterEach(() => vi.restoreAllMocks());
+// Planted secrets (the token, every key value, the JWT secret, the database passwords) must appear in no error or log.
+const double = useManagementApiDouble({ watchConsole: true });
+const failure = double.failure;
 
 // Generous on a loaded machine; the hang test sets its own short timeout.
-const conn = (timeoutSeconds = 5) => ({ apiUrl: api.url, accessToken: api.token, timeoutSeconds });
-
-async function failure(p: Promise<unknown>): Promise<string> {
-    try {
-        await p;
-    } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        errors.push(message);
-        return message;
-    }
-    throw new Error("expected a failure");
-}
+const conn = (timeoutSeconds = 5) => ({ apiUrl: double.api.url, accessToken: double.api.token, timeoutSeconds });
 
 type P = Required<pulumi.dynamic.ResourceProvider>;
 const p = <T>(provider: pulumi.dynamic.ResourceProvider) => provider as P & T;
 
 describe("the project: adopt by ref, or create", () => {
     it("adopts an ACTIVE_HEALTHY project by ref and never deletes it", async () => {
-        api.addProject(REF);
+        double.api.addProject(REF);
         const { id, outs } = await p(projectProvider).create({ ...conn(), ref: REF });
         expect(id).toBe(REF);
         expect(outs).toMatchObject({ ref: REF, status: "ACTIVE_HEALTHY", databaseHost: `db.${REF}.supabase.co` });
         await p(projectProvider).delete(id, outs);
-        expect(api.projects.has(REF)).toBe(true);
-        expect(api.log.map((r) => r.operation)).not.toContain("DELETE /v1/projects/{ref}");
+        expect(double.api.projects.has(REF)).toBe(true);
+        expect(double.api.log.map((r) => r.operation)).not.toContain("DELETE /v1/projects/{ref}");
     });
 
     it("refuses a ref that does not exist, naming the status", async () => {
@@ -83,24 +54,24 @@ describe("the project: adopt by ref, or create", () => {
             create: { organizationSlug: "toolboxai-org", name: "toolboxai-prod", region: "eu-central-1", instanceSize: "small", dbPass },
             pollSeconds: 0.01,
         });
-        const post = api.log.find((r) => r.operation === "POST /v1/projects")!;
+        const post = double.api.log.find((r) => r.operation === "POST /v1/projects")!;
         expect(post.status).toBe(201);
         expect(post.body).toMatchObject({
             organization_slug: "toolboxai-org",
             region_selection: { type: "specific", code: "eu-central-1" },
             desired_instance_size: "small",
         });
-        expect(api.log.filter((r) => r.operation === "GET /v1/projects/{ref}").length).toBe(3);
+        expect(double.api.log.filter((r) => r.operation === "GET /v1/projects/{ref}").length).toBe(3);
         expect(outs).toMatchObject({ ref: id, status: "ACTIVE_HEALTHY", region: "eu-central-1" });
         expect(JSON.stringify(outs)).not.toContain(dbPass);
     });
 
     it("fails clearly on a terminal status, and on one that never reaches ACTIVE_HEALTHY", async () => {
-        api.addProject(REF, { statuses: ["COMING_UP", "INIT_FAILED"] });
+        double.api.addProject(REF, { statuses: ["COMING_UP", "INIT_FAILED"] });
         expect(await failure(p(projectProvider).create({ ...conn(), ref: REF, pollSeconds: 0.01 }))).toMatch(
             /is INIT_FAILED, which it will not leave by itself/,
         );
-        api.addProject(REF, { statuses: ["COMING_UP"] });
+        double.api.addProject(REF, { statuses: ["COMING_UP"] });
         expect(await failure(p(projectProvider).create({ ...conn(), ref: REF, pollSeconds: 0.05, waitSeconds: 0.3 }))).toMatch(
             /still COMING_UP after 0.3 s \(expected ACTIVE_HEALTHY\)/,
         );
@@ -119,7 +90,7 @@ describe("settings: applied, drifted out of band, detected by read and diff", ()
     }
 
     it("SSL enforcement", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const r = await cycle(p(sslEnforcementProvider), { ...conn(), ref: REF, enforced: true }, () => void (project.ssl = false));
         expect(r.refreshed.enforced).toBe(false);
         expect(r.diff).toMatchObject({ changes: true, replaces: [] });
@@ -128,10 +99,10 @@ describe("settings: applied, drifted out of band, detected by read and diff", ()
     });
 
     it("network restrictions, IPv4 and IPv6, replaced as a whole", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const inputs = { ...conn(), ref: REF, ipv4: ["203.0.113.0/24"], ipv6: ["2001:db8::/48"] };
         const r = await cycle(p(networkRestrictionsProvider), inputs, () => void project.network.dbAllowedCidrs.push("0.0.0.0/0"));
-        expect(api.log.find((x) => x.operation.endsWith("/network-restrictions/apply"))!.body).toEqual({
+        expect(double.api.log.find((x) => x.operation.endsWith("/network-restrictions/apply"))!.body).toEqual({
             dbAllowedCidrs: ["203.0.113.0/24"],
             dbAllowedCidrsV6: ["2001:db8::/48"],
         });
@@ -140,7 +111,7 @@ describe("settings: applied, drifted out of band, detected by read and diff", ()
     });
 
     it("pooler: transaction mode and pool size; host, port and user come from the API", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const r = await cycle(
             p(poolerProvider),
             { ...conn(), ref: REF, poolMode: "transaction", defaultPoolSize: 20 },
@@ -157,7 +128,7 @@ describe("settings: applied, drifted out of band, detected by read and diff", ()
     });
 
     it("auth: sends and reads only the settings the deployment owns", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const before = { ...project.auth };
         const settings = { site_url: "https://app.toolboxai.example", disable_signup: true };
         const r = await cycle(
@@ -165,7 +136,7 @@ describe("settings: applied, drifted out of band, detected by read and diff", ()
             { ...conn(), ref: REF, settings },
             () => void (project.auth.site_url = "http://127.0.0.1:3000"),
         );
-        expect(api.log.find((x) => x.operation === "PATCH /v1/projects/{ref}/config/auth")!.body).toEqual(settings);
+        expect(double.api.log.find((x) => x.operation === "PATCH /v1/projects/{ref}/config/auth")!.body).toEqual(settings);
         expect(r.refreshed.settings).toEqual({ site_url: "http://127.0.0.1:3000", disable_signup: true });
         expect(r.diff.changes).toBe(true);
         // Everything it does not own is as it was.
@@ -177,7 +148,7 @@ describe("settings: applied, drifted out of band, detected by read and diff", ()
     });
 
     it("legacy keys: the JWT secret is readable while they are on; the switch turns them off", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const on = await p(legacyKeysProvider).create({ ...conn(), ref: REF, enabled: true });
         expect(on.outs).toMatchObject({ enabled: true, jwtSecret: project.jwtSecret });
         const off = await p(legacyKeysProvider).update(on.id, on.outs, { ...conn(), ref: REF, enabled: false });
@@ -216,6 +187,7 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
                 type: "secret",
                 name,
                 description: "toolboxai backend",
+                owner: "toolboxai/prod",
                 deleteReason: "rotated by toolboxai (scheduled)",
             };
             const old = state.get(slot);
@@ -226,7 +198,7 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
         }
         const key = String(state.get(slots.active)!.outs.apiKey);
         // The running containers' key is still valid up to the moment they are replaced.
-        const project = api.projects.get(REF)!;
+        const project = double.api.projects.get(REF)!;
         if (running.key) expect(project.keys.map((k) => k.api_key)).toContain(running.key);
         running.key = key;
         for (const old of replaced) await p(apiKeyProvider).delete(old.id, old.outs);
@@ -235,7 +207,7 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
     }
 
     it("keeps the previous key one period, deletes the one from two periods back, never the one in use", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const state = new Map<KeySlot, { id: string; outs: Record<string, unknown> }>();
         const running: { key?: string } = {};
         const names = () =>
@@ -248,7 +220,7 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
         expect(names()).toEqual([secretKeyName("backend", "a", s0), secretKeyName("backend", "b", s0)].sort());
         expect(project.deletedKeys).toEqual([]);
         await up(state, start + DAY, running); // same period: nothing changes
-        expect(api.log.filter((r) => r.operation === "POST /v1/projects/{ref}/api-keys")).toHaveLength(2);
+        expect(double.api.log.filter((r) => r.operation === "POST /v1/projects/{ref}/api-keys")).toHaveLength(2);
 
         // One boundary: one slot gets a new key; the other (in use until now) stays.
         const s1 = await up(state, start + 90 * DAY, running);
@@ -272,13 +244,14 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
     });
 
     it("adopts a key its own timed-out create made, instead of a second one; refresh drops a key deleted out of band", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const inputs = {
             ...conn(),
             ref: REF,
             type: "secret",
             name: "toolboxai_worker_a1",
             description: "toolboxai worker",
+            owner: "toolboxai/prod",
             deleteReason: "rotated",
         };
         const first = await p(apiKeyProvider).create(inputs);
@@ -291,13 +264,13 @@ describe("secret keys: rotation over two boundaries, with overlap and revocation
 
 describe("faults: a clear error or a bounded retry, and nothing half-applied", () => {
     it("401 and 403 name supabaseAccessToken and the missing permission", async () => {
-        api.addProject(REF);
+        double.api.addProject(REF);
         expect(
             await failure(p(sslEnforcementProvider).create({ ...conn(), accessToken: `sbp_${"0".repeat(40)}`, ref: REF, enforced: true })),
         ).toMatch(
             /refused PUT \/v1\/projects\/\{ref\}\/ssl-enforcement \(401\): the access token in toolboxai:supabaseAccessToken is not valid/,
         );
-        api.inject({ operation: "POST /v1/projects/{ref}/api-keys", status: 403 });
+        double.api.inject({ operation: "POST /v1/projects/{ref}/api-keys", status: 403 });
         const message = await failure(
             p(apiKeyProvider).create({
                 ...conn(),
@@ -305,72 +278,81 @@ describe("faults: a clear error or a bounded retry, and nothing half-applied", (
                 type: "secret",
                 name: "toolboxai_backend_a1",
                 description: "x",
+                owner: "toolboxai/prod",
                 deleteReason: "x",
             }),
         );
         expect(message).toMatch(/\(403\): the access token in toolboxai:supabaseAccessToken lacks a permission \(api_gateway_keys_write\)/);
-        expect(api.projects.get(REF)!.keys.map((k) => k.name)).not.toContain("toolboxai_backend_a1");
+        expect(double.api.projects.get(REF)!.keys.map((k) => k.name)).not.toContain("toolboxai_backend_a1");
     });
 
     it("429 waits for X-RateLimit-Reset, then succeeds", async () => {
-        const project = api.addProject(REF);
-        api.inject({ operation: "PUT /v1/projects/{ref}/ssl-enforcement", status: 429, resetSeconds: 1 });
+        const project = double.api.addProject(REF);
+        double.api.inject({ operation: "PUT /v1/projects/{ref}/ssl-enforcement", status: 429, resetSeconds: 1 });
         const t0 = Date.now();
         await p(sslEnforcementProvider).create({ ...conn(), ref: REF, enforced: true });
         expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
-        expect(api.log.map((r) => r.status)).toEqual([429, 200]);
+        expect(double.api.log.map((r) => r.status)).toEqual([429, 200]);
         expect(project.ssl).toBe(true);
     });
 
     it("a 500 on a read is retried with backoff, a bounded number of times", async () => {
-        api.addProject(REF);
-        api.inject({ operation: "GET /v1/projects/{ref}/ssl-enforcement", status: 500, times: 2 });
+        double.api.addProject(REF);
+        double.api.inject({ operation: "GET /v1/projects/{ref}/ssl-enforcement", status: 500, times: 2 });
         const ok = await p(sslEnforcementProvider).read(`${REF}/ssl-enforcement`, { ...conn(), ref: REF, enforced: true });
         expect(ok.props!.enforced).toBe(false);
-        api.inject({ operation: "GET /v1/projects/{ref}/ssl-enforcement", status: 500, times: 5 });
+        double.api.inject({ operation: "GET /v1/projects/{ref}/ssl-enforcement", status: 500, times: 5 });
         expect(await failure(p(sslEnforcementProvider).read(`${REF}/ssl-enforcement`, { ...conn(), ref: REF, enforced: true }))).toMatch(
             /failed after 3 attempts: server error 500/,
         );
     }, 20_000);
 
     it("a 500 on a change is not repeated, and changes nothing", async () => {
-        const project = api.addProject(REF);
+        const project = double.api.addProject(REF);
         const before = structuredClone(project.auth);
-        api.inject({ operation: "PATCH /v1/projects/{ref}/config/auth", status: 500 });
+        double.api.inject({ operation: "PATCH /v1/projects/{ref}/config/auth", status: 500 });
         expect(
             await failure(p(authSettingsProvider).create({ ...conn(), ref: REF, settings: { site_url: "https://app.toolboxai.example" } })),
         ).toMatch(/not retried, because it changes the project/);
-        expect(api.log.filter((r) => r.operation === "PATCH /v1/projects/{ref}/config/auth")).toHaveLength(1);
+        expect(double.api.log.filter((r) => r.operation === "PATCH /v1/projects/{ref}/config/auth")).toHaveLength(1);
         expect(project.auth).toEqual(before);
     });
 
     it("a hang hits the timeout: reads retry, changes do not", async () => {
-        api.addProject(REF);
-        api.inject({ operation: "GET /v1/projects/{ref}", hang: true, times: 3 });
+        double.api.addProject(REF);
+        double.api.inject({ operation: "GET /v1/projects/{ref}", hang: true, times: 3 });
         expect(await failure(p(projectProvider).create({ ...conn(0.5), ref: REF }))).toMatch(
             /GET \/v1\/projects\/\{ref\} failed after 3 attempts: no answer within 0.5 s/,
         );
-        api.inject({ operation: "POST /v1/projects/{ref}/network-restrictions/apply", hang: true });
+        double.api.inject({ operation: "POST /v1/projects/{ref}/network-restrictions/apply", hang: true });
         expect(
             await failure(p(networkRestrictionsProvider).create({ ...conn(0.5), ref: REF, ipv4: ["203.0.113.0/24"], ipv6: [] })),
         ).toMatch(/not retried.*no answer within 0.5 s/);
-        expect(api.log.filter((r) => r.operation.endsWith("/apply"))).toHaveLength(1);
-        expect(api.projects.get(REF)!.network.dbAllowedCidrs).toEqual(["0.0.0.0/0"]);
+        expect(double.api.log.filter((r) => r.operation.endsWith("/apply"))).toHaveLength(1);
+        expect(double.api.projects.get(REF)!.network.dbAllowedCidrs).toEqual(["0.0.0.0/0"]);
     }, 20_000);
 
     it("a 404 on a setting names the operation", async () => {
-        api.addProject(REF);
-        api.inject({ operation: "GET /v1/projects/{ref}/config/database/pooler", status: 404 });
+        double.api.addProject(REF);
+        double.api.inject({ operation: "GET /v1/projects/{ref}/config/database/pooler", status: 404 });
         expect(
             await failure(p(poolerProvider).read(`${REF}/pooler`, { ...conn(), ref: REF, poolMode: "transaction", defaultPoolSize: 20 })),
         ).toMatch(/GET \/v1\/projects\/\{ref\}\/config\/database\/pooler answered 404/);
     });
 
     it("the double refuses a body the spec refuses (so the providers' bodies are checked)", async () => {
-        api.addProject(REF);
+        double.api.addProject(REF);
         expect(
             await failure(
-                p(apiKeyProvider).create({ ...conn(), ref: REF, type: "secret", name: "Bad-Name", description: "x", deleteReason: "x" }),
+                p(apiKeyProvider).create({
+                    ...conn(),
+                    ref: REF,
+                    type: "secret",
+                    name: "Bad-Name",
+                    description: "x",
+                    owner: "toolboxai/prod",
+                    deleteReason: "x",
+                }),
             ),
         ).toMatch(/answered 400: body does not match the spec/);
     });

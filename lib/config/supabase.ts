@@ -1,6 +1,8 @@
 /** Supabase and its database: the project, the direct connection, TLS and the transaction pooler. */
 import { LOCAL_SUPABASE, TRANSACTION_POOLER_PORT } from "../constants";
+import { COMPUTE_CONNECTIONS, PITR_SETTINGS, PITR_VARIANTS, poolSizeRefusal, SIZES_WITHOUT_PITR } from "../supabase/addons";
 import { DEFAULT_MANAGEMENT_API_URL } from "../supabase/client";
+import { parseReplicaRegions, replicaCountRefusal } from "../supabase/replicas";
 import {
     allowsAll,
     hostedApiUrl,
@@ -130,11 +132,18 @@ export const supabaseSettings = environmentSettings
     })
     .add("supabaseInstanceSize", oneOf(SUPABASE_INSTANCE_SIZES), {
         type: "string",
-        doc: "Hosted, creating: the new project's compute size (desired_instance_size); unset: the organization's default.",
+        doc: "Hosted: the project's compute size. Creating: desired_instance_size (unset: the organization's default); adopted: the compute add-on, changed in place (the database restarts). Unset when adopted: left as it is.",
         optional: true,
         yamlDefault: "",
-        defaultText: "the organization's default",
-        check: (_size, s) => creationOnly("supabaseInstanceSize", s),
+        defaultText: "creating: the organization's default; adopted: left alone",
+        check: (size, s) => {
+            if (s.supabaseMode !== "hosted")
+                return "is only used when supabaseMode is hosted: remove it with `pulumi config rm supabaseInstanceSize`";
+            // Nano is the Free plan's size: no compute add-on selects it.
+            if (size === "nano" && !creating(s))
+                return "nano cannot be chosen for an existing project (no compute add-on selects it): choose micro or larger, or remove it with `pulumi config rm supabaseInstanceSize`";
+            return undefined;
+        },
     })
     // Creating, the URL and the direct host follow from the new project's ref (Outputs in index.ts): unset here.
     .add(
@@ -191,7 +200,17 @@ export const supabaseSettings = environmentSettings
         yamlDefault: "",
         defaultText: "none; required by verify-ca and verify-full",
     })
-    .add("databasePoolSize", integer(1, 1000), { type: "integer", doc: "Application connection pool size (1-1000).", default: 20 })
+    .add("databasePoolSize", integer(1, 1000), {
+        type: "integer",
+        doc: "Application connection pool size (1-1000); hosted, also Supavisor's default_pool_size: at most the pooler's client limit of the compute size.",
+        default: 20,
+        // Where config names the compute; otherwise the compute resource checks the live limits before any change.
+        check: (poolSize, s) => {
+            const size = s.supabaseMode === "hosted" ? s.supabaseInstanceSize : undefined;
+            const limits = size === undefined ? undefined : COMPUTE_CONNECTIONS[size];
+            return size && limits ? poolSizeRefusal(poolSize, size, limits) : undefined;
+        },
+    })
     .add("poolerEnabled", boolean, {
         type: "boolean",
         doc: "Applications connect through the transaction pooler.",
@@ -258,6 +277,43 @@ export const supabaseSettings = environmentSettings
         doc: "Hosted: keep the legacy anon/service_role keys and the readable JWT secret; false once nothing uses them (docs/hosted-project.md).",
         default: true,
     })
+    .add("supabasePitr", oneOf(PITR_SETTINGS), {
+        type: "string",
+        doc: `Hosted: point-in-time recovery add-on, ${PITR_VARIANTS.join(", ")} (days of recovery) or off; needs a Pro plan or above and compute Small or larger (docs/hosted-project.md). Unset: left as it is.`,
+        optional: true,
+        undeclared: true,
+        defaultText: "left alone",
+        check: (variant, s) => {
+            if (s.supabaseMode !== "hosted")
+                return "is only used when supabaseMode is hosted: remove it with `pulumi config rm supabasePitr`";
+            if (variant === "off") return undefined;
+            // A size in config is the size PITR gets; an adopted project without one is checked against the API before any change.
+            const size = s.supabaseInstanceSize;
+            if (size === undefined ? creating(s) : (SIZES_WITHOUT_PITR as readonly string[]).includes(size))
+                return `needs compute Small or larger, and supabaseInstanceSize is ${size ?? "unset (the organization's default, Micro or Nano)"}: set \`pulumi config set supabaseInstanceSize small\` (or larger), or supabasePitr off`;
+            return undefined;
+        },
+    })
+    .add(
+        "supabaseReadReplicas",
+        (raw) => {
+            const r = parseReplicaRegions(raw);
+            return r.ok ? ok(r.regions) : bad<string[]>(r.problem);
+        },
+        {
+            type: "string",
+            doc: "Hosted: read replicas, one per region (comma-separated regions), or none; compute Small or larger, at most 2 below xlarge and 5 from it. Unset: left as they are.",
+            optional: true,
+            undeclared: true,
+            defaultText: "left alone",
+            check: (regions, s) => {
+                if (s.supabaseMode !== "hosted")
+                    return "is only used when supabaseMode is hosted: remove it with `pulumi config rm supabaseReadReplicas`";
+                // Without a size in config, the provider checks the compute the API reports before any change.
+                return s.supabaseInstanceSize === undefined ? undefined : replicaCountRefusal(regions.length, s.supabaseInstanceSize);
+            },
+        },
+    )
     .add("authSiteUrl", httpUrl(false), {
         type: "string",
         doc: "Hosted: auth site_url, set only if given.",

@@ -12,10 +12,15 @@ export interface CheckResult {
     status: Status;
     evidence: string;
     fix?: string;
+    /** The SQL statements the fix holds, each as printed in it (for --json readers and the tests that run them). */
+    sql?: string[];
 }
 
 /** Exit codes: 0 all well (warnings included), 1 a check or step failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Exit codes of a command stopped by a signal (the shell's 128 + signal number). */
+export const EXIT_ON_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export function exitCodeOf(results: readonly { status: Status }[]): number {
     return results.some((r) => r.status === "fail") ? EXIT.failed : EXIT.ok;
@@ -28,9 +33,23 @@ export function connectionsVerdict(used: number, max: number): Status {
     return used >= max ? "fail" : used >= CONNECTIONS_WARN_RATIO * max ? "warn" : "pass";
 }
 
-/** The command an operator runs to end one query; the tool never runs it itself. */
+/** The statement that ends one backend's query; the tool never runs it itself. */
+export function terminateStatement(pid: number): string {
+    return `select pg_terminate_backend(${Math.trunc(pid)});`;
+}
+
+/** The command an operator runs to end one query. */
 export function terminateCommand(pid: number): string {
-    return `psql "$DATABASE_URL" -c 'select pg_terminate_backend(${pid})'`;
+    return `psql "$DATABASE_URL" -c '${terminateStatement(pid)}'`;
+}
+
+export function enableRlsStatement(schema: string, table: string): string {
+    return `alter table ${qualifiedName(schema, table)} enable row level security;`;
+}
+
+/** An index leading with a foreign key's columns, in the key's order. */
+export function foreignKeyIndexStatement(schema: string, table: string, columns: readonly string[]): string {
+    return `create index on ${qualifiedName(schema, table)} (${columns.map(quoteIdent).join(", ")});`;
 }
 
 /** Hours a scheduled backup may take before it counts as late (the backup job's own health grace). */
@@ -161,20 +180,112 @@ export function countMismatches(expected: Record<string, number>, actual: Record
         .map((t) => `${t}: manifest ${expected[t]} rows, restored ${actual[t] ?? "missing"}`);
 }
 
-/** Quotes a "schema.table" name for SQL. */
-export function quoteTable(name: string): string {
-    const dot = name.indexOf(".");
-    const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
-    return `${q(name.slice(0, dot))}.${q(name.slice(dot + 1))}`;
+/**
+ * PostgreSQL's quoting of one identifier (quote_ident, always applied): double quotes around it,
+ * inner double quotes doubled. Any name stays one identifier: mixed case, spaces, quotes, dots,
+ * keywords. The one quoting rule for every SQL the tool runs or prints.
+ */
+export function quoteIdent(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** A URL with its password replaced, fit for output. */
-export function redactUrl(url: string): string {
-    try {
-        const u = new URL(url);
-        if (u.password) u.password = "***";
-        return u.toString();
-    } catch {
-        return "(unparseable URL)";
+/** A schema-qualified name, each part quoted on its own: `"schema"."name"`. */
+export function qualifiedName(schema: string, name: string): string {
+    return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+/** Quotes a "schema.table" name for SQL (split at the first dot: the manifest's and import's table keys). */
+export function quoteTable(name: string): string {
+    const dot = name.indexOf(".");
+    return qualifiedName(name.slice(0, dot), name.slice(dot + 1));
+}
+
+const MASK = "***";
+/** libpq also takes a password as a query parameter (`?password=`, `&sslpassword=`). */
+const QUERY_PASSWORD = /[?&](?:ssl)?password=/i;
+
+/**
+ * A URL fit for output, whatever it holds: everything between the scheme's `//` and the LAST `@`
+ * is masked (user and password), and everything after a `password=` query parameter. Deliberately
+ * not the WHATWG URL parser: a password pasted unencoded may hold `#`, `@`, `/`, `?` or `:`, and
+ * a parser would end the authority inside it and print the rest as host, path or fragment. A host
+ * never holds an `@`, so the password always lies before the last one; an `@` in the query masks
+ * more than needed, which is the safe way to be wrong.
+ */
+export function redactUrl(text: string): string {
+    const start = /^[A-Za-z][A-Za-z0-9+.-]*:(\/\/)?/.exec(text)?.[0].length ?? 0;
+    const masked = new Array<boolean>(text.length).fill(false);
+    const lastAt = text.lastIndexOf("@");
+    for (let i = start; i < lastAt; i++) masked[i] = true;
+    const query = QUERY_PASSWORD.exec(text.slice(start));
+    if (query) for (let i = start + query.index + query[0].length; i < text.length; i++) masked[i] = true;
+    let out = "";
+    for (let i = 0; i < text.length; i++) {
+        if (!masked[i]) out += text[i];
+        else if (!masked[i - 1]) out += MASK;
     }
+    return out;
+}
+
+/** What a URL flag points at: a PostgreSQL database, Redis over TLS, or an HTTP service (S3, Vault, the Management API). */
+export type UrlKind = "postgres" | "redis" | "http";
+
+const URL_KINDS: Record<UrlKind, { schemes: string[]; allowed: string }> = {
+    postgres: {
+        schemes: ["postgresql", "postgres"],
+        allowed:
+            "a postgresql:// (or postgres://) URL with a host and an optional port from 1 to 65535; special characters in the user or password percent-encoded (encodeURIComponent)",
+    },
+    redis: {
+        schemes: ["rediss"],
+        allowed: "a rediss:// URL (doctor PINGs Redis over TLS) with a host and an optional port from 1 to 65535",
+    },
+    http: {
+        schemes: ["http", "https"],
+        allowed: "an http:// or https:// URL with a host and an optional port from 1 to 65535, without user, password, query or fragment",
+    },
+};
+
+/**
+ * What is wrong with a URL given for `kind`, in words ending with what is allowed; undefined when
+ * it is fine. Never holds the URL itself (the caller shows it through redactUrl).
+ */
+export function urlProblem(value: string, kind: UrlKind): string | undefined {
+    const { schemes, allowed } = URL_KINDS[kind];
+    const problem = (what: string) => `${what}; allowed: ${allowed}`;
+    if (value.trim() === "") return problem("is empty");
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1].toLowerCase();
+    if (!scheme) return problem("is not a URL (no scheme://)");
+    if (!schemes.includes(scheme)) return problem(`the scheme ${scheme}:// is not allowed`);
+    // The port as written (the URL parser only says "Invalid URL" for 99999): after the authority's
+    // last '@' as a parser sees it, or after the value's last '@' when an unencoded password cut it short.
+    const rest = value.slice(scheme.length + 3);
+    const authority = rest.split(/[/?#]/)[0];
+    for (const hostPort of [authority.slice(authority.lastIndexOf("@") + 1), rest.slice(rest.lastIndexOf("@") + 1).split(/[/?#]/)[0]]) {
+        const port = /^(?:\[[^\]]*\]|[^:]*):(\d+)$/.exec(hostPort)?.[1];
+        if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return problem(`port ${port} is not from 1 to 65535`);
+    }
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        return problem(
+            "does not parse as a URL (a password with # / ? @ : or % must be percent-encoded: encodeURIComponent, or %23 %2F %3F %40 %3A %25)",
+        );
+    }
+    if (url.hostname === "") return problem("has no host");
+    // A '#' or an '@' after the host: an unencoded '#', '/' or '?' in the password cut the URL short.
+    if (value.includes("#")) return problem("holds a '#' (a password's '#' must be percent-encoded as %23)");
+    if (url.pathname.includes("@"))
+        return problem("holds an '@' after the host (a password's '/' or '@' must be percent-encoded: %2F, %40)");
+    if (kind === "http" && (url.username || url.password || url.search))
+        return problem("holds a user, password or query (credentials never go in this URL)");
+    for (const part of [url.username, url.password, url.pathname]) {
+        try {
+            decodeURIComponent(part);
+        } catch {
+            return problem("holds a '%' that starts no percent-encoding (write a literal '%' as %25)");
+        }
+    }
+    return undefined;
 }

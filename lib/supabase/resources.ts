@@ -6,17 +6,23 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     apiKeyProvider,
     authSettingsProvider,
+    computeProvider,
     legacyKeysProvider,
     networkRestrictionsProvider,
+    pitrProvider,
     poolerProvider,
     projectProvider,
+    readReplicasProvider,
     sslEnforcementProvider,
     type ApiKeyInputs,
     type AuthInputs,
+    type ComputeInputs,
     type LegacyKeysInputs,
     type NetworkInputs,
+    type PitrInputs,
     type PoolerInputs,
     type ProjectInputs,
+    type ReplicasInputs,
     type SslInputs,
 } from "./providers";
 
@@ -94,5 +100,47 @@ export class LegacyApiKeys extends pulumi.dynamic.Resource {
     declare readonly jwtSecret: pulumi.Output<string | null>;
     constructor(name: string, args: Inputs<LegacyKeysInputs>, opts?: pulumi.CustomResourceOptions) {
         super(legacyKeysProvider, name, declare(args, ["jwtSecret"]), options(opts), MODULE, "SupabaseLegacyApiKeys");
+    }
+}
+
+export class PitrAddon extends pulumi.dynamic.Resource {
+    declare readonly variant: pulumi.Output<string>;
+    declare readonly computeVariant: pulumi.Output<string | null>;
+    declare readonly monthlyPriceUsd: pulumi.Output<number | null>;
+    constructor(name: string, args: Inputs<PitrInputs>, opts?: pulumi.CustomResourceOptions) {
+        super(pitrProvider, name, declare(args, ["computeVariant", "monthlyPriceUsd"]), options(opts), MODULE, "SupabasePitr");
+    }
+}
+
+export class ComputeSize extends pulumi.dynamic.Resource {
+    declare readonly actualSize: pulumi.Output<string>;
+    declare readonly connectionsDirect: pulumi.Output<number | null>;
+    declare readonly connectionsPooler: pulumi.Output<number | null>;
+    constructor(name: string, args: Inputs<ComputeInputs>, opts?: pulumi.CustomResourceOptions) {
+        super(
+            computeProvider,
+            name,
+            declare(args, ["actualSize", "connectionsDirect", "connectionsPooler"]),
+            options(opts),
+            MODULE,
+            "SupabaseCompute",
+        );
+    }
+}
+
+/** A read replica's read-only connection (the database user's password; none stored here). */
+export interface ReplicaConnection {
+    identifier: string;
+    region: string | null;
+    host: string;
+    port: number;
+    user: string;
+    database: string;
+}
+
+export class ReadReplicas extends pulumi.dynamic.Resource {
+    declare readonly replicas: pulumi.Output<ReplicaConnection[]>;
+    constructor(name: string, args: Inputs<ReplicasInputs>, opts?: pulumi.CustomResourceOptions) {
+        super(readReplicasProvider, name, declare(args, ["replicas"]), options(opts), MODULE, "SupabaseReadReplicas");
     }
 }

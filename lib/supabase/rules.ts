@@ -118,3 +118,38 @@ export function secretKeyName(consumer: string, slot: KeySlot, slots: PasswordSl
 
 /** The name rule of the API (CreateApiKeyBody.name). */
 export const API_KEY_NAME = /^[a-z_][a-z0-9_]+$/;
+
+/**
+ * Which stack owns an API key. The API stores a key's name, type and description and nothing else
+ * of ours, so the owner is a marker at the end of the description; the rest stays free text.
+ * `owner` is the Pulumi `<project>/<stack>`.
+ */
+const OWNER_MARKER = /\s*\[managed by pulumi ([^\]\s]+)\]$/;
+export const KEY_OWNER = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+export function keyOwner(project: string, stack: string): string {
+    const owner = `${project}/${stack}`;
+    if (!KEY_OWNER.test(owner))
+        throw new Error(`Pulumi project/stack ${JSON.stringify(owner)} cannot mark an API key's owner: expected ${KEY_OWNER}`);
+    return owner;
+}
+
+/** The description the API stores: the text, then the owner's marker. */
+export function markedKeyDescription(description: string, owner: string): string {
+    return `${description.replace(OWNER_MARKER, "")} [managed by pulumi ${owner}]`.trim();
+}
+
+/** A stored description split into its text and its owner (null: no marker, made by hand or before markers). */
+export function parseKeyDescription(stored: string | null | undefined): { description: string; owner: string | null } {
+    const text = stored ?? "";
+    const match = OWNER_MARKER.exec(text);
+    return { description: text.replace(OWNER_MARKER, ""), owner: match ? match[1] : null };
+}
+
+export type KeyOwnership = { kind: "ours" } | { kind: "unmarked" } | { kind: "other"; owner: string };
+
+export function keyOwnership(stored: string | null | undefined, owner: string): KeyOwnership {
+    const found = parseKeyDescription(stored).owner;
+    if (found === null) return { kind: "unmarked" };
+    return found === owner ? { kind: "ours" } : { kind: "other", owner: found };
+}

@@ -62,6 +62,21 @@ export async function restoreFromS3(
     return { code: await exited, errors };
 }
 
+/** Runs the backup job's bundle (`node <bundle> run`): its exit code and the JSON report it prints last. */
+export function runBackupJob(
+    bundle: string,
+    env: Record<string, string>,
+): Promise<{ code: number | null; report: Record<string, unknown> }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [bundle, "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+        child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, report: JSON.parse(out.trim().split("\n").pop() ?? "{}") as Record<string, unknown> }));
+    });
+}
+
 /**
  * The backup job's environment as its container gets it, pointed at loopback servers; nothing
  * inherited. Expects `pgpass`, `aws_credentials` and `aws_config` in `work`.

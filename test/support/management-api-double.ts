@@ -5,9 +5,12 @@
  * reply is validated against the spec's response schema too, so the double cannot drift from
  * the real shapes. Replies start from Supabase's recorded ones (management-api-recorded/).
  *
- * It keeps state per project (status, keys, SSL, network restrictions, pooler, auth, legacy keys)
- * and injects faults: any status (401, 403, 404, 429 with X-RateLimit-Reset, 500), a hang, and a
- * project status that never reaches ACTIVE_HEALTHY. A faulted request changes nothing.
+ * It keeps state per project (status, keys, SSL, network restrictions, pooler, auth, legacy keys,
+ * billing add-ons), the PITR variants each organization's plan allows, and injects faults: any status (401, 403, 404, 429 with X-RateLimit-Reset, 500), a hang, a
+ * project status that never reaches ACTIVE_HEALTHY, and replies that go wrong on the way: a 200
+ * HTML page (a proxy, a wrong base URL), a JSON body cut short, a connection dropped mid-body, a
+ * body that stalls after its headers, a reply sent late. A status, a hang or a page changes
+ * nothing; the others are the real reply damaged after the request was handled (its change is made).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -36,6 +39,17 @@ export interface Fault {
     resetSeconds?: number;
     /** Never answer (until the server closes). */
     hang?: boolean;
+    /**
+     * The reply damaged on the way: `html` a text/html page instead, 200 unless `status` (nothing handled); after the
+     * request was handled, `truncated` the JSON's first half as a complete body, `cut` the full
+     * Content-Length but half the body and the connection closed, `stall` the headers and the first
+     * bytes, then nothing (until the server closes).
+     */
+    reply?: "html" | "truncated" | "cut" | "stall";
+    /** The error's `message` (default: one fitting the status). */
+    message?: string;
+    /** Sends the real reply this many milliseconds late. */
+    delayMs?: number;
     /** How many matching requests it hits (default 1). */
     times?: number;
 }
@@ -79,6 +93,22 @@ export interface ProjectState {
     jwtSecret: string;
     keys: ApiKeyRecord[];
     deletedKeys: { key: ApiKeyRecord; wasCompromised: string; reason: string }[];
+    /** Selected add-ons: the compute variant (a new project's is ci_micro) and the PITR variant, if any. */
+    addons: { compute: string; pitr?: string };
+    /** The add-ons PATCH answers 200 and changes nothing yet (a change Supabase has not applied). */
+    addonChangesPending?: boolean;
+    /** With PITR on: the recovery points GET database/backups reports (unix seconds). */
+    pitrWindow?: { earliest: number; latest: number };
+    /** Read replicas, listed by the pooler GET as READ_REPLICA entries. */
+    replicas: { identifier: string; region: string }[];
+    /** A point-in-time restore ends in RESTORE_FAILED instead of ACTIVE_HEALTHY. */
+    restoreFails?: boolean;
+    /** The statuses a point-in-time restore goes through (default RESTORING twice, then ACTIVE_HEALTHY or RESTORE_FAILED). */
+    restoreStatuses?: string[];
+    /** The recovery_time_target_unix of each restore-pitr accepted. */
+    restoredTo: number[];
+    /** What the security and performance advisors report. */
+    lints: { security: Record<string, unknown>[]; performance: Record<string, unknown>[] };
 }
 
 export interface ManagementApiDouble {
@@ -86,7 +116,11 @@ export interface ManagementApiDouble {
     token: string;
     projects: Map<string, ProjectState>;
     log: LoggedRequest[];
+    /** The PITR variants an organization's plan allows (entitlement pitr.available_variants); absent: all three, as on Pro. */
+    pitrVariants: Map<string, string[]>;
     inject(fault: Fault): void;
+    /** Drops the faults not yet used up (a test's leftovers would hit the next test). */
+    clearFaults(): void;
     /** A project as if made in the dashboard (adopt by ref). */
     addProject(ref: string, overrides?: Partial<ProjectState>): ProjectState;
     /** Every secret value the double holds: token, key values, JWT secret, database passwords. */
@@ -126,6 +160,12 @@ export async function startManagementApiDouble(options: { token?: string } = {})
     };
     // OpenAPI 3.0 schemas: `nullable` and `discriminator` are ajv keywords; formats are not checked.
     const ajv = new Ajv({ strict: false, allErrors: true, discriminator: true, validateFormats: false });
+    // The spec's entitlement `config` is a oneOf whose first branch ({enabled}) also matches the other two
+    // (no additionalProperties: false): every numeric or set entitlement would fail it. Any one branch is what it means.
+    const entitlementsSchema = JSON.stringify((spec.components as { schemas: Record<string, unknown> }).schemas.V1ListEntitlementsResponse);
+    (spec.components as { schemas: Record<string, unknown> }).schemas.V1ListEntitlementsResponse = JSON.parse(
+        entitlementsSchema.replace('"config":{"oneOf"', '"config":{"anyOf"'),
+    ) as unknown;
     ajv.addSchema({ $id: "spec", components: spec.components } as object);
     const compiled = new Map<string, ValidateFunction>();
     const validator = (schema: Record<string, unknown>) => {
@@ -161,6 +201,17 @@ export async function startManagementApiDouble(options: { token?: string } = {})
     const recordedPooler = (recorded("GET_v1_projects___PROJECT_REF___config_database_pooler") as Record<string, unknown>[])[0];
     const recordedKeys = recorded("GET_v1_projects___PROJECT_REF___api_keys") as ApiKeyRecord[];
     const recordedNetwork = recorded("GET_v1_projects___PROJECT_REF___network_restrictions") as { config: ProjectState["network"] };
+    const recordedAddons = recorded("GET_v1_projects___PROJECT_REF___billing_addons") as {
+        available_addons: { type: string; variants: { id: string }[] }[];
+    };
+    const pitrVariants = new Map<string, string[]>();
+    const addonVariant = (id: string) => {
+        for (const a of recordedAddons.available_addons) {
+            const v = a.variants.find((x) => x.id === id);
+            if (v) return { type: a.type, variant: v };
+        }
+        throw new Error(`the recorded add-ons list no variant ${id}`);
+    };
 
     function addProject(ref: string, overrides: Partial<ProjectState> = {}): ProjectState {
         const state: ProjectState = {
@@ -182,6 +233,10 @@ export async function startManagementApiDouble(options: { token?: string } = {})
             // The recorded set: legacy anon and service_role, and a default publishable and secret key.
             keys: recordedKeys.map((k) => ({ ...(k.type === "legacy" ? { ...k, api_key: legacyJwt(k.name) } : key(k.type, k.name)) })),
             deletedKeys: [],
+            addons: { compute: "ci_micro" },
+            replicas: [],
+            restoredTo: [],
+            lints: { security: [], performance: [] },
             ...overrides,
         };
         projects.set(ref, state);
@@ -236,6 +291,28 @@ export async function startManagementApiDouble(options: { token?: string } = {})
             delete created.database;
             return [201, created];
         }
+        if (operation === "GET /v1/organizations/{slug}/entitlements") {
+            const set = pitrVariants.get(params.slug) ?? ["pitr_7", "pitr_14", "pitr_28"];
+            return [
+                200,
+                {
+                    entitlements: [
+                        {
+                            feature: { key: "pitr.available_variants", type: "set" },
+                            hasAccess: set.length > 0,
+                            type: "set",
+                            config: { enabled: set.length > 0, set },
+                        },
+                        {
+                            feature: { key: "instances.read_replicas", type: "boolean" },
+                            hasAccess: set.length > 0,
+                            type: "boolean",
+                            config: { enabled: set.length > 0 },
+                        },
+                    ],
+                },
+            ];
+        }
         const p = projects.get(params.ref);
         if (!p) return [404, { message: "Project not found" }];
         const found = (id: string) => p.keys.find((k) => k.id === id);
@@ -261,6 +338,16 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 return [
                     200,
                     [
+                        ...p.replicas.map((r) => ({
+                            ...recordedPooler,
+                            identifier: r.identifier,
+                            database_type: "READ_REPLICA",
+                            db_user: `postgres.${p.ref}`,
+                            db_host: `aws-0-${r.region}.pooler.supabase.com`,
+                            connection_string: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-${r.region}.pooler.supabase.com:6543/postgres`,
+                            connectionString: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@aws-0-${r.region}.pooler.supabase.com:6543/postgres`,
+                            ...p.pooler,
+                        })),
                         {
                             ...recordedPooler,
                             identifier: p.ref,
@@ -313,6 +400,16 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 const k = found(params.id);
                 return k ? [200, shown(k)] : [404, { message: "API key not found" }];
             }
+            case "PATCH /v1/projects/{ref}/api-keys/{id}": {
+                const k = found(params.id);
+                if (!k) return [404, { message: "API key not found" }];
+                if (body!.name !== undefined && p.keys.some((x) => x !== k && x.name === body!.name))
+                    return [400, { message: `API key with name ${String(body!.name)} already exists` }];
+                for (const field of ["name", "description", "secret_jwt_template"] as const)
+                    if (body![field] !== undefined) Object.assign(k, { [field]: structuredClone(body![field]) });
+                k.updated_at = new Date().toISOString();
+                return [200, shown(k)];
+            }
             case "DELETE /v1/projects/{ref}/api-keys/{id}": {
                 const k = found(params.id);
                 if (!k) return [404, { message: "API key not found" }];
@@ -320,6 +417,77 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 p.deletedKeys.push({ key: k, wasCompromised: query.get("was_compromised") ?? "", reason: query.get("reason") ?? "" });
                 return [200, shown(k)];
             }
+            case "GET /v1/projects/{ref}/billing/addons":
+                return [
+                    200,
+                    {
+                        selected_addons: [p.addons.compute, p.addons.pitr].filter((v) => v !== undefined).map(addonVariant),
+                        available_addons: recordedAddons.available_addons,
+                    },
+                ];
+            case "PATCH /v1/projects/{ref}/billing/addons": {
+                const variant = String(body!.addon_variant);
+                if (body!.addon_type === "pitr") {
+                    if (!variant.startsWith("pitr_")) return [400, { message: `${variant} is not a PITR variant` }];
+                    if (["ci_nano", "ci_micro"].includes(p.addons.compute))
+                        return [400, { message: "Point in time recovery requires at least a Small compute add-on." }];
+                    const allowed = pitrVariants.get(p.organization_slug) ?? ["pitr_7", "pitr_14", "pitr_28"];
+                    if (!allowed.includes(variant))
+                        return [402, { message: "Your organization's plan does not include point in time recovery." }];
+                    if (!p.addonChangesPending) p.addons.pitr = variant;
+                } else if (body!.addon_type === "compute_instance") {
+                    if (!variant.startsWith("ci_")) return [400, { message: `${variant} is not a compute variant` }];
+                    if (p.addonChangesPending) return [200, undefined];
+                    p.addons.compute = variant;
+                    // The database restarts on its new size.
+                    p.statuses = ["RESIZING", "ACTIVE_HEALTHY"];
+                } else return [400, { message: `the double does not keep ${String(body!.addon_type)} add-ons` }];
+                return [200, undefined];
+            }
+            case "POST /v1/projects/{ref}/read-replicas/setup": {
+                const region = String(body!.read_replica_region);
+                const suffix = Array.from(randomBytes(5), (b) => String.fromCharCode(97 + (b % 26))).join("");
+                p.replicas.push({ identifier: `${p.ref}-rr-${region}-${suffix}`, region });
+                return [201, undefined];
+            }
+            case "POST /v1/projects/{ref}/read-replicas/remove": {
+                const before = p.replicas.length;
+                p.replicas = p.replicas.filter((r) => r.identifier !== body!.database_identifier);
+                return p.replicas.length < before ? [201, undefined] : [400, { message: "Read replica not found." }];
+            }
+            case "GET /v1/projects/{ref}/advisors/security":
+                return [200, { lints: p.lints.security }];
+            case "GET /v1/projects/{ref}/advisors/performance":
+                return [200, { lints: p.lints.performance }];
+            case "GET /v1/projects/{ref}/database/backups":
+                return [
+                    200,
+                    {
+                        region: p.region,
+                        walg_enabled: true,
+                        pitr_enabled: p.addons.pitr !== undefined,
+                        backups: [],
+                        physical_backup_data:
+                            p.addons.pitr && p.pitrWindow
+                                ? {
+                                      earliest_physical_backup_date_unix: p.pitrWindow.earliest,
+                                      latest_physical_backup_date_unix: p.pitrWindow.latest,
+                                  }
+                                : {},
+                    },
+                ];
+            case "POST /v1/projects/{ref}/database/backups/restore-pitr": {
+                // The recorded reply without the add-on.
+                if (!p.addons.pitr) return [400, { message: "PITR is not enabled for this project." }];
+                if (p.replicas.length > 0) return [400, { message: "Remove all read replicas before restoring." }];
+                p.restoredTo.push(Number(body!.recovery_time_target_unix));
+                p.statuses = p.restoreStatuses ?? ["RESTORING", "RESTORING", p.restoreFails ? "RESTORE_FAILED" : "ACTIVE_HEALTHY"];
+                return [201, undefined];
+            }
+            case "DELETE /v1/projects/{ref}/billing/addons/{addon_variant}":
+                if (p.addons.pitr !== params.addon_variant) return [400, { message: `${params.addon_variant} is not selected` }];
+                delete p.addons.pitr;
+                return [200, undefined];
             default:
                 return [501, { message: `the double does not implement ${operation}` }];
         }
@@ -349,11 +517,21 @@ export async function startManagementApiDouble(options: { token?: string } = {})
 
         if (req.headers.authorization !== `Bearer ${token}`) return reply(401, { message: "Unauthorized" });
         const fault = faults.find((f) => f.left > 0 && (!f.operation || f.operation === entry.operation));
-        if (fault) {
-            fault.left--;
+        if (fault) fault.left--;
+        const damage = fault && ((fault.reply !== undefined && fault.reply !== "html") || fault.delayMs !== undefined) ? fault : undefined;
+        if (fault && !damage) {
             if (fault.hang) {
                 entry.status = -1;
                 hanging.add(res);
+                return;
+            }
+            if (fault.reply === "html") {
+                // What a proxy's sign-in wall or a wrong base URL gives: a page (200 unless `status`) echoing the request's token.
+                entry.status = fault.status ?? 200;
+                res.writeHead(entry.status, { "content-type": "text/html; charset=utf-8" });
+                res.end(
+                    `<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body>\t<p>Session for ${req.headers.authorization ?? ""} expired</p></body></html>`,
+                );
                 return;
             }
             const status = fault.status ?? 500;
@@ -361,13 +539,14 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                 status,
                 {
                     message:
-                        status === 429
+                        fault.message ??
+                        (status === 429
                             ? "Too many requests"
                             : status === 403
                               ? "Forbidden resource"
                               : status === 404
                                 ? "Not found"
-                                : "Internal server error",
+                                : "Internal server error"),
                 },
                 status === 429 ? { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(fault.resetSeconds ?? 1) } : {},
             );
@@ -406,7 +585,22 @@ export async function startManagementApiDouble(options: { token?: string } = {})
                     message: `the double's reply to ${entry.operation} does not match the spec: ${ajv.errorsText(validate.errors)}`,
                 });
         }
-        reply(status, answer);
+        if (!damage) return reply(status, answer);
+        if (damage.delayMs !== undefined) await new Promise((r) => setTimeout(r, damage.delayMs));
+        if (damage.reply === undefined) return reply(status, answer);
+        entry.status = status;
+        const full = Buffer.from(JSON.stringify(answer));
+        const half = full.subarray(0, Math.floor(full.length / 2));
+        const headers = { "content-type": "application/json; charset=utf-8" };
+        if (damage.reply === "truncated") {
+            res.writeHead(status, { ...headers, "content-length": String(half.length) });
+            res.end(half);
+        } else {
+            res.writeHead(status, { ...headers, "content-length": String(full.length) });
+            hanging.add(res);
+            // Cut once the headers and the half are on their way, so the client sees them before the close.
+            res.write(half, () => (damage.reply === "cut" ? setTimeout(() => res.destroy(), 20) : undefined));
+        }
     }
 
     const server: Server = createServer((req, res) => {
@@ -419,8 +613,10 @@ export async function startManagementApiDouble(options: { token?: string } = {})
         token,
         projects,
         log,
+        pitrVariants,
         addProject,
         inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
+        clearFaults: () => void (faults.length = 0),
         secrets: () => [
             token,
             ...[...projects.values()].flatMap((p) => [
