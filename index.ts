@@ -133,7 +133,12 @@ const credentials = new SupabaseCredentials(
         },
         applyScript: "scripts/apply-database-password.ts",
         // Every role that logs in to the database has its own roles; a role no service has any more loses its logins.
-        databaseConsumers: DATABASE_CONSUMERS.filter((consumer) => settings.services.some((spec) => spec.role === consumer)),
+        // backupDatabaseLogin owner: the backup job keeps the owner's login, so it has no roles of its own.
+        databaseConsumers: DATABASE_CONSUMERS.filter(
+            (consumer) =>
+                settings.services.some((spec) => spec.role === consumer) &&
+                !(consumer === "backup" && settings.backupDatabaseLogin === "owner"),
+        ),
         rolesScript: "scripts/apply-consumer-roles.ts",
     },
     { providers: [providers.vault] },
@@ -188,6 +193,7 @@ const redis = new RedisServer(
 const services = settings.services.map((spec) => {
     const runtime = serviceRuntime(spec, settings, {
         databaseLogins: credentials.databaseLogins,
+        ownerLogin: { user: settings.supabaseDbUser, password: credentials.databasePassword },
         anonKey: credentials.anonKey,
         serviceRoleKey: credentials.serviceRoleKey,
         consumerKeys: credentials.consumerKeys,
@@ -262,6 +268,7 @@ export const backup = {
     kmsKeyArn: backups.kmsKeyArn ?? null,
     uploaderCredentialsPath: backups.credentialsPath,
     schedule: settings.services.some((spec) => spec.role === "backup" && spec.replicas > 0) ? settings.backupSchedule : null,
+    databaseLogin: settings.backupDatabaseLogin,
 };
 export const docker = {
     mode: settings.dockerMode,

@@ -8,6 +8,7 @@ export const REAL_SERVER_TESTS = [
     "test/applyDatabasePassword.test.ts",
     "test/applyDatabasePasswordTrust.test.ts",
     "test/backupImage.test.ts",
+    "test/backupLogin.test.ts",
     "test/backupJob.test.ts",
     "test/celery.test.ts",
     "test/consumerRoles.test.ts",

@@ -58,6 +58,44 @@ export const GROUP_GRANTS: Record<DatabaseConsumer, readonly string[]> = {
 /** Consumers whose logins need BYPASSRLS: pg_dump reads every row with row security off. */
 export const BYPASS_RLS: Record<DatabaseConsumer, boolean> = { backend: false, worker: false, backup: true };
 
+/** The logins of these consumers that need BYPASSRLS. */
+export function bypassRlsLogins(consumers: readonly DatabaseConsumer[]): string[] {
+    return consumers.filter((c) => BYPASS_RLS[c]).flatMap((c) => SLOTS.map((s) => loginRole(c, s)));
+}
+
+/** What the deployer's own role may do, read from pg_roles and the server. */
+export interface DeployerPowers {
+    superuser: boolean;
+    createRole: boolean;
+    bypassRls: boolean;
+    /** server_version_num, e.g. 150008. */
+    serverVersion: number;
+}
+
+/**
+ * Whether the deployer may give another role BYPASSRLS. PostgreSQL 15 and earlier: superusers
+ * only. 16 and later: also a CREATEROLE role that has BYPASSRLS itself.
+ */
+export function mayGrantBypassRls(d: DeployerPowers): boolean {
+    return d.superuser || (d.serverVersion >= 160000 && d.createRole && d.bypassRls);
+}
+
+/** The apply step's error when the backup logins lack BYPASSRLS and the deployer may not grant it: names every fix. */
+export function bypassRlsRefusal(deployer: string, d: DeployerPowers, missing: readonly string[]): string {
+    const major = Math.floor(d.serverVersion / 10000);
+    const why =
+        major < 16
+            ? `on PostgreSQL ${major} only a superuser may grant BYPASSRLS, and ${deployer} is not one (hosted Supabase's postgres is not)`
+            : `on PostgreSQL ${major} only a superuser, or a CREATEROLE role that has BYPASSRLS itself, may grant it, and ${deployer} is neither`;
+    return (
+        `the backup logins ${missing.join(", ")} need BYPASSRLS (pg_dump refuses every table with Row Level Security without it): ${why}. ` +
+        `Nothing was changed. Fix: upgrade the project to PostgreSQL 17; or have a superuser (Supabase support) run ` +
+        `${missing.map((l) => `CREATE ROLE ${l} LOGIN BYPASSRLS;`).join(" ")} once and run pulumi up again; ` +
+        `or set \`pulumi config set toolboxai:backupDatabaseLogin owner\` (the backup job then logs in as the owner, whose password its container receives): ` +
+        `see docs/operations/database-roles.md#backup`
+    );
+}
+
 /** A role name this module makes: lower-case letters, digits and `_`, safe unquoted in SQL. */
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 function role(name: string): string {
@@ -85,13 +123,16 @@ export interface ConsumerRolesPlan {
     consumers: readonly DatabaseConsumer[];
     /** The SCRAM-SHA-256 verifier of each login's password (never the password). */
     verifiers: Record<string, string>;
+    /** Logins to give BYPASSRLS (those of bypassRlsLogins that lack it): only when the deployer may (mayGrantBypassRls). */
+    grantBypassRls?: readonly string[];
 }
 
 /**
  * The statements that make the roles what the plan says, idempotently, in one transaction:
  * groups with their grants, logins in their group with their slot's password, a removed
- * consumer's logins without LOGIN. BYPASSRLS is granted in a separate step (`bypassRlsStatements`),
- * because only some deployers may grant it.
+ * consumer's logins without LOGIN, BYPASSRLS where the plan grants it. In one transaction, so a
+ * refusal changes nothing. BYPASSRLS is only ever granted, never altered where a login has it:
+ * PostgreSQL 15 refuses even a no-op `ALTER ROLE … BYPASSRLS` to a non-superuser.
  */
 export function consumerRoleStatements(plan: ConsumerRolesPlan): string {
     const out = ["BEGIN;"];
@@ -109,6 +150,7 @@ export function consumerRoleStatements(plan: ConsumerRolesPlan): string {
             out.push(alterRoleStatement(verifier, login).trimEnd());
         }
     }
+    for (const login of plan.grantBypassRls ?? []) out.push(`ALTER ROLE ${role(login)} BYPASSRLS;`);
     const kept = plan.consumers.flatMap((c) => SLOTS.map((s) => loginRole(c, s)));
     // A removed consumer's logins: found by the comment, so no role the program did not make is touched.
     out.push(
@@ -118,8 +160,58 @@ export function consumerRoleStatements(plan: ConsumerRolesPlan): string {
     return `${out.join("\n")}\n`;
 }
 
-/** BYPASSRLS for the logins that need it; run on its own: PostgreSQL 15 allows it to superusers only. */
-export function bypassRlsStatements(consumers: readonly DatabaseConsumer[]): string {
-    const logins = consumers.filter((c) => BYPASS_RLS[c]).flatMap((c) => SLOTS.map((s) => loginRole(c, s)));
-    return logins.map((l) => `ALTER ROLE ${role(l)} BYPASSRLS;`).join("\n") + (logins.length ? "\n" : "");
+/** What doctor reads to say which backup login a stack is in. */
+export interface BackupLoginFacts {
+    /** The stack's backupDatabaseLogin; undefined without stack outputs. */
+    setting?: "own-role" | "owner";
+    /** The backup's slot logins as pg_roles has them (absent: not created). */
+    logins: { name: string; canLogin: boolean; bypassRls: boolean }[];
+    owner: { name: string; superuser: boolean; bypassRls: boolean };
+    deployer: DeployerPowers;
+}
+
+export interface BackupLoginVerdict {
+    status: "pass" | "warn" | "fail" | "skip";
+    evidence: string;
+    fix?: string;
+}
+
+/** doctor's "backup login" check: which case the stack is in, and whether a dump can read every table. */
+export function backupLoginVerdict(f: BackupLoginFacts): BackupLoginVerdict {
+    const major = Math.floor(f.deployer.serverVersion / 10000);
+    const expected = bypassRlsLogins(["backup"]);
+    const ready = expected.filter((name) => f.logins.some((l) => l.name === name && l.canLogin && l.bypassRls));
+    if (f.setting === "owner") {
+        const ownerReads = f.owner.superuser || f.owner.bypassRls;
+        const evidence = `backupDatabaseLogin owner: the backup job logs in as ${f.owner.name} (PostgreSQL ${major}), whose password its container holds`;
+        if (!ownerReads)
+            return {
+                status: "fail",
+                evidence: `${evidence}; ${f.owner.name} has no BYPASSRLS: pg_dump refuses every table with Row Level Security it does not own`,
+                fix: "the owner needs BYPASSRLS for the dump (hosted projects give it to postgres): see docs/operations/database-roles.md#backup",
+            };
+        return {
+            status: "warn",
+            evidence,
+            fix: mayGrantBypassRls(f.deployer)
+                ? `this server lets ${f.owner.name} grant BYPASSRLS: set toolboxai:backupDatabaseLogin own-role and run pulumi up (the backup job gets its own read-only logins)`
+                : `kept while ${f.owner.name} may not grant BYPASSRLS (PostgreSQL ${major}); after upgrading to PostgreSQL 17, set toolboxai:backupDatabaseLogin own-role: see docs/operations/database-roles.md#backup`,
+        };
+    }
+    if (ready.length === expected.length)
+        return {
+            status: "pass",
+            evidence: `the backup job's own logins ${expected.join(", ")} log in with BYPASSRLS and pg_read_all_data (PostgreSQL ${major})${f.setting ? "" : "; no stack outputs: the job's setting is not known"}`,
+        };
+    if (!f.setting)
+        return {
+            status: "skip",
+            evidence: `no stack outputs, and ${expected.join(", ")} are not ready: cannot tell which login the backup job uses`,
+        };
+    const lacking = expected.filter((name) => !ready.includes(name));
+    return {
+        status: "fail",
+        evidence: `backupDatabaseLogin own-role, but ${lacking.join(", ")} ${lacking.length > 1 ? "are" : "is"} missing, without LOGIN or without BYPASSRLS: the next backup fails`,
+        fix: "run pulumi up (its consumer-roles step grants BYPASSRLS, or fails naming the fix): see docs/operations/database-roles.md#backup",
+    };
 }

@@ -16,6 +16,8 @@ import { poolerLogin, type DatabaseConsumer } from "./databaseRoles";
 export interface RuntimeSecrets {
     /** Each consumer's own database login for this rotation step (never the owner's). */
     databaseLogins: Partial<Record<DatabaseConsumer, { user: string; password: pulumi.Output<string> }>>;
+    /** The owner's login: given only to the backup job, and only with backupDatabaseLogin owner. */
+    ownerLogin: { user: string; password: pulumi.Output<string> };
     anonKey: pulumi.Output<string>;
     serviceRoleKey: pulumi.Output<string>;
     /** Hosted: each consumer's own Supabase secret key. */
@@ -179,7 +181,8 @@ export function serviceRuntime(
  * uploader's key as files.
  */
 function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: string[]): ServiceRuntime {
-    const login = consumerLogin(secrets, "backup");
+    // owner: where the deployer may not grant BYPASSRLS (docs/operations/database-roles.md#backup).
+    const login = s.backupDatabaseLogin === "owner" ? secrets.ownerLogin : consumerLogin(secrets, "backup");
     const db = { port: s.supabaseDbPort, database: s.supabaseDbName, user: login.user };
     const host: pulumi.Input<string> = secrets.endpoints?.dbHost ?? settled(s.containerDbHost, "containerDbHost");
     const environment: Record<string, pulumi.Input<string>> = {

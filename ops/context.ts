@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { DEFAULT_BACKUP_SCHEDULE } from "../lib/backup";
+import type { BackupDatabaseLogin } from "../lib/config/backup";
 import { managementUrl, projectRef } from "../lib/config/parsers";
 import { redisUsername } from "../lib/credentials";
 import { redactUrl, urlProblem } from "../lib/ops/rules";
@@ -51,7 +52,15 @@ export interface CommonFlags {
 export interface StackOutputs {
     database?: { host: string; port: number; name: string; sslMode: string; pooler: { host: string; port: number; user: string } | null };
     vault?: { address: string; mount: string; pathPrefix: string; appRoleMount: string; policies: Record<string, string> };
-    backup?: { bucketName: string; region: string; prefix: string; kmsKeyArn: string | null; schedule: string | null };
+    backup?: {
+        bucketName: string;
+        region: string;
+        prefix: string;
+        kmsKeyArn: string | null;
+        schedule: string | null;
+        /** Absent in a stack deployed before the setting existed. */
+        databaseLogin?: BackupDatabaseLogin;
+    };
     docker?: { redisEndpoint: string; redisCaCertPem: string };
     /** null for a local stack (no hosted project). */
     supabaseProject?: {
@@ -75,6 +84,8 @@ export interface Context {
         kmsKeyArn?: string;
     };
     schedule: string;
+    /** The backup job's database login as the stack set it (backupDatabaseLogin); absent without stack outputs. */
+    backupDatabaseLogin?: BackupDatabaseLogin;
     redis?: { url: string; caPem?: string; password?: string };
     vault?: { client: VaultClient; mount: string; pathPrefix: string; appRoleMount: string };
     migrationsDir: string;
@@ -140,6 +151,7 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
     const sources: Context["sources"] = {};
     const ctx: Context = {
         schedule: flags.schedule ?? outputs?.backup?.schedule ?? DEFAULT_BACKUP_SCHEDULE,
+        backupDatabaseLogin: outputs?.backup?.databaseLogin,
         migrationsDir: flags["migrations-dir"] ?? DEFAULT_MIGRATIONS_DIR,
         sources,
     };

@@ -17,14 +17,17 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { GENERATED_PASSWORD, SCRAM_SALT_BYTES, scramSha256Verifier } from "../lib/databasePassword";
 import {
-    bypassRlsStatements,
+    bypassRlsLogins,
+    bypassRlsRefusal,
     consumerRoleStatements,
     DATABASE_CONSUMERS,
     loginRole,
+    mayGrantBypassRls,
     SLOTS,
     type DatabaseConsumer,
+    type DeployerPowers,
 } from "../lib/databaseRoles";
-import { passwordLogin } from "./postgresLogin";
+import { passwordLogin, query } from "./postgresLogin";
 
 class Failure extends Error {}
 
@@ -63,6 +66,35 @@ function parseConsumers(text: string | undefined): DatabaseConsumer[] {
     return names as DatabaseConsumer[];
 }
 
+/** The deployer's catalog reads; a refused connection is the step's error, with the target (never the password). */
+async function read<Row extends Record<string, unknown>>(password: string, sql: string, params: unknown[] = []): Promise<Row[]> {
+    try {
+        return await query<Row>(password, sql, params);
+    } catch (err) {
+        const { PGUSER, PGHOST, PGPORT, PGDATABASE } = process.env;
+        throw new Failure(
+            `could not read the roles as ${PGUSER}@${PGHOST}:${PGPORT}/${PGDATABASE} (nothing was changed): ${(err as Error).message}`,
+        );
+    }
+}
+
+/** The logins (of `logins`) that do not exist yet or lack BYPASSRLS. */
+async function loginsWithoutBypassRls(password: string, logins: string[]): Promise<string[]> {
+    const rows = await read<{ rolname: string }>(password, "select rolname from pg_roles where rolname = any($1) and rolbypassrls", [
+        logins,
+    ]);
+    const granted = new Set(rows.map((r) => r.rolname));
+    return logins.filter((l) => !granted.has(l));
+}
+
+async function deployerPowers(password: string): Promise<DeployerPowers> {
+    const [row] = await read<{ superuser: boolean; createrole: boolean; bypassrls: boolean; version: number }>(
+        password,
+        "select rolsuper as superuser, rolcreaterole as createrole, rolbypassrls as bypassrls, current_setting('server_version_num')::int as version from pg_roles where rolname = current_user",
+    );
+    return { superuser: row.superuser, createRole: row.createrole, bypassRls: row.bypassrls, serverVersion: row.version };
+}
+
 async function main(): Promise<void> {
     const { PGHOST, PGPORT, PGDATABASE, PGUSER, OWNER_PASSWORD, LOGIN_PASSWORDS } = process.env;
     for (const [name, value] of Object.entries({ PGHOST, PGPORT, PGDATABASE, PGUSER, OWNER_PASSWORD, LOGIN_PASSWORDS }))
@@ -81,23 +113,28 @@ async function main(): Promise<void> {
     const verifiers = Object.fromEntries(
         Object.entries(passwords).map(([login, password]) => [login, scramSha256Verifier(password, randomBytes(SCRAM_SALT_BYTES))]),
     );
+    // The backup logins need BYPASSRLS: decided before any change, so a deployer that may not grant
+    // it (hosted PostgreSQL 15) fails the step with nothing applied rather than a dump failing later.
+    const needBypass = bypassRlsLogins(consumers);
+    const missingBypass = needBypass.length ? await loginsWithoutBypassRls(OWNER_PASSWORD!, needBypass) : [];
+    if (missingBypass.length) {
+        const powers = await deployerPowers(OWNER_PASSWORD!);
+        if (!mayGrantBypassRls(powers)) throw new Failure(bypassRlsRefusal(PGUSER!, powers, missingBypass));
+    }
     let statements: string;
     try {
-        statements = consumerRoleStatements({ consumers, verifiers });
+        statements = consumerRoleStatements({ consumers, verifiers, grantBypassRls: missingBypass });
     } catch (err) {
         throw new Failure((err as Error).message);
     }
     const failed = psql(OWNER_PASSWORD!, statements);
     if (failed) throw new Failure(`the consumers' roles could not be applied as ${target} (nothing was changed): ${failed}`);
-    const bypass = bypassRlsStatements(consumers);
-    if (bypass) {
-        const refused = psql(OWNER_PASSWORD!, bypass);
-        // PostgreSQL 15: only a superuser may grant BYPASSRLS; 16 and later: a CREATEROLE role that has it.
-        if (refused)
-            say(
-                `WARNING: ${PGUSER} may not grant BYPASSRLS to the backup logins (${refused}); pg_dump will refuse the tables with Row Level Security until it is granted: see docs/operations/database-roles.md#backup`,
-            );
-    }
+    // The catalog, not the statement's success, says whether the logins have it.
+    const stillMissing = needBypass.length ? await loginsWithoutBypassRls(OWNER_PASSWORD!, needBypass) : [];
+    if (stillMissing.length)
+        throw new Failure(
+            `${stillMissing.join(", ")} still lack BYPASSRLS after the step granted it (pg_roles.rolbypassrls is false): the backup would fail; see docs/operations/database-roles.md#backup`,
+        );
     for (const login of consumers.flatMap((c) => SLOTS.map((slot) => loginRole(c, slot)))) {
         if ((await passwordLogin(passwords[login], login)) === "refused")
             throw new Failure(`${login} does not log in to ${PGHOST}:${PGPORT}/${PGDATABASE} with its password`);

@@ -63,3 +63,14 @@ export async function storedVerifier(password: string): Promise<string | undefin
         await c.end().catch(() => undefined);
     }
 }
+
+/** Rows of one query run as PGUSER with `password` (the deployer's reads of the catalog). */
+export async function query<Row extends Record<string, unknown>>(password: string, sql: string, params: unknown[] = []): Promise<Row[]> {
+    const c = client(password);
+    try {
+        await c.connect();
+        return (await c.query<Row>(sql, params)).rows;
+    } finally {
+        await c.end().catch(() => undefined);
+    }
+}

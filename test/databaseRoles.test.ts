@@ -1,7 +1,16 @@
 /** The pure rules of each consumer's database roles (lib/databaseRoles.ts); the roles themselves run in test/consumerRoles.test.ts. */
 import { describe, expect, it } from "vitest";
 import { scramSha256Verifier } from "../lib/databasePassword";
-import { bypassRlsStatements, consumerRoleStatements, groupRole, loginRole, poolerLogin } from "../lib/databaseRoles";
+import {
+    bypassRlsLogins,
+    bypassRlsRefusal,
+    consumerRoleStatements,
+    groupRole,
+    loginRole,
+    mayGrantBypassRls,
+    poolerLogin,
+    type DeployerPowers,
+} from "../lib/databaseRoles";
 
 describe("database role names", () => {
     it("one group and two slot logins per consumer", () => {
@@ -39,10 +48,43 @@ describe("consumerRoleStatements", () => {
         expect(() => consumerRoleStatements({ consumers: ["backup"], verifiers })).toThrow("no password verifier for toolboxai_backup_a");
     });
 
-    it("BYPASSRLS only for the backup's logins", () => {
-        expect(bypassRlsStatements(["backend", "worker"])).toBe("");
-        expect(bypassRlsStatements(["backend", "backup"])).toBe(
-            "ALTER ROLE toolboxai_backup_a BYPASSRLS;\nALTER ROLE toolboxai_backup_b BYPASSRLS;\n",
+    it("BYPASSRLS only for the backup's logins, granted inside the one transaction, only to the logins the plan names", () => {
+        expect(bypassRlsLogins(["backend", "worker"])).toEqual([]);
+        expect(bypassRlsLogins(["backend", "backup"])).toEqual(["toolboxai_backup_a", "toolboxai_backup_b"]);
+        const backupVerifiers = { ...verifiers, toolboxai_backup_a: verifier, toolboxai_backup_b: verifier };
+        const sql = consumerRoleStatements({ consumers: ["backup"], verifiers: backupVerifiers, grantBypassRls: ["toolboxai_backup_b"] });
+        expect(sql).toMatch(/ALTER ROLE toolboxai_backup_b BYPASSRLS;\n[^]*COMMIT;\n$/);
+        expect(sql).not.toContain("ALTER ROLE toolboxai_backup_a BYPASSRLS");
+        expect(consumerRoleStatements({ consumers: ["backup"], verifiers: backupVerifiers })).not.toContain("BYPASSRLS;");
+    });
+});
+
+describe("who may grant BYPASSRLS", () => {
+    const deployer = (d: Partial<DeployerPowers>): DeployerPowers => ({
+        superuser: false,
+        createRole: true,
+        bypassRls: true,
+        serverVersion: 150008,
+        ...d,
+    });
+
+    it("PostgreSQL 15: a superuser only; 16 and later: also a CREATEROLE role that has BYPASSRLS itself", () => {
+        expect(mayGrantBypassRls(deployer({}))).toBe(false); // hosted Supabase's postgres on 15
+        expect(mayGrantBypassRls(deployer({ superuser: true }))).toBe(true);
+        expect(mayGrantBypassRls(deployer({ serverVersion: 170004 }))).toBe(true); // hosted on 17
+        expect(mayGrantBypassRls(deployer({ serverVersion: 170004, bypassRls: false }))).toBe(false);
+        expect(mayGrantBypassRls(deployer({ serverVersion: 160000, createRole: false }))).toBe(false);
+    });
+
+    it("the refusal names the server, the deployer, the logins and every fix, and says nothing changed", () => {
+        const message = bypassRlsRefusal("postgres", deployer({}), ["toolboxai_backup_a", "toolboxai_backup_b"]);
+        expect(message).toContain("on PostgreSQL 15 only a superuser may grant BYPASSRLS, and postgres is not one");
+        expect(message).toContain("Nothing was changed");
+        expect(message).toContain("CREATE ROLE toolboxai_backup_a LOGIN BYPASSRLS; CREATE ROLE toolboxai_backup_b LOGIN BYPASSRLS;");
+        expect(message).toContain("toolboxai:backupDatabaseLogin owner");
+        expect(message).toContain("PostgreSQL 17");
+        expect(bypassRlsRefusal("deployer", deployer({ serverVersion: 170004, bypassRls: false }), ["toolboxai_backup_a"])).toContain(
+            "a CREATEROLE role that has BYPASSRLS itself, may grant it, and deployer is neither",
         );
     });
 });
