@@ -214,6 +214,7 @@ const services = settings.services.map((spec) => {
             tags,
             dockerHost: settings.dockerHost,
             hostAddress: settings.backendHostAddress,
+            rotationSlot: slots.active,
             ...runtime,
         },
         { ...onDocker, dependsOn: [redis, migrations] },

@@ -25,6 +25,7 @@ export const REAL_SERVER_TESTS = [
     "test/postgresUrl.test.ts",
     "test/redis.test.ts",
     "test/redisRotation.test.ts",
+    "test/rotationEngine.test.ts",
     "test/rotationTransition.test.ts",
     "test/standinImage.test.ts",
     "test/supabaseStart.test.ts",

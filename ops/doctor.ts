@@ -305,10 +305,12 @@ async function backupLoginCheck(db: Client, ctx: Context): Promise<Check> {
             [bypassRlsLogins(["backup"])],
         )
     ).rows;
+    // The owner (the deployer) is the database's owner; doctor itself may be logged in as the backend's login.
     const [me] = (
         await db.query<{ name: string; superuser: boolean; createRole: boolean; bypassRls: boolean; version: number }>(
-            `select rolname as name, rolsuper as superuser, rolcreaterole as "createRole", rolbypassrls as "bypassRls",
-                    current_setting('server_version_num')::int as version from pg_roles where rolname = current_user`,
+            `select r.rolname as name, r.rolsuper as superuser, r.rolcreaterole as "createRole", r.rolbypassrls as "bypassRls",
+                    current_setting('server_version_num')::int as version
+             from pg_database d join pg_roles r on r.oid = d.datdba where d.datname = current_database()`,
         )
     ).rows;
     const verdict = backupLoginVerdict({

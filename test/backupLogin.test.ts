@@ -35,14 +35,20 @@ beforeAll(async () => {
     await pg.sql(`
         create role ${DEPLOYER} login createrole bypassrls password '${DEPLOYER_PASSWORD}';
         create role authenticated nologin;
-        grant create on schema public to ${DEPLOYER};
+    `);
+    // The deployer owns the application's database, as hosted postgres does.
+    await pg.sql(`create database app owner ${DEPLOYER}`);
+    await pg.sql(
+        `
         set role ${DEPLOYER};
         create table public.notes (id int primary key, author text not null, body text not null);
         alter table public.notes enable row level security;
         create policy notes_own on public.notes for select to authenticated using (author = current_user);
         grant select on public.notes to authenticated;
         insert into public.notes values (1, 'alice', 'one'), (2, 'bob', 'two'), (3, 'carol', 'three');
-    `);
+    `,
+        "app",
+    );
 }, 180_000);
 afterAll(async () => pg?.stop());
 
@@ -55,7 +61,7 @@ async function applyRoles(ev: Evaluation): Promise<{ code: number; output: strin
         ...(reveal(step.inputs.environment) as Record<string, string>),
         PGHOST: pg.host,
         PGPORT: String(pg.port),
-        PGDATABASE: "postgres",
+        PGDATABASE: "app",
         PGSSLMODE: "disable",
         PGUSER: DEPLOYER,
         OWNER_PASSWORD: DEPLOYER_PASSWORD,
@@ -83,7 +89,7 @@ async function backupAs(user: string, password: string): Promise<{ rows: number 
                 PATH: process.env.PATH,
                 PGHOST: pg.host,
                 PGPORT: String(pg.port),
-                PGDATABASE: "postgres",
+                PGDATABASE: "app",
                 PGUSER: user,
                 PGPASSWORD: password,
             },
@@ -98,7 +104,7 @@ async function backupAs(user: string, password: string): Promise<{ rows: number 
 /** doctor's "backup login" check for a stack whose outputs say `setting` (the database group only). */
 async function doctorSays(setting: Context["backupDatabaseLogin"]) {
     const ctx: Context = {
-        databaseUrl: `postgresql://${DEPLOYER}:${DEPLOYER_PASSWORD}@${pg.host}:${pg.port}/postgres?sslmode=disable`,
+        databaseUrl: `postgresql://${DEPLOYER}:${DEPLOYER_PASSWORD}@${pg.host}:${pg.port}/app?sslmode=disable`,
         schedule: "0 2 * * *",
         migrationsDir: `${PROJECT_DIR}/supabase/migrations`,
         backupDatabaseLogin: setting,
