@@ -14,6 +14,7 @@ import type { Evaluation } from "../lib/offline/evaluate";
 import { doctor } from "../ops/doctor";
 import type { Context } from "../ops/context";
 import { byName, evaluateStack, ofType, PROJECT_DIR } from "./harness";
+import { runPlannedCommand } from "./support/plannedCommand";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 
 const run = promisify(execFile);
@@ -54,25 +55,15 @@ afterAll(async () => pg?.stop());
 
 /** The consumer-roles step of an evaluation, run as the provider does, by the deployer against the test cluster. */
 async function applyRoles(ev: Evaluation): Promise<{ code: number; output: string }> {
-    const step = byName(ev, "credentials-consumer-roles");
-    const env = {
-        PATH: process.env.PATH,
-        TOOLBOXAI_TS_CACHE: "off",
-        ...(reveal(step.inputs.environment) as Record<string, string>),
+    const { code, stdout, stderr } = await runPlannedCommand(ev, "credentials-consumer-roles", {
         PGHOST: pg.host,
         PGPORT: String(pg.port),
         PGDATABASE: "app",
         PGSSLMODE: "disable",
         PGUSER: DEPLOYER,
         OWNER_PASSWORD: DEPLOYER_PASSWORD,
-    };
-    try {
-        const { stdout, stderr } = await run("/bin/sh", ["-c", String(step.inputs.create)], { cwd: PROJECT_DIR, env });
-        return { code: 0, output: stdout + stderr };
-    } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, output: e.stdout + e.stderr };
-    }
+    });
+    return { code, output: stdout + stderr };
 }
 
 const loginPasswords = (ev: Evaluation) =>

@@ -14,7 +14,6 @@
  * engine has no docker0 for `host-gateway`), where a forwarder passes the planned database port on
  * to the test's PostgreSQL.
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, connect as tcpConnect, type Server } from "node:net";
@@ -25,7 +24,8 @@ import { SEED_LABEL } from "../components/seed";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
 import { aclApplyScript, REDIS_PATHS } from "../lib/redis";
-import { byName, evaluateStack, ofType, PROJECT_DIR, runningContainers } from "./harness";
+import { byName, evaluateStack, ofType, runningContainers } from "./harness";
+import { runPlannedCommandOk } from "./support/plannedCommand";
 import { startEngine, waitFor, type Engine } from "./support/docker";
 import { createContainer, createNetwork, createVolume, deleteContainer, type Substitutions } from "./support/dockerProvider";
 import { freePort } from "./support/net";
@@ -64,23 +64,9 @@ async function exec(id: string, cmd: string[], input?: string): Promise<string> 
     return engine.cli(["exec", ...(input !== undefined ? ["-i"] : []), id, ...cmd], { input, timeoutMs: 60_000 });
 }
 
-/** A planned command as the provider runs it (/bin/sh -c, from the project folder), pointed at the test's PostgreSQL. */
-function runCommand(ev: Evaluation, name: string, extra: Record<string, string> = {}): Promise<string> {
-    const command = byName(ev, name);
-    const env = {
-        PATH: process.env.PATH,
-        TOOLBOXAI_TS_CACHE: "off",
-        ...(reveal(command.inputs.environment) as Record<string, string>),
-        PGHOST: pg.host,
-        PGPORT: String(pg.port),
-        ...extra,
-    };
-    return new Promise((resolve, reject) =>
-        execFile("/bin/sh", ["-c", String(command.inputs.update)], { cwd: PROJECT_DIR, env }, (err, stdout, stderr) =>
-            err ? reject(new Error(`${name} failed: ${stderr}`)) : resolve(stdout),
-        ),
-    );
-}
+/** A planned command as the provider runs it, pointed at the test's PostgreSQL. */
+const runCommand = (ev: Evaluation, name: string, extra: Record<string, string> = {}) =>
+    runPlannedCommandOk(ev, name, { PGHOST: pg.host, PGPORT: String(pg.port), ...extra });
 
 /** The planned container, its health check every 2 s, host.docker.internal at `gateway`, under a replay name when it replaces one. */
 function replayed(r: RecordedResource, gateway: string, name?: string): RecordedResource {
@@ -339,4 +325,37 @@ describe("rotation on the real Docker engine, the containers logging in every 10
         for (const { label, counts } of rows.filter((r) => !before.includes(r)))
             expect(counts.failed, label).toEqual({ postgres: 0, redis: 0 });
     }, 300_000);
+
+    it("no file of any running container, in any of its volumes, holds the owner's password (any step's)", async () => {
+        const ownerPasswords = [
+            BOOTSTRAP,
+            ...steps.map(
+                (ev) =>
+                    (reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>).NEW_PASSWORD,
+            ),
+        ];
+        const listed: string[] = [];
+        for (const c of runningContainers(steps[2]).filter((r) => r.name === "redis-server" || CONSUMERS.includes(r.name))) {
+            const id = containers[c.name];
+            const paths = (reveal(c.inputs.volumes) as { containerPath: string }[]).map((v) => v.containerPath);
+            // As the container's own user, which may read its 0400 secrets.
+            const files = (await exec(id, ["find", ...paths, "-type", "f"])).split("\n").filter(Boolean);
+            for (const file of files) {
+                const content = await exec(id, ["cat", file]);
+                listed.push(`${c.name}:${file}`);
+                // Names only in a failure, never the content.
+                expect(
+                    ownerPasswords.some((pw) => content.includes(pw)),
+                    `${c.name}:${file} holds the owner's password`,
+                ).toBe(false);
+            }
+        }
+        console.log(`files checked in the running containers:\n  ${listed.join("\n  ")}`);
+        for (const expected of [
+            "app-backend-0:/run/secrets/pgpass",
+            "app-worker-0:/run/secrets/pgpass",
+            "app-worker-0:/run/secrets/redis_password",
+        ])
+            expect(listed).toContain(expected);
+    }, 120_000);
 });

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Evaluation } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
 import { aclApplyScript, aclFile, REDIS_PATHS, redisConf } from "../lib/redis";
-import { byName, evaluateStack, PROJECT_DIR } from "./harness";
+import { byName, evaluateStack } from "./harness";
+import { runPlannedCommand } from "./support/plannedCommand";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { startRedis, type RedisServerProcess } from "./support/redis";
 
@@ -55,27 +56,16 @@ afterAll(async () => {
     await pg?.stop();
 });
 
-/** A planned command as the provider runs it: /bin/sh -c, the planned environment pointed at the test servers, stdin. */
+/** A planned command as the provider runs it, pointed at the test's servers. */
 async function runCommand(
     ev: Evaluation,
     name: string,
     extra: Record<string, string> = {},
     server: PostgresServer = pg,
 ): Promise<{ stdout: string; stderr: string }> {
-    const command = byName(ev, name);
-    const env = {
-        PATH: process.env.PATH,
-        TOOLBOXAI_TS_CACHE: "off",
-        ...(reveal(command.inputs.environment) as Record<string, string>),
-        PGHOST: server.host,
-        PGPORT: String(server.port),
-        ...extra,
-    };
-    return new Promise((resolve, reject) => {
-        execFile("/bin/sh", ["-c", String(command.inputs.update)], { cwd: PROJECT_DIR, env }, (err, stdout, stderr) =>
-            err ? reject(new Error(`${name} failed: ${stderr}`)) : resolve({ stdout, stderr }),
-        );
-    });
+    const result = await runPlannedCommand(ev, name, { PGHOST: server.host, PGPORT: String(server.port), ...extra });
+    if (result.code !== 0) throw new Error(`${name} failed: ${result.stderr}`);
+    return result;
 }
 
 /** What a consumer's container is given at a step: its database login (pgpass) and its Redis user. */
