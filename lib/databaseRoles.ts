@@ -91,7 +91,7 @@ export function bypassRlsRefusal(deployer: string, d: DeployerPowers, missing: r
         `the backup logins ${missing.join(", ")} need BYPASSRLS (pg_dump refuses every table with Row Level Security without it): ${why}. ` +
         `Nothing was changed. Fix: upgrade the project to PostgreSQL 17; or have a superuser (Supabase support) run ` +
         `${missing.map((l) => `CREATE ROLE ${l} LOGIN BYPASSRLS;`).join(" ")} once and run pulumi up again; ` +
-        `or set \`pulumi config set toolboxai:backupDatabaseLogin owner\` (the backup job then logs in as the owner, whose password its container receives): ` +
+        `or set \`pulumi config set backupDatabaseLogin owner\` (the backup job then logs in as the owner, whose password its container receives): ` +
         `see docs/operations/database-roles.md#backup`
     );
 }
@@ -194,8 +194,8 @@ export function backupLoginVerdict(f: BackupLoginFacts): BackupLoginVerdict {
             status: "warn",
             evidence,
             fix: mayGrantBypassRls(f.deployer)
-                ? `this server lets ${f.owner.name} grant BYPASSRLS: set toolboxai:backupDatabaseLogin own-role and run pulumi up (the backup job gets its own read-only logins)`
-                : `kept while ${f.owner.name} may not grant BYPASSRLS (PostgreSQL ${major}); after upgrading to PostgreSQL 17, set toolboxai:backupDatabaseLogin own-role: see docs/operations/database-roles.md#backup`,
+                ? `this server lets ${f.owner.name} grant BYPASSRLS: set backupDatabaseLogin own-role and run pulumi up (the backup job gets its own read-only logins)`
+                : `kept while ${f.owner.name} may not grant BYPASSRLS (PostgreSQL ${major}); after upgrading to PostgreSQL 17, set backupDatabaseLogin own-role: see docs/operations/database-roles.md#backup`,
         };
     }
     if (ready.length === expected.length)

@@ -120,7 +120,7 @@ describe("the backup's login on PostgreSQL 15 with a deployer that is not a supe
             "the backup logins toolboxai_backup_a, toolboxai_backup_b need BYPASSRLS (pg_dump refuses every table with Row Level Security without it): on PostgreSQL 15 only a superuser may grant BYPASSRLS, and deployer is not one",
         );
         expect(result.output).toContain("Nothing was changed");
-        expect(result.output).toContain("toolboxai:backupDatabaseLogin owner");
+        expect(result.output).toContain("backupDatabaseLogin owner");
         expect(result.output).not.toContain("WARNING");
         for (const password of [DEPLOYER_PASSWORD, ...Object.values(loginPasswords(own))])
             expect(result.output.includes(password), "a password in the output").toBe(false);
@@ -189,7 +189,7 @@ describe("the backup's login on PostgreSQL 15 with a deployer that is not a supe
         expect(await doctorSays("owner")).toMatchObject({
             status: "warn",
             evidence: "backupDatabaseLogin owner: the backup job logs in as deployer (PostgreSQL 15), whose password its container holds",
-            fix: expect.stringContaining("after upgrading to PostgreSQL 17, set toolboxai:backupDatabaseLogin own-role") as string,
+            fix: expect.stringContaining("after upgrading to PostgreSQL 17, set backupDatabaseLogin own-role") as string,
         });
         // An owner without BYPASSRLS could not dump the tables it does not own: doctor fails that.
         await pg.sql(`alter role ${DEPLOYER} nobypassrls`);

@@ -81,7 +81,7 @@ describe("who may grant BYPASSRLS", () => {
         expect(message).toContain("on PostgreSQL 15 only a superuser may grant BYPASSRLS, and postgres is not one");
         expect(message).toContain("Nothing was changed");
         expect(message).toContain("CREATE ROLE toolboxai_backup_a LOGIN BYPASSRLS; CREATE ROLE toolboxai_backup_b LOGIN BYPASSRLS;");
-        expect(message).toContain("toolboxai:backupDatabaseLogin owner");
+        expect(message).toContain("backupDatabaseLogin owner");
         expect(message).toContain("PostgreSQL 17");
         expect(bypassRlsRefusal("deployer", deployer({ serverVersion: 170004, bypassRls: false }), ["toolboxai_backup_a"])).toContain(
             "a CREATEROLE role that has BYPASSRLS itself, may grant it, and deployer is neither",

@@ -242,6 +242,8 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             "credentials-kv-redis-backend",
             "credentials-kv-redis-worker",
             "credentials-kv-supabase",
+            // Each rotation slot has its own volumes: the previous slot's go, the new slot's are created.
+            ...["backend", "backup", "worker"].flatMap((svc) => ["files", "secrets"].map((kind) => `app-${svc}-0-${kind}-${standby}`)),
         ];
         // Hosted: one key slot per consumer is renamed (a new key); Vault and the containers take it.
         const slotKeys =
@@ -261,7 +263,24 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>;
         expect(env(after).STANDBY_PASSWORD).toBe(vaultData(before, "database").password);
         expect(env(after).NEW_PASSWORD).toBe(vaultData(after, "database").password);
-        expect(Object.keys(state(after)).sort()).toEqual(Object.keys(state(before)).sort());
+        // The same resources, but for the slot volumes: the new slot's replace the previous slot's.
+        const slotVolume = /^app-\w+-\d+-(files|secrets)-[ab]$/;
+        const renamed = (ev: Evaluation) => Object.keys(state(ev)).filter((name) => slotVolume.test(name));
+        expect(
+            Object.keys(state(after))
+                .filter((n) => !slotVolume.test(n))
+                .sort(),
+        ).toEqual(
+            Object.keys(state(before))
+                .filter((n) => !slotVolume.test(n))
+                .sort(),
+        );
+        expect(
+            renamed(after)
+                .map((n) => n.replace(/-[ab]$/, `-${standby}`))
+                .sort(),
+        ).toEqual(renamed(before).sort());
+        expect(renamed(after).every((n) => n.endsWith(`-${slots.active}`))).toBe(true);
         if (stack === "prod") {
             // The hosted project's secret keys rotate with the slots: the backend moves to its new key.
             expect(vaultData(after, "supabase").service_role_key).not.toBe(vaultData(before, "supabase").service_role_key);
