@@ -231,6 +231,7 @@ export const database = {
     name: settings.supabaseDbName,
     sslMode: settings.databaseSslMode,
     poolSize: settings.databasePoolSize,
+    ownerUser: settings.supabaseDbUser,
     pooler: pooler ?? null,
 };
 // Identifiers only: no token or key.
