@@ -24,12 +24,13 @@ import { SEED_LABEL } from "../components/seed";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
 import { aclApplyScript, REDIS_PATHS } from "../lib/redis";
-import { byName, evaluateStack, ofType, runningContainers } from "./harness";
+import { byName, ofType, runningContainers } from "./harness";
 import { runPlannedCommandOk } from "./support/plannedCommand";
 import { startEngine, waitFor, type Engine } from "./support/docker";
 import { createContainer, createNetwork, createVolume, deleteContainer, type Substitutions } from "./support/dockerProvider";
 import { freePort } from "./support/net";
 import { startPostgres, type PostgresServer } from "./support/postgres";
+import { rotationSteps } from "./support/rotationSteps";
 import { makePki } from "./support/redis";
 import { loadStandinImages, type Role } from "./support/standinImages";
 
@@ -166,14 +167,7 @@ let previousStdout: string;
 beforeAll(async () => {
     const started = Date.now();
     engine = await startEngine();
-    steps = [];
-    for (const generation of ["0", "1", "2"])
-        steps.push(
-            await evaluateStack("dev", {
-                overrides: { rotationGeneration: generation },
-                secrets: { databaseBootstrapPassword: BOOTSTRAP },
-            }),
-        );
+    steps = await rotationSteps(BOOTSTRAP);
     const ev = steps[0];
     pg = await startPostgres();
     await pg.sql(`alter role postgres password '${BOOTSTRAP}'`);
@@ -256,7 +250,8 @@ describe("rotation on the real Docker engine, the containers logging in every 10
             // The running containers keep logging in with step N+i-1's credentials meanwhile.
             await pause(1000);
             for (const name of CONSUMERS) await replaceConsumer(ev, name, gateway, `${name} at step N+${i - 1}`);
-            await pause(1000);
+            // Long enough for the new containers' loops to log in several times, on a loaded machine too.
+            await pause(2000);
         }
         for (const name of CONSUMERS) await tally(name, `${name} at step N+2`);
         const rows = tallies.splice(0);

@@ -15,9 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Evaluation } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
 import { aclApplyScript, aclFile, REDIS_PATHS, redisConf } from "../lib/redis";
-import { byName, evaluateStack } from "./harness";
+import { byName } from "./harness";
 import { runPlannedCommand } from "./support/plannedCommand";
 import { startPostgres, type PostgresServer } from "./support/postgres";
+import { rotationSteps } from "./support/rotationSteps";
 import { startRedis, type RedisServerProcess } from "./support/redis";
 
 const BOOTSTRAP = "bootstrap-password-of-the-owner";
@@ -36,14 +37,7 @@ const uploads = (ev: Evaluation, seed: string) => reveal(byName(ev, seed).inputs
 const uploaded = (ev: Evaluation, seed: string, file: string) => uploads(ev, seed).find((u) => u.file === file)!.content;
 
 beforeAll(async () => {
-    steps = [];
-    for (const generation of ["0", "1", "2"])
-        steps.push(
-            await evaluateStack("dev", {
-                overrides: { rotationGeneration: generation },
-                secrets: { databaseBootstrapPassword: BOOTSTRAP },
-            }),
-        );
+    steps = await rotationSteps(BOOTSTRAP);
     pg = await startPostgres();
     await pg.sql(`alter role postgres password '${BOOTSTRAP}'`);
     await pg.sql(AUTH_SQL);
