@@ -8,6 +8,7 @@ import { CONSUMERS, currentTime, METRICS_KEY_HOLDER, passwordSlots, rotationKeep
 import { dockerName } from "./lib/docker";
 import { COMPUTE_CONNECTIONS } from "./lib/supabase/addons";
 import { readMigrations } from "./lib/migrations";
+import { DATABASE_CONSUMERS } from "./lib/databaseRoles";
 import { stackTags } from "./lib/naming";
 import { backendInternalUrl as internalUrl, serviceRuntime } from "./lib/services";
 import { configPoolSizeWarning } from "./lib/supabase/addons";
@@ -135,6 +136,14 @@ const credentials = new SupabaseCredentials(
             worker: settings.services.filter((spec) => spec.role === "worker").reduce((n, spec) => n + spec.replicas, 0),
         },
         applyScript: "scripts/apply-database-password.ts",
+        // Every role that logs in to the database has its own roles; a role no service has any more loses its logins.
+        // backupDatabaseLogin owner: the backup job keeps the owner's login, so it has no roles of its own.
+        databaseConsumers: DATABASE_CONSUMERS.filter(
+            (consumer) =>
+                settings.services.some((spec) => spec.role === consumer) &&
+                !(consumer === "backup" && settings.backupDatabaseLogin === "owner"),
+        ),
+        rolesScript: "scripts/apply-consumer-roles.ts",
     },
     { providers: [providers.vault] },
 );
@@ -187,7 +196,8 @@ const redis = new RedisServer(
 );
 const services = settings.services.map((spec) => {
     const runtime = serviceRuntime(spec, settings, {
-        databasePassword: credentials.databasePassword,
+        databaseLogins: credentials.databaseLogins,
+        ownerLogin: { user: settings.supabaseDbUser, password: credentials.databasePassword },
         anonKey: credentials.anonKey,
         serviceRoleKey: credentials.serviceRoleKey,
         consumerKeys: credentials.consumerKeys,
@@ -208,6 +218,7 @@ const services = settings.services.map((spec) => {
             tags,
             dockerHost: settings.dockerHost,
             hostAddress: settings.backendHostAddress,
+            rotationSlot: slots.active,
             ...runtime,
         },
         { ...onDocker, dependsOn: [redis, migrations] },
@@ -280,6 +291,7 @@ export const database = {
     name: settings.supabaseDbName,
     sslMode: settings.databaseSslMode,
     poolSize: settings.databasePoolSize,
+    ownerUser: settings.supabaseDbUser,
     pooler: pooler ?? null,
 };
 // Identifiers only: no token or key.
@@ -320,6 +332,7 @@ export const backup = {
     kmsKeyArn: backups.kmsKeyArn ?? null,
     uploaderCredentialsPath: backups.credentialsPath,
     schedule: settings.services.some((spec) => spec.role === "backup" && spec.replicas > 0) ? settings.backupSchedule : null,
+    databaseLogin: settings.backupDatabaseLogin,
 };
 export const docker = {
     mode: settings.dockerMode,

@@ -42,6 +42,8 @@ export interface AppServiceArgs {
     dockerHost: string;
     /** Host address the published ports bind to (single host; Swarm's ingress binds every interface). */
     hostAddress: string;
+    /** The credentials' active rotation slot: a single-host container's volumes are the slot's own. */
+    rotationSlot?: "a" | "b";
 }
 
 /**
@@ -106,8 +108,13 @@ export class AppService extends pulumi.ComponentResource {
         for (let replica = 0; replica < spec.replicas; replica++) {
             const id = `${name}-${replica}`;
             // A read-only root filesystem takes no uploads: the seed fills these volumes (./seed.ts).
-            const secrets = new Volume(`${id}-secrets`, { labels }, child);
-            const files = new Volume(`${id}-files`, { labels }, child);
+            // Each rotation slot has its own: a step's new seed fills fresh volumes, never the ones the
+            // running container reads until it is replaced (rewritten under it, its password file
+            // vanished for a moment and then named the other login: failed logins, test/rotationEngine.test.ts).
+            // The previous slot's volumes go with the container they served.
+            const slot = args.rotationSlot ? `-${args.rotationSlot}` : "";
+            const secrets = new Volume(`${id}-secrets${slot}`, { labels }, child);
+            const files = new Volume(`${id}-files${slot}`, { labels }, child);
             const volumes = [
                 { volumeName: secrets.name, containerPath: CONTAINER_SECRETS_DIR },
                 { volumeName: files.name, containerPath: CONTAINER_FILES_DIR },

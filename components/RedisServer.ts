@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Command } from "@pulumi/command/local/command";
 import { Container } from "@pulumi/docker/container";
+import { RandomPassword } from "@pulumi/random/randomPassword";
 import { RemoteImage } from "@pulumi/docker/remoteImage";
 import { Service } from "@pulumi/docker/service";
 import { Volume } from "@pulumi/docker/volume";
@@ -15,7 +17,18 @@ import { swarmFiles } from "./swarmFiles";
 import { seedContainer, seededLabels } from "./seed";
 import { canonicalHealthcheck } from "../lib/providerForms";
 import { CONTAINER_SECRETS_DIR } from "../lib/constants";
-import { aclFile, REDIS_PATHS, REDIS_PIDS_LIMIT, REDIS_TLS, REDIS_TLS_PORT, REDIS_UID, redisConf } from "../lib/redis";
+import {
+    aclApplyCommand,
+    aclFile,
+    aclPasswordCommands,
+    REDIS_PATHS,
+    REDIS_PIDS_LIMIT,
+    REDIS_TLS,
+    REDIS_TLS_PORT,
+    REDIS_UID,
+    redisConf,
+    type AclUser,
+} from "../lib/redis";
 
 export interface RedisServerArgs {
     /** Stack name, for Docker object names. */
@@ -26,8 +39,8 @@ export interface RedisServerArgs {
     image: pulumi.Input<string>;
     /** Networks to join with the DNS alias `redis` (cache, and backend as in the guide): names for a container, ids for a service. */
     networks: { names: pulumi.Input<string>[]; ids: pulumi.Input<string>[] };
-    /** ACL users and their passwords, from SupabaseCredentials. */
-    users: Record<RedisUser, { username: string; password: pulumi.Input<string> }>;
+    /** ACL users: the password each consumer is given and every password accepted (both rotation slots), from SupabaseCredentials. */
+    users: Record<RedisUser, { username: string; password: pulumi.Input<string>; passwords?: pulumi.Input<string>[] }>;
     /** Tags carried as labels. */
     tags: Record<string, string>;
     /** Memory limit in MB. */
@@ -107,13 +120,18 @@ export class RedisServer extends pulumi.ComponentResource {
 
         const image = new RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, child);
 
-        const acl = pulumi
+        // Never rotated: it only lets `pulumi up` change users' passwords on the running server.
+        const deployerPassword = new RandomPassword(`${name}-deployer-password`, { length: 40, special: false }, child).result;
+        const users = pulumi
             .all(
                 Object.entries(args.users).map(([user, u]) =>
-                    pulumi.output(u.password).apply((password) => [user, { username: u.username, password }] as const),
+                    pulumi
+                        .all([u.password, pulumi.all(u.passwords ?? [u.password])])
+                        .apply(([password, passwords]) => [user, { username: u.username, password, passwords }] as const),
                 ),
             )
-            .apply((entries) => aclFile(Object.fromEntries(entries) as Record<RedisUser, { username: string; password: string }>));
+            .apply((entries) => Object.fromEntries(entries) as unknown as Record<RedisUser, AclUser>);
+        const acl = pulumi.all([users, deployerPassword]).apply(([u, deployer]) => aclFile(u, deployer));
         const healthcheck = args.users.healthcheck;
         const files: RedisFiles = {
             public: {
@@ -122,8 +140,12 @@ export class RedisServer extends pulumi.ComponentResource {
                 [REDIS_PATHS.serverCert]: serverCert.certPem,
             },
             secret: {
-                [REDIS_PATHS.acl]: acl,
                 [REDIS_PATHS.serverKey]: serverKey.privateKeyPem,
+                [REDIS_PATHS.deployerPassword]: deployerPassword,
+            },
+            // What a rotation changes: on one host they reach the running server without a restart.
+            rotating: {
+                [REDIS_PATHS.acl]: acl,
                 [REDIS_PATHS.healthcheckPassword]: healthcheck.password,
             },
         };
@@ -138,7 +160,7 @@ export class RedisServer extends pulumi.ComponentResource {
             retries: 3,
             startPeriod: "10s",
         };
-        const run = { name, image, files, healthcheck: healthcheckSpec, labels, memoryMb: args.memoryMb ?? 512 };
+        const run = { name, image, files, users, healthcheck: healthcheckSpec, labels, memoryMb: args.memoryMb ?? 512 };
         this.runtimeName = args.mode === "swarm" ? this.service(args, run) : this.container(args, run);
         this.endpoint = `rediss://redis:${REDIS_TLS_PORT}`;
         this.registerOutputs({ endpoint: this.endpoint, caCertPem: this.caCertPem, runtimeName: this.runtimeName });
@@ -159,15 +181,24 @@ export class RedisServer extends pulumi.ComponentResource {
         const configVolume = new Volume(`${run.name}-config`, { labels: run.labels }, child);
         const secretsVolume = new Volume(`${run.name}-secrets`, { labels: run.labels }, child);
         const user = `${REDIS_UID}:${REDIS_UID}`;
+        const volumes = [
+            { volumeName: configVolume.name, containerPath: CONFIG_DIR },
+            { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR },
+        ];
+        const secretUploads = (files: Record<string, pulumi.Input<string>>) =>
+            Object.entries(files).map(([file, content]) => ({
+                file,
+                content: pulumi.secret(content),
+                permissions: "0400",
+                owner,
+                group: owner,
+            }));
         const seed = seedContainer(
             `${run.name}-server`,
             {
                 image: run.image.imageId,
                 user,
-                volumes: [
-                    { volumeName: configVolume.name, containerPath: CONFIG_DIR },
-                    { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR },
-                ],
+                volumes,
                 uploads: [
                     ...Object.entries(run.files.public).map(([file, content]) => ({
                         file,
@@ -176,16 +207,18 @@ export class RedisServer extends pulumi.ComponentResource {
                         owner,
                         group: owner,
                     })),
-                    ...Object.entries(run.files.secret).map(([file, content]) => ({
-                        file,
-                        content: pulumi.secret(content),
-                        permissions: "0400",
-                        owner,
-                        group: owner,
-                    })),
+                    ...secretUploads(run.files.secret),
                 ],
                 labels: run.labels,
             },
+            child,
+        );
+        // The ACL file and the health check's password in a seed of their own, which the server's
+        // label does not name: new passwords replace this seed (rewriting the files in the volumes),
+        // not the server, and the command below gives the running server the same passwords.
+        const credentialsSeed = seedContainer(
+            `${run.name}-credentials`,
+            { image: run.image.imageId, user, volumes, uploads: secretUploads(run.files.rotating), labels: run.labels },
             child,
         );
         const container = new Container(
@@ -204,7 +237,20 @@ export class RedisServer extends pulumi.ComponentResource {
                 labels: seededLabels(run.labels, seed),
             },
             // One server on the data volume at a time: the old one stops before the new one starts.
-            { ...child, deleteBeforeReplace: true, dependsOn: [seed] },
+            { ...child, deleteBeforeReplace: true, dependsOn: [seed, credentialsSeed] },
+        );
+        const passwords = run.users.apply(aclPasswordCommands);
+        new Command(
+            `${run.name}-acl-apply`,
+            {
+                create: container.name.apply(aclApplyCommand),
+                update: container.name.apply(aclApplyCommand),
+                // The passwords' hashes go on stdin, never a command line.
+                stdin: pulumi.secret(passwords),
+                environment: { DOCKER_HOST: args.dockerHost },
+                logging: "stderr",
+            },
+            { ...child, dependsOn: [container, credentialsSeed] },
         );
         pidsLimit(
             `${run.name}-pids`,
@@ -227,7 +273,8 @@ export class RedisServer extends pulumi.ComponentResource {
                 name: run.name,
                 stack: args.stack,
                 owner: "redis",
-                secret: run.files.secret,
+                // Swarm mode: a new secret rolls the service over (a restart); the ACL keeps both slots' passwords across it.
+                secret: { ...run.files.secret, ...run.files.rotating },
                 public: run.files.public,
                 uid: String(REDIS_UID),
                 labels: run.labels,
@@ -301,12 +348,15 @@ function swarmDataMount(stack: string, tags: Record<string, string>) {
 interface RedisFiles {
     public: Record<string, pulumi.Input<string>>;
     secret: Record<string, pulumi.Input<string>>;
+    /** Secret files a rotation changes. */
+    rotating: Record<string, pulumi.Input<string>>;
 }
 
 interface RedisRun {
     name: string;
     image: RemoteImage;
     files: RedisFiles;
+    users: pulumi.Output<Record<RedisUser, AclUser>>;
     healthcheck: { tests: string[]; interval: string; timeout: string; retries: number; startPeriod: string };
     labels: { label: string; value: string }[];
     memoryMb: number;

@@ -25,6 +25,7 @@ import {
     redisUsername,
 } from "../lib/credentials";
 import { postgresUrl } from "../lib/postgres";
+import { loginRole, SLOTS, type DatabaseConsumer, type Slot } from "../lib/databaseRoles";
 import { vaultKvPath, vaultSecretName } from "../lib/naming";
 
 export interface SupabaseCredentialsArgs {
@@ -58,6 +59,26 @@ export interface SupabaseCredentialsArgs {
     replicas?: Partial<Record<Consumer, number>>;
     /** Path of scripts/apply-database-password.ts, run with Node and the TypeScript loader where `pulumi up` runs (needs psql). */
     applyScript: string;
+    /** The consumers that log in to the database, each with its own roles (lib/databaseRoles.ts); plain: they name resources. */
+    databaseConsumers: readonly DatabaseConsumer[];
+    /** Path of scripts/apply-consumer-roles.ts, run like applyScript. */
+    rolesScript: string;
+}
+
+/** The Redis users of the design before the rotation slots: each also accepts that design's password. */
+const USERS_BEFORE_SLOTS: readonly RedisUser[] = ["backend", "worker", "healthcheck"];
+
+/** A Redis ACL user: the password its consumer is given (the active slot's) and every password Redis accepts. */
+export interface RedisLogin {
+    username: string;
+    password: pulumi.Output<string>;
+    passwords: pulumi.Output<string>[];
+}
+
+/** A consumer's database login: the active slot's role and its password. */
+export interface DatabaseLogin {
+    user: string;
+    password: pulumi.Output<string>;
 }
 
 export interface AppRoleCredentials {
@@ -73,8 +94,11 @@ export interface AppRoleCredentials {
  * Vault, and every consumer that takes them as inputs is replaced with the new values.
  */
 export class SupabaseCredentials extends pulumi.ComponentResource {
+    /** The owner's password: the deployer's alone (apply steps, migration push), never a container's. */
     readonly databasePassword: pulumi.Output<string>;
-    /** Direct connection URL (migrations, backups, the guide's `database_url`). */
+    /** Each consumer's login for this rotation step. */
+    readonly databaseLogins: Partial<Record<DatabaseConsumer, DatabaseLogin>>;
+    /** The owner's direct connection URL (the deployer's: migrations, ops). */
     readonly directUrl: pulumi.Output<string>;
     /** Transaction pooler URL (port 6543), when a pooler is configured. */
     readonly poolerUrl: pulumi.Output<string> | undefined;
@@ -83,7 +107,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
     readonly serviceRoleKey: pulumi.Output<string>;
     /** Hosted mode: each consumer's own secret key (local mode: none, the service_role key serves). */
     readonly consumerKeys: Partial<Record<Consumer, pulumi.Output<string>>>;
-    readonly redisUsers: Record<RedisUser, { username: string; password: pulumi.Output<string> }>;
+    readonly redisUsers: Record<RedisUser, RedisLogin>;
     /** KV paths as `vault kv get` takes them. */
     readonly vaultPaths: { supabase: string; database: string; redis: string } & Record<`redis/${Consumer}`, string>;
     readonly policyNames: Record<Consumer, pulumi.Output<string>>;
@@ -110,6 +134,14 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
         const slotB = password(`${name}-database-password-b`, { slot: slots.keepers.b });
         this.databasePassword = pulumi.secret(slots.active === "a" ? slotA : slotB);
         const applyCommand = `node -r ./scripts/register.js ${args.applyScript}`;
+        // libpq's variables for the owner's direct connection: both apply steps log in as the owner.
+        const ownerConnection = {
+            PGHOST: args.direct.host,
+            PGPORT: pulumi.output(args.direct.port).apply(String),
+            PGDATABASE: args.direct.database,
+            PGUSER: args.direct.user,
+            PGSSLMODE: args.sslMode,
+        };
         const applyPassword = new Command(
             `${name}-apply-database-password`,
             {
@@ -122,11 +154,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: true,
                 // Secrets go through the environment, never the command line.
                 environment: {
-                    PGHOST: args.direct.host,
-                    PGPORT: pulumi.output(args.direct.port).apply(String),
-                    PGDATABASE: args.direct.database,
-                    PGUSER: args.direct.user,
-                    PGSSLMODE: args.sslMode,
+                    ...ownerConnection,
                     NEW_PASSWORD: this.databasePassword,
                     STANDBY_PASSWORD: pulumi.secret(slots.active === "a" ? slotB : slotA),
                     BOOTSTRAP_PASSWORD: pulumi.secret(args.bootstrapPassword ?? ""),
@@ -136,6 +164,36 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
                 logging: "stderr",
             },
             { ...child, additionalSecretOutputs: ["stdout"] },
+        );
+        // Each consumer's two logins follow the owner's slots: a step gives the standby login a new
+        // password and moves the consumer to it, while the other login (what running containers
+        // use) keeps its password until the next step.
+        const loginPasswords: Record<string, pulumi.Output<string>> = {};
+        const databaseLogins: Partial<Record<DatabaseConsumer, DatabaseLogin>> = {};
+        for (const consumer of args.databaseConsumers) {
+            const bySlot = {} as Record<Slot, pulumi.Output<string>>;
+            for (const slot of SLOTS) {
+                bySlot[slot] = pulumi.secret(password(`${name}-${consumer}-login-password-${slot}`, { slot: slots.keepers[slot] }));
+                loginPasswords[loginRole(consumer, slot)] = bySlot[slot];
+            }
+            databaseLogins[consumer] = { user: loginRole(consumer, slots.active), password: bySlot[slots.active] };
+        }
+        this.databaseLogins = databaseLogins;
+        const rolesCommand = `node -r ./scripts/register.js ${args.rolesScript}`;
+        const consumerRoles = new Command(
+            `${name}-consumer-roles`,
+            {
+                create: rolesCommand,
+                update: rolesCommand,
+                environment: {
+                    ...ownerConnection,
+                    OWNER_PASSWORD: this.databasePassword,
+                    CONSUMERS: args.databaseConsumers.join(","),
+                    LOGIN_PASSWORDS: pulumi.secret(pulumi.all(loginPasswords).apply((p) => JSON.stringify(p))),
+                },
+                logging: "stderr",
+            },
+            { ...child, dependsOn: [applyPassword] },
         );
         const url = (e: { host: pulumi.Input<string>; port: pulumi.Input<number>; user: pulumi.Input<string> }) =>
             pulumi.secret(
@@ -170,12 +228,26 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             this.consumerKeys = {};
         }
 
+        // Two passwords per Redis user, on the same slots: Redis accepts both, so the consumers still
+        // running with the other slot's password keep logging in until the next step.
         this.redisUsers = Object.fromEntries(
-            REDIS_USERS.map((user) => [
-                user,
-                { username: redisUsername(user), password: pulumi.secret(password(`${name}-redis-${user}-password`)) },
-            ]),
-        ) as Record<RedisUser, { username: string; password: pulumi.Output<string> }>;
+            REDIS_USERS.map((user) => {
+                const bySlot = Object.fromEntries(
+                    SLOTS.map((slot) => [
+                        slot,
+                        pulumi.secret(password(`${name}-redis-${user}-password-${slot}`, { slot: slots.keepers[slot] })),
+                    ]),
+                ) as Record<Slot, pulumi.Output<string>>;
+                // The single per-step password of the design before the slots (same name and inputs, so the
+                // same value in an existing stack's state): accepted, never given to a consumer, so that the
+                // first `up` with the slots restarts Redis without refusing the consumers it has not replaced
+                // yet. Regenerated at every step; to be retired once every stack has had that `up`.
+                // Users added since (the exporter's) never had one.
+                const previousDesign = USERS_BEFORE_SLOTS.includes(user) ? [pulumi.secret(password(`${name}-redis-${user}-password`))] : [];
+                const passwords = [...SLOTS.map((slot) => bySlot[slot]), ...previousDesign];
+                return [user, { username: redisUsername(user), password: bySlot[slots.active], passwords }];
+            }),
+        ) as Record<RedisUser, RedisLogin>;
 
         const kvMount = args.vault.manageMount
             ? new Mount(
@@ -195,23 +267,40 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
                     // `pulumi destroy` removes every version, not just the latest.
                     deleteAllVersions: true,
                 },
-                { ...child, dependsOn: [applyPassword] },
+                { ...child, dependsOn: [applyPassword, consumerRoles] },
             );
 
-        // Exactly the guide's fields.
+        // Exactly the guide's fields; database_url is the backend's own login (the only reader of this secret).
         const supabaseSecret = secret("supabase", {
             url: args.supabaseUrl,
             anon_key: this.anonKey,
             service_role_key: this.serviceRoleKey,
-            database_url: this.directUrl,
+            database_url: databaseLogins.backend
+                ? pulumi.secret(
+                      pulumi
+                          .all([databaseLogins.backend.password, args.direct.host, args.direct.port, args.direct.database, args.sslMode])
+                          .apply(([pw, host, port, database, sslMode]) =>
+                              postgresUrl({ user: databaseLogins.backend!.user, password: pw, host, port, database, sslMode }),
+                          ),
+                  )
+                : "",
             jwt_secret: this.jwtSecret,
         });
+        // The owner's: read by the deployer (and the ops tool run with its token), by no consumer's policy.
         const databaseSecret = secret("database", {
             password: this.databasePassword,
             provider: "supabase",
             // `vault kv put ... connection_pool_size=20` stores a string; so do we.
             connection_pool_size: pulumi.output(args.poolSize).apply(String),
         });
+        const consumerDatabaseSecrets = CONSUMERS.filter((c) => databaseLogins[c]).map((c) =>
+            secret(`database/${c}`, {
+                username: databaseLogins[c]!.user,
+                password: databaseLogins[c]!.password,
+                provider: "supabase",
+                connection_pool_size: pulumi.output(args.poolSize).apply(String),
+            }),
+        );
         const redisSecret = secret(
             "redis",
             Object.fromEntries(REDIS_USERS.map((u) => [this.redisUsers[u].username, this.redisUsers[u].password])),
@@ -293,6 +382,7 @@ export class SupabaseCredentials extends pulumi.ComponentResource {
             secrets: [
                 supabaseSecret.id,
                 databaseSecret.id,
+                ...consumerDatabaseSecrets.map((s) => s.id),
                 redisSecret.id,
                 ...consumerRedisSecrets.map((s) => s.id),
                 ...consumerKeySecrets.map((s) => s.id),

@@ -15,6 +15,8 @@ export interface ToolboxaiStackOutputs {
         name: string;
         sslMode: string;
         poolSize: number;
+        /** The owner (the deployer's role): what ops import writes as. Not a credential. */
+        ownerUser: string;
         pooler: { host: string; port: number; user: string } | null;
     };
     vault: {
@@ -38,6 +40,8 @@ export interface ToolboxaiStackOutputs {
         uploaderCredentialsPath: string;
         /** Cron (UTC) of the backup job, or null when no backup service runs. */
         schedule: string | null;
+        /** The backup job's database login (backupDatabaseLogin): ops doctor reports the case. */
+        databaseLogin: "own-role" | "owner";
     };
     docker: {
         mode: "single" | "swarm";

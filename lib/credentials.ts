@@ -56,13 +56,14 @@ export function redisUsername(user: RedisUser): string {
 
 /**
  * What each consumer may read, as secret names under the prefix. The backend serves the API and
- * needs the Supabase keys; the worker needs the database, its own Redis user and (hosted) its own
+ * needs the Supabase keys; each reads its own database login (`database/<consumer>`), never the
+ * owner's (`database`, the deployer's); the worker needs its own Redis user and (hosted) its own
  * Supabase secret key (`supabase/<consumer>`). Each reads
  * its own Redis user's secret (`redis/<consumer>`), not the aggregate `redis` of all users.
  */
 export const CONSUMER_READS: Record<Consumer, readonly string[]> = {
-    backend: ["supabase", "supabase/backend", "database", "redis/backend"],
-    worker: ["supabase/worker", "database", "redis/worker"],
+    backend: ["supabase", "supabase/backend", "database/backend", "redis/backend"],
+    worker: ["supabase/worker", "database/worker", "redis/worker"],
 };
 
 /** Vault names derived from the path prefix: `toolboxai/dev` becomes `toolboxai-dev`. */

@@ -39,10 +39,14 @@ export function parseScramVerifier(verifier: string): { iterations: number; salt
     return { iterations: Number(m[1]), salt: Buffer.from(m[2], "base64") };
 }
 
-/** The statement that sets the logged-in role's password to `verifier` (base64 and `$:` only: no quoting needed). */
-export function alterRoleStatement(verifier: string): string {
+/**
+ * The statement that sets a role's password to `verifier` (base64 and `$:` only: no quoting
+ * needed): the logged-in role's unless `role` (a plain lower-case name) is given.
+ */
+export function alterRoleStatement(verifier: string, role = "CURRENT_USER"): string {
     if (!VERIFIER.test(verifier)) throw new Error("refusing to send anything but a SCRAM-SHA-256 verifier");
-    return `ALTER ROLE CURRENT_USER WITH PASSWORD '${verifier}';\n`;
+    if (role !== "CURRENT_USER" && !/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`not a plain role name: ${JSON.stringify(role)}`);
+    return `ALTER ROLE ${role} WITH PASSWORD '${verifier}';\n`;
 }
 
 export interface KnownPasswords {

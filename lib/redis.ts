@@ -25,6 +25,7 @@ export const REDIS_PATHS = {
     serverCert: "/etc/redis/server.crt",
     serverKey: "/etc/redis/server.key",
     healthcheckPassword: `${CONTAINER_SECRETS_DIR}/redis_healthcheck_password`,
+    deployerPassword: `${CONTAINER_SECRETS_DIR}/redis_deployer_password`,
     data: "/data",
 } as const;
 export const REDIS_UID = 999;
@@ -82,13 +83,75 @@ export function aclPasswordHash(password: string): string {
     return createHash("sha256").update(password).digest("hex");
 }
 
-export function aclFile(users: Record<RedisUser, { username: string; password: string }>): string {
+/**
+ * The deployer's user, for `pulumi up` only (through `docker exec` in the Redis container, whose
+ * secret volume holds its password): it may change users (ACL SETUSER) and nothing else, so a
+ * rotation changes passwords on the running server instead of restarting it.
+ */
+export const REDIS_DEPLOYER = "toolboxai_deployer";
+const DEPLOYER_COMMANDS = "resetkeys resetchannels -@all +acl|setuser";
+
+export interface AclUser {
+    username: string;
+    /** The password the user's consumer is given. */
+    password: string;
+    /** Every password the server accepts for it (both rotation slots during the overlap); `password` alone when absent. */
+    passwords?: readonly string[];
+}
+
+/** `#<hash>` of each accepted password, in a fixed order. */
+function passwordHashes(user: AclUser): string {
+    return [...new Set(user.passwords ?? [user.password])].map((p) => `#${aclPasswordHash(p)}`).join(" ");
+}
+
+export function aclFile(users: Record<RedisUser, AclUser>, deployerPassword?: string): string {
     const lines = ["user default off resetpass resetkeys resetchannels -@all"];
     for (const user of Object.keys(REDIS_COMMANDS) as RedisUser[]) {
-        const { username, password } = users[user];
-        lines.push(`user ${username} on resetpass #${aclPasswordHash(password)} ${REDIS_COMMANDS[user]}`);
+        lines.push(`user ${users[user].username} on resetpass ${passwordHashes(users[user])} ${REDIS_COMMANDS[user]}`);
     }
+    if (deployerPassword !== undefined)
+        lines.push(`user ${REDIS_DEPLOYER} on resetpass #${aclPasswordHash(deployerPassword)} ${DEPLOYER_COMMANDS}`);
     return `${lines.join("\n")}\n`;
+}
+
+/**
+ * redis-cli's input (one command a line) that gives each user, on the running server, the
+ * passwords the ACL file gives it. ACL SETUSER changes the user in place: its other rules stay and
+ * its open connections stay open (ACL LOAD would drop them).
+ */
+export function aclPasswordCommands(users: Record<RedisUser, AclUser>): string {
+    return (Object.keys(REDIS_COMMANDS) as RedisUser[])
+        .map((user) => `ACL SETUSER ${users[user].username} resetpass ${passwordHashes(users[user])}`)
+        .join("\n")
+        .concat("\n");
+}
+
+/** The deployer's command (run by `/bin/sh -c` where `pulumi up` runs): the script below in the Redis container, stdin passed through. */
+export function aclApplyCommand(container: string): string {
+    if (!/^[\w.-]+$/.test(container)) throw new Error(`not a Docker container name: ${JSON.stringify(container)}`);
+    return `docker exec -i ${container} sh -c '${aclApplyScript().replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The POSIX sh the deployer runs in the Redis container (`docker exec -i`), commands on stdin: as
+ * the deployer's user over TLS, its password read from its file (never on a command line). A
+ * server that was just (re)created may not listen yet: it tries for 30 s, then fails printing the
+ * server's last replies unless every reply was OK.
+ */
+export function aclApplyScript(
+    where: { caCert: string; passwordFile: string; port: number } = {
+        caCert: REDIS_PATHS.caCert,
+        passwordFile: REDIS_PATHS.deployerPassword,
+        port: REDIS_TLS_PORT,
+    },
+): string {
+    const cli = `redis-cli --tls --cacert ${where.caCert} -p ${where.port} --user ${REDIS_DEPLOYER} --no-auth-warning`;
+    return [
+        'commands="$(cat)"; tries=0; while :; do',
+        `out="$(printf '%s\\n' "$commands" | REDISCLI_AUTH="$(cat ${where.passwordFile})" ${cli} 2>&1)";`,
+        `if [ -n "$out" ] && ! printf '%s\\n' "$out" | grep -qv '^OK$'; then exit 0; fi;`,
+        `tries=$((tries + 1)); if [ "$tries" -ge 30 ]; then printf '%s\\n' "$out" >&2; exit 1; fi; sleep 1; done`,
+    ].join(" ");
 }
 
 export function redisConf(): string {

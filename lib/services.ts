@@ -11,9 +11,13 @@ import { pgpassLine } from "./docker";
 import { postgresUrl } from "./postgres";
 import { containerHost, gatewayHosts } from "./endpoints";
 import { redisUrl } from "./redis";
+import { poolerLogin, type DatabaseConsumer } from "./databaseRoles";
 
 export interface RuntimeSecrets {
-    databasePassword: pulumi.Output<string>;
+    /** Each consumer's own database login for this rotation step (never the owner's). */
+    databaseLogins: Partial<Record<DatabaseConsumer, { user: string; password: pulumi.Output<string> }>>;
+    /** The owner's login: given only to the backup job, and only with backupDatabaseLogin owner. */
+    ownerLogin: { user: string; password: pulumi.Output<string> };
     anonKey: pulumi.Output<string>;
     serviceRoleKey: pulumi.Output<string>;
     /** Hosted: each consumer's own Supabase secret key. */
@@ -114,11 +118,19 @@ export function serviceRuntime(
         const consumer: Consumer = role;
         // Hosted with the pooler on: its endpoint comes from the Management API (a public host).
         const apiPooler = s.poolerEnabled && secrets.pooler ? secrets.pooler : undefined;
-        const db: { host: pulumi.Input<string>; port: pulumi.Input<number>; user: pulumi.Input<string>; database: string } = apiPooler
+        const login = consumerLogin(secrets, consumer);
+        const owner: { host: pulumi.Input<string>; port: pulumi.Input<number>; user: pulumi.Input<string>; database: string } = apiPooler
             ? { ...apiPooler, database: s.supabaseDbName }
             : secrets.endpoints
               ? { host: secrets.endpoints.dbHost, port: s.supabaseDbPort, user: s.supabaseDbUser, database: s.supabaseDbName }
               : appDatabase(s);
+        // The same endpoint as the owner's, as the consumer's own login (through a pooler: its name for that login).
+        const db = {
+            ...owner,
+            user: pulumi
+                .output(owner.user)
+                .apply((user) => (user === s.supabaseDbUser ? login.user : poolerLogin(user, s.supabaseDbUser, login.user))),
+        };
         if (!apiPooler && !secrets.endpoints) reached.push(String(db.host));
         // No password in the URL: libpq (and node-postgres) read it from PGPASSFILE, whose line
         // must name the same host as the URL.
@@ -129,7 +141,7 @@ export function serviceRuntime(
         environment.DATABASE_POOL_SIZE = String(s.databasePoolSize);
         environment.PGPASSFILE = `${SECRETS}/pgpass`;
         secretFiles.pgpass = pulumi
-            .all([secrets.databasePassword, db.host, db.port, db.user])
+            .all([login.password, db.host, db.port, db.user])
             .apply(([pw, host, port, user]) => pgpassLine(host, port, db.database, user, pw));
         const redisUser = secrets.redisUsers[consumer];
         environment.REDIS_URL = redisUrl(redisUser.username);
@@ -169,7 +181,9 @@ export function serviceRuntime(
  * uploader's key as files.
  */
 function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: string[]): ServiceRuntime {
-    const db = { port: s.supabaseDbPort, database: s.supabaseDbName, user: s.supabaseDbUser };
+    // owner: where the deployer may not grant BYPASSRLS (docs/operations/database-roles.md#backup).
+    const login = s.backupDatabaseLogin === "owner" ? secrets.ownerLogin : consumerLogin(secrets, "backup");
+    const db = { port: s.supabaseDbPort, database: s.supabaseDbName, user: login.user };
     const host: pulumi.Input<string> = secrets.endpoints?.dbHost ?? settled(s.containerDbHost, "containerDbHost");
     const environment: Record<string, pulumi.Input<string>> = {
         PGHOST: host,
@@ -192,7 +206,7 @@ function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: strin
     const files: Record<string, pulumi.Input<string>> = {};
     databaseTrust(s, environment, files);
     const secretFiles: Record<string, pulumi.Input<string>> = {
-        pgpass: pulumi.all([secrets.databasePassword, host]).apply(([pw, h]) => pgpassLine(h, db.port, db.database, db.user, pw)),
+        pgpass: pulumi.all([login.password, host]).apply(([pw, h]) => pgpassLine(h, db.port, db.database, db.user, pw)),
         aws_credentials: pulumi
             .all([secrets.backup.accessKeyId, secrets.backup.secretAccessKey])
             .apply(([id, key]) => awsCredentialsFile(id, key)),
@@ -205,6 +219,12 @@ function backupRuntime(s: Settings, secrets: RuntimeSecrets, healthcheck?: strin
         healthcheck: { tests, interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" },
         hosts: gatewayHosts(secrets.endpoints ? [] : [settled(s.containerDbHost, "containerDbHost")]),
     };
+}
+
+function consumerLogin(secrets: RuntimeSecrets, consumer: DatabaseConsumer): { user: string; password: pulumi.Output<string> } {
+    const login = secrets.databaseLogins[consumer];
+    if (!login) throw new Error(`no database login for ${consumer}: SupabaseCredentials' databaseConsumers must list it`);
+    return login;
 }
 
 /**

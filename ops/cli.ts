@@ -306,7 +306,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         }
         // import
         const from = need("from", values.from as string, "the old database's URL");
-        const target = need("database-url", ctx.databaseUrl, "the target database (or --stack with Vault)");
+        const target = need(
+            "database-url",
+            ctx.ownerDatabaseUrl,
+            "the target database, as the owner of its tables (or --stack with Vault)",
+        );
         const schemas = String(values.schemas)
             .split(",")
             .map((s) => s.trim())

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { DEFAULT_BACKUP_SCHEDULE } from "../lib/backup";
+import type { BackupDatabaseLogin } from "../lib/config/backup";
 import { managementUrl, projectRef } from "../lib/config/parsers";
 import { redisUsername } from "../lib/credentials";
 import { redactUrl, urlProblem } from "../lib/ops/rules";
@@ -15,7 +16,7 @@ import { postgresUrl } from "../lib/postgres";
 import { parseIpv4List } from "../lib/supabase/bans";
 import { DEFAULT_MANAGEMENT_API_URL } from "../lib/supabase/client";
 import type { SplitCidrs } from "../lib/supabase/rules";
-import { VaultClient } from "./vault";
+import { VaultClient, VaultError } from "./vault";
 
 const run = promisify(execFile);
 
@@ -52,9 +53,25 @@ export interface CommonFlags {
 
 /** The parts of the stack outputs (index.ts) the tool reads. */
 export interface StackOutputs {
-    database?: { host: string; port: number; name: string; sslMode: string; pooler: { host: string; port: number; user: string } | null };
+    database?: {
+        host: string;
+        port: number;
+        name: string;
+        sslMode: string;
+        /** Absent in a stack deployed before it was an output. */
+        ownerUser?: string;
+        pooler: { host: string; port: number; user: string } | null;
+    };
     vault?: { address: string; mount: string; pathPrefix: string; appRoleMount: string; policies: Record<string, string> };
-    backup?: { bucketName: string; region: string; prefix: string; kmsKeyArn: string | null; schedule: string | null };
+    backup?: {
+        bucketName: string;
+        region: string;
+        prefix: string;
+        kmsKeyArn: string | null;
+        schedule: string | null;
+        /** Absent in a stack deployed before the setting existed. */
+        databaseLogin?: BackupDatabaseLogin;
+    };
     docker?: { redisEndpoint: string; redisCaCertPem: string };
     /** null for a local stack (no hosted project). */
     supabaseProject?: {
@@ -68,7 +85,10 @@ export interface StackOutputs {
 }
 
 export interface Context {
+    /** doctor's database: read-only where the stack gives it (the backup's login), or what --database-url says. */
     databaseUrl?: string;
+    /** import's target: the owner of the stack's tables, or what --database-url says. */
+    ownerDatabaseUrl?: string;
     poolerUrl?: string;
     s3?: {
         endpoint?: string;
@@ -80,6 +100,8 @@ export interface Context {
         kmsKeyArn?: string;
     };
     schedule: string;
+    /** The backup job's database login as the stack set it (backupDatabaseLogin); absent without stack outputs. */
+    backupDatabaseLogin?: BackupDatabaseLogin;
     redis?: { url: string; caPem?: string; password?: string };
     vault?: { client: VaultClient; mount: string; pathPrefix: string; appRoleMount: string };
     migrationsDir: string;
@@ -147,6 +169,7 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
     const sources: Context["sources"] = {};
     const ctx: Context = {
         schedule: flags.schedule ?? outputs?.backup?.schedule ?? DEFAULT_BACKUP_SCHEDULE,
+        backupDatabaseLogin: outputs?.backup?.databaseLogin,
         migrationsDir: flags["migrations-dir"] ?? DEFAULT_MIGRATIONS_DIR,
         sources,
     };
@@ -168,11 +191,27 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
     const kv = async (leaf: string): Promise<Record<string, string> | undefined> =>
         ctx.vault ? ctx.vault.client.readKv(ctx.vault.mount, `${ctx.vault.pathPrefix}/${leaf}`) : undefined;
 
-    // Database: the direct URL is stored whole in Vault (supabase.database_url); the pooler URL is built from the outputs and the password.
-    if (flags["database-url"]) [ctx.databaseUrl, sources.database] = [flags["database-url"], "flag"];
-    else if (ctx.vault) {
-        const url = (await kv("supabase"))?.database_url;
+    // Database: each command gets the least it needs (docs/operations/database-roles.md#what-the-ops-tool-logs-in-as).
+    // doctor only reads: the backup's read-only login, which reads every table (else the backend's
+    // login in supabase.database_url, which reads no migration history); import writes as the owner.
+    const direct = outputs?.database;
+    const at = (user: string, password: string) =>
+        postgresUrl({ user, password, host: direct!.host, port: direct!.port, database: direct!.name, sslMode: direct!.sslMode });
+    if (flags["database-url"]) {
+        [ctx.databaseUrl, sources.database] = [flags["database-url"], "flag"];
+        ctx.ownerDatabaseUrl = flags["database-url"];
+    } else if (ctx.vault) {
+        // A stack without the backup's own login (backupDatabaseLogin owner, or no backup job) has no such path.
+        const backup = direct
+            ? await kv("database/backup").catch((err: unknown) => {
+                  if (err instanceof VaultError && err.status === 404) return undefined;
+                  throw err;
+              })
+            : undefined;
+        const url = backup?.username && backup.password ? at(backup.username, backup.password) : (await kv("supabase"))?.database_url;
         if (url) [ctx.databaseUrl, sources.database] = [url, "vault"];
+        const owner = direct?.ownerUser ? (await kv("database"))?.password : undefined;
+        if (owner) ctx.ownerDatabaseUrl = at(direct!.ownerUser!, owner);
     }
     if (flags["pooler-url"]) [ctx.poolerUrl, sources.pooler] = [flags["pooler-url"], "flag"];
     else if (outputs?.database?.pooler && ctx.vault) {

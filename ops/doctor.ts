@@ -9,6 +9,7 @@ import { readdirSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { Client } from "pg";
 import { CONSUMER_READS, CONSUMERS } from "../lib/credentials";
+import { backupLoginVerdict, bypassRlsLogins } from "../lib/databaseRoles";
 import { isLoopbackHost } from "../lib/endpoints";
 import {
     backupAgeVerdict,
@@ -289,10 +290,36 @@ async function databaseChecks(ctx: Context, o: DoctorOptions): Promise<CheckResu
                       sql: createIndexes,
                   },
         ]);
+        add("roles", [await backupLoginCheck(db, ctx)]);
     } finally {
         await db.end().catch(() => undefined);
     }
     return out;
+}
+
+/** Which login the backup job dumps with, and whether it can read every table (lib/databaseRoles.ts). */
+async function backupLoginCheck(db: Client, ctx: Context): Promise<Check> {
+    const logins = (
+        await db.query<{ name: string; canLogin: boolean; bypassRls: boolean }>(
+            `select rolname as name, rolcanlogin as "canLogin", rolbypassrls as "bypassRls" from pg_roles where rolname = any($1)`,
+            [bypassRlsLogins(["backup"])],
+        )
+    ).rows;
+    // The owner (the deployer) is the database's owner; doctor itself may be logged in as the backend's login.
+    const [me] = (
+        await db.query<{ name: string; superuser: boolean; createRole: boolean; bypassRls: boolean; version: number }>(
+            `select r.rolname as name, r.rolsuper as superuser, r.rolcreaterole as "createRole", r.rolbypassrls as "bypassRls",
+                    current_setting('server_version_num')::int as version
+             from pg_database d join pg_roles r on r.oid = d.datdba where d.datname = current_database()`,
+        )
+    ).rows;
+    const verdict = backupLoginVerdict({
+        setting: ctx.backupDatabaseLogin,
+        logins,
+        owner: { name: me.name, superuser: me.superuser, bypassRls: me.bypassRls },
+        deployer: { superuser: me.superuser, createRole: me.createRole, bypassRls: me.bypassRls, serverVersion: me.version },
+    });
+    return { name: "backup login", ...verdict };
 }
 
 async function poolerChecks(ctx: Context): Promise<Check[]> {

@@ -29,7 +29,6 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { Client } from "pg";
 import {
     alterRoleStatement,
     GENERATED_PASSWORD,
@@ -38,7 +37,7 @@ import {
     SCRAM_SALT_BYTES,
     scramSha256Verifier,
 } from "../lib/databasePassword";
-import { postgresUrl } from "../lib/postgres";
+import { passwordLogin, storedVerifier } from "./postgresLogin";
 
 const SECRET_VARIABLES = ["NEW_PASSWORD", "STANDBY_PASSWORD", "BOOTSTRAP_PASSWORD", "PULUMI_COMMAND_STDOUT", "PULUMI_COMMAND_STDERR"];
 
@@ -64,64 +63,6 @@ function psql(password: string, statements: string): boolean {
 }
 
 const canLogin = (password: string) => psql(password, "select 1;\n");
-
-/** node-postgres from the same libpq variables (sslmode with libpq's meaning), with a connect timeout. */
-function client(password: string): Client {
-    const { PGHOST, PGPORT, PGDATABASE, PGUSER, PGSSLMODE, PGSSLROOTCERT } = process.env;
-    const params: Record<string, string> = { uselibpqcompat: "true", ...(PGSSLROOTCERT ? { sslrootcert: PGSSLROOTCERT } : {}) };
-    const url = postgresUrl({
-        user: PGUSER!,
-        password,
-        host: PGHOST!,
-        port: Number(PGPORT),
-        database: PGDATABASE!,
-        sslMode: PGSSLMODE || "prefer",
-        params,
-    });
-    const c = new Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: "apply-database-password" });
-    c.on("error", () => undefined);
-    return c;
-}
-
-/** The authentication requests a server sends when it checks a password (trust and peer send none). */
-const PASSWORD_REQUESTS = ["authenticationCleartextPassword", "authenticationMD5Password", "authenticationSASL"] as const;
-
-/**
- * A login with `password`: "proven" when the server asked for the password and accepted it,
- * "not-asked" when it let the connection in without asking (so the login proves nothing),
- * "refused" when it did not let it in.
- */
-async function passwordLogin(password: string): Promise<"proven" | "not-asked" | "refused"> {
-    const c = client(password);
-    let asked = false;
-    for (const request of PASSWORD_REQUESTS) c.connection.once(request, () => (asked = true));
-    try {
-        await c.connect();
-    } catch {
-        return "refused";
-    } finally {
-        await c.end().catch(() => undefined);
-    }
-    return asked ? "proven" : "not-asked";
-}
-
-/**
- * The role's stored verifier read over a connection logged in with `password` (which need not be
- * the role's: this runs where the server does not ask). undefined when unreadable: pg_authid is
- * a superuser's table.
- */
-async function storedVerifier(password: string): Promise<string | undefined> {
-    const c = client(password);
-    try {
-        await c.connect();
-        const res = await c.query<{ v: string | null }>("select rolpassword as v from pg_authid where rolname = current_user");
-        return res.rows[0]?.v ?? undefined;
-    } catch {
-        return undefined;
-    } finally {
-        await c.end().catch(() => undefined);
-    }
-}
 
 /** Whether a stored SCRAM verifier is the password's: recomputed with the stored salt and iteration count. */
 function verifierMatches(stored: string | undefined, password: string): boolean {

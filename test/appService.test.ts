@@ -97,7 +97,6 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
             PGHOST: stack === "prod" ? "db.toolboxaiprodprojref.supabase.co" : "host.docker.internal",
             PGPORT: stack === "prod" ? "5432" : "54322",
             PGDATABASE: "postgres",
-            PGUSER: "postgres",
             PGSSLMODE: stack === "prod" ? "require" : "disable",
             PGPASSFILE: "/run/secrets/pgpass",
             AWS_SHARED_CREDENTIALS_FILE: "/run/secrets/aws_credentials",
@@ -122,7 +121,11 @@ describe.each(STACKS)("AppService and container hardening (%s)", (stack) => {
         const key = byName(ev, id.slice(0, "backups-uploader-key-a".length));
         expect(credentials).toBe(`[default]\naws_access_key_id = ${id}\naws_secret_access_key = ${reveal(key.outputs.secret)}\n`);
         const pgpass = uploads.find((u) => u.file.endsWith("pgpass"))!.content;
-        expect(pgpass).toBe(`${env.PGHOST}:${env.PGPORT}:postgres:postgres:${vaultPassword(ev)}\n`);
+        // Its own login (the active slot's), never the owner's.
+        expect(env.PGUSER).toMatch(/^toolboxai_backup_[ab]$/);
+        const own = reveal(byName(ev, `credentials-backup-login-password-${env.PGUSER.slice(-1)}`).outputs.result);
+        expect(pgpass === `${env.PGHOST}:${env.PGPORT}:postgres:${env.PGUSER}:${own}\n`, "pgpass is the backup login's").toBe(true);
+        expect(pgpass.includes(vaultPassword(ev)), "pgpass holds the owner's password").toBe(false);
         expect((job.inputs.networksAdvanced as { name: string }[]).map((n) => n.name)).toEqual([`toolboxai-${stack}-frontend`]);
         expect(job.inputs.healthcheck).toMatchObject({ tests: ["CMD", "node", "/app/backup-job.js", "health"] });
         // Dev's database is on the Docker host: the job reaches it through the host-gateway alias.

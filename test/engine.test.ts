@@ -21,7 +21,7 @@ import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
-import { REDIS_PATHS } from "../lib/redis";
+import { aclApplyScript, REDIS_PATHS } from "../lib/redis";
 import { SEED_LABEL } from "../components/seed";
 import { byName, evaluateStack, ofType, runningContainers, SWARM, TEST_CLOCK } from "./harness";
 import { startEngine, waitFor, type Engine } from "./support/docker";
@@ -348,17 +348,32 @@ describe("dev's plan on a real Docker engine", () => {
         await deleteContainer(engine.docker, "app-backend-0-old-design");
     });
 
-    it("replaces containers after their secrets change (rotation): Redis and the backend delete-first, on the same published port", async () => {
+    it("rotation: Redis takes the new passwords without a restart; the consumers are replaced (the backend delete-first, on the same published port)", async () => {
         // The next rotation period: new passwords, secret-ids and keys, so new seeds and containers.
         const next = await evaluateStack("dev", { now: new Date(Date.parse(TEST_CLOCK) + 91 * 86_400_000).toISOString() });
-        const changed = runningContainers(next).filter(
-            (c) =>
-                JSON.stringify(reveal(byName(next, `${c.name}-seed`).inputs.uploads)) !==
-                JSON.stringify(reveal(byName(ev, `${c.name}-seed`).inputs.uploads)),
-        );
-        expect(changed.map((c) => c.name).sort()).toEqual(["app-backend-0", "app-backup-0", "app-worker-0", "redis-server"]);
+        const uploadsOf = (e: Evaluation, seed: string) => JSON.stringify(reveal(byName(e, seed).inputs.uploads));
+        const changed = runningContainers(next).filter((c) => uploadsOf(next, `${c.name}-seed`) !== uploadsOf(ev, `${c.name}-seed`));
+        expect(changed.map((c) => c.name).sort()).toEqual(["app-backend-0", "app-backup-0", "app-worker-0"]);
         const ids = { ...deployed.subs.ids };
-        for (const c of [changed.find((x) => x.name === "redis-server")!, ...changed.filter((x) => x.name !== "redis-server")]) {
+        // Redis: its credentials seed is replaced (rewriting the ACL file and the health check's password in
+        // its volumes), then the planned ACL SETUSER commands run in the running server (redis-acl-apply).
+        expect(uploadsOf(next, "redis-credentials-seed")).not.toBe(uploadsOf(ev, "redis-credentials-seed"));
+        const redisId = deployed.containers["redis-server"];
+        const startedAt = (await inspect(redisId)).State.StartedAt;
+        const credentials = byName(next, "redis-credentials-seed");
+        const newCredentials = await createContainer(
+            engine.docker,
+            { ...credentials, outputs: { ...credentials.outputs, name: "redis-credentials-seed-next" } },
+            { ...deployed.subs, ids },
+        );
+        await deleteContainer(engine.docker, deployed.containers["redis-credentials-seed"]);
+        deployed.containers["redis-credentials-seed"] = newCredentials.id;
+        const apply = byName(next, "redis-acl-apply");
+        // The planned command is `docker exec -i <redis> sh -c <this script>` (test/redisServer.test.ts), its stdin the hashes.
+        await engine.cli(["exec", "-i", redisId, "sh", "-c", aclApplyScript()], { input: String(reveal(apply.inputs.stdin)) });
+        expect((await inspect(redisId)).State.StartedAt, "Redis was not restarted").toBe(startedAt);
+        await healthy("redis-server", redisId);
+        for (const c of changed) {
             const seed = byName(next, `${c.name}-seed`);
             // Pulumi's order: the new seed first (create-before-delete), then the container.
             const newSeed = await createContainer(

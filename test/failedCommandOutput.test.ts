@@ -164,3 +164,38 @@ describe("migration push (supabase db push) failing for real: no secret in stdou
         expectNoSecret(result.output, secretsOf(ev, result.environment, PUSH_SECRETS));
     });
 });
+
+const ROLES_SECRETS = ["OWNER_PASSWORD", "LOGIN_PASSWORDS"];
+
+describe("consumer roles step (scripts/apply-consumer-roles.ts) failing for real: no secret in stdout or stderr", () => {
+    it("the owner's password is wrong", async () => {
+        await pg.sql(`ALTER ROLE ${ROLE} PASSWORD '${UNRELATED}'`);
+        const ev = await plan(pg.port);
+        const result = await runPlanned(ev, "credentials-consumer-roles");
+        expect(result.code).toBe(1);
+        expect(result.output).toMatch(
+            /the consumers' roles could not be applied as app@127\.0\.0\.1:\d+\/postgres \(nothing was changed\)/,
+        );
+        const secrets = secretsOf(ev, result.environment, ROLES_SECRETS);
+        // Each login's password on its own, besides the JSON that carries them.
+        expectNoSecret(result.output, [
+            ...secrets,
+            ...Object.values(JSON.parse(result.environment.LOGIN_PASSWORDS) as Record<string, string>),
+        ]);
+    });
+
+    it("it logs in, but the owner may not create roles: the server's error, no statement, no verifier", async () => {
+        const ev = await plan(pg.port);
+        const planned = reveal(byName(ev, "credentials-consumer-roles").inputs.environment) as Record<string, string>;
+        await pg.sql(`ALTER ROLE ${ROLE} PASSWORD '${planned.OWNER_PASSWORD}'`);
+        const result = await runPlanned(ev, "credentials-consumer-roles");
+        expect(result.code).toBe(1);
+        expect(result.output).toMatch(/ERROR: {2}permission denied to create role/);
+        expect(result.output).not.toMatch(/SCRAM-SHA-256\$/);
+        expectNoSecret(result.output, [
+            ...secretsOf(ev, result.environment, ROLES_SECRETS),
+            ...Object.values(JSON.parse(planned.LOGIN_PASSWORDS) as Record<string, string>),
+        ]);
+        expect(await pg.sql("select count(*) from pg_roles where rolname like 'toolboxai%'")).toBe("0");
+    });
+});

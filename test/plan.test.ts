@@ -54,8 +54,8 @@ describe.each(STACKS)("offline plan (%s)", (stack) => {
         const plan = toPlanJson(await evaluateStack(stack));
         const count = (type: string) => plan.resources.filter((r) => r.type === type).length;
         expect(count("random:index/randomPassword:RandomPassword")).toBeGreaterThanOrEqual(5);
-        // Five of the credentials, and the backup uploader's; hosted, each consumer's Supabase secret key.
-        expect(count("vault:kv/secretV2:SecretV2")).toBe(stack === "prod" ? 8 : 6);
+        // Seven of the credentials (two of them each consumer's database login), and the backup uploader's; hosted, each consumer's Supabase secret key.
+        expect(count("vault:kv/secretV2:SecretV2")).toBe(stack === "prod" ? 10 : 8);
         expect(count("vault:index/policy:Policy")).toBe(2);
         expect(count("vault:appRole/authBackendRole:AuthBackendRole")).toBe(2);
         expect(count("vault:appRole/authBackendRoleSecretId:AuthBackendRoleSecretId")).toBe(2);

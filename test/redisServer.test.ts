@@ -2,14 +2,15 @@ import { describe, expect, it } from "vitest";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { findLeaks } from "../lib/offline/leaks";
 import { reveal, SecretValue } from "../lib/offline/values";
-import { aclFile, REDIS_PATHS, redisConf } from "../lib/redis";
+import { aclApplyCommand, aclFile, aclPasswordCommands, REDIS_PATHS, redisConf } from "../lib/redis";
 import { REDIS_USERS } from "../lib/credentials";
 import { byName, evaluateStack, ofType, STACKS } from "./harness";
 
 type Upload = { file: string; content: string; permissions: string; owner: string };
 const uploads = (r: RecordedResource) => reveal(r.inputs.uploads) as Upload[];
-/** Redis's files arrive through its seed container (components/seed.ts). */
+/** Redis's files arrive through its seed containers (components/seed.ts): the server's, and the one with what a rotation changes. */
 const seedOf = (ev: Evaluation) => byName(ev, "redis-server-seed");
+const credentialsSeedOf = (ev: Evaluation) => byName(ev, "redis-credentials-seed");
 const upload = (r: RecordedResource, file: string) => uploads(r).find((u) => u.file === file)!;
 
 function vaultJson(ev: Evaluation, name: string): Record<string, string> {
@@ -23,19 +24,47 @@ describe.each(STACKS)("RedisServer (%s)", (stack) => {
         expect(redis.inputs.command).toEqual(["redis-server", REDIS_PATHS.config]);
         expect(upload(seedOf(ev), REDIS_PATHS.config).content).toBe(redisConf());
         // The real-server tests (redis.test.ts) run these same two generators.
+        // Each user accepts both rotation slots' passwords; its consumer is given the active one (in Vault).
         const passwords = vaultJson(ev, "credentials-kv-redis");
+        const slotPassword = (u: string, slot: string) =>
+            reveal(byName(ev, `credentials-redis-${u}-password-${slot}`).outputs.result) as string;
         const users = Object.fromEntries(
-            REDIS_USERS.map((u) => [u, { username: `toolboxai_${u}`, password: passwords[`toolboxai_${u}`] }]),
+            REDIS_USERS.map((u) => [
+                u,
+                {
+                    username: `toolboxai_${u}`,
+                    password: passwords[`toolboxai_${u}`],
+                    // Both slots, and the previous design's single password (accepted for the move, given to no consumer).
+                    passwords: [
+                        slotPassword(u, "a"),
+                        slotPassword(u, "b"),
+                        ...(u === "exporter" ? [] : [reveal(byName(ev, `credentials-redis-${u}-password`).outputs.result)]),
+                    ],
+                },
+            ]),
         );
-        expect(upload(seedOf(ev), REDIS_PATHS.acl).content).toBe(aclFile(users as Parameters<typeof aclFile>[0]));
+        expect(passwords.toolboxai_backend).toBeOneOf([slotPassword("backend", "a"), slotPassword("backend", "b")]);
+        const deployer = upload(seedOf(ev), REDIS_PATHS.deployerPassword).content;
+        expect(upload(credentialsSeedOf(ev), REDIS_PATHS.acl).content).toBe(
+            aclFile(users as unknown as Parameters<typeof aclFile>[0], deployer),
+        );
+        expect(upload(credentialsSeedOf(ev), REDIS_PATHS.healthcheckPassword).content).toBe(passwords.toolboxai_healthcheck);
+        // The running server gets the same passwords (test/redisRotation.test.ts runs this on a real server), on stdin.
+        const apply = byName(ev, "redis-acl-apply");
+        expect(apply.inputs.stdin).toBeInstanceOf(SecretValue);
+        expect(reveal(apply.inputs.stdin)).toBe(aclPasswordCommands(users as unknown as Parameters<typeof aclFile>[0]));
+        expect(apply.inputs.update).toBe(aclApplyCommand(String(byName(ev, "redis-server").outputs.name)));
+        expect(apply.options.dependencies).toEqual(expect.arrayContaining([byName(ev, "redis-server").urn, credentialsSeedOf(ev).urn]));
     });
 
     it("uploads secrets as secrets, readable only by the redis user", async () => {
         const ev = await evaluateStack(stack);
-        const redis = seedOf(ev);
-        expect(redis.inputs.uploads).toBeInstanceOf(SecretValue);
-        for (const file of [REDIS_PATHS.acl, REDIS_PATHS.serverKey, REDIS_PATHS.healthcheckPassword]) {
-            expect(upload(redis, file)).toMatchObject({ permissions: "0400", owner: "999" });
+        for (const [seed, files] of [
+            [seedOf(ev), [REDIS_PATHS.serverKey, REDIS_PATHS.deployerPassword]],
+            [credentialsSeedOf(ev), [REDIS_PATHS.acl, REDIS_PATHS.healthcheckPassword]],
+        ] as const) {
+            expect(seed.inputs.uploads).toBeInstanceOf(SecretValue);
+            for (const file of files) expect(upload(seed, file)).toMatchObject({ permissions: "0400", owner: "999" });
         }
         expect(findLeaks(ev)).toEqual([]);
     });

@@ -72,7 +72,8 @@ describe("prod's offline plan manages the hosted project", () => {
             expect(uploads.find((u) => u.file === "/run/secrets/supabase_service_key")?.content).toBe(key(consumer));
             expect(containerEnv(container).SUPABASE_SERVICE_KEY_FILE).toBe("/run/secrets/supabase_service_key");
             expect(containerEnv(container).DATABASE_URL).toBe(
-                `postgresql://postgres.${REF}@pooler.offline.invalid:6543/postgres?sslmode=require`,
+                // The consumer's own login, named for Supavisor as the owner's is (docs/operations/database-roles.md).
+                `postgresql://toolboxai_${consumer}_${slots.active}.${REF}@pooler.offline.invalid:6543/postgres?sslmode=require`,
             );
         }
         const publishable = (byName(ev, "supabase-publishable-key").outputs.apiKey as SecretValue).value;

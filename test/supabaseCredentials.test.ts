@@ -42,6 +42,8 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const hostedKeys = stack === "prod" ? [`secret/${prefix}/supabase/backend`, `secret/${prefix}/supabase/worker`] : [];
         expect(names).toEqual([
             `secret/${prefix}/database`,
+            `secret/${prefix}/database/backend`,
+            `secret/${prefix}/database/worker`,
             `secret/${prefix}/redis`,
             `secret/${prefix}/redis/backend`,
             `secret/${prefix}/redis/worker`,
@@ -57,6 +59,15 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         ]);
         expect(vaultData(ev, "database")).toMatchObject({ provider: "supabase", connection_pool_size: "20" });
         expect(Object.keys(vaultData(ev, "database")).sort()).toEqual(["connection_pool_size", "password", "provider"]);
+        for (const consumer of ["backend", "worker"]) {
+            expect(Object.keys(vaultData(ev, `database/${consumer}`)).sort()).toEqual([
+                "connection_pool_size",
+                "password",
+                "provider",
+                "username",
+            ]);
+            expect(vaultData(ev, `database/${consumer}`).username).toMatch(new RegExp(`^toolboxai_${consumer}_[ab]$`));
+        }
         expect(Object.keys(vaultData(ev, "redis")).sort()).toEqual([
             "toolboxai_backend",
             "toolboxai_exporter",
@@ -66,12 +77,14 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         expect(Object.keys(vaultData(ev, "redis/worker")).sort()).toEqual(["password", "username"]);
     });
 
-    it("stores a direct database URL with the generated, URL-safe password of at least 32 characters", async () => {
+    it("stores the backend's own direct database URL (its login, not the owner's) with a generated, URL-safe password of at least 32 characters", async () => {
         const ev = await evaluate();
-        const { password } = vaultData(ev, "database");
+        const { password, username } = vaultData(ev, "database/backend");
         expect(password).toMatch(/^[A-Za-z0-9]{32,}$/);
+        expect(password === vaultData(ev, "database").password, "the backend's password is the owner's").toBe(false);
         const url = new URL(vaultData(ev, "supabase").database_url);
-        expect(decodeURIComponent(url.password)).toBe(password);
+        expect(decodeURIComponent(url.username)).toBe(username);
+        expect(decodeURIComponent(url.password) === password, "database_url carries the backend's password").toBe(true);
         expect(url.port).toBe(stack === "prod" ? "5432" : "54322");
         expect(url.searchParams.get("sslmode")).toBe(stack === "prod" ? "require" : "disable");
     });
@@ -90,10 +103,14 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             backend: [
                 `secret/data/${prefix}/supabase`,
                 `secret/data/${prefix}/supabase/backend`,
-                `secret/data/${prefix}/database`,
+                `secret/data/${prefix}/database/backend`,
                 `secret/data/${prefix}/redis/backend`,
             ],
-            worker: [`secret/data/${prefix}/supabase/worker`, `secret/data/${prefix}/database`, `secret/data/${prefix}/redis/worker`],
+            worker: [
+                `secret/data/${prefix}/supabase/worker`,
+                `secret/data/${prefix}/database/worker`,
+                `secret/data/${prefix}/redis/worker`,
+            ],
         };
         const tokenSelf = [
             { path: "auth/token/renew-self", capabilities: '"update"' },
@@ -189,37 +206,49 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             .sort();
         // One database password slot takes the new password; the other keeps the current one to log in with.
         const slots = passwordSlots(rotationPeriod(new Date(period.endsAt), 90), 0);
-        const keptSlot = `credentials-database-password-${slots.active === "a" ? "b" : "a"}`;
+        // The same for each consumer's logins: the standby login gets a new password, the one in use keeps its own.
+        const standby = slots.active === "a" ? "b" : "a";
+        const keptSlots = [
+            `credentials-database-password-${standby}`,
+            ...["backend", "worker", "backup"].map((c) => `credentials-${c}-login-password-${standby}`),
+            ...["backend", "worker", "healthcheck", "exporter"].map((u) => `credentials-redis-${u}-password-${standby}`),
+        ];
         const generated = ofType(before, "random:index/randomPassword:RandomPassword")
             .map((r) => r.name)
-            .filter((n) => n !== keptSlot);
+            // The Redis deployer's password never rotates: it only lets `pulumi up` change the others.
+            .filter((n) => !keptSlots.includes(n) && n !== "redis-deployer-password");
         // migrations-push: its PGPASSWORD changes, an update that does not push again.
-        // The containers are the consumers: new secret files (and Redis's new ACL) make new seeds, whose
-        // new ids replace the containers, and the PIDs commands run again for the new containers.
+        // The containers are the consumers: new secret files make new seeds, whose new ids replace the
+        // containers, and the PIDs commands run again for the new containers. Redis is not replaced: its
+        // new ACL goes into its credentials seed and onto the running server (redis-acl-apply).
         // backups-uploader-credentials: Vault gets the uploader's new access key (test/uploaderKeyRotation.test.ts).
         const carriers = [
             "backups-uploader-credentials",
             "app-backend-0",
             "app-backup-0",
             "app-worker-0",
-            "redis-server",
             "app-backend-0-seed",
             "app-backup-0-seed",
             "app-worker-0-seed",
-            "redis-server-seed",
+            "redis-credentials-seed",
+            "redis-acl-apply",
             "app-backend-0-pids",
             "app-backup-0-pids",
             "app-worker-0-pids",
-            "redis-pids",
             "migrations-push",
             "credentials-apply-database-password",
+            "credentials-consumer-roles",
             "credentials-backend-secret-id",
             "credentials-worker-secret-id",
             "credentials-kv-database",
+            "credentials-kv-database-backend",
+            "credentials-kv-database-worker",
             "credentials-kv-redis",
             "credentials-kv-redis-backend",
             "credentials-kv-redis-worker",
             "credentials-kv-supabase",
+            // Each rotation slot has its own volumes: the previous slot's go, the new slot's are created.
+            ...["backend", "backup", "worker"].flatMap((svc) => ["files", "secrets"].map((kind) => `app-${svc}-0-${kind}-${standby}`)),
         ];
         // Hosted: one key slot per consumer is renamed (a new key); Vault and the containers take it.
         const slotKeys =
@@ -239,7 +268,24 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
             reveal(byName(ev, "credentials-apply-database-password").inputs.environment) as Record<string, string>;
         expect(env(after).STANDBY_PASSWORD).toBe(vaultData(before, "database").password);
         expect(env(after).NEW_PASSWORD).toBe(vaultData(after, "database").password);
-        expect(Object.keys(state(after)).sort()).toEqual(Object.keys(state(before)).sort());
+        // The same resources, but for the slot volumes: the new slot's replace the previous slot's.
+        const slotVolume = /^app-\w+-\d+-(files|secrets)-[ab]$/;
+        const renamed = (ev: Evaluation) => Object.keys(state(ev)).filter((name) => slotVolume.test(name));
+        expect(
+            Object.keys(state(after))
+                .filter((n) => !slotVolume.test(n))
+                .sort(),
+        ).toEqual(
+            Object.keys(state(before))
+                .filter((n) => !slotVolume.test(n))
+                .sort(),
+        );
+        expect(
+            renamed(after)
+                .map((n) => n.replace(/-[ab]$/, `-${standby}`))
+                .sort(),
+        ).toEqual(renamed(before).sort());
+        expect(renamed(after).every((n) => n.endsWith(`-${slots.active}`))).toBe(true);
         if (stack === "prod") {
             // The hosted project's secret keys rotate with the slots: the backend moves to its new key.
             expect(vaultData(after, "supabase").service_role_key).not.toBe(vaultData(before, "supabase").service_role_key);
@@ -304,9 +350,10 @@ describe.each(STACKS)("SupabaseCredentials (%s)", (stack) => {
         const base = await evaluate();
         const forced = await evaluate({ overrides: { rotationGeneration: "1" } });
         expect(vaultData(forced, "database").password).not.toBe(vaultData(base, "database").password);
-        expect(byName(forced, "credentials-redis-backend-password").inputs.keepers).not.toEqual(
-            byName(base, "credentials-redis-backend-password").inputs.keepers,
-        );
+        // One Redis slot of each user moves; the ACL accepts both.
+        const keepers = (ev: Evaluation) =>
+            ["a", "b"].map((slot) => byName(ev, `credentials-redis-backend-password-${slot}`).inputs.keepers);
+        expect(keepers(forced)).not.toEqual(keepers(base));
     });
 });
 
@@ -368,6 +415,8 @@ describe("SupabaseCredentials outputs", () => {
                 vault: { mount: "secret", pathPrefix: "toolboxai", manageMount: false },
                 rotation: { period, keeper: rotationKeeper(period, 0), periodDays: 90, slots: passwordSlots(period, 0) },
                 applyScript: "scripts/apply-database-password.ts",
+                databaseConsumers: ["backend", "worker", "backup"],
+                rolesScript: "scripts/apply-consumer-roles.ts",
             });
             return {};
         });
@@ -398,6 +447,8 @@ describe("SupabaseCredentials input errors", () => {
                     vault: { mount: "secret", pathPrefix: "toolboxai", manageMount: false },
                     rotation: { period, keeper: rotationKeeper(period, 0), periodDays: 90, slots: passwordSlots(period, 0) },
                     applyScript: "scripts/apply-database-password.ts",
+                    databaseConsumers: ["backend", "worker", "backup"],
+                    rolesScript: "scripts/apply-consumer-roles.ts",
                 });
             } catch (err) {
                 thrown = err;

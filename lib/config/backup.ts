@@ -5,6 +5,9 @@ import { ok } from "./schema";
 import { vaultSettings } from "./vault";
 
 const LOCK_MODES = ["GOVERNANCE", "COMPLIANCE"] as const;
+/** The login the backup job dumps with (docs/operations/database-roles.md#backup). */
+export const BACKUP_DATABASE_LOGINS = ["own-role", "owner"] as const;
+export type BackupDatabaseLogin = (typeof BACKUP_DATABASE_LOGINS)[number];
 
 export const backupSettings = vaultSettings
     .group("Backups")
@@ -73,6 +76,11 @@ export const backupSettings = vaultSettings
         default: (): string[] => [],
         yamlDefault: "",
         defaultText: "whole database",
+    })
+    .add("backupDatabaseLogin", oneOf(BACKUP_DATABASE_LOGINS), {
+        type: "string",
+        doc: "The backup job's database login. own-role: its own read-only logins (pg_read_all_data, BYPASSRLS), and `pulumi up` fails where the deployer may not grant BYPASSRLS (hosted PostgreSQL 15). owner: the owner's login, for such servers only: the backup container then holds the owner's password (docs/operations/database-roles.md#backup).",
+        default: "own-role",
     });
 
 /** Without a valid retention the lock days stay 0: the retention's own problem is reported. */
