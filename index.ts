@@ -178,6 +178,8 @@ const redis = new RedisServer(
         users: credentials.redisUsers,
         tags,
         dockerHost: settings.dockerHost,
+        nodeLabel: settings.redisNodeLabel,
+        endpointMode: settings.swarmEndpointMode,
     },
     onDocker,
 );
@@ -204,6 +206,7 @@ const services = settings.services.map((spec) => {
             tags,
             dockerHost: settings.dockerHost,
             hostAddress: settings.backendHostAddress,
+            endpointMode: settings.swarmEndpointMode,
             ...runtime,
         },
         { ...onDocker, dependsOn: [redis, migrations] },

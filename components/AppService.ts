@@ -3,8 +3,18 @@ import { Container } from "@pulumi/docker/container";
 import { RemoteImage } from "@pulumi/docker/remoteImage";
 import { Service } from "@pulumi/docker/service";
 import { Volume } from "@pulumi/docker/volume";
-import type { DockerMode, DockerNetwork, ServiceSpec } from "../lib/config";
-import { APP_UID, APP_USER, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import type { DockerMode, DockerNetwork, ServiceSpec, SwarmEndpointMode } from "../lib/config";
+import {
+    APP_UID,
+    APP_USER,
+    dockerLabels,
+    dockerName,
+    hardening,
+    publishModeFor,
+    STOP_GRACE_PERIOD,
+    swarmHardening,
+    SWARM_UPDATE,
+} from "../lib/docker";
 import { canonicalHealthcheck } from "../lib/providerForms";
 import { seedContainer, seededLabels } from "./seed";
 import { pidsLimit } from "./pidsLimit";
@@ -35,6 +45,8 @@ export interface AppServiceArgs {
     dockerHost: string;
     /** Host address the published ports bind to (single host; Swarm's ingress binds every interface). */
     hostAddress: string;
+    /** Swarm mode: vip (routing mesh, IPVS) or dnsrr (host-mode ports). */
+    endpointMode: SwarmEndpointMode;
 }
 
 /**
@@ -170,22 +182,21 @@ export class AppService extends pulumi.ComponentResource {
                         secrets,
                         configs,
                         healthcheck: canonicalHealthcheck(args.healthcheck, "service"),
+                        stopGracePeriod: STOP_GRACE_PERIOD[spec.role],
                         // `host-gateway` resolves on the node that runs the task: host.docker.internal is that node.
                         hosts: args.hosts?.length ? args.hosts : undefined,
                     },
                     networksAdvanceds: spec.networks.map((network) => ({ id: args.networks.ids[network], aliases: [spec.name] })),
                 },
-                endpointSpec:
-                    spec.ports.length > 0
-                        ? {
-                              ports: spec.ports.map((p) => ({
-                                  targetPort: p.target,
-                                  publishedPort: p.published,
-                                  protocol: "tcp",
-                                  publishMode: "ingress",
-                              })),
-                          }
-                        : undefined,
+                endpointSpec: {
+                    mode: args.endpointMode,
+                    ports: spec.ports.map((p) => ({
+                        targetPort: p.target,
+                        publishedPort: p.published,
+                        protocol: "tcp",
+                        publishMode: publishModeFor(args.endpointMode),
+                    })),
+                },
                 ...SWARM_UPDATE,
             },
             child,

@@ -3,16 +3,51 @@
  * gets. Components take these from here rather than each writing their own.
  */
 import { createHash } from "node:crypto";
-import type { DockerNetwork } from "./config";
+import type { DockerNetwork, ServiceRole } from "./config";
 import { PROJECT } from "./constants";
 import { providerCpus } from "./providerForms";
 
-/** The guide's compose networks: only frontend reaches the outside. */
-export const NETWORKS: Record<DockerNetwork, { internal: boolean }> = {
-    frontend: { internal: false },
-    backend: { internal: true },
-    cache: { internal: true },
+/**
+ * The guide's compose networks: only frontend reaches the outside. In Swarm mode, an overlay
+ * whose traffic is plain HTTP between nodes is `encrypted` (IPsec between the nodes' VXLAN
+ * endpoints); cache is not: Redis speaks only TLS with a verified certificate there, and a second
+ * layer would cost CPU on the busiest path for nothing (docs/docker-runtime.md).
+ */
+export const NETWORKS: Record<DockerNetwork, { internal: boolean; encrypted: boolean }> = {
+    frontend: { internal: false, encrypted: true },
+    backend: { internal: true, encrypted: true },
+    cache: { internal: true, encrypted: false },
 };
+
+/**
+ * How long a Swarm task has, after SIGTERM, before SIGKILL (the provider sends 0 s when unset).
+ * Redis: write and fsync its append-only file; backend: finish the requests in flight (its
+ * longest request timeout); worker: Celery's warm shutdown lets the running task finish; backup:
+ * the dump in progress finishes and is uploaded. In kreuzwerker's `shortDur` form, so they read back unchanged.
+ */
+export const STOP_GRACE_PERIOD: Record<ServiceRole | "redis", string> = {
+    redis: "30s",
+    backend: "30s",
+    mcp: "30s",
+    worker: "2m",
+    backup: "15m",
+};
+
+/** The Swarm node label that marks where Redis and its data volume live (the `redisNodeLabel` setting's default). */
+export const DEFAULT_REDIS_NODE_LABEL = "toolboxai-redis";
+
+/** Redis's placement: only nodes carrying `label=true` (its data volume is local to that node). */
+export function redisPlacement(label: string): { constraints: string[] } {
+    return { constraints: [`node.labels.${label}==true`] };
+}
+
+/**
+ * Where a Swarm service's published ports listen. vip: the routing mesh (IPVS) on every node;
+ * dnsrr has no virtual IP, so ports can only be published in host mode, on the nodes that run a task.
+ */
+export function publishModeFor(endpointMode: "vip" | "dnsrr"): "ingress" | "host" {
+    return endpointMode === "vip" ? "ingress" : "host";
+}
 
 /** Docker object names carry the stack, so that dev and prod can share a host. */
 export function dockerName(stack: string, part: string): string {

@@ -16,7 +16,7 @@ export { ConfigError, type ConfigProblem, type RawConfig } from "./schema";
 export { ENVIRONMENTS, type Environment } from "./environment";
 export { SYSTEM_TRUST } from "./vault";
 export { SSL_MODES, SUPABASE_MODES, type SslMode, type SupabaseMode } from "./supabase";
-export { DOCKER_MODES, DOCKER_NETWORKS, type DockerMode, type DockerNetwork } from "./docker";
+export { DOCKER_MODES, DOCKER_NETWORKS, SWARM_ENDPOINT_MODES, type DockerMode, type DockerNetwork, type SwarmEndpointMode } from "./docker";
 export { BACKEND_PORT, backendPort, DEFAULT_PIDS_LIMIT, SERVICE_ROLES, type ServiceRole, type ServiceSpec } from "./services";
 
 /** Every setting, in evaluation order. */
