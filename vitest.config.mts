@@ -24,6 +24,7 @@ export const REAL_SERVER_TESTS = [
     "test/redis.test.ts",
     "test/standinImage.test.ts",
     "test/supabaseStart.test.ts",
+    "test/swarmNodes.test.ts",
     // The Management API double's fault tests wait out timeouts and backoff; the program test runs the CLI and ts-node.
     "test/supabase-management.test.ts",
     "test/supabase-management-program.test.ts",

@@ -13,6 +13,7 @@ import {
     publishModeFor,
     STOP_GRACE_PERIOD,
     swarmHardening,
+    SWARM_CONVERGE,
     SWARM_UPDATE,
 } from "../lib/docker";
 import { canonicalHealthcheck } from "../lib/providerForms";
@@ -198,6 +199,7 @@ export class AppService extends pulumi.ComponentResource {
                     })),
                 },
                 ...SWARM_UPDATE,
+                convergeConfig: SWARM_CONVERGE,
             },
             child,
         );

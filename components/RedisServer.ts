@@ -17,6 +17,7 @@ import {
     redisPlacement,
     STOP_GRACE_PERIOD,
     swarmHardening,
+    SWARM_CONVERGE,
     SWARM_UPDATE,
 } from "../lib/docker";
 import { pidsLimit } from "./pidsLimit";
@@ -269,6 +270,7 @@ export class RedisServer extends pulumi.ComponentResource {
                 // One replica on one volume: the old task stops before the new one starts.
                 updateConfig: { ...SWARM_UPDATE.updateConfig, order: "stop-first" },
                 rollbackConfig: SWARM_UPDATE.rollbackConfig,
+                convergeConfig: SWARM_CONVERGE,
             },
             child,
         );

@@ -23,14 +23,16 @@ export const NETWORKS: Record<DockerNetwork, { internal: boolean; encrypted: boo
  * How long a Swarm task has, after SIGTERM, before SIGKILL (the provider sends 0 s when unset).
  * Redis: write and fsync its append-only file; backend: finish the requests in flight (its
  * longest request timeout); worker: Celery's warm shutdown lets the running task finish; backup:
- * the dump in progress finishes and is uploaded. In kreuzwerker's `shortDur` form, so they read back unchanged.
+ * the job aborts a run cleanly on SIGTERM (its children get 10 s, backup-job/stopProcess.ts, then
+ * the multipart upload is aborted), so no half upload is left. In kreuzwerker's `shortDur` form,
+ * so they read back unchanged.
  */
 export const STOP_GRACE_PERIOD: Record<ServiceRole | "redis", string> = {
     redis: "30s",
     backend: "30s",
     mcp: "30s",
     worker: "2m",
-    backup: "15m",
+    backup: "1m",
 };
 
 /** The Swarm node label that marks where Redis and its data volume live (the `redisNodeLabel` setting's default). */
@@ -123,6 +125,14 @@ export function swarmHardening(o: HardeningOptions) {
         logDriver: { name: "json-file", options: { "max-size": "10m", "max-file": "5" } },
     };
 }
+
+/**
+ * The provider waits for a service's create or update to complete (every task running, healthy)
+ * before `pulumi up` goes on: the PIDs command (components/pidsLimit.ts) then never interrupts a
+ * rollout half-way (with host-mode ports that could leave a task with no node to go to), and a
+ * rollout that fails or rolls back fails the `up`. The longest grace period, twice, fits.
+ */
+export const SWARM_CONVERGE = { delay: "7s", timeout: "10m" };
 
 /** Rolling updates one task at a time, started before the old one stops, rolled back on failure. */
 export const SWARM_UPDATE = {

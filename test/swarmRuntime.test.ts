@@ -4,8 +4,9 @@
  * settings. test/swarmNodes.test.ts runs the same plan on a Swarm of several real engines.
  */
 import { describe, expect, it } from "vitest";
+import { KILL_AFTER_MS } from "../backup-job/stopProcess";
 import { ConfigError } from "../lib/config";
-import { NETWORKS, STOP_GRACE_PERIOD } from "../lib/docker";
+import { NETWORKS, STOP_GRACE_PERIOD, SWARM_CONVERGE } from "../lib/docker";
 import { goShortDuration, parseGoDuration } from "../lib/providerForms";
 import { reveal } from "../lib/offline/values";
 import { byName, evaluateStack, ofType, SWARM } from "./harness";
@@ -31,10 +32,18 @@ describe("prod's plan in Swarm mode", () => {
             expect(goShortDuration(parseGoDuration(grace!)), s.name).toBe(grace);
             expect(Number(parseGoDuration(grace!)), s.name).toBeGreaterThanOrEqual(10e9);
         }
-        // The longest work gets the longest: a dump outlasts a Celery task, which outlasts a request.
         const seconds = (role: keyof typeof STOP_GRACE_PERIOD) => Number(parseGoDuration(STOP_GRACE_PERIOD[role])) / 1e9;
-        expect(seconds("backup")).toBeGreaterThan(seconds("worker"));
+        // A Celery task outlasts a request; the backup job's clean abort needs its children's stop time and more.
         expect(seconds("worker")).toBeGreaterThan(seconds("backend"));
+        expect(seconds("backup") * 1000).toBeGreaterThan(2 * KILL_AFTER_MS);
+    });
+
+    it("makes the provider wait for every create and update to complete before the PIDs command runs", async () => {
+        const ev = await prod();
+        for (const s of ofType(ev, SERVICE)) {
+            expect(s.inputs.convergeConfig, s.name).toEqual(SWARM_CONVERGE);
+        }
+        expect(Number(parseGoDuration(SWARM_CONVERGE.timeout))).toBeGreaterThan(2 * Number(parseGoDuration(STOP_GRACE_PERIOD.worker)));
     });
 
     it("labels configs as it labels secrets (stack, owner), so filters by label find both", async () => {
