@@ -74,6 +74,8 @@ describe("the install script covers the helpers", () => {
                 "/usr/sbin/dockerd",
                 "/usr/bin/docker",
                 "/usr/sbin/debootstrap",
+                "/usr/sbin/ip",
+                "/usr/bin/nsenter",
                 "curl",
                 "/nonexistent/*/bin/tool",
             ]),

@@ -55,7 +55,7 @@ async function removeNamespace(netns: string): Promise<void> {
  * and the others join as workers. Everything is removed again by `stop()`, also when start fails.
  */
 export async function startSwarm(count = 3): Promise<Swarm> {
-    requireTool(IP);
+    requireTool("/usr/sbin/ip");
     requireTool("/usr/bin/nsenter");
     const tag = `tbx${randomBytes(3).toString("hex")}`;
     const bridge = `${tag}br`;
