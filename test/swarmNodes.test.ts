@@ -354,16 +354,38 @@ describe("prod's plan in Swarm mode on three nodes", () => {
         const node = await docker.getNode(victim.NodeID).inspect();
         await docker.getNode(victim.NodeID).update({ version: node.Version.Index, ...node.Spec, Availability: "drain" });
         try {
-            const moved = await converged(name("worker"), 2);
+            const moved = await waitFor(
+                async () => {
+                    const running = await runningTasks(name("worker"));
+                    return running.length === 2 && running.every((t) => t.NodeID !== victim.NodeID) ? running : undefined;
+                },
+                120_000,
+                async () =>
+                    `the workers did not leave the drained node: ${JSON.stringify((await tasksOf(name("worker"))).map((t) => [t.NodeID, t.Status]))}`,
+            );
             expect(moved.map((t) => t.NodeID)).not.toContain(victim.NodeID);
             // The old task was stopped by SIGTERM with the worker's grace period: Celery's warm shutdown, exit 0 (SIGKILL is 137).
-            const info = await old.container.inspect();
-            // The engine stops a task with its spec's grace period (not the container's StopTimeout).
-            expect(victim.Spec.ContainerSpec.StopGracePeriod).toBe(Number(parseGoDuration(STOP_GRACE_PERIOD.worker)));
+            const info = await waitFor(
+                async () => {
+                    const i = await old.container.inspect();
+                    return i.State.Running ? undefined : i;
+                },
+                150_000,
+                () => "the drained node's worker did not stop",
+            );
             const logs = String(await old.container.logs({ stdout: true, stderr: true, tail: 50 }));
             expect({ exit: info.State.ExitCode, warm: /Warm shutdown/.test(logs) }, logs.slice(-1500)).toEqual({ exit: 0, warm: true });
+            // The engine stops a task with its spec's grace period (not the container's StopTimeout).
+            expect(victim.Spec.ContainerSpec.StopGracePeriod).toBe(Number(parseGoDuration(STOP_GRACE_PERIOD.worker)));
             // A backend still running (it may have moved too) hands a task to a worker that moved.
-            const [backend] = await converged(name("backend"), 2);
+            const [backend] = await waitFor(
+                async () => {
+                    const running = await runningTasks(name("backend"));
+                    return running.length === 2 && running.every((t) => t.NodeID !== victim.NodeID) ? running : undefined;
+                },
+                120_000,
+                () => "the backend did not leave the drained node",
+            );
             const res = await get(swarm.node(backend.NodeID).address, "/enqueue?x=7&y=8");
             expect(res.status, JSON.stringify(res.body)).toBe(200);
             expect(res.body.sum).toBe(15);
@@ -375,8 +397,8 @@ describe("prod's plan in Swarm mode on three nodes", () => {
 
     it("keeps Redis's data on its node: drained, Redis stops gracefully and waits (no failover); back, the data is there", async () => {
         const docker = swarm.manager.engine.docker;
-        const [backend] = await runningTasks(name("backend"));
-        const [redis] = await runningTasks(name("redis"));
+        const [backend] = await converged(name("backend"), 2);
+        const [redis] = await converged(name("redis"), 1);
         const marker = `marker-${Date.now()}`;
         const set = await exec(backend, [
             "python3",
@@ -420,8 +442,8 @@ describe("prod's plan in Swarm mode on three nodes", () => {
         expect(whileDrained, "while its node was drained").toEqual([`pending on no node`]);
         // The stopped Redis got SIGTERM and its grace period: it wrote its files and said so (exit 0; SIGKILL is 137).
         const info = await old.container.inspect();
-        expect(redis.Spec.ContainerSpec.StopGracePeriod).toBe(Number(parseGoDuration(STOP_GRACE_PERIOD.redis)));
         const logs = String(await old.container.logs({ stdout: true, stderr: true, tail: 30 }));
         expect({ exit: info.State.ExitCode, bye: /ready to exit, bye bye/.test(logs) }, logs.slice(-1500)).toEqual({ exit: 0, bye: true });
+        expect(redis.Spec.ContainerSpec.StopGracePeriod).toBe(Number(parseGoDuration(STOP_GRACE_PERIOD.redis)));
     }, 240_000);
 });
