@@ -363,6 +363,15 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
 
     /** The running task container of a Swarm service. */
     const taskContainer = async (service: string) => (await runningTasks(engine.docker, service))[0]?.Id;
+    const healthyTask = async (service: string) =>
+        healthy(
+            service,
+            await waitFor(
+                () => taskContainer(service),
+                60_000,
+                () => `no running task for ${service}`,
+            ),
+        );
 
     beforeAll(async () => {
         // Leave the single-host replay behind: its containers and bridge networks hold the names.
@@ -411,25 +420,11 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
     });
 
     it("makes Redis (TLS, its ACL, its data volume) and the backup job healthy by their own checks", async () => {
-        for (const name of ["toolboxai-dev-redis", "toolboxai-dev-backup"]) {
-            const id = await waitFor(
-                () => taskContainer(name),
-                60_000,
-                () => `no running task for ${name}`,
-            );
-            await healthy(name, id);
-        }
+        for (const name of ["toolboxai-dev-redis", "toolboxai-dev-backup"]) await healthyTask(name);
     });
 
     it("routes with dnsrr: backend and worker reach Redis over the overlay, the backend answers on its host-mode port", async () => {
-        for (const name of ["toolboxai-dev-backend", "toolboxai-dev-worker"]) {
-            const id = await waitFor(
-                () => taskContainer(name),
-                60_000,
-                () => `no running task for ${name}`,
-            );
-            await healthy(name, id);
-        }
+        for (const name of ["toolboxai-dev-backend", "toolboxai-dev-worker"]) await healthyTask(name);
         // /health is 200 only while Redis answers PING over TLS as the backend's ACL user.
         expect(await httpGet("/health")).toEqual({ status: 200, body: { status: "ok" } });
         const res = await httpGet("/enqueue?x=4&y=5");
