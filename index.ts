@@ -191,6 +191,8 @@ const redis = new RedisServer(
         users: credentials.redisUsers,
         tags,
         dockerHost: settings.dockerHost,
+        nodeLabel: settings.redisNodeLabel,
+        endpointMode: settings.swarmEndpointMode,
     },
     onDocker,
 );
@@ -219,6 +221,7 @@ const services = settings.services.map((spec) => {
             dockerHost: settings.dockerHost,
             hostAddress: settings.backendHostAddress,
             rotationSlot: slots.active,
+            endpointMode: settings.swarmEndpointMode,
             ...runtime,
         },
         { ...onDocker, dependsOn: [redis, migrations] },
@@ -232,6 +235,7 @@ if (settings.monitoringEnabled)
         {
             stack,
             mode: settings.dockerMode,
+            endpointMode: settings.swarmEndpointMode,
             tags,
             dockerHost: settings.dockerHost,
             networks: { names: networks.names, ids: networks.ids },

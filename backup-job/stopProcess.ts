@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 
 /** How long a stopped child gets between SIGTERM and SIGKILL. */
-const KILL_AFTER_MS = 10_000;
+export const KILL_AFTER_MS = 10_000;
 
 /**
  * Stops a child for good: SIGTERM, SIGKILL if it is still running after KILL_AFTER_MS, and its

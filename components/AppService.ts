@@ -3,8 +3,18 @@ import { Container } from "@pulumi/docker/container";
 import { RemoteImage } from "@pulumi/docker/remoteImage";
 import { Service } from "@pulumi/docker/service";
 import { Volume } from "@pulumi/docker/volume";
-import type { DockerMode, DockerNetwork, ServiceSpec } from "../lib/config";
-import { APP_UID, dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import type { DockerMode, DockerNetwork, ServiceSpec, SwarmEndpointMode } from "../lib/config";
+import {
+    APP_UID,
+    dockerLabels,
+    dockerName,
+    hardening,
+    publishModeFor,
+    STOP_GRACE_PERIOD,
+    swarmHardening,
+    SWARM_CONVERGE,
+    SWARM_UPDATE,
+} from "../lib/docker";
 import { canonicalHealthcheck } from "../lib/providerForms";
 import { seedContainer, seededLabels } from "./seed";
 import { pidsLimit } from "./pidsLimit";
@@ -44,6 +54,8 @@ export interface AppServiceArgs {
     hostAddress: string;
     /** The credentials' active rotation slot: a single-host container's volumes are the slot's own. */
     rotationSlot?: "a" | "b";
+    /** Swarm mode: vip (routing mesh, IPVS) or dnsrr (host-mode ports). */
+    endpointMode: SwarmEndpointMode;
 }
 
 /**
@@ -203,26 +215,26 @@ export class AppService extends pulumi.ComponentResource {
                         configs,
                         ...(dataMount ? { mounts: [...hardened.containerSpec.mounts, dataMount] } : {}),
                         healthcheck: canonicalHealthcheck(args.healthcheck, "service"),
+                        stopGracePeriod: STOP_GRACE_PERIOD[spec.role],
                         // `host-gateway` resolves on the node that runs the task: host.docker.internal is that node.
                         hosts: args.hosts?.length ? args.hosts : undefined,
                     },
                     networksAdvanceds: spec.networks.map((network) => ({ id: args.networks.ids[network], aliases: [spec.name] })),
                     ...(args.data ? { placement: { constraints: [`node.labels.${args.data.swarmNodeLabel}==true`] } } : {}),
                 },
-                endpointSpec:
-                    spec.ports.length > 0
-                        ? {
-                              ports: spec.ports.map((p) => ({
-                                  targetPort: p.target,
-                                  publishedPort: p.published,
-                                  protocol: "tcp",
-                                  publishMode: "ingress",
-                              })),
-                          }
-                        : undefined,
+                endpointSpec: {
+                    mode: args.endpointMode,
+                    ports: spec.ports.map((p) => ({
+                        targetPort: p.target,
+                        publishedPort: p.published,
+                        protocol: "tcp",
+                        publishMode: publishModeFor(args.endpointMode),
+                    })),
+                },
                 ...SWARM_UPDATE,
                 // One writer on the data volume: the old task stops before the new one starts.
                 ...(args.data ? { updateConfig: { ...SWARM_UPDATE.updateConfig, order: "stop-first" } } : {}),
+                convergeConfig: SWARM_CONVERGE,
             },
             child,
         );

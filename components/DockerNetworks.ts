@@ -35,6 +35,8 @@ export class DockerNetworks extends pulumi.ComponentResource {
                     internal: NETWORKS[network].internal,
                     attachable: false,
                     ipamConfigs: subnet ? [{ subnet }] : undefined,
+                    // IPsec between the nodes for overlays that carry plain HTTP (lib/docker.ts NETWORKS).
+                    options: args.mode === "swarm" && NETWORKS[network].encrypted ? { encrypted: "true" } : undefined,
                     labels: dockerLabels(args.tags, { network }),
                 },
                 // The name is fixed (stacks share a host): replace by deleting first.

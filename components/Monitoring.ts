@@ -7,7 +7,7 @@
  * Prometheus's and Alertmanager's pages, on the host's loopback only (single host).
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { DockerMode, DockerNetwork, MonitoringReceiver } from "../lib/config";
+import type { DockerMode, DockerNetwork, MonitoringReceiver, SwarmEndpointMode } from "../lib/config";
 import { gatewayHosts } from "../lib/endpoints";
 import { alertmanagerConfig, SLACK_URL_FILE } from "../lib/monitoring/alertmanager";
 import { rulesFile, type AlertInputs } from "../lib/monitoring/alerts";
@@ -22,6 +22,8 @@ export const MONITORING_NODE_LABEL = "toolboxai-monitoring";
 export interface MonitoringArgs {
     stack: string;
     mode: DockerMode;
+    /** Swarm mode: how the services find each other (vip or dnsrr), as for the application's services. */
+    endpointMode: SwarmEndpointMode;
     tags: Record<string, string>;
     dockerHost: string;
     networks: { names: Record<DockerNetwork, pulumi.Input<string>>; ids: Record<DockerNetwork, pulumi.Input<string>> };
@@ -69,6 +71,7 @@ export class Monitoring extends pulumi.ComponentResource {
         const common = {
             stack: args.stack,
             mode: args.mode,
+            endpointMode: args.endpointMode,
             networks: args.networks,
             tags: args.tags,
             dockerHost: args.dockerHost,

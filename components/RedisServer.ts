@@ -10,8 +10,18 @@ import { LocallySignedCert } from "@pulumi/tls/locallySignedCert";
 import { PrivateKey } from "@pulumi/tls/privateKey";
 import { SelfSignedCert } from "@pulumi/tls/selfSignedCert";
 import type { RedisUser } from "../lib/credentials";
-import type { DockerMode } from "../lib/config";
-import { dockerLabels, dockerName, hardening, swarmHardening, SWARM_UPDATE } from "../lib/docker";
+import type { DockerMode, SwarmEndpointMode } from "../lib/config";
+import {
+    DEFAULT_REDIS_NODE_LABEL,
+    dockerLabels,
+    dockerName,
+    hardening,
+    redisPlacement,
+    STOP_GRACE_PERIOD,
+    swarmHardening,
+    SWARM_CONVERGE,
+    SWARM_UPDATE,
+} from "../lib/docker";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
 import { seedContainer, seededLabels } from "./seed";
@@ -47,6 +57,10 @@ export interface RedisServerArgs {
     memoryMb?: number;
     /** The engine the provider talks to: the Docker CLI sets the PIDs limit there (components/pidsLimit.ts). */
     dockerHost: string;
+    /** Swarm mode: the node label (=true) where Redis and its data volume live. */
+    nodeLabel: string;
+    /** Swarm mode: vip or dnsrr, as the application services. */
+    endpointMode: SwarmEndpointMode;
 }
 
 const CONFIG_DIR = "/etc/redis";
@@ -298,14 +312,18 @@ export class RedisServer extends pulumi.ComponentResource {
                         configs,
                         mounts: [...hardened.containerSpec.mounts, swarmDataMount(args.stack, args.tags)],
                         healthcheck: canonicalHealthcheck(run.healthcheck, "service"),
+                        // SIGTERM, then time to write and fsync the append-only file.
+                        stopGracePeriod: STOP_GRACE_PERIOD.redis,
                     },
                     networksAdvanceds: args.networks.ids.map((id) => ({ id, aliases: ["redis"] })),
-                    // The data volume lives on one node: Redis runs where it is.
-                    placement: { constraints: [`node.labels.${REDIS_NODE_LABEL}==true`] },
+                    // The data volume lives on one node: Redis runs where it is (and nowhere else: no failover).
+                    placement: redisPlacement(args.nodeLabel),
                 },
+                endpointSpec: { mode: args.endpointMode },
                 // One replica on one volume: the old task stops before the new one starts.
                 updateConfig: { ...SWARM_UPDATE.updateConfig, order: "stop-first" },
                 rollbackConfig: SWARM_UPDATE.rollbackConfig,
+                convergeConfig: SWARM_CONVERGE,
             },
             child,
         );
@@ -324,8 +342,8 @@ export class RedisServer extends pulumi.ComponentResource {
     }
 }
 
-/** The Swarm node label that marks where Redis and its data volume live. */
-export const REDIS_NODE_LABEL = "toolboxai-redis";
+/** The Swarm node label that marks where Redis and its data volume live, unless `redisNodeLabel` says otherwise. */
+export const REDIS_NODE_LABEL = DEFAULT_REDIS_NODE_LABEL;
 const REDIS_DATA_VOLUME = "redis-data";
 
 /**

@@ -32,7 +32,7 @@ export function swarmFiles(args: SwarmFilesArgs, opts: pulumi.CustomResourceOpti
     });
     const configs = Object.entries(args.public).map(([path, content]) => {
         const name = pulumi.output(content).apply((c) => contentName(dockerName(args.stack, `${args.owner}-${slug(path)}`), c));
-        const config = new ServiceConfig(`${args.name}-config-${slug(path)}`, { name, dataRaw: content }, opts);
+        const config = new ServiceConfig(`${args.name}-config-${slug(path)}`, { name, dataRaw: content, labels: args.labels }, opts);
         return { configId: config.id, configName: config.name, fileName: path, fileMode: 0o444, fileUid: args.uid, fileGid: args.uid };
     });
     return { secrets, configs };

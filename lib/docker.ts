@@ -3,16 +3,55 @@
  * gets. Components take these from here rather than each writing their own.
  */
 import { createHash } from "node:crypto";
-import type { DockerNetwork } from "./config";
+import type { DockerNetwork, ServiceRole } from "./config";
 import { PROJECT } from "./constants";
 import { providerCpus } from "./providerForms";
 
-/** The guide's compose networks: only frontend reaches the outside. */
-export const NETWORKS: Record<DockerNetwork, { internal: boolean }> = {
-    frontend: { internal: false },
-    backend: { internal: true },
-    cache: { internal: true },
+/**
+ * The guide's compose networks: only frontend reaches the outside. In Swarm mode, an overlay
+ * whose traffic is plain HTTP between nodes is `encrypted` (IPsec between the nodes' VXLAN
+ * endpoints); cache is not: Redis speaks only TLS with a verified certificate there, and a second
+ * layer would cost CPU on the busiest path for nothing (docs/docker-runtime.md).
+ */
+export const NETWORKS: Record<DockerNetwork, { internal: boolean; encrypted: boolean }> = {
+    frontend: { internal: false, encrypted: true },
+    backend: { internal: true, encrypted: true },
+    cache: { internal: true, encrypted: false },
 };
+
+/**
+ * How long a Swarm task has, after SIGTERM, before SIGKILL (the provider sends 0 s when unset).
+ * Redis: write and fsync its append-only file; backend: finish the requests in flight (its
+ * longest request timeout); worker: Celery's warm shutdown lets the running task finish; backup:
+ * the job aborts a run cleanly on SIGTERM (its children get 10 s, backup-job/stopProcess.ts, then
+ * the multipart upload is aborted), so no half upload is left. In kreuzwerker's `shortDur` form,
+ * so they read back unchanged.
+ */
+export const STOP_GRACE_PERIOD: Record<ServiceRole | "redis" | "monitoring", string> = {
+    redis: "30s",
+    backend: "30s",
+    mcp: "30s",
+    worker: "2m",
+    backup: "1m",
+    // Prometheus writes its head block and Alertmanager its silences on the way out.
+    monitoring: "30s",
+};
+
+/** The Swarm node label that marks where Redis and its data volume live (the `redisNodeLabel` setting's default). */
+export const DEFAULT_REDIS_NODE_LABEL = "toolboxai-redis";
+
+/** Redis's placement: only nodes carrying `label=true` (its data volume is local to that node). */
+export function redisPlacement(label: string): { constraints: string[] } {
+    return { constraints: [`node.labels.${label}==true`] };
+}
+
+/**
+ * Where a Swarm service's published ports listen. vip: the routing mesh (IPVS) on every node;
+ * dnsrr has no virtual IP, so ports can only be published in host mode, on the nodes that run a task.
+ */
+export function publishModeFor(endpointMode: "vip" | "dnsrr"): "ingress" | "host" {
+    return endpointMode === "vip" ? "ingress" : "host";
+}
 
 /** Docker object names carry the stack, so that dev and prod can share a host. */
 export function dockerName(stack: string, part: string): string {
@@ -88,6 +127,14 @@ export function swarmHardening(o: HardeningOptions) {
         logDriver: { name: "json-file", options: { "max-size": "10m", "max-file": "5" } },
     };
 }
+
+/**
+ * The provider waits for a service's create or update to complete (every task running, healthy)
+ * before `pulumi up` goes on: the PIDs command (components/pidsLimit.ts) then never interrupts a
+ * rollout half-way (with host-mode ports that could leave a task with no node to go to), and a
+ * rollout that fails or rolls back fails the `up`. The longest grace period, twice, fits.
+ */
+export const SWARM_CONVERGE = { delay: "7s", timeout: "10m" };
 
 /** Rolling updates one task at a time, started before the old one stops, rolled back on failure. */
 export const SWARM_UPDATE = {

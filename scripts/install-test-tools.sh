@@ -29,6 +29,9 @@ needed=(
     "/usr/sbin/dockerd:docker.io"
     "/usr/bin/docker:docker.io"
     "/usr/sbin/debootstrap:debootstrap"
+    # the multi-node Swarm (test/swarmNodes.test.ts): one engine per network namespace, on a bridge
+    "/usr/sbin/ip:iproute2"
+    "/usr/bin/nsenter:util-linux"
     # the stand-in Dockerfile's test asks dpkg which package gives the backend's health check curl
     "curl:curl"
     # monitoring (test/monitoring*.test.ts): promtool checks the generated configuration and rules;

@@ -357,9 +357,10 @@ describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
             expect(String(task.containerSpec.image), s.name).toMatch(/@sha256:[a-f0-9]{64}$/);
         }
         expect(backend.inputs.endpointSpec).toEqual({
+            mode: "vip",
             ports: [{ targetPort: 8000, publishedPort: 8000, protocol: "tcp", publishMode: "ingress" }],
         });
-        expect(byName(ev, "app-worker-service").inputs.endpointSpec).toBeUndefined();
+        expect(byName(ev, "app-worker-service").inputs.endpointSpec).toEqual({ mode: "vip", ports: [] });
     });
 
     it("hands every secret file over as a Docker secret, mode 0400, and none as an environment variable", async () => {
@@ -379,7 +380,7 @@ describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
     it("puts Redis on the overlay networks without a published port, pinned to its data volume's node", async () => {
         const ev = await swarm();
         const redis = byName(ev, "redis-server");
-        expect(redis.inputs.endpointSpec).toBeUndefined();
+        expect(redis.inputs.endpointSpec).toEqual({ mode: "vip" });
         const task = reveal(redis.inputs.taskSpec) as {
             placement: { constraints: string[] };
             networksAdvanceds: { id: string; aliases: string[] }[];

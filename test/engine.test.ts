@@ -14,34 +14,30 @@
  * - a replacement container that Pulumi would auto-name anew gets a `-next` suffix;
  * - Swarm: the same images and TLS material; secrets, configs and networks get the engine's ids.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
-import { aclApplyScript, REDIS_PATHS } from "../lib/redis";
+import { aclApplyScript } from "../lib/redis";
 import { SEED_LABEL } from "../components/seed";
 import { byName, evaluateStack, ofType, runningContainers, SWARM, TEST_CLOCK } from "./harness";
 import { startEngine, waitFor, type Engine } from "./support/docker";
-import {
-    createContainer,
-    createNetwork,
-    createSwarmFile,
-    createVolume,
-    deleteContainer,
-    serviceSpec,
-    type Substitutions,
-} from "./support/dockerProvider";
-import { mockId } from "../lib/offline/mockProviders";
+import { createContainer, createNetwork, createVolume, deleteContainer, type Substitutions } from "./support/dockerProvider";
 import { REDIS_NODE_LABEL } from "../components/RedisServer";
 import { freePort } from "./support/net";
-import { makePki } from "./support/redis";
+import {
+    deploySwarmPlan,
+    execIn,
+    isPlaceholder,
+    runningTasks,
+    SERVICE,
+    taskOf,
+    tlsFiles,
+    withServiceInterval,
+} from "./support/swarmReplay";
 import { loadStandinImages, type Role } from "./support/standinImages";
 
 const CONTAINER = "docker:index/container:Container";
-const SERVICE = "docker:index/service:Service";
 const HEALTH_INTERVAL = "2s";
 /** Whether the worker's Redis ACL allows Celery's result backend (its PUBLISH): h12b's change. */
 
@@ -73,29 +69,9 @@ function imageRoles(e: Evaluation): Record<string, Role> {
     return roles;
 }
 
-/** A planned container with only the replay's substitutions applied to its inputs (health check interval). */
-function withShortServiceInterval(r: RecordedResource): RecordedResource {
-    const task = r.inputs.taskSpec as { containerSpec: Record<string, unknown> };
-    const health = task.containerSpec.healthcheck as Record<string, unknown> | undefined;
-    if (!health) return r;
-    return {
-        ...r,
-        inputs: {
-            ...r.inputs,
-            taskSpec: { ...task, containerSpec: { ...task.containerSpec, healthcheck: { ...health, interval: HEALTH_INTERVAL } } },
-        },
-    };
-}
-
 function withShortInterval(r: RecordedResource): RecordedResource {
     const health = r.inputs.healthcheck as Record<string, unknown> | undefined;
     return health ? { ...r, inputs: { ...r.inputs, healthcheck: { ...health, interval: HEALTH_INTERVAL } } } : r;
-}
-
-/** The offline plan's stand-in for a key or certificate (lib/offline/mockProviders.ts): a PEM around "offline placeholder …". */
-function isPlaceholder(content: string): boolean {
-    const body = /-----BEGIN [A-Z ]+-----\n([A-Za-z0-9+/=\n]+)-----END/.exec(content)?.[1];
-    return body !== undefined && Buffer.from(body, "base64").toString().startsWith("offline placeholder");
 }
 
 /** Every upload whose planned content is an offline placeholder must be substituted: say which. */
@@ -105,17 +81,6 @@ function placeholderFiles(e: Evaluation): string[] {
             .filter((u) => isPlaceholder(u.content))
             .map((u) => u.file),
     );
-}
-
-async function tlsFiles(): Promise<Record<string, string>> {
-    const pki = await makePki(mkdtempSync(join(tmpdir(), "toolboxai-engine-pki-")), "redis");
-    const read = (p: string) => readFileSync(p, "utf8");
-    return {
-        [REDIS_PATHS.caCert]: read(pki.caCert),
-        [REDIS_PATHS.serverCert]: read(pki.serverCert),
-        [REDIS_PATHS.serverKey]: read(pki.serverKey),
-        "/etc/toolboxai/redis-ca.crt": read(pki.caCert),
-    };
 }
 
 /** Seeds first (their ids go into the hardened containers' labels), then Redis, then the rest. */
@@ -165,23 +130,7 @@ const plannedPidsLimit = (e: Evaluation, container: string) =>
 
 const inspect = (id: string) => engine.docker.getContainer(id).inspect();
 
-async function exec(id: string, cmd: string[], user?: string): Promise<{ code: number; output: string }> {
-    const e = await engine.docker.getContainer(id).exec({ Cmd: cmd, User: user, AttachStdout: true, AttachStderr: true });
-    const stream = await e.start({ hijack: true, stdin: false });
-    const chunks: Buffer[] = [];
-    stream.on("data", (d: Buffer) => chunks.push(d));
-    await new Promise((r) => stream.on("end", r));
-    const { ExitCode } = await e.inspect();
-    // Strip the 8-byte multiplexing headers.
-    let buf = Buffer.concat(chunks);
-    let output = "";
-    while (buf.length >= 8) {
-        const size = buf.readUInt32BE(4);
-        output += buf.subarray(8, 8 + size).toString();
-        buf = buf.subarray(8 + size);
-    }
-    return { code: ExitCode ?? -1, output };
-}
+const exec = (id: string, cmd: string[], user?: string) => execIn(engine.docker, id, cmd, user);
 
 async function healthy(name: string, id: string, timeoutMs = 120_000): Promise<Docker.ContainerInspectInfo> {
     return waitFor(
@@ -427,18 +376,18 @@ describe("dev's plan on a real Docker engine", () => {
 
 describe("dev's plan in Swarm mode on a single-node swarm", () => {
     let swarm: Evaluation;
-    const services: Record<string, string> = {};
-
-    /** The planned id of a resource (the mock's), as services reference secrets, configs and networks. */
-    const plannedId = (r: RecordedResource) => mockId({ stack: "dev", type: r.type, name: r.name, inputs: {} });
 
     /** The running task container of a Swarm service. */
-    async function taskContainer(service: string): Promise<string | undefined> {
-        const [c] = await engine.docker.listContainers({
-            filters: { label: [`com.docker.swarm.service.name=${service}`], status: ["running"] },
-        });
-        return c?.Id;
-    }
+    const taskContainer = async (service: string) => (await runningTasks(engine.docker, service))[0]?.Id;
+    const healthyTask = async (service: string) =>
+        healthy(
+            service,
+            await waitFor(
+                () => taskContainer(service),
+                60_000,
+                () => `no running task for ${service}`,
+            ),
+        );
 
     beforeAll(async () => {
         // Leave the single-host replay behind: its containers and bridge networks hold the names.
@@ -454,43 +403,13 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
         await engine.docker
             .getNode(node.ID)
             .update({ version: node.Version.Index, Role: "manager", Availability: "active", Labels: { [REDIS_NODE_LABEL]: "true" } });
-
-        swarm = await evaluateStack("dev", { overrides: SWARM });
-        const ids: Record<string, string> = {};
-        for (const n of ofType(swarm, "docker:index/network:Network")) ids[plannedId(n)] = (await createNetwork(engine.docker, n)).id;
-        // Each Secret and config is mounted at one path: substitute the TLS placeholders by path.
-        const files = await tlsFiles();
-        const pathOf = new Map<string, string>();
-        for (const svc of ofType(swarm, SERVICE)) {
-            const spec = (
-                reveal(svc.inputs.taskSpec) as {
-                    containerSpec: {
-                        secrets?: { secretId: string; fileName: string }[];
-                        configs?: { configId: string; fileName: string }[];
-                    };
-                }
-            ).containerSpec;
-            for (const f of spec.secrets ?? []) pathOf.set(f.secretId, f.fileName);
-            for (const f of spec.configs ?? []) pathOf.set(f.configId, f.fileName);
-        }
-        for (const f of [...ofType(swarm, "docker:index/secret:Secret"), ...ofType(swarm, "docker:index/serviceConfig:ServiceConfig")]) {
-            // A Secret's `data` is base64 (components/swarmFiles.ts), a config's `dataRaw` plain.
-            const planned =
-                f.inputs.data !== undefined
-                    ? Buffer.from(String(reveal(f.inputs.data)), "base64").toString()
-                    : String(reveal(f.inputs.dataRaw));
-            const path = pathOf.get(plannedId(f)) ?? "";
-            const content = isPlaceholder(planned) ? files[path] : planned;
-            if (content === undefined) throw new Error(`offline placeholder with no real substitute: ${f.name} at ${path}`);
-            ids[plannedId(f)] = await createSwarmFile(engine.docker, f, content);
-        }
-        const images = Object.fromEntries(
-            ofType(swarm, "docker:index/remoteImage:RemoteImage").map((i) => [String(i.outputs.repoDigest), String(i.inputs.name)]),
-        );
-        for (const svc of ofType(swarm, SERVICE)) {
-            const spec = serviceSpec(withShortServiceInterval(svc), { images, ids, ports: { 8000: backendPort } });
-            services[svc.name] = String(((await engine.docker.createService(spec)) as { id?: string; ID?: string }).id ?? "");
-        }
+        // dnsrr: this engine's kernel has no IPVS, so no virtual IPs and no routing mesh
+        // (docs/docker-runtime.md); the backend's port is published in host mode.
+        swarm = await evaluateStack("dev", { overrides: { ...SWARM, swarmEndpointMode: "dnsrr" } });
+        await deploySwarmPlan(engine.docker, swarm, "dev", {
+            ports: { 8000: backendPort },
+            service: (s) => withServiceInterval(s, HEALTH_INTERVAL),
+        });
     }, 300_000);
 
     it("starts every service's task with its secrets as 0400 files of the service's user, on a read-only root", async () => {
@@ -502,8 +421,7 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
                 async () =>
                     `no running task for ${name}: ${JSON.stringify((await engine.docker.listTasks({ filters: { service: [name] } })).map((t) => (t as { Status?: unknown }).Status))}`,
             );
-            const spec = (reveal(svc.inputs.taskSpec) as { containerSpec: { user: string; secrets?: { fileName: string }[] } })
-                .containerSpec;
+            const spec = taskOf(svc).containerSpec;
             const uid = spec.user.split(":")[0];
             expect(spec.secrets?.length, name).toBeGreaterThan(0);
             for (const s of spec.secrets ?? []) {
@@ -518,20 +436,16 @@ describe("dev's plan in Swarm mode on a single-node swarm", () => {
     });
 
     it("makes Redis (TLS, its ACL, its data volume) and the backup job healthy by their own checks", async () => {
-        for (const name of ["toolboxai-dev-redis", "toolboxai-dev-backup"]) {
-            const id = await waitFor(
-                () => taskContainer(name),
-                60_000,
-                () => `no running task for ${name}`,
-            );
-            await healthy(name, id);
-        }
+        for (const name of ["toolboxai-dev-redis", "toolboxai-dev-backup"]) await healthyTask(name);
     });
 
-    // On an engine without iptables (as here), a service's virtual IP does not route: the worker
-    // gets "No route to host" for redis:6380, and the routing mesh does not publish the backend's
-    // port. Both need a swarm whose engines manage iptables.
-    it.todo(
-        "Swarm: backend and worker reach Redis over the overlay network, and the backend answers on its published port (needs an engine with iptables)",
-    );
+    it("routes with dnsrr: backend and worker reach Redis over the overlay, the backend answers on its host-mode port", async () => {
+        for (const name of ["toolboxai-dev-backend", "toolboxai-dev-worker"]) await healthyTask(name);
+        // /health is 200 only while Redis answers PING over TLS as the backend's ACL user.
+        expect(await httpGet("/health")).toEqual({ status: 200, body: { status: "ok" } });
+        const res = await httpGet("/enqueue?x=4&y=5");
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(res.body.sum).toBe(9);
+        expect((await taskContainer("toolboxai-dev-worker"))?.startsWith(String(res.body.worker))).toBe(true);
+    });
 });

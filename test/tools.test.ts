@@ -75,6 +75,8 @@ describe("the install script covers the helpers", () => {
                 "/usr/sbin/dockerd",
                 "/usr/bin/docker",
                 "/usr/sbin/debootstrap",
+                "/usr/sbin/ip",
+                "/usr/bin/nsenter",
                 "curl",
                 "promtool",
                 "amtool",

@@ -13,9 +13,21 @@ import {
     registryAddress,
     urlHost,
 } from "./parsers";
-import { ok } from "./schema";
+import { bad, ok, type Parsed } from "./schema";
+import { DEFAULT_REDIS_NODE_LABEL } from "../docker";
 
 export const DOCKER_MODES = ["single", "swarm"] as const;
+/** Swarm's endpoint modes: vip (a virtual IP and the routing mesh, both IPVS) or dnsrr (DNS round robin, host-mode ports). */
+export const SWARM_ENDPOINT_MODES = ["vip", "dnsrr"] as const;
+export type SwarmEndpointMode = (typeof SWARM_ENDPOINT_MODES)[number];
+/** A Swarm node label key: what `docker node update --label-add` takes and a placement constraint can name. */
+const NODE_LABEL = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
+
+function nodeLabel(raw: string): Parsed<string> {
+    return NODE_LABEL.test(raw)
+        ? ok(raw)
+        : bad("must be a node label key: lower-case letters, digits, . _ - (at most 64), starting and ending with a letter or digit");
+}
 export type DockerMode = (typeof DOCKER_MODES)[number];
 /** The guide's compose networks. */
 export const DOCKER_NETWORKS = ["frontend", "backend", "cache"] as const;
@@ -73,6 +85,16 @@ export const dockerSettings = backupSettings
             s.dockerMode === "swarm" && address !== "0.0.0.0"
                 ? "must stay 0.0.0.0 in swarm mode: Swarm's ingress publishes on every node's interfaces (restrict it with the nodes' firewall, or use dockerMode single)"
                 : undefined,
+    })
+    .add("swarmEndpointMode", oneOf(SWARM_ENDPOINT_MODES), {
+        type: "string",
+        doc: "Swarm mode: how services are reached. vip: a virtual IP per service and the routing mesh publishing the backend's port on every node (both need IPVS in the nodes' kernels); dnsrr: DNS round robin to the tasks, the backend's port published in host mode on the nodes that run it (no IPVS). See docs/docker-runtime.md.",
+        default: "vip",
+    })
+    .add("redisNodeLabel", nodeLabel, {
+        type: "string",
+        doc: "Swarm mode: the node label (set to true on exactly one node) that pins Redis and its data volume to that node.",
+        default: DEFAULT_REDIS_NODE_LABEL,
     })
     // Defaults follow the host-side settings; those stay unset when invalid (their own problem says so).
     .add("containerSupabaseUrl", (raw, s) => reachableFromContainer(httpUrl(s.supabaseMode === "hosted"), urlHost)(raw), {

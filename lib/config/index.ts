@@ -18,7 +18,7 @@ export { ENVIRONMENTS, type Environment } from "./environment";
 export { SYSTEM_TRUST } from "./vault";
 export { SSL_MODES, SUPABASE_MODES, type SslMode, type SupabaseMode } from "./supabase";
 export { MONITORING_RECEIVERS, type MonitoringReceiver } from "./monitoring";
-export { DOCKER_MODES, DOCKER_NETWORKS, type DockerMode, type DockerNetwork } from "./docker";
+export { DOCKER_MODES, DOCKER_NETWORKS, SWARM_ENDPOINT_MODES, type DockerMode, type DockerNetwork, type SwarmEndpointMode } from "./docker";
 export { BACKEND_PORT, backendPort, DEFAULT_PIDS_LIMIT, SERVICE_ROLES, type ServiceRole, type ServiceSpec } from "./services";
 
 /** Every setting, in evaluation order. */

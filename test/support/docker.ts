@@ -29,11 +29,20 @@ export interface Engine {
     stop(): Promise<void>;
 }
 
+export interface EngineOptions {
+    /**
+     * A network namespace (`ip netns`) to run the engine in, as one node of a multi-node Swarm
+     * (./swarm.ts). The engine then manages iptables there (overlays need it); the host's stay untouched.
+     */
+    netns?: string;
+    timeoutMs?: number;
+}
+
 /**
  * Starts dockerd (flags from shared/reference/docker-engine.md). Throws, with the daemon's log,
  * when it is missing, cannot run (not root), or does not answer within `timeoutMs`.
  */
-export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
+export async function startEngine({ netns, timeoutMs = 60_000 }: EngineOptions = {}): Promise<Engine> {
     requireTool("/usr/sbin/dockerd");
     requireTool("/usr/bin/docker");
     if (process.getuid?.() !== 0)
@@ -51,8 +60,8 @@ export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
         `--exec-root=${join(dir, "exec")}`,
         `--pidfile=${join(dir, "docker.pid")}`,
         "--storage-driver=overlay2",
-        "--iptables=false",
-        "--ip-masq=false",
+        // In a namespace of its own the engine's iptables rules touch nothing of the host's.
+        ...(netns ? [] : ["--iptables=false", "--ip-masq=false"]),
         "--bridge=none",
         // No docker0 bridge, so `host-gateway` (the dev stack's host.docker.internal) needs an address.
         "--host-gateway-ip=127.0.0.1",
@@ -62,7 +71,9 @@ export async function startEngine(timeoutMs = 60_000): Promise<Engine> {
         "--containerd-plugins-namespace=toolboxai-test-plugins",
     ];
     let log = "";
-    const daemon: ChildProcess = spawn(DOCKERD, args, {
+    // nsenter, not `ip netns exec`: that remounts /sys, and dockerd then finds no cgroups.
+    const [command, commandArgs] = netns ? ["nsenter", [`--net=/var/run/netns/${netns}`, DOCKERD, ...args]] : [DOCKERD, args];
+    const daemon: ChildProcess = spawn(command, commandArgs, {
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, DOCKER_HOST: undefined },
     });

@@ -49,6 +49,7 @@ export async function createNetwork(docker: Docker, r: RecordedResource): Promis
         Attachable: i.attachable === true,
         CheckDuplicate: true,
         Labels: labelMap(i.labels),
+        Options: (i.options as Record<string, string> | undefined) ?? {},
         ...(ipam?.length ? { IPAM: { Driver: "default", Config: ipam.map((c) => ({ Subnet: c.subnet, Gateway: c.gateway })) } } : {}),
     });
 }
@@ -237,9 +238,24 @@ export function serviceSpec(
     const limits = ((task.resources as Inputs | undefined)?.limits as Inputs | undefined) ?? {};
     const restart = task.restartPolicy as Inputs | undefined;
     const ports = ((i.endpointSpec as Inputs | undefined)?.ports as Inputs[] | undefined) ?? [];
+    const updates = (u: unknown) => {
+        const c = u as Inputs | undefined;
+        return c
+            ? {
+                  Parallelism: c.parallelism,
+                  Delay: ns(c.delay),
+                  FailureAction: c.failureAction,
+                  Monitor: ns(c.monitor),
+                  MaxFailureRatio: Number(c.maxFailureRatio ?? 0),
+                  Order: c.order,
+              }
+            : undefined;
+    };
     return {
         Name: i.name,
         Labels: labelMap(i.labels),
+        UpdateConfig: updates(i.updateConfig),
+        RollbackConfig: updates(i.rollbackConfig),
         Mode: { Replicated: { Replicas: ((i.mode as Inputs).replicated as Inputs).replicas } },
         TaskTemplate: {
             ContainerSpec: {
@@ -254,6 +270,8 @@ export function serviceSpec(
                 Mounts: mounts,
                 Hosts: ((c.hosts as { host: string; ip: string }[] | undefined) ?? []).map((h) => `${h.host}:${h.ip}`),
                 Healthcheck: engineHealthcheck(c.healthcheck),
+                // Unset, the provider parses "" and sends 0: SIGKILL right after SIGTERM.
+                StopGracePeriod: ns(c.stopGracePeriod),
                 Secrets: ((c.secrets as FileRef[] | undefined) ?? []).map((s) => ({
                     File: file(s),
                     SecretID: subs.ids[s.secretId!],
@@ -274,8 +292,9 @@ export function serviceSpec(
             })),
             LogDriver: task.logDriver ? { Name: (task.logDriver as Inputs).name, Options: (task.logDriver as Inputs).options } : undefined,
         },
-        EndpointSpec: ports.length
+        EndpointSpec: i.endpointSpec
             ? {
+                  Mode: (i.endpointSpec as Inputs).mode,
                   Ports: ports.map((p) => ({
                       TargetPort: p.targetPort,
                       PublishedPort: subs.ports?.[Number(p.publishedPort)] ?? p.publishedPort,

@@ -1,7 +1,11 @@
 """Stand-in backend: answers /health (200 only while Redis answers PING over TLS as the backend's
 ACL user) and /enqueue, which sends a Celery task to the worker and waits for its result."""
 import json
+import os
+import signal
 import sys
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,4 +40,12 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
+# What the real backend must do too, within its stop grace period (docs/docker-runtime.md): on
+# SIGTERM keep answering while Swarm takes the task out of DNS and clients move on, then stop
+# accepting and finish the requests in flight before exiting.
+DRAIN_SECONDS = float(os.environ.get("STANDIN_DRAIN_SECONDS", "3"))
+server = ThreadingHTTPServer(("0.0.0.0", 8000), Handler)
+server.daemon_threads = False  # server_close() then waits for the requests in flight
+signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=lambda: (time.sleep(DRAIN_SECONDS), server.shutdown())).start())
+server.serve_forever()
+server.server_close()
