@@ -153,6 +153,8 @@ describe("README", () => {
         expect(readme).toContain("npm ci && npm run plan -- --stack dev");
         expect(readme).toMatch(/^npm run test:all\b/m);
         expect(read(".ci/run")).toMatch(/^npm run test:all$/m);
+        // The multi-node Swarm tests run in CI as a step of their own (too long for `npm test`).
+        expect(read(".ci/run")).toMatch(/^npm run test:all$[^]*^npm run test:swarm$/m);
         expect(JSON.parse(read("package.json")).scripts["test:all"]).toBe("bash scripts/install-test-tools.sh && npm test");
     });
 });
