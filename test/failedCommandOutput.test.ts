@@ -36,9 +36,9 @@ afterAll(async () => {
 });
 
 /** dev's plan, pointed at the test server (or at a port where nothing listens). */
-async function plan(port: number): Promise<Evaluation> {
+async function plan(port: number, settings: Record<string, string> = {}): Promise<Evaluation> {
     return evaluateStack("dev", {
-        overrides: { supabaseDbPort: String(port), supabaseDbUser: ROLE },
+        overrides: { supabaseDbPort: String(port), supabaseDbUser: ROLE, ...settings },
         secrets: { databaseBootstrapPassword: BOOTSTRAP },
     });
 }
@@ -173,9 +173,8 @@ describe("consumer roles step (scripts/apply-consumer-roles.ts) failing for real
         const ev = await plan(pg.port);
         const result = await runPlanned(ev, "credentials-consumer-roles");
         expect(result.code).toBe(1);
-        expect(result.output).toMatch(
-            /the consumers' roles could not be applied as app@127\.0\.0\.1:\d+\/postgres \(nothing was changed\)/,
-        );
+        // The step reads the deployer's powers first: the wrong password fails that first login.
+        expect(result.output).toMatch(/could not read the roles as app@127\.0\.0\.1:\d+\/postgres \(nothing was changed\)/);
         const secrets = secretsOf(ev, result.environment, ROLES_SECRETS);
         // Each login's password on its own, besides the JSON that carries them.
         expectNoSecret(result.output, [
@@ -185,7 +184,9 @@ describe("consumer roles step (scripts/apply-consumer-roles.ts) failing for real
     });
 
     it("it logs in, but the owner may not create roles: the server's error, no statement, no verifier", async () => {
-        const ev = await plan(pg.port);
+        // With the owner's login for backups no BYPASSRLS is needed, so the step goes on to CREATE ROLE
+        // (without it, PostgreSQL 15 refuses a non-superuser earlier: test/backupLogin.test.ts).
+        const ev = await plan(pg.port, { backupDatabaseLogin: "owner" });
         const planned = reveal(byName(ev, "credentials-consumer-roles").inputs.environment) as Record<string, string>;
         await pg.sql(`ALTER ROLE ${ROLE} PASSWORD '${planned.OWNER_PASSWORD}'`);
         const result = await runPlanned(ev, "credentials-consumer-roles");

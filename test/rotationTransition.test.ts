@@ -222,9 +222,16 @@ describe("rotation steps N -> N+1 -> N+2 with consumers logging in every 100 ms"
             sameInputs(`credentials-redis-${user}-password`, { rotation: expect.any(String) });
             return String(reveal(byName(ev, `credentials-redis-${user}-password`).outputs.result));
         };
-        const oldUsers = Object.fromEntries(
-            ["backend", "worker", "healthcheck"].map((u) => [u, { username: `toolboxai_${u}`, password: previousRedis(u) }]),
-        ) as Parameters<typeof aclFile>[0];
+        const oldUsers = {
+            ...Object.fromEntries(
+                ["backend", "worker", "healthcheck"].map((u) => [u, { username: `toolboxai_${u}`, password: previousRedis(u) }]),
+            ),
+            // The exporter's user came later (monitoring); the old server's file gets one that no loop uses.
+            exporter: {
+                username: "toolboxai_exporter",
+                password: String(reveal(byName(ev, "credentials-redis-exporter-password-a").outputs.result)),
+            },
+        } as Parameters<typeof aclFile>[0];
         // A test-only admin user stands in for the restart: ACL LOAD replaces the users and drops every connection, as a restart does.
         const ADMIN = "user testadmin on >test-admin-password-0123456789 ~* &* +@all\n";
         const existingRedis = await startRedis(redisConf(), aclFile(oldUsers) + ADMIN);
