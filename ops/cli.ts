@@ -309,7 +309,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             // A drill that stops with an error failed too: the alert must hear of it.
             const recordDrill = (ok: boolean) =>
                 metricsFile !== undefined &&
-                writeMetricsFile(metricsFile, drillMetrics({ ok, finishedAt: new Date(), durationSeconds: (Date.now() - startedAt) / 1000 }));
+                writeMetricsFile(
+                    metricsFile,
+                    drillMetrics({ ok, finishedAt: new Date(), durationSeconds: (Date.now() - startedAt) / 1000 }),
+                );
             const r = await drill({ ...common, server, keep: Boolean(values.keep) }).catch((e: unknown) => {
                 recordDrill(false);
                 throw e;

@@ -10,9 +10,7 @@ import { UsageError } from "./context";
 /** Checked before the command runs: a drill takes an hour, and its result must not be lost to a typo. */
 export function checkMetricsFile(path: string): void {
     if (!path.endsWith(".prom"))
-        throw new UsageError(
-            `--metrics-file ${path}: must end in .prom (node_exporter's textfile collector reads only *.prom files)`,
-        );
+        throw new UsageError(`--metrics-file ${path}: must end in .prom (node_exporter's textfile collector reads only *.prom files)`);
     const dir = dirname(path);
     let isDir = false;
     try {

@@ -22,7 +22,11 @@ const seconds = (d: Date) => d.getTime() / 1000;
 /** `ops drill`'s result: ok is false when it failed, including when it stopped before it could verify. */
 export function drillMetrics(r: { ok: boolean; finishedAt: Date; durationSeconds: number }): string {
     return gaugesText([
-        [OPS_SERIES.drillLastResult, "1 when the last restore drill restored and verified the newest backup, 0 when it failed.", Number(r.ok)],
+        [
+            OPS_SERIES.drillLastResult,
+            "1 when the last restore drill restored and verified the newest backup, 0 when it failed.",
+            Number(r.ok),
+        ],
         [OPS_SERIES.drillLastTimestamp, "Time the last restore drill ended.", seconds(r.finishedAt)],
         [OPS_SERIES.drillDuration, "How long the last restore drill took (download, verify, restore, count).", r.durationSeconds],
     ]);
@@ -33,10 +37,7 @@ export function drillMetrics(r: { ok: boolean; finishedAt: Date; durationSeconds
  * a doctor run that could not read them must not report zero bans. The application hosts' count
  * only when the stack names them.
  */
-export function doctorMetrics(r: {
-    finishedAt: Date;
-    bans?: DoctorBans;
-}): string {
+export function doctorMetrics(r: { finishedAt: Date; bans?: DoctorBans }): string {
     return gaugesText([
         [OPS_SERIES.doctorLastTimestamp, "Time the last ops doctor run ended.", seconds(r.finishedAt)],
         [OPS_SERIES.networkBans, "Addresses the hosted project's network bans block, as ops doctor last read them.", r.bans?.addresses],
