@@ -30,6 +30,6 @@ export function writeMetricsFile(path: string, text: string): void {
         renameSync(temp, path);
     } catch (err) {
         rmSync(temp, { force: true });
-        throw new Error(`cannot write --metrics-file ${path}: ${(err as Error).message}`);
+        throw new Error(`cannot write --metrics-file ${path}: ${(err as Error).message}`, { cause: err });
     }
 }

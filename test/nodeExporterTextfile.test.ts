@@ -50,7 +50,8 @@ async function scrape(): Promise<string> {
             const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
             return await res.text();
         } catch (err) {
-            if (attempt > 50 || exporter.exitCode !== null) throw new Error(`node_exporter did not answer: ${String(err)}\n${log}`);
+            if (attempt > 50 || exporter.exitCode !== null)
+                throw new Error(`node_exporter did not answer: ${String(err)}\n${log}`, { cause: err });
             await new Promise((r) => setTimeout(r, 100));
         }
     }

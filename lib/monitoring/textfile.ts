@@ -50,7 +50,7 @@ export function doctorMetrics(r: { finishedAt: Date; bans?: DoctorBans }): strin
 }
 
 /** The ban counts among doctor's results, when it read the bans (lib/supabase/bans.ts banChecks). */
-export function banCountsOf(results: readonly { counts?: Record<string, number> }[]): DoctorBans | undefined {
+export function banCountsOf(results: readonly { name: string; counts?: Record<string, number> }[]): DoctorBans | undefined {
     const counts = results.find((r) => r.counts?.bannedAddresses !== undefined)?.counts;
     return counts && { addresses: counts.bannedAddresses, applicationHosts: counts.bannedApplicationHosts };
 }
