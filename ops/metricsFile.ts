@@ -21,9 +21,13 @@ export function checkMetricsFile(path: string): void {
     if (!isDir) throw new UsageError(`--metrics-file ${path}: its directory ${dir} must exist (the textfile collector's directory)`);
 }
 
+/** Where the file is written first: the same directory (a rename within one filesystem is atomic), a name the collector skips (not *.prom). */
+export function metricsTempPath(path: string): string {
+    return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+}
+
 export function writeMetricsFile(path: string, text: string): void {
-    // Not *.prom, so the collector skips it while it is written.
-    const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    const temp = metricsTempPath(path);
     try {
         // 0644: node_exporter runs as its own user and must read it.
         writeFileSync(temp, text, { mode: 0o644 });

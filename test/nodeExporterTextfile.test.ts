@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeExporterArgs } from "../lib/monitoring/exporters";
 import { OPS_SERIES } from "../lib/monitoring/runtime";
 import { main } from "../ops/cli";
+import { metricsTempPath } from "../ops/metricsFile";
 import { useHostedDoctor } from "./support/hosted-doctor";
 import { useManagementApiDouble } from "./support/management-api-suite";
 import { freePort } from "./support/net";
@@ -66,7 +67,10 @@ describe("node_exporter's textfile collector serves what the ops tool wrote", ()
             legacyEnabled: false,
             bans: [APP, "198.51.100.23", "198.51.100.24"].map((address) => ({ address, identifier: "supavisor", type: "auth_failures" })),
         });
-        const doctor = await hosted.doctor({ applicationEgressIpv4: [APP] }, ["--metrics-file", join(textfiles, "doctor.prom")]);
+        const doctor = await hosted.doctor({ applicationEgressIpv4: [APP, "192.0.2.1"] }, [
+            "--metrics-file",
+            join(textfiles, "doctor.prom"),
+        ]);
         expect(doctor.get(`network ban on application host ${APP}`)?.status).toBe("fail");
         const drill = await main(
             [
@@ -86,7 +90,7 @@ describe("node_exporter's textfile collector serves what the ops tool wrote", ()
         );
         expect(drill.code).toBe(1);
         // A file being written (the writer's temporary name) is not read.
-        writeFileSync(join(textfiles, ".drill.prom.1.tmp"), "half a li");
+        writeFileSync(metricsTempPath(join(textfiles, "drill.prom")), "half a li");
 
         const metrics = await scrape();
         expect(valueOf(metrics, OPS_SERIES.networkBans)).toBe("3");

@@ -7,14 +7,14 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { alertRules } from "../lib/monitoring/alerts";
 import { OPS_SERIES } from "../lib/monitoring/runtime";
 import { banCountsOf, doctorMetrics, drillMetrics } from "../lib/monitoring/textfile";
 import { banChecks } from "../lib/supabase/bans";
 import { main } from "../ops/cli";
-import { writeMetricsFile } from "../ops/metricsFile";
+import { metricsTempPath, writeMetricsFile } from "../ops/metricsFile";
 import { requireTool } from "./support/tools";
 
 const work = mkdtempSync(join(tmpdir(), "ops-metrics-file-"));
@@ -58,7 +58,7 @@ describe("the renderers", () => {
     });
 
     it("takes the ban counts from doctor's ban checks", () => {
-        const checks = banChecks("ref", [{ address: "203.0.113.7" }, { address: "198.51.100.23" }], ["203.0.113.7"]);
+        const checks = banChecks("ref", [{ address: "203.0.113.7" }, { address: "198.51.100.23" }], ["203.0.113.7", "192.0.2.1"]);
         expect(banCountsOf([{ name: "database" }, ...checks])).toEqual({ addresses: 2, applicationHosts: 1 });
         expect(banCountsOf(banChecks("ref", [{ address: "198.51.100.23" }], undefined))).toEqual({
             addresses: 1,
@@ -97,6 +97,9 @@ describe("--metrics-file", () => {
         writeMetricsFile(path, "new\n");
         expect(readFileSync(path, "utf8")).toBe("new\n");
         expect(readdirSync(work)).toEqual(["drill.prom"]);
+        // Written first beside it (rename is atomic within one filesystem) under a name the collector skips.
+        expect(dirname(metricsTempPath(path))).toBe(work);
+        expect(metricsTempPath(path)).not.toMatch(/\.prom$/);
     });
 
     it("refuses, before the command runs, a name the collector would not read or a missing directory", async () => {
