@@ -12,11 +12,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeExporterArgs } from "../lib/monitoring/exporters";
 import { OPS_SERIES } from "../lib/monitoring/runtime";
-import { main } from "../ops/cli";
 import { metricsTempPath } from "../ops/metricsFile";
 import { useHostedDoctor } from "./support/hosted-doctor";
 import { useManagementApiDouble } from "./support/management-api-suite";
 import { freePort } from "./support/net";
+import { stoppedDrill } from "./support/stoppedDrill";
 import { requireTool } from "./support/tools";
 
 const REF = "abcdefghijklmnopqrst";
@@ -72,22 +72,7 @@ describe("node_exporter's textfile collector serves what the ops tool wrote", ()
             join(textfiles, "doctor.prom"),
         ]);
         expect(doctor.get(`network ban on application host ${APP}`)?.status).toBe("fail");
-        const drill = await main(
-            [
-                "drill",
-                "--bucket",
-                "b",
-                "--s3-endpoint",
-                "http://127.0.0.1:9",
-                "--region",
-                "us-east-1",
-                "--server",
-                "postgresql://postgres@127.0.0.1:9/postgres?sslmode=disable",
-                "--metrics-file",
-                join(textfiles, "drill.prom"),
-            ],
-            { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" },
-        );
+        const drill = await stoppedDrill(join(textfiles, "drill.prom"));
         expect(drill.code).toBe(1);
         // A file being written (the writer's temporary name) is not read.
         writeFileSync(metricsTempPath(join(textfiles, "drill.prom")), "half a li");

@@ -15,6 +15,7 @@ import { banCountsOf, doctorMetrics, drillMetrics } from "../lib/monitoring/text
 import { banChecks } from "../lib/supabase/bans";
 import { main } from "../ops/cli";
 import { metricsTempPath, writeMetricsFile } from "../ops/metricsFile";
+import { stoppedDrill } from "./support/stoppedDrill";
 import { requireTool } from "./support/tools";
 
 const work = mkdtempSync(join(tmpdir(), "ops-metrics-file-"));
@@ -123,22 +124,7 @@ describe("--metrics-file", () => {
 
     it("records a drill that stopped with an error as failed", async () => {
         const path = join(work, "stopped.prom");
-        const r = await main(
-            [
-                "drill",
-                "--bucket",
-                "b",
-                "--s3-endpoint",
-                "http://127.0.0.1:9",
-                "--region",
-                "us-east-1",
-                "--server",
-                "postgresql://postgres@127.0.0.1:9/postgres?sslmode=disable",
-                "--metrics-file",
-                path,
-            ],
-            { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" },
-        );
+        const r = await stoppedDrill(path);
         expect(r.code).toBe(1);
         expect(valueOf(readFileSync(path, "utf8"), OPS_SERIES.drillLastResult)).toBe("0");
     });
