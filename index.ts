@@ -244,6 +244,7 @@ if (settings.monitoringEnabled)
                 alertmanager: settings.alertmanagerImage,
                 redisExporter: settings.redisExporterImage,
                 postgresExporter: settings.postgresExporterImage,
+                nodeExporter: settings.nodeExporterImage,
             },
             retentionDays: settings.prometheusRetentionDays,
             receiver: {

@@ -28,6 +28,7 @@ export const REAL_SERVER_TESTS = [
     "test/redis.test.ts",
     "test/redisExporterAcl.test.ts",
     "test/monitoringPromtool.test.ts",
+    "test/nodeExporterTextfile.test.ts",
     "test/redisRotation.test.ts",
     "test/rotationEngine.test.ts",
     "test/rotationTransition.test.ts",

@@ -6,13 +6,14 @@
 import { createServer, type Server } from "node:http";
 import { readFileSync } from "node:fs";
 import { BACKUP_SERIES } from "../lib/monitoring/runtime";
+import { gaugesText, type Gauge } from "../lib/monitoring/textfile";
 import type { Status } from "./job";
 
 const seconds = (iso: string) => Date.parse(iso) / 1000;
 
 /** The status as Prometheus series; a figure not known yet (no attempt so far) is left out, not zero. */
 export function backupMetrics(status: Status): string {
-    const gauges: [string, string, number | undefined][] = [
+    return gaugesText([
         // With no success yet, the scheduler's start: the schedule is judged from then on, as the health check does.
         [
             BACKUP_SERIES.lastSuccess,
@@ -32,11 +33,7 @@ export function backupMetrics(status: Status): string {
             "1 when the last backup passed its verification, 0 when it failed it.",
             status.lastVerificationOk === undefined ? undefined : Number(status.lastVerificationOk),
         ],
-    ];
-    return gauges
-        .filter(([, , value]) => value !== undefined && Number.isFinite(value))
-        .map(([name, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`)
-        .join("");
+    ] satisfies Gauge[]);
 }
 
 /** Serves /metrics from the status file at each request; anything else is 404. */

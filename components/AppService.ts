@@ -35,6 +35,8 @@ export interface AppServiceArgs {
      * retained); in Swarm mode declared in the task's mount, the task placed on the node labelled `swarmNodeLabel`.
      */
     data?: { volume: string; containerPath: string; swarmNodeLabel: string };
+    /** Host paths mounted read-only (node_exporter's view of the host); in Swarm mode the task runs on the node labelled `swarmNodeLabel`. */
+    hostMounts?: { paths: { hostPath: string; containerPath: string }[]; swarmNodeLabel: string };
     /** Docker networks by role: names (containers) and ids (Swarm services). */
     networks: { names: Record<DockerNetwork, pulumi.Input<string>>; ids: Record<DockerNetwork, pulumi.Input<string>> };
     /** Environment variables: never a secret (secrets go in `secretFiles`). */
@@ -140,7 +142,11 @@ export class AppService extends pulumi.ComponentResource {
                     envs,
                     networksAdvanced: spec.networks.map((network) => ({ name: args.networks.names[network], aliases: [spec.name] })),
                     ports: spec.ports.map((p) => ({ internal: p.target, external: p.published, ip: args.hostAddress, protocol: "tcp" })),
-                    volumes: data && args.data ? [...volumes, { volumeName: data.name, containerPath: args.data.containerPath }] : volumes,
+                    volumes: [
+                        ...volumes,
+                        ...(data && args.data ? [{ volumeName: data.name, containerPath: args.data.containerPath }] : []),
+                        ...(args.hostMounts?.paths ?? []).map((m) => ({ ...m, readOnly: true })),
+                    ],
                     healthcheck: canonicalHealthcheck(args.healthcheck, "container"),
                     hosts: args.hosts?.length ? args.hosts : undefined,
                     ...hardening({ user, memoryMb: spec.memoryMb, cpus: spec.cpus, labels }),
@@ -213,14 +219,29 @@ export class AppService extends pulumi.ComponentResource {
                         env: args.environment,
                         secrets,
                         configs,
-                        ...(dataMount ? { mounts: [...hardened.containerSpec.mounts, dataMount] } : {}),
+                        ...(dataMount || args.hostMounts
+                            ? {
+                                  mounts: [
+                                      ...hardened.containerSpec.mounts,
+                                      ...(dataMount ? [dataMount] : []),
+                                      ...(args.hostMounts?.paths ?? []).map((m) => ({
+                                          type: "bind",
+                                          source: m.hostPath,
+                                          target: m.containerPath,
+                                          readOnly: true,
+                                      })),
+                                  ],
+                              }
+                            : {}),
                         healthcheck: canonicalHealthcheck(args.healthcheck, "service"),
                         stopGracePeriod: STOP_GRACE_PERIOD[spec.role],
                         // `host-gateway` resolves on the node that runs the task: host.docker.internal is that node.
                         hosts: args.hosts?.length ? args.hosts : undefined,
                     },
                     networksAdvanceds: spec.networks.map((network) => ({ id: args.networks.ids[network], aliases: [spec.name] })),
-                    ...(args.data ? { placement: { constraints: [`node.labels.${args.data.swarmNodeLabel}==true`] } } : {}),
+                    ...(args.data || args.hostMounts
+                        ? { placement: { constraints: [`node.labels.${(args.data ?? args.hostMounts)!.swarmNodeLabel}==true`] } }
+                        : {}),
                 },
                 endpointSpec: {
                     mode: args.endpointMode,

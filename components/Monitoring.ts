@@ -11,9 +11,16 @@ import type { DockerMode, DockerNetwork, MonitoringReceiver, SwarmEndpointMode }
 import { gatewayHosts } from "../lib/endpoints";
 import { alertmanagerConfig, SLACK_URL_FILE } from "../lib/monitoring/alertmanager";
 import { rulesFile, type AlertInputs } from "../lib/monitoring/alerts";
-import { postgresExporterEnv, redisExporterArgs, redisExporterPasswordFile } from "../lib/monitoring/exporters";
+import { nodeExporterArgs, postgresExporterEnv, redisExporterArgs, redisExporterPasswordFile } from "../lib/monitoring/exporters";
 import { prometheusCommand, prometheusConfig, type ScrapeInputs } from "../lib/monitoring/prometheus";
-import { DATA_PATHS, MONITORING_ALIASES, MONITORING_FILES, MONITORING_PORTS, MONITORING_UID } from "../lib/monitoring/runtime";
+import {
+    DATA_PATHS,
+    MONITORING_ALIASES,
+    MONITORING_FILES,
+    MONITORING_PORTS,
+    MONITORING_UID,
+    NODE_EXPORTER_PATHS,
+} from "../lib/monitoring/runtime";
 import { AppService } from "./AppService";
 
 /** The Swarm node label that marks where Prometheus's and Alertmanager's data volumes live. */
@@ -27,7 +34,7 @@ export interface MonitoringArgs {
     tags: Record<string, string>;
     dockerHost: string;
     networks: { names: Record<DockerNetwork, pulumi.Input<string>>; ids: Record<DockerNetwork, pulumi.Input<string>> };
-    images: { prometheus: string; alertmanager: string; redisExporter: string; postgresExporter: string };
+    images: { prometheus: string; alertmanager: string; redisExporter: string; postgresExporter: string; nodeExporter: string };
     retentionDays: number;
     receiver: { kind: MonitoringReceiver; url?: pulumi.Output<string>; slackChannel?: string };
     /** The hosted project: its ref, its replicas' identifiers, and the metrics key of its own (a secret). */
@@ -47,6 +54,7 @@ const LIMITS = {
     alertmanager: { memoryMb: 256, cpus: 0.5, pidsLimit: 128 },
     redisExporter: { memoryMb: 128, cpus: 0.25, pidsLimit: 64 },
     postgresExporter: { memoryMb: 128, cpus: 0.25, pidsLimit: 64 },
+    nodeExporter: { memoryMb: 128, cpus: 0.25, pidsLimit: 64 },
 } as const;
 
 const health = (port: number, path: string) => ({
@@ -94,6 +102,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 healthcheck: ReturnType<typeof health>;
                 hosts?: { host: string; ip: string }[];
                 data?: string;
+                hostMounts?: { hostPath: string; containerPath: string }[];
             },
         ) =>
             new AppService(
@@ -109,6 +118,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     data: rest.data
                         ? { volume: `${spec.name}-data`, containerPath: rest.data, swarmNodeLabel: MONITORING_NODE_LABEL }
                         : undefined,
+                    hostMounts: rest.hostMounts && { paths: rest.hostMounts, swarmNodeLabel: MONITORING_NODE_LABEL },
                 },
                 child,
             );
@@ -130,6 +140,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 backupJob: args.backupJob,
                 redisExporter: true,
                 postgresExporter: args.postgres !== undefined,
+                nodeExporter: true,
             }));
         // Strings through the Outputs (an Output's value is unwrapped deeply: a Date would not survive), Dates in the rules' inputs.
         const rules = pulumi.all(args.alerts.certificates.map((c) => pulumi.output(c.notAfter))).apply((ends) =>
@@ -205,7 +216,29 @@ export class Monitoring extends pulumi.ComponentResource {
             },
         );
 
-        const parts: Record<string, AppService> = { prometheus, alertmanager, redisExporter };
+        // The Docker host's figures, and the ops tool's (drill, doctor) from the host's textfile directory.
+        const nodeExporter = service(
+            "node-exporter",
+            {
+                name: MONITORING_ALIASES.nodeExporter,
+                image: args.images.nodeExporter,
+                command: nodeExporterArgs(),
+                // backend: Prometheus; it reaches nothing itself.
+                networks: ["backend"],
+                ...LIMITS.nodeExporter,
+            },
+            {
+                healthcheck: health(MONITORING_PORTS.nodeExporter, "/"),
+                hostMounts: [
+                    { hostPath: "/proc", containerPath: NODE_EXPORTER_PATHS.procfs },
+                    { hostPath: "/sys", containerPath: NODE_EXPORTER_PATHS.sysfs },
+                    { hostPath: "/", containerPath: NODE_EXPORTER_PATHS.rootfs },
+                    { hostPath: NODE_EXPORTER_PATHS.hostTextfileDir, containerPath: NODE_EXPORTER_PATHS.textfileDir },
+                ],
+            },
+        );
+
+        const parts: Record<string, AppService> = { prometheus, alertmanager, redisExporter, nodeExporter };
         if (args.postgres) {
             const pg = args.postgres;
             parts.postgresExporter = service(

@@ -17,6 +17,8 @@ import { DEFAULT_BACKUP_HASH_MAX_MB, doctor, DOCTOR_GROUPS } from "./doctor";
 import { ImportRefused } from "./import";
 import { runImport } from "./importCommand";
 import { checksTable, progress, table } from "./output";
+import { banCountsOf, doctorMetrics, drillMetrics } from "../lib/monitoring/textfile";
+import { checkMetricsFile, writeMetricsFile } from "./metricsFile";
 import { liftBan, unbanReport } from "./bans";
 import { pitrReport, restorePointInTime } from "./pitr";
 import { drill, RefusedError, restore, type RestoreResult } from "./restore";
@@ -51,6 +53,7 @@ const COMMANDS = {
         "exposed-schemas": { type: "string", default: "public" },
         skip: { type: "string", default: "" },
         "backup-hash-max-mb": { type: "string", default: String(DEFAULT_BACKUP_HASH_MAX_MB) },
+        "metrics-file": { type: "string" },
     },
     restore: {
         key: { type: "string", default: "latest" },
@@ -68,6 +71,7 @@ const COMMANDS = {
         keep: { type: "boolean", default: false },
         jobs: { type: "string" },
         "work-dir": { type: "string" },
+        "metrics-file": { type: "string" },
     },
     unban: {
         address: { type: "string" },
@@ -91,13 +95,14 @@ export const USAGE = `usage: ops <doctor|restore|drill|import|unban> [options]  
                      --redis-url --redis-ca --redis-password-file --vault-addr --schedule --migrations-dir
                      --project-ref --management-api-url --access-token-file   (or SUPABASE_ACCESS_TOKEN; never the token as a flag)
                      --app-ipv4 <addresses>   (the application hosts' egress IPv4; default the stack's applicationEgressIpv4)
-  doctor   [--long-query-seconds 300] [--exposed-schemas public] [--skip redis,vault,...] [--backup-hash-max-mb 1024]
+  doctor   [--long-query-seconds 300] [--exposed-schemas public] [--skip redis,vault,...] [--backup-hash-max-mb 1024] [--metrics-file <dir>/doctor.prom]
   restore  --target <database url> [--key latest|<key>] [--clean] [--jobs N] [--work-dir DIR]
   restore  --point-in-time <ISO time with zone> --confirm <project ref> [--dry-run]   (the hosted project, in place)
-  drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR]
+  drill    --server <database url> [--keep] [--jobs N] [--work-dir DIR] [--metrics-file <dir>/drill.prom]
   import   --from <old database url> [--schemas public] [--truncate] [--dry-run] [--jobs N]
   unban    --address <IPv4> --confirm <project ref> [--dry-run]   (lifts the hosted project's network ban on that address)
   --json   machine-readable result on stdout
+  --metrics-file  also write the result for node_exporter's textfile collector (docs/operations/monitoring.md)
 exit codes: 0 all well, 1 a check or step failed, 2 bad usage, 130/143 import stopped by SIGINT/SIGTERM (target rolled back)`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number, max = 256, min = 1): number {
@@ -233,6 +238,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     try {
         checkUrlFlags(values);
         checkPathFlags(values);
+        const metricsFile = values["metrics-file"] as string | undefined;
+        if (metricsFile !== undefined) checkMetricsFile(metricsFile);
         const ctx = await resolveContext(values as CommonFlags, env);
         if (command === "doctor") {
             const longQuerySeconds = positiveInt("long-query-seconds", values["long-query-seconds"] as string, 300, 86_400);
@@ -259,6 +266,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                     "nothing to check: pass --stack (or --outputs) with VAULT_ADDR/VAULT_TOKEN, or the endpoints (--database-url, --bucket, --redis-url, --project-ref, ...)",
                 );
             const code = exitCodeOf(results);
+            if (metricsFile !== undefined)
+                writeMetricsFile(metricsFile, doctorMetrics({ finishedAt: new Date(), bans: banCountsOf(results) }));
             return { code, stdout: json ? `${JSON.stringify({ ok: code === 0, checks: results })}\n` : checksTable(results), stderr: "" };
         }
         if (command === "restore" && values["point-in-time"] === undefined && (values.confirm !== undefined || values["dry-run"]))
@@ -296,7 +305,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                 };
             }
             const server = need("server", values.server as string, "a database URL on the server to create the scratch database on");
-            const r = await drill({ ...common, server, keep: Boolean(values.keep) });
+            const startedAt = Date.now();
+            // A drill that stops with an error failed too: the alert must hear of it.
+            const recordDrill = (ok: boolean) =>
+                metricsFile !== undefined &&
+                writeMetricsFile(
+                    metricsFile,
+                    drillMetrics({ ok, finishedAt: new Date(), durationSeconds: (Date.now() - startedAt) / 1000 }),
+                );
+            const r = await drill({ ...common, server, keep: Boolean(values.keep) }).catch((e: unknown) => {
+                recordDrill(false);
+                throw e;
+            });
+            recordDrill(r.ok);
             const summary = `drill: ${r.key}, ${r.backupAgeHours} h old, restored into ${r.scratchDatabase}${r.kept ? " (kept)" : " (dropped)"} in ${r.rtoSeconds} s (download, verify, restore and count: the RTO this backup allows)`;
             return {
                 code: r.ok ? EXIT.ok : EXIT.failed,

@@ -41,6 +41,8 @@ needed=(
     "/usr/bin/prometheus-alertmanager:prometheus-alertmanager"
     "amtool:prometheus-alertmanager"
     "/usr/bin/prometheus-redis-exporter:prometheus-redis-exporter"
+    # node_exporter's textfile collector reads what `ops drill|doctor --metrics-file` wrote (test/nodeExporterTextfile.test.ts)
+    "/usr/bin/prometheus-node-exporter:prometheus-node-exporter"
 )
 
 have() {

@@ -14,7 +14,7 @@ import { byName, evaluateStack, ofType, runningContainers, SWARM, uploadsOf } fr
 
 const RECEIVER_URL = "https://hooks.example/services/T000/B000/receiver-secret-0123456789";
 const ON = { overrides: { monitoringEnabled: "true" }, secrets: { monitoringReceiverUrl: RECEIVER_URL } };
-const PARTS = ["prometheus", "alertmanager", "redis-exporter", "postgres-exporter"];
+const PARTS = ["prometheus", "alertmanager", "redis-exporter", "postgres-exporter", "node-exporter"];
 const CONTAINER = "docker:index/container:Container";
 
 type Upload = { file: string; content: string; permissions: string; owner: string };
@@ -114,13 +114,13 @@ describe("monitoring on, one host (dev: local Supabase)", () => {
         );
     });
 
-    it("scrapes Redis, the local database and the backup job, and loads the generated rules", async () => {
+    it("scrapes Redis, the local database, the Docker host and the backup job, and loads the generated rules", async () => {
         const ev = await evaluateStack("dev", ON);
         const config = load(file(ev, "monitoring-prometheus-0", `/etc/toolboxai/${MONITORING_FILES.prometheusConfig}`).content) as {
             scrape_configs: { job_name: string }[];
             rule_files: string[];
         };
-        expect(config.scrape_configs.map((j) => j.job_name)).toEqual(["prometheus", "redis", "postgres", "backup"]);
+        expect(config.scrape_configs.map((j) => j.job_name)).toEqual(["prometheus", "redis", "postgres", "node", "backup"]);
         expect(config.rule_files).toEqual([`/etc/toolboxai/${MONITORING_FILES.rules}`]);
         const rules = file(ev, "monitoring-prometheus-0", `/etc/toolboxai/${MONITORING_FILES.rules}`).content;
         for (const alert of ["BackupStale", "CredentialRotationOverdue", "TlsCertificateExpiring", "RedisDown"])

@@ -16,7 +16,7 @@ import { describe, expect, it } from "vitest";
 import { alertRules, rulesFile, type AlertInputs } from "../lib/monitoring/alerts";
 import { alertmanagerConfig } from "../lib/monitoring/alertmanager";
 import { prometheusConfig } from "../lib/monitoring/prometheus";
-import { MONITORING_FILES } from "../lib/monitoring/runtime";
+import { MONITORING_FILES, OPS_SERIES } from "../lib/monitoring/runtime";
 import { requireTool } from "./support/tools";
 
 const run = promisify(execFile);
@@ -181,21 +181,22 @@ const CASES: Record<string, AlertCase> = {
         ),
         healthy: at("2h", ['toolboxai_backup_last_success_timestamp_seconds{job="backup",instance="10.0.0.5:9464"}', "-100000x200"]),
     },
+    // As node_exporter's textfile collector serves what `ops drill --metrics-file` and `ops doctor --metrics-file` wrote.
     RestoreDrillFailed: {
         fires: fires(
-            at("1m", ['toolboxai_restore_drill_last_result{job="backup"}', "0x3"]),
-            { severity: "critical", component: "backup", job: "backup" },
+            at("1m", [`${OPS_SERIES.drillLastResult}{job="node",instance="node-exporter:9100"}`, "0x3"]),
+            { severity: "critical", component: "backup", job: "node", instance: "node-exporter:9100" },
             "the last restore drill failed: the backups may not restore",
         ),
-        healthy: at("1m", ['toolboxai_restore_drill_last_result{job="backup"}', "1x3"]),
+        healthy: at("1m", [`${OPS_SERIES.drillLastResult}{job="node",instance="node-exporter:9100"}`, "1x3"]),
     },
     NetworkBansPresent: {
         fires: fires(
-            at("1m", ['toolboxai_supabase_network_bans{job="supabase-bans"}', "1x3"]),
-            { severity: "warning", component: "network", job: "supabase-bans" },
+            at("1m", [`${OPS_SERIES.networkBans}{job="node",instance="node-exporter:9100"}`, "1x3"]),
+            { severity: "warning", component: "network", job: "node", instance: "node-exporter:9100" },
             "1 addresses are banned from the project (failed logins: a consumer on an old password?)",
         ),
-        healthy: at("1m", ['toolboxai_supabase_network_bans{job="supabase-bans"}', "0x3"]),
+        healthy: at("1m", [`${OPS_SERIES.networkBans}{job="node",instance="node-exporter:9100"}`, "0x3"]),
     },
     CredentialRotationOverdue: {
         // The period ended 22 h before 0: overdue 24 h later, at 2 h.

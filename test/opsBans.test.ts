@@ -63,7 +63,12 @@ describe("network ban rules", () => {
             evidence: expect.stringContaining(`1 other address: ${OTHER}`),
         });
         expect(banChecks(REF, [], [APP])).toEqual([
-            { name: "network bans", status: "pass", evidence: `project ${REF} bans no address (application hosts ${APP} not banned)` },
+            {
+                name: "network bans",
+                status: "pass",
+                evidence: `project ${REF} bans no address (application hosts ${APP} not banned)`,
+                counts: { bannedAddresses: 0, bannedApplicationHosts: 0 },
+            },
         ]);
         // Without the application's addresses every ban is listed, and the fix says how to name them.
         expect(banChecks(REF, [{ address: APP }], undefined)[0]).toMatchObject({

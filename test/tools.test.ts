@@ -81,6 +81,7 @@ describe("the install script covers the helpers", () => {
                 "promtool",
                 "amtool",
                 "/usr/bin/prometheus-redis-exporter",
+                "/usr/bin/prometheus-node-exporter",
                 "/usr/bin/prometheus",
                 "/usr/bin/prometheus-alertmanager",
                 "/nonexistent/*/bin/tool",

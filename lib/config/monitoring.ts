@@ -17,6 +17,7 @@ export const MONITORING_IMAGES = {
     alertmanagerImage: "prom/alertmanager:v0.27.0",
     redisExporterImage: "oliver006/redis_exporter:v1.62.0-alpine",
     postgresExporterImage: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
+    nodeExporterImage: "prom/node-exporter:v1.8.2",
 } as const;
 
 const pinnedInProd = (raw: string, s: { environment?: string }) => image(s.environment === "prod")(raw);
@@ -71,6 +72,11 @@ export const monitoringSettings = secretSettings
         type: "string",
         doc: "postgres_exporter image (local mode: the hosted project serves its own metrics); same pinning rule as backendImage.",
         default: MONITORING_IMAGES.postgresExporterImage,
+    })
+    .add("nodeExporterImage", pinnedInProd, {
+        type: "string",
+        doc: "node_exporter image (the Docker host's figures and the ops tool's textfile metrics); same pinning rule as backendImage.",
+        default: MONITORING_IMAGES.nodeExporterImage,
     })
     .secret("monitoringReceiverUrl", {
         doc: "The receiver's URL (monitoringReceiver webhook or slack): it authorises whoever holds it to post, so it is a secret.",

@@ -6,7 +6,7 @@
  */
 import { dump } from "js-yaml";
 import { BACKUP_GRACE_HOURS, scheduleIntervalMs } from "../ops/rules";
-import { BACKUP_SERIES } from "./runtime";
+import { BACKUP_SERIES, OPS_SERIES } from "./runtime";
 import { THRESHOLDS } from "./thresholds";
 
 /** What the rules need to know about this stack. */
@@ -151,7 +151,7 @@ export function alertRules(i: AlertInputs): AlertRule[] {
             "RestoreDrillFailed",
             "critical",
             "backup",
-            "toolboxai_restore_drill_last_result == 0",
+            `${OPS_SERIES.drillLastResult} == 0`,
             "0m",
             "the last restore drill failed: the backups may not restore",
         ),
@@ -159,7 +159,7 @@ export function alertRules(i: AlertInputs): AlertRule[] {
             "NetworkBansPresent",
             "warning",
             "network",
-            `toolboxai_supabase_network_bans > ${t.networkBans.above}`,
+            `${OPS_SERIES.networkBans} > ${t.networkBans.above}`,
             t.networkBans.for,
             "{{ $value }} addresses are banned from the project (failed logins: a consumer on an old password?)",
         ),

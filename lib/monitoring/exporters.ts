@@ -4,7 +4,7 @@
  * local mode with its password from a file.
  */
 import { REDIS_TLS_PORT } from "../redis";
-import { filePath, MONITORING_FILES, MONITORING_PORTS, secretPath } from "./runtime";
+import { filePath, MONITORING_FILES, MONITORING_PORTS, NODE_EXPORTER_PATHS, secretPath } from "./runtime";
 
 export const REDIS_EXPORTER_ADDRESS = `rediss://redis:${REDIS_TLS_PORT}`;
 
@@ -39,4 +39,25 @@ export function postgresExporterEnv(o: {
         DATA_SOURCE_PASS_FILE: secretPath(MONITORING_FILES.postgresPassword),
         PG_EXPORTER_WEB_LISTEN_ADDRESS: `:${MONITORING_PORTS.postgresExporter}`,
     };
+}
+
+/**
+ * node_exporter's arguments: the host's /proc, /sys and root filesystem where the container mounts
+ * them, and the textfile collector on the directory the ops tool writes `*.prom` files into.
+ * The container has its own network namespace, so the network collectors would describe the
+ * container, not the host: they are off.
+ */
+export function nodeExporterArgs(o: { textfileDir?: string; paths?: { procfs: string; sysfs: string; rootfs: string } } = {}): string[] {
+    const paths = o.paths ?? NODE_EXPORTER_PATHS;
+    return [
+        `--path.procfs=${paths.procfs}`,
+        `--path.sysfs=${paths.sysfs}`,
+        `--path.rootfs=${paths.rootfs}`,
+        `--collector.textfile.directory=${o.textfileDir ?? NODE_EXPORTER_PATHS.textfileDir}`,
+        "--no-collector.netdev",
+        "--no-collector.netstat",
+        "--no-collector.sockstat",
+        "--no-collector.arp",
+        `--web.listen-address=:${MONITORING_PORTS.nodeExporter}`,
+    ];
 }

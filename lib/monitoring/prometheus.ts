@@ -15,6 +15,8 @@ export interface ScrapeInputs {
     backupJob?: string;
     redisExporter: boolean;
     postgresExporter: boolean;
+    /** node_exporter on the Docker host: the host's figures and the ops tool's (its textfile collector). */
+    nodeExporter?: boolean;
     /** How often to scrape and evaluate the rules (other than the hosted endpoint, which Supabase asks to scrape once a minute). */
     interval?: string;
     /** The hosted endpoint's scrape interval. */
@@ -46,6 +48,11 @@ export function prometheusConfig(i: ScrapeInputs): string {
         jobs.push({
             job_name: "postgres",
             static_configs: [{ targets: [`${MONITORING_ALIASES.postgresExporter}:${MONITORING_PORTS.postgresExporter}`] }],
+        });
+    if (i.nodeExporter)
+        jobs.push({
+            job_name: "node",
+            static_configs: [{ targets: [`${MONITORING_ALIASES.nodeExporter}:${MONITORING_PORTS.nodeExporter}`] }],
         });
     if (i.backupJob)
         // Every replica of the job answers the name: each becomes a target of its own.

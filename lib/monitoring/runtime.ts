@@ -10,6 +10,7 @@ export const MONITORING_PORTS = {
     redisExporter: 9121,
     postgresExporter: 9187,
     backupJob: 9464,
+    nodeExporter: 9100,
 } as const;
 
 /** The official Prometheus, Alertmanager and exporter images run as nobody; their data directories belong to it. */
@@ -38,6 +39,7 @@ export const MONITORING_ALIASES = {
     alertmanager: "alertmanager",
     redisExporter: "redis-exporter",
     postgresExporter: "postgres-exporter",
+    nodeExporter: "node-exporter",
 } as const;
 
 /** Supabase's metrics endpoint of a hosted project or replica (shared/reference: HTTP Basic, user service_role). */
@@ -51,4 +53,30 @@ export const BACKUP_SERIES = {
     duration: "toolboxai_backup_last_duration_seconds",
     size: "toolboxai_backup_last_size_bytes",
     verificationOk: "toolboxai_backup_last_verification_ok",
+} as const;
+
+/**
+ * The series the ops tool writes with `--metrics-file` (lib/monitoring/textfile.ts) for
+ * node_exporter's textfile collector, and the rules read (./alerts.ts).
+ */
+export const OPS_SERIES = {
+    drillLastResult: "toolboxai_restore_drill_last_result",
+    drillLastTimestamp: "toolboxai_restore_drill_last_run_timestamp_seconds",
+    drillDuration: "toolboxai_restore_drill_last_duration_seconds",
+    networkBans: "toolboxai_supabase_network_bans",
+    networkBansApplicationHosts: "toolboxai_supabase_network_bans_application_hosts",
+    doctorLastTimestamp: "toolboxai_doctor_last_run_timestamp_seconds",
+} as const;
+
+/**
+ * node_exporter on the Docker host: the host's /proc, /sys and root filesystem read-only under
+ * /host, and the host directory of `*.prom` files its textfile collector reads (Debian's
+ * prometheus-node-exporter package uses the same directory, so either can read what the ops tool writes).
+ */
+export const NODE_EXPORTER_PATHS = {
+    hostTextfileDir: "/var/lib/prometheus/node-exporter",
+    textfileDir: "/host/textfile",
+    procfs: "/host/proc",
+    sysfs: "/host/sys",
+    rootfs: "/host/root",
 } as const;

@@ -14,6 +14,8 @@ export interface CheckResult {
     fix?: string;
     /** The SQL statements the fix holds, each as printed in it (for --json readers and the tests that run them). */
     sql?: string[];
+    /** Figures the check measured (for --json readers and `--metrics-file`): network bans' counts, see lib/monitoring/textfile.ts. */
+    counts?: Record<string, number>;
 }
 
 /** Exit codes: 0 all well (warnings included), 1 a check or step failed, 2 bad usage. */

@@ -42,7 +42,14 @@ export function liftBanCommand(ref: string, address: string): string {
     return `npm run ops -- unban --project-ref ${ref} --address ${address} --confirm ${ref}`;
 }
 
-type Check = { name: string; status: "pass" | "warn" | "fail"; evidence: string; fix?: string };
+type Check = { name: string; status: "pass" | "warn" | "fail"; evidence: string; fix?: string; counts?: BanCounts };
+
+/** What doctor counted (its first ban check carries them): the monitoring's NetworkBansPresent reads them (lib/monitoring/textfile.ts). */
+export type BanCounts = {
+    bannedAddresses: number;
+    /** Only when the application's addresses are known. */
+    bannedApplicationHosts?: number;
+};
 
 const described = (b: Ban) => {
     const why = [b.type, b.identifier].filter(Boolean).join(", ");
@@ -82,5 +89,9 @@ export function banChecks(ref: string, bans: readonly Ban[], applicationHosts: r
         });
     // No ban at all: the application's hosts are not banned either, known or not.
     if (checks.length === 0) checks.push({ name, status: "pass", evidence: `project ${ref} bans no address${known}` });
+    checks[0].counts = {
+        bannedAddresses: bans.length,
+        ...(applicationHosts === undefined ? {} : { bannedApplicationHosts: banned.length }),
+    };
     return checks;
 }
