@@ -190,6 +190,15 @@ const CASES: Record<string, AlertCase> = {
         ),
         healthy: at("1m", [`${OPS_SERIES.drillLastResult}{job="node",instance="node-exporter:9100"}`, "1x3"]),
     },
+    RestoreDrillOverdue: {
+        // 192 h is 691200 s: a drill recorded 700000 s before 0 is overdue from the start, one 600000 s before is not.
+        fires: fires(
+            at("20m", [`${OPS_SERIES.drillLastTimestamp}{job="node",instance="node-exporter:9100"}`, "-700000x30"]),
+            { severity: "warning", component: "backup", job: "node", instance: "node-exporter:9100" },
+            "no restore drill recorded for more than 192 h: the weekly drill did not run, or its result did not reach the host",
+        ),
+        healthy: at("20m", [`${OPS_SERIES.drillLastTimestamp}{job="node",instance="node-exporter:9100"}`, "-690000x30"]),
+    },
     NetworkBansPresent: {
         fires: fires(
             at("1m", [`${OPS_SERIES.networkBans}{job="node",instance="node-exporter:9100"}`, "1x3"]),

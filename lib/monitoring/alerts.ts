@@ -156,6 +156,14 @@ export function alertRules(i: AlertInputs): AlertRule[] {
             "the last restore drill failed: the backups may not restore",
         ),
         rule(
+            "RestoreDrillOverdue",
+            "warning",
+            "backup",
+            `time() - ${OPS_SERIES.drillLastTimestamp} > ${t.restoreDrillAgeHours.above} * 3600`,
+            t.restoreDrillAgeHours.for,
+            `no restore drill recorded for more than ${t.restoreDrillAgeHours.above} h: the weekly drill did not run, or its result did not reach the host`,
+        ),
+        rule(
             "NetworkBansPresent",
             "warning",
             "network",

@@ -28,6 +28,8 @@ export const THRESHOLDS = {
     rotationOverdueHours: { above: 24, for: "0m" },
     /** A TLS certificate this close to its end (the program renews 30 days before: lib/redis.ts REDIS_TLS.earlyRenewalHours). */
     tlsExpiryDays: { below: 21, for: "0m" },
+    /** The last restore drill recorded this long ago: the weekly drill (.github/workflows/restore-drill.yml) plus a day. */
+    restoreDrillAgeHours: { above: 8 * 24, for: "15m" },
     /** Addresses Supabase's network bans block (repeated failed logins: the circuit breaker after a rotation). */
     networkBans: { above: 0, for: "0m" },
 } as const;
