@@ -138,10 +138,12 @@ const credentials = new SupabaseCredentials(
         applyScript: "scripts/apply-database-password.ts",
         // Every role that logs in to the database has its own roles; a role no service has any more loses its logins.
         // backupDatabaseLogin owner: the backup job keeps the owner's login, so it has no roles of its own.
-        databaseConsumers: DATABASE_CONSUMERS.filter(
-            (consumer) =>
-                settings.services.some((spec) => spec.role === consumer) &&
-                !(consumer === "backup" && settings.backupDatabaseLogin === "owner"),
+        // monitoring: postgres_exporter, which runs in local mode only (hosted projects serve their own metrics).
+        databaseConsumers: DATABASE_CONSUMERS.filter((consumer) =>
+            consumer === "monitoring"
+                ? settings.monitoringEnabled && settings.supabaseMode === "local"
+                : settings.services.some((spec) => spec.role === consumer) &&
+                  !(consumer === "backup" && settings.backupDatabaseLogin === "owner"),
         ),
         rolesScript: "scripts/apply-consumer-roles.ts",
     },
@@ -264,9 +266,10 @@ if (settings.monitoringEnabled)
                           host: settled(settings.containerDbHost, "containerDbHost"),
                           port: settings.supabaseDbPort,
                           database: settings.supabaseDbName,
-                          user: settings.supabaseDbUser,
+                          // Its own pg_monitor login, never the owner's (docs/operations/database-roles.md).
+                          user: credentials.databaseLogins.monitoring!.user,
                           sslMode: settings.databaseSslMode,
-                          password: credentials.databasePassword,
+                          password: credentials.databaseLogins.monitoring!.password,
                       }
                     : undefined,
             // Every replica answers the service's name (Swarm: the tasks' name).

@@ -8,7 +8,8 @@
 import { alterRoleStatement } from "./databasePassword";
 
 /** Who logs in to the database, each as its own roles. */
-export const DATABASE_CONSUMERS = ["backend", "worker", "backup"] as const;
+/** `monitoring`: postgres_exporter in local mode, with monitoring on. */
+export const DATABASE_CONSUMERS = ["backend", "worker", "backup", "monitoring"] as const;
 export type DatabaseConsumer = (typeof DATABASE_CONSUMERS)[number];
 export type Slot = "a" | "b";
 export const SLOTS: readonly Slot[] = ["a", "b"];
@@ -48,15 +49,17 @@ export function poolerLogin(poolerUser: string, ownerUser: string, login: string
  * application sets `request.jwt.claims` for the user it acts for. No DDL, owns nothing.
  * Backup: `pg_read_all_data` (SELECT on every table, USAGE on every schema; PostgreSQL 14+),
  * writes nothing; its logins get BYPASSRLS where the deployer may grant it (below).
+ * Monitoring: `pg_monitor` (the statistics views postgres_exporter reads), no table's data.
  */
 export const GROUP_GRANTS: Record<DatabaseConsumer, readonly string[]> = {
     backend: ["authenticated"],
     worker: ["authenticated"],
     backup: ["pg_read_all_data"],
+    monitoring: ["pg_monitor"],
 };
 
 /** Consumers whose logins need BYPASSRLS: pg_dump reads every row with row security off. */
-export const BYPASS_RLS: Record<DatabaseConsumer, boolean> = { backend: false, worker: false, backup: true };
+export const BYPASS_RLS: Record<DatabaseConsumer, boolean> = { backend: false, worker: false, backup: true, monitoring: false };
 
 /** The logins of these consumers that need BYPASSRLS. */
 export function bypassRlsLogins(consumers: readonly DatabaseConsumer[]): string[] {

@@ -35,6 +35,14 @@ function containerFiles(ev: Evaluation): { where: string; content: string }[] {
 const evaluations = [
     ...STACKS.map((stack) => ({ label: stack, run: () => evaluateStack(stack) })),
     { label: "dev in Swarm mode", run: () => evaluateStack("dev", { overrides: { ...SWARM } }) },
+    // Monitoring on in local mode: postgres_exporter logs in to the database too.
+    {
+        label: "dev with monitoring",
+        run: () =>
+            evaluateStack("dev", {
+                overrides: { monitoringEnabled: "true", monitoringReceiver: "none" },
+            }),
+    },
 ];
 
 describe.each(evaluations)("the owner's password in no container ($label)", ({ run }) => {
@@ -52,5 +60,16 @@ describe.each(evaluations)("the owner's password in no container ($label)", ({ r
             const user = f.content.trim().split(":")[3];
             expect(user, f.where).toMatch(/^toolboxai_(backend|worker|backup)_[ab](\.[a-z0-9]+)?$/);
         }
+    });
+});
+
+describe("postgres_exporter's login (dev with monitoring)", () => {
+    it("is the monitoring consumer's own login, in the roles step with pg_monitor, not the owner", async () => {
+        const ev = await evaluateStack("dev", { overrides: { monitoringEnabled: "true", monitoringReceiver: "none" } });
+        const exporter = ofType(ev, "docker:index/container:Container").find((c) => c.name === "monitoring-postgres-exporter-0");
+        expect(exporter, "the planned postgres_exporter container").toBeDefined();
+        expect(containerEnv(exporter!).DATA_SOURCE_USER).toMatch(/^toolboxai_monitoring_[ab]$/);
+        const roles = reveal(byName(ev, "credentials-consumer-roles").inputs.environment) as Record<string, string>;
+        expect(roles.CONSUMERS.split(",")).toContain("monitoring");
     });
 });
