@@ -266,9 +266,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                     "nothing to check: pass --stack (or --outputs) with VAULT_ADDR/VAULT_TOKEN, or the endpoints (--database-url, --bucket, --redis-url, --project-ref, ...)",
                 );
             const code = exitCodeOf(results);
+            const report = json ? `${JSON.stringify({ ok: code === 0, checks: results })}\n` : checksTable(results);
+            // A file that cannot be written fails the command, but the checks' results are still printed.
             if (metricsFile !== undefined)
-                writeMetricsFile(metricsFile, doctorMetrics({ finishedAt: new Date(), bans: banCountsOf(results) }));
-            return { code, stdout: json ? `${JSON.stringify({ ok: code === 0, checks: results })}\n` : checksTable(results), stderr: "" };
+                try {
+                    writeMetricsFile(metricsFile, doctorMetrics({ finishedAt: new Date(), bans: banCountsOf(results) }));
+                } catch (err) {
+                    return { code: EXIT.failed, stdout: report, stderr: `${(err as Error).message}\n` };
+                }
+            return { code, stdout: report, stderr: "" };
         }
         if (command === "restore" && values["point-in-time"] === undefined && (values.confirm !== undefined || values["dry-run"]))
             throw new UsageError("--confirm and --dry-run belong to --point-in-time (the hosted project's restore)");
@@ -314,7 +320,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                     drillMetrics({ ok, finishedAt: new Date(), durationSeconds: (Date.now() - startedAt) / 1000 }),
                 );
             const r = await drill({ ...common, server, keep: Boolean(values.keep) }).catch((e: unknown) => {
-                recordDrill(false);
+                // The drill's own error is what the operator needs: a failed write is added to it, never put in its place.
+                try {
+                    recordDrill(false);
+                } catch (writeErr) {
+                    if (e instanceof Error) e.message = `${e.message} (and ${(writeErr as Error).message})`;
+                }
                 throw e;
             });
             recordDrill(r.ok);

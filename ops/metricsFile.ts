@@ -3,7 +3,7 @@
  * (docs/operations/monitoring.md). Written whole or not at all: a temporary file in the same
  * directory, then a rename, so the collector never reads half a file.
  */
-import { renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "./context";
 
@@ -19,6 +19,13 @@ export function checkMetricsFile(path: string): void {
         /* reported below */
     }
     if (!isDir) throw new UsageError(`--metrics-file ${path}: its directory ${dir} must exist (the textfile collector's directory)`);
+    try {
+        accessSync(dir, constants.W_OK);
+    } catch {
+        throw new UsageError(
+            `--metrics-file ${path}: its directory ${dir} must be writable by this user (create it owned by the user that runs ops: docs/operations/monitoring.md)`,
+        );
+    }
 }
 
 /** Where the file is written first: the same directory (a rename within one filesystem is atomic), a name the collector skips (not *.prom). */

@@ -5,7 +5,7 @@
  * existing directory under a *.prom name, or refused before the command runs.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -120,6 +120,29 @@ describe("--metrics-file", () => {
         expect(dir.code).toBe(2);
         expect(dir.stderr).toContain(`--metrics-file ${missing}: its directory ${join(work, "no-such-dir")} must exist`);
         expect(readdirSync(work).filter((f) => f !== "drill.prom")).toEqual([]);
+    });
+
+    it("refuses, before the command runs, a directory this user cannot write (the real CLI, as an unprivileged user)", async () => {
+        // root may write anywhere: the check is shown as the unprivileged user `nobody`.
+        const base = mkdtempSync(join(tmpdir(), "ops-metrics-ro-"));
+        chmodSync(base, 0o755);
+        const readOnly = join(base, "textfile");
+        mkdirSync(readOnly, { mode: 0o555 });
+        chmodSync(readOnly, 0o555);
+        const target = join(readOnly, "doctor.prom");
+        const cli = ["ops/bin.js", "doctor", "--database-url", "postgresql://u@127.0.0.1:9/p", "--metrics-file", target];
+        const [file, args] =
+            process.getuid?.() === 0
+                ? ["setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...cli]]
+                : [process.execPath, cli];
+        const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
+            execFile(file, args, { cwd: join(__dirname, ".."), env: { ...process.env, TOOLBOXAI_TS_CACHE: "off" } }, (err, _out, stderr) =>
+                resolve({ code: err ? Number(err.code) : 0, stderr }),
+            ),
+        );
+        rmSync(base, { recursive: true, force: true });
+        expect(result.stderr).toContain(`--metrics-file ${target}: its directory ${readOnly} must be writable by this user`);
+        expect(result.code).toBe(2);
     });
 
     it("records a drill that stopped with an error as failed", async () => {
