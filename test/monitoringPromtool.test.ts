@@ -199,6 +199,23 @@ const CASES: Record<string, AlertCase> = {
         ),
         healthy: at("20m", [`${OPS_SERIES.drillLastTimestamp}{job="node",instance="node-exporter:9100"}`, "-690000x30"]),
     },
+    ApplicationHostBanned: {
+        fires: fires(
+            at("1m", [`${OPS_SERIES.networkBansApplicationHosts}{job="node",instance="node-exporter:9100"}`, "1x3"]),
+            { severity: "critical", component: "network", job: "node", instance: "node-exporter:9100" },
+            "1 of the application's own hosts are banned from the project: their database logins are refused",
+        ),
+        healthy: at("1m", [`${OPS_SERIES.networkBansApplicationHosts}{job="node",instance="node-exporter:9100"}`, "0x3"]),
+    },
+    DoctorOverdue: {
+        // 60 minutes is 3600 s: a run 3000 s before 0 is past it from 10 m on, and fires after 5 m more (at 15 m): silent at 14 m.
+        fires: fires(
+            at("20m", [`${OPS_SERIES.doctorLastTimestamp}{job="node",instance="node-exporter:9100"}`, "-3000x30"]),
+            { severity: "warning", component: "monitoring", job: "node", instance: "node-exporter:9100" },
+            "ops doctor has not recorded a run for more than 60 minutes: the ban figures are stale",
+        ),
+        healthy: at("14m", [`${OPS_SERIES.doctorLastTimestamp}{job="node",instance="node-exporter:9100"}`, "-3000x30"]),
+    },
     NetworkBansPresent: {
         fires: fires(
             at("1m", [`${OPS_SERIES.networkBans}{job="node",instance="node-exporter:9100"}`, "1x3"]),

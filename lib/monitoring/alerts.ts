@@ -164,6 +164,22 @@ export function alertRules(i: AlertInputs): AlertRule[] {
             `no restore drill recorded for more than ${t.restoreDrillAgeHours.above} h: the weekly drill did not run, or its result did not reach the host`,
         ),
         rule(
+            "ApplicationHostBanned",
+            "critical",
+            "network",
+            `${OPS_SERIES.networkBansApplicationHosts} > 0`,
+            "0m",
+            "{{ $value }} of the application's own hosts are banned from the project: their database logins are refused",
+        ),
+        rule(
+            "DoctorOverdue",
+            "warning",
+            "monitoring",
+            `time() - ${OPS_SERIES.doctorLastTimestamp} > ${t.doctorAgeMinutes.above} * 60`,
+            t.doctorAgeMinutes.for,
+            `ops doctor has not recorded a run for more than ${t.doctorAgeMinutes.above} minutes: the ban figures are stale`,
+        ),
+        rule(
             "NetworkBansPresent",
             "warning",
             "network",

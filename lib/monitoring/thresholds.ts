@@ -30,6 +30,8 @@ export const THRESHOLDS = {
     tlsExpiryDays: { below: 21, for: "0m" },
     /** The last restore drill recorded this long ago: the weekly drill (.github/workflows/restore-drill.yml) plus a day. */
     restoreDrillAgeHours: { above: 8 * 24, for: "15m" },
+    /** The last doctor run (every 15 minutes from the host's crontab) this long ago: the ban figures are stale. */
+    doctorAgeMinutes: { above: 60, for: "5m" },
     /** Addresses Supabase's network bans block (repeated failed logins: the circuit breaker after a rotation). */
     networkBans: { above: 0, for: "0m" },
 } as const;
