@@ -30,7 +30,14 @@ describe("restore-drill.yml: the result reaches node_exporter", () => {
 
     it("the next job, after any drill, copies it into the host's textfile directory under a temporary name, then renames it", () => {
         const record = wf.jobs.record;
-        expect(record).toMatchObject({ needs: "drill", if: "always()", "runs-on": ["self-hosted", "toolboxai-prod"] });
+        // Its own environment (no deploy reviewers) and its own restricted key, never the deploy key.
+        expect(record).toMatchObject({
+            needs: "drill",
+            if: "always()",
+            "runs-on": ["self-hosted", "toolboxai-prod"],
+            environment: "prod-metrics",
+        });
+        expect(JSON.stringify(record)).not.toContain("DOCKER_SSH_KEY");
         const script = record.steps.find((s) => s.name === "Into node_exporter's textfile directory")!.run!;
         // A stand-in ssh: its arguments and what it read on stdin.
         const bin = join(work, "bin");
@@ -41,7 +48,15 @@ describe("restore-drill.yml: the result reaches node_exporter", () => {
         writeFileSync(join(work, "toolboxai_restore_drill.prom"), "toolboxai_restore_drill_last_result 0\n");
         const r = spawnSync("bash", ["-e", "-c", script], { cwd: work, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
         expect(r.status, String(r.stderr)).toBe(0);
-        const [target, command] = readFileSync(join(work, "ssh-args"), "utf8").trimEnd().split("\n");
+        const [identityFlag, identity, optionFlag, option, target, command] = readFileSync(join(work, "ssh-args"), "utf8")
+            .trimEnd()
+            .split("\n");
+        expect([identityFlag, identity.endsWith("/.ssh/toolboxai_metrics"), optionFlag, option]).toEqual([
+            "-i",
+            true,
+            "-o",
+            "IdentitiesOnly=yes",
+        ]);
         const dockerHost = /^ {2}toolboxai:dockerHost: ssh:\/\/(.+)$/m.exec(
             readFileSync(join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8"),
         )![1];
