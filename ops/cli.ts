@@ -240,7 +240,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         checkPathFlags(values);
         const metricsFile = values["metrics-file"] as string | undefined;
         if (metricsFile !== undefined) checkMetricsFile(metricsFile);
-        const ctx = await resolveContext(values as CommonFlags, env);
+        // The hosted project's commands need neither Vault nor a database password (least privilege).
+        const hostedOnly = command === "unban" || (command === "restore" && values["point-in-time"] !== undefined);
+        const ctx = await resolveContext(values as CommonFlags, env, { hostedOnly });
         if (command === "doctor") {
             const longQuerySeconds = positiveInt("long-query-seconds", values["long-query-seconds"] as string, 300, 86_400);
             const exposedSchemas = String(values["exposed-schemas"])

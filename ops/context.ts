@@ -163,8 +163,16 @@ export async function loadOutputs(flags: CommonFlags): Promise<StackOutputs | un
     }
 }
 
-/** Resolves every endpoint: flags first, then the stack's outputs with credentials from Vault. */
-export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Promise<Context> {
+/**
+ * Resolves every endpoint: flags first, then the stack's outputs with credentials from Vault.
+ * `hostedOnly` (unban, restore --point-in-time): only the hosted project, which needs no Vault and
+ * no database password; an unreachable Vault must not stop them in an incident.
+ */
+export async function resolveContext(
+    flags: CommonFlags,
+    env: NodeJS.ProcessEnv = process.env,
+    options: { hostedOnly?: boolean } = {},
+): Promise<Context> {
     const outputs = await loadOutputs(flags);
     const sources: Context["sources"] = {};
     const ctx: Context = {
@@ -173,6 +181,10 @@ export async function resolveContext(flags: CommonFlags, env: NodeJS.ProcessEnv 
         migrationsDir: flags["migrations-dir"] ?? DEFAULT_MIGRATIONS_DIR,
         sources,
     };
+    if (options.hostedOnly) {
+        resolveHosted(ctx, flags, outputs, env);
+        return ctx;
+    }
 
     const vaultAddr = flags["vault-addr"] ?? env.VAULT_ADDR ?? outputs?.vault?.address;
     // The flag was checked with the others (ops/cli.ts); the environment's value is checked here, by its name.

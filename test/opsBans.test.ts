@@ -4,6 +4,7 @@
  * Management API double: the bodies the spec requires, the validation before any request, the
  * dry run that sends nothing, retried reads, the idempotent DELETE and the ban read again.
  */
+import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { main } from "../ops/cli";
 import { liftBan } from "../ops/bans";
@@ -162,6 +163,29 @@ describe("ops unban", () => {
         expect(o.stdout).toContain(`dry run: nothing sent. It would send ${LIFT} {"ipv4_addresses":["${APP}"],"requester_ip":false}`);
         expect(sent(LIFT)).toEqual([]);
         expect(double.api.projects.get(REF)!.bans.map((b) => b.address)).toEqual([APP]);
+    });
+
+    it("needs neither Vault nor a database password: an unreachable Vault does not stop it", async () => {
+        project([{ address: APP }]);
+        // A whole stack's outputs: Vault and the database too, which every other command reads first.
+        const file = outputsFile([APP]);
+        const stack = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+        writeFileSync(
+            file,
+            JSON.stringify({
+                ...stack,
+                vault: { address: "http://127.0.0.1:1", mount: "secret", pathPrefix: "toolboxai/prod", appRoleMount: "approle" },
+                database: { host: "db.example.invalid", port: 5432, name: "postgres", sslMode: "verify-full", ownerUser: "postgres" },
+            }),
+        );
+        const o = await main(["unban", "--outputs", file, "--address", APP, "--confirm", REF, "--dry-run"], {
+            SUPABASE_ACCESS_TOKEN: double.api.token,
+            VAULT_ADDR: "http://127.0.0.1:1",
+            VAULT_TOKEN: "hvs.not-a-real-token",
+        });
+        expect(o.stderr).not.toContain("Vault");
+        expect(o.code).toBe(0);
+        expect(o.stdout).toContain(`${APP} is banned`);
     });
 
     it("lifts the ban with the spec's body, only that address, and reads it back gone", async () => {
