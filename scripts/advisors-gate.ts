@@ -35,7 +35,7 @@ alter default privileges in schema public grant all on functions to postgres, an
 alter default privileges in schema public grant all on sequences to postgres, anon, authenticated, service_role;
 `;
 
-/** The command the gate runs, as CI and the docs show it (the URL goes in through the environment). */
+/** The command the gate runs, as CI and the docs show it (the URL, without a password, is an argument; the password is in PGPASSWORD). */
 export const ADVISORS_ARGS = ["db", "advisors", "--db-url", "$SUPABASE_DB_URL", "--type", "all", "--level", "warn", "--fail-on", "error"];
 
 export interface GateResult {
