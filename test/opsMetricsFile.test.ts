@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { alertRules } from "../lib/monitoring/alerts";
 import { OPS_SERIES } from "../lib/monitoring/runtime";
@@ -122,26 +123,40 @@ describe("--metrics-file", () => {
         expect(readdirSync(work).filter((f) => f !== "drill.prom")).toEqual([]);
     });
 
-    it("refuses, before the command runs, a directory this user cannot write (the real CLI, as an unprivileged user)", async () => {
-        // root may write anywhere: the check is shown as the unprivileged user `nobody`.
+    it("refuses, before the command runs, a directory this user cannot write (as an unprivileged user)", async () => {
+        // root may write anywhere: the check runs as the unprivileged user `nobody`, from a bundle in
+        // a directory it can read (the checkout may sit in a directory only its owner can enter).
         const base = mkdtempSync(join(tmpdir(), "ops-metrics-ro-"));
         chmodSync(base, 0o755);
         const readOnly = join(base, "textfile");
         mkdirSync(readOnly, { mode: 0o555 });
         chmodSync(readOnly, 0o555);
         const target = join(readOnly, "doctor.prom");
-        const cli = ["ops/bin.js", "doctor", "--database-url", "postgresql://u@127.0.0.1:9/p", "--metrics-file", target];
+        const bundle = join(base, "check.cjs");
+        await build({
+            stdin: {
+                contents: `import { checkMetricsFile } from "./ops/metricsFile";
+try { checkMetricsFile(process.argv[2]); } catch (e) { process.stderr.write(e.constructor.name + ": " + e.message); process.exit(2); }`,
+                resolveDir: join(__dirname, ".."),
+                loader: "ts",
+            },
+            bundle: true,
+            platform: "node",
+            format: "cjs",
+            outfile: bundle,
+            logLevel: "silent",
+        });
+        chmodSync(bundle, 0o644);
         const [file, args] =
             process.getuid?.() === 0
-                ? ["setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...cli]]
-                : [process.execPath, cli];
+                ? ["setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, bundle, target]]
+                : [process.execPath, [bundle, target]];
         const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
-            execFile(file, args, { cwd: join(__dirname, ".."), env: { ...process.env, TOOLBOXAI_TS_CACHE: "off" } }, (err, _out, stderr) =>
-                resolve({ code: err ? Number(err.code) : 0, stderr }),
-            ),
+            execFile(file, args, { cwd: base }, (err, _out, stderr) => resolve({ code: err ? Number(err.code) : 0, stderr })),
         );
         rmSync(base, { recursive: true, force: true });
-        expect(result.stderr).toContain(`--metrics-file ${target}: its directory ${readOnly} must be writable by this user`);
+        // A UsageError: the CLI's exit 2 before the command runs (the missing directory above shows the wiring).
+        expect(result.stderr).toContain(`UsageError: --metrics-file ${target}: its directory ${readOnly} must be writable by this user`);
         expect(result.code).toBe(2);
     });
 
