@@ -34,6 +34,7 @@ export const REAL_SERVER_TESTS = [
     "test/rotationTransition.test.ts",
     "test/standinImage.test.ts",
     "test/supabaseStart.test.ts",
+    "test/swarmService.test.ts",
     // The Management API double's fault tests wait out timeouts and backoff; the program test runs the CLI and ts-node.
     "test/supabase-management.test.ts",
     "test/supabase-management-program.test.ts",

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Container } from "@pulumi/docker/container";
 import { RemoteImage } from "@pulumi/docker/remoteImage";
-import { Service } from "@pulumi/docker/service";
 import { Volume } from "@pulumi/docker/volume";
 import type { DockerMode, DockerNetwork, ServiceSpec, SwarmEndpointMode } from "../lib/config";
 import {
@@ -19,6 +18,7 @@ import { canonicalHealthcheck } from "../lib/providerForms";
 import { seedContainer, seededLabels } from "./seed";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
+import { SwarmService } from "../lib/swarm/resource";
 import { CONTAINER_FILES_DIR, CONTAINER_SECRETS_DIR } from "../lib/constants";
 
 export interface AppServiceArgs {
@@ -50,7 +50,7 @@ export interface AppServiceArgs {
     hosts?: { host: string; ip: string }[];
     /** Tags carried as labels. */
     tags: Record<string, string>;
-    /** The engine the provider talks to: the Docker CLI sets the PIDs limit there (components/pidsLimit.ts). */
+    /** The engine the provider talks to: containers get their PIDs limit there with the Docker CLI (components/pidsLimit.ts), and Swarm services are written there (lib/swarm/engine.ts). */
     dockerHost: string;
     /** Host address the published ports bind to (single host; Swarm's ingress binds every interface). */
     hostAddress: string;
@@ -158,7 +158,6 @@ export class AppService extends pulumi.ComponentResource {
             pidsLimit(
                 `${id}-pids`,
                 {
-                    kind: "container",
                     target: container.name,
                     limit: spec.pidsLimit,
                     dockerHost: args.dockerHost,
@@ -196,7 +195,13 @@ export class AppService extends pulumi.ComponentResource {
             },
             child,
         );
-        const hardened = swarmHardening({ user: `${this.uid}:${this.uid}`, memoryMb: spec.memoryMb, cpus: spec.cpus, labels });
+        const hardened = swarmHardening({
+            user: `${this.uid}:${this.uid}`,
+            memoryMb: spec.memoryMb,
+            cpus: spec.cpus,
+            pidsLimit: spec.pidsLimit,
+            labels,
+        });
         // The data volume lives on one node: the engine there creates it on first start (as Redis's, components/RedisServer.ts).
         const dataMount = args.data && {
             target: args.data.containerPath,
@@ -204,9 +209,10 @@ export class AppService extends pulumi.ComponentResource {
             type: "volume",
             volumeOptions: { driverName: "local", labels: dockerLabels(args.tags, { service: spec.name, retain: "true" }) },
         };
-        const service = new Service(
+        const service = new SwarmService(
             `${name}-service`,
             {
+                dockerHost: args.dockerHost,
                 name: dockerName(args.stack, spec.name),
                 labels,
                 mode: { replicated: { replicas: spec.replicas } },
@@ -256,25 +262,6 @@ export class AppService extends pulumi.ComponentResource {
                 // One writer on the data volume: the old task stops before the new one starts.
                 ...(args.data ? { updateConfig: { ...SWARM_UPDATE.updateConfig, order: "stop-first" } } : {}),
                 convergeConfig: SWARM_CONVERGE,
-            },
-            child,
-        );
-        pidsLimit(
-            `${name}-pids`,
-            {
-                kind: "service",
-                target: service.name,
-                limit: spec.pidsLimit,
-                dockerHost: args.dockerHost,
-                rewrittenBy: [
-                    service.id,
-                    service.taskSpec,
-                    service.mode,
-                    service.endpointSpec,
-                    service.labels,
-                    service.updateConfig,
-                    service.rollbackConfig,
-                ],
             },
             child,
         );

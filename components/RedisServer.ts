@@ -3,7 +3,6 @@ import { Command } from "@pulumi/command/local/command";
 import { Container } from "@pulumi/docker/container";
 import { RandomPassword } from "@pulumi/random/randomPassword";
 import { RemoteImage } from "@pulumi/docker/remoteImage";
-import { Service } from "@pulumi/docker/service";
 import { Volume } from "@pulumi/docker/volume";
 import { CertRequest } from "@pulumi/tls/certRequest";
 import { LocallySignedCert } from "@pulumi/tls/locallySignedCert";
@@ -24,6 +23,7 @@ import {
 } from "../lib/docker";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
+import { SwarmService } from "../lib/swarm/resource";
 import { seedContainer, seededLabels } from "./seed";
 import { canonicalHealthcheck } from "../lib/providerForms";
 import { CONTAINER_SECRETS_DIR } from "../lib/constants";
@@ -55,7 +55,7 @@ export interface RedisServerArgs {
     tags: Record<string, string>;
     /** Memory limit in MB. */
     memoryMb?: number;
-    /** The engine the provider talks to: the Docker CLI sets the PIDs limit there (components/pidsLimit.ts). */
+    /** The engine the provider talks to: containers get their PIDs limit there with the Docker CLI (components/pidsLimit.ts), and Swarm services are written there (lib/swarm/engine.ts). */
     dockerHost: string;
     /** Swarm mode: the node label (=true) where Redis and its data volume live. */
     nodeLabel: string;
@@ -269,7 +269,6 @@ export class RedisServer extends pulumi.ComponentResource {
         pidsLimit(
             `${run.name}-pids`,
             {
-                kind: "container",
                 target: container.name,
                 limit: REDIS_PIDS_LIMIT,
                 dockerHost: args.dockerHost,
@@ -295,10 +294,17 @@ export class RedisServer extends pulumi.ComponentResource {
             },
             child,
         );
-        const hardened = swarmHardening({ user: `${REDIS_UID}:${REDIS_UID}`, memoryMb: run.memoryMb, cpus: 1, labels: run.labels });
-        const service = new Service(
+        const hardened = swarmHardening({
+            user: `${REDIS_UID}:${REDIS_UID}`,
+            memoryMb: run.memoryMb,
+            cpus: 1,
+            pidsLimit: REDIS_PIDS_LIMIT,
+            labels: run.labels,
+        });
+        const service = new SwarmService(
             `${run.name}-server`,
             {
+                dockerHost: args.dockerHost,
                 name: dockerName(args.stack, "redis"),
                 labels: run.labels,
                 mode: { replicated: { replicas: 1 } },
@@ -324,17 +330,6 @@ export class RedisServer extends pulumi.ComponentResource {
                 updateConfig: { ...SWARM_UPDATE.updateConfig, order: "stop-first" },
                 rollbackConfig: SWARM_UPDATE.rollbackConfig,
                 convergeConfig: SWARM_CONVERGE,
-            },
-            child,
-        );
-        pidsLimit(
-            `${run.name}-pids`,
-            {
-                kind: "service",
-                target: service.name,
-                limit: REDIS_PIDS_LIMIT,
-                dockerHost: args.dockerHost,
-                rewrittenBy: [service.id, service.taskSpec, service.mode, service.labels, service.updateConfig, service.rollbackConfig],
             },
             child,
         );

@@ -1,19 +1,15 @@
-/** A PIDs limit (CIS Docker 5.28) on a container or Swarm service, through the Docker CLI (lib/docker.ts pidsLimitCommand). */
+/** A PIDs limit (CIS Docker 5.28) on a single-host container, through the Docker CLI (lib/docker.ts pidsLimitCommand). */
 import * as pulumi from "@pulumi/pulumi";
 import { Command } from "@pulumi/command/local/command";
 import { pidsLimitCommand } from "../lib/docker";
 
 export interface PidsLimitArgs {
-    kind: "container" | "service";
-    /** The container's or service's Docker name. */
+    /** The container's Docker name. */
     target: pulumi.Input<string>;
     limit: number;
     /** The engine the provider talks to (DOCKER_HOST for the CLI). */
     dockerHost: string;
-    /**
-     * Anything whose change means the provider rewrote the object: a Swarm service update sends
-     * the provider's whole spec, without the limit, so the command must run again after it.
-     */
+    /** Anything whose change means the provider made a new container, which starts without the limit. */
     rewrittenBy: pulumi.Input<unknown>[];
 }
 
@@ -21,7 +17,7 @@ export function pidsLimit(name: string, args: PidsLimitArgs, opts: pulumi.Custom
     return new Command(
         name,
         {
-            create: pulumi.output(args.target).apply((target) => pidsLimitCommand(args.kind, target, args.limit)),
+            create: pulumi.output(args.target).apply((target) => pidsLimitCommand(target, args.limit)),
             environment: { DOCKER_HOST: args.dockerHost },
             triggers: [args.limit, ...args.rewrittenBy],
             // Nothing to undo: the object goes with its own resource.

@@ -110,9 +110,10 @@ export function pgpassLine(host: string, port: number, database: string, user: s
 
 /**
  * The same hardening for a Swarm service's task. Swarm has no `no-new-privileges` option for
- * services; everything else carries over.
+ * services; everything else carries over, and the PIDs limit is in the task's own limits
+ * (lib/swarm/serviceSpec.ts: the program writes Swarm services itself).
  */
-export function swarmHardening(o: HardeningOptions) {
+export function swarmHardening(o: HardeningOptions & { pidsLimit: number }) {
     return {
         containerSpec: {
             user: o.user,
@@ -122,17 +123,16 @@ export function swarmHardening(o: HardeningOptions) {
             mounts: [{ target: "/tmp", type: "tmpfs", tmpfsOptions: { sizeBytes: 64 * 1024 * 1024, mode: 0o1777 } }],
             labels: o.labels,
         },
-        resources: { limits: { memoryBytes: o.memoryMb * 1024 * 1024, nanoCpus: Math.round(o.cpus * 1e9) } },
+        resources: { limits: { memoryBytes: o.memoryMb * 1024 * 1024, nanoCpus: Math.round(o.cpus * 1e9), pids: o.pidsLimit } },
         restartPolicy: { condition: "any", delay: "5s", window: "2m" },
         logDriver: { name: "json-file", options: { "max-size": "10m", "max-file": "5" } },
     };
 }
 
 /**
- * The provider waits for a service's create or update to complete (every task running, healthy)
- * before `pulumi up` goes on: the PIDs command (components/pidsLimit.ts) then never interrupts a
- * rollout half-way (with host-mode ports that could leave a task with no node to go to), and a
- * rollout that fails or rolls back fails the `up`. The longest grace period, twice, fits.
+ * A service's create or update waits for it to complete (every task running, healthy) before
+ * `pulumi up` goes on (lib/swarm/engine.ts): a rollout that fails or rolls back fails the `up`.
+ * The longest grace period, twice, fits.
  */
 export const SWARM_CONVERGE = { delay: "7s", timeout: "10m" };
 
@@ -148,16 +148,14 @@ export function contentName(base: string, content: string): string {
 }
 
 /**
- * CIS Docker 5.28, PIDs limit. @pulumi/docker 5.2.0 has no `pidsLimit` on Container and no
- * `pids` in a Swarm task's resource limits, so the limit is applied with the Docker CLI after the
- * provider has created or changed the object: `docker update --pids-limit` (kept in the
- * container's HostConfig across restarts) and `docker service update --limit-pids` (API 1.41,
- * Engine 20.10+). Names and numbers only: nothing here needs quoting.
+ * CIS Docker 5.28, PIDs limit. @pulumi/docker 5.2.0 has no `pidsLimit` on Container, so on a
+ * single host the limit is applied with the Docker CLI after the provider has created the
+ * container: `docker update --pids-limit` (kept in the container's HostConfig across restarts;
+ * no restart). Swarm services carry theirs in their spec (swarmHardening). Names and numbers
+ * only: nothing here needs quoting.
  */
-export function pidsLimitCommand(kind: "container" | "service", name: string, limit: number): string {
-    if (!/^[\w.-]+$/.test(name)) throw new Error(`Docker ${kind} name must be letters, digits, _ . -: got ${JSON.stringify(name)}`);
+export function pidsLimitCommand(name: string, limit: number): string {
+    if (!/^[\w.-]+$/.test(name)) throw new Error(`Docker container name must be letters, digits, _ . -: got ${JSON.stringify(name)}`);
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`PIDs limit must be a positive integer, got ${limit}`);
-    return kind === "container"
-        ? `docker update --pids-limit ${limit} ${name}`
-        : `docker service update --detach --limit-pids ${limit} ${name}`;
+    return `docker update --pids-limit ${limit} ${name}`;
 }

@@ -6,7 +6,7 @@
 import type { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 
 const CONTAINER = "docker:index/container:Container";
-const SERVICE = "docker:index/service:Service";
+const SERVICE = "pulumi-nodejs:dynamic/toolboxai:SwarmService";
 const NETWORK = "docker:index/network:Network";
 const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 const BUCKET = "aws:s3/bucket:Bucket";

@@ -340,7 +340,7 @@ describe("AppService in Swarm mode (dev stack with dockerMode: swarm)", () => {
         const ev = await swarm();
         expect(containers(ev)).toEqual([]);
         expect(new Set(ev.resources.map((r) => r.name)).size).toBe(ev.resources.length);
-        const services = ofType(ev, "docker:index/service:Service");
+        const services = ofType(ev, "pulumi-nodejs:dynamic/toolboxai:SwarmService");
         expect(services.map((s) => s.name).sort()).toEqual(["app-backend-service", "app-worker-service", "redis-server"]);
         const backend = byName(ev, "app-backend-service");
         expect(backend.inputs.name).toBe("toolboxai-dev-backend");

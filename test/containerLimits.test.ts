@@ -54,7 +54,7 @@ describe.each(STACKS)("PIDs limit on every container (%s)", (stack) => {
         for (const c of containers) {
             const command = pidsCommandFor(ev, c.name);
             expect(command.type).toBe("command:local:Command");
-            expect(reveal(command.inputs.create), c.name).toBe(pidsLimitCommand("container", String(c.outputs.name), limits[c.name]));
+            expect(reveal(command.inputs.create), c.name).toBe(pidsLimitCommand(String(c.outputs.name), limits[c.name]));
             expect(reveal(command.inputs.environment), c.name).toEqual({
                 DOCKER_HOST: stack === "prod" ? "ssh://deploy@docker.toolboxai.internal" : "unix:///var/run/docker.sock",
             });
@@ -75,7 +75,7 @@ describe.each(STACKS)("PIDs limit on every container (%s)", (stack) => {
 });
 
 describe("PIDs limit on every Swarm service, and the host binding", () => {
-    it("runs docker service update --limit-pids for each service, again whenever the provider rewrites it", async () => {
+    it("puts each service's limit in its own task spec, with no command after it", async () => {
         const ev = await evaluateStack("dev", {
             overrides: {
                 ...SWARM,
@@ -85,21 +85,18 @@ describe("PIDs limit on every Swarm service, and the host binding", () => {
                 }),
             },
         });
-        const services = ofType(ev, "docker:index/service:Service");
+        const services = ofType(ev, "pulumi-nodejs:dynamic/toolboxai:SwarmService");
         expect(services.map((s) => s.name).sort()).toEqual(["app-backend-service", "app-worker-service", "redis-server"]);
-        const expected: Record<string, [string, number]> = {
-            "app-backend-service": ["app-backend-pids", DEFAULT_PIDS_LIMIT.backend],
-            "app-worker-service": ["app-worker-pids", 300],
-            "redis-server": ["redis-pids", REDIS_PIDS_LIMIT],
+        const expected: Record<string, number> = {
+            "app-backend-service": DEFAULT_PIDS_LIMIT.backend,
+            "app-worker-service": 300,
+            "redis-server": REDIS_PIDS_LIMIT,
         };
         for (const s of services) {
-            const [commandName, limit] = expected[s.name];
-            const command = byName(ev, commandName);
-            expect(reveal(command.inputs.create), s.name).toBe(pidsLimitCommand("service", String(reveal(s.inputs.name)), limit));
-            // The provider's update sends its whole spec, without the limit: a changed task spec reruns the command.
-            expect(JSON.stringify(reveal(command.inputs.triggers)), s.name).toContain(
-                JSON.stringify(reveal(s.inputs.taskSpec)).slice(0, 40),
-            );
+            // In the service's own spec, sent with every update (lib/swarm/engine.ts): never a second command that rolls it again.
+            const limits = (reveal(s.inputs.taskSpec) as { resources: { limits: { pids: number } } }).resources.limits;
+            expect(limits.pids, s.name).toBe(expected[s.name]);
+            expect(() => byName(ev, s.name.replace(/-(service|server)$/, "-pids")), s.name).toThrow();
         }
     });
 
@@ -109,11 +106,8 @@ describe("PIDs limit on every Swarm service, and the host binding", () => {
     });
 
     it("builds only commands that need no quoting", () => {
-        expect(pidsLimitCommand("container", "app-backend-0-1a2b3c", 512)).toBe("docker update --pids-limit 512 app-backend-0-1a2b3c");
-        expect(pidsLimitCommand("service", "toolboxai-dev-worker", 300)).toBe(
-            "docker service update --detach --limit-pids 300 toolboxai-dev-worker",
-        );
-        expect(() => pidsLimitCommand("container", "x; rm -rf /", 1)).toThrow(/letters, digits/);
-        expect(() => pidsLimitCommand("service", "x", 0)).toThrow(/positive integer/);
+        expect(pidsLimitCommand("app-backend-0-1a2b3c", 512)).toBe("docker update --pids-limit 512 app-backend-0-1a2b3c");
+        expect(() => pidsLimitCommand("x; rm -rf /", 1)).toThrow(/letters, digits/);
+        expect(() => pidsLimitCommand("x", 0)).toThrow(/positive integer/);
     });
 });

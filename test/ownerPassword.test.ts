@@ -27,7 +27,7 @@ function containerFiles(ev: Evaluation): { where: string; content: string }[] {
                 { where: `${s.name} (decoded)`, content: Buffer.from(data, "base64").toString("utf8") },
             );
         }
-    for (const s of ofType(ev, "docker:index/service:Service"))
+    for (const s of ofType(ev, "pulumi-nodejs:dynamic/toolboxai:SwarmService"))
         files.push({ where: `${s.name}:taskSpec`, content: JSON.stringify(reveal(s.inputs.taskSpec)) });
     return files;
 }

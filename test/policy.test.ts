@@ -62,7 +62,7 @@ describe("policies on hand-built resources", () => {
             ).toHaveLength(1);
         }
         const service = { taskSpec: { containerSpec: { env: { REDIS_PASSWORD: "x" } } } };
-        expect(violations(noSecretsInEnvironment, args("docker:index/service:Service", service))).toEqual([
+        expect(violations(noSecretsInEnvironment, args("pulumi-nodejs:dynamic/toolboxai:SwarmService", service))).toEqual([
             expect.stringMatching(/REDIS_PASSWORD looks like a secret/),
         ]);
     });
@@ -100,7 +100,7 @@ describe("policies on hand-built resources", () => {
         expect(
             violations(
                 redisWithoutPublishedPorts,
-                args("docker:index/service:Service", { labels, endpointSpec: { ports: [{ targetPort: 6380 }] } }),
+                args("pulumi-nodejs:dynamic/toolboxai:SwarmService", { labels, endpointSpec: { ports: [{ targetPort: 6380 }] } }),
             ),
         ).toHaveLength(1);
     });
@@ -117,7 +117,7 @@ describe("policies on hand-built resources", () => {
         expect(
             violations(
                 portsBoundToOneInterface,
-                args("docker:index/service:Service", { endpointSpec: { ports: [{ publishedPort: 8000 }] } }),
+                args("pulumi-nodejs:dynamic/toolboxai:SwarmService", { endpointSpec: { ports: [{ publishedPort: 8000 }] } }),
             ),
         ).toEqual([]);
     });
@@ -141,7 +141,10 @@ describe("policies on hand-built resources", () => {
             ).toBe(true);
         }
         expect(
-            violations(containersHardened, args("docker:index/service:Service", { taskSpec: { containerSpec: { user: "0" } } })),
+            violations(
+                containersHardened,
+                args("pulumi-nodejs:dynamic/toolboxai:SwarmService", { taskSpec: { containerSpec: { user: "0" } } }),
+            ),
         ).toHaveLength(4);
     });
 

@@ -20,10 +20,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
 import { STOP_GRACE_PERIOD } from "../lib/docker";
+import { applyService } from "../lib/swarm/engine";
+import { engineServiceSpec, type SwarmServiceSpec } from "../lib/swarm/serviceSpec";
 import { parseGoDuration } from "../lib/providerForms";
 import { byName, evaluateStack, ofType, SWARM } from "./harness";
 import { waitFor } from "./support/docker";
-import { serviceSpec } from "./support/dockerProvider";
+import { substitutedService } from "./support/dockerProvider";
 import { loadStandinImages, type Role } from "./support/standinImages";
 import { startSwarm, type Swarm, type SwarmNode } from "./support/swarm";
 import { deploySwarmPlan, execIn, plannedId, SERVICE, taskOf, withServiceInterval, type SwarmDeployment } from "./support/swarmReplay";
@@ -116,19 +118,16 @@ async function rolledOut(service: string, since: number, replicas: number): Prom
     return converged(service, replicas);
 }
 
-/** The provider's update (it waits for convergence), then the program's PIDs command, as `pulumi up` runs them. */
-async function providerUpdate(planned: RecordedResource): Promise<void> {
-    const service = String(planned.inputs.name);
-    const docker = swarm.manager.engine.docker;
-    const replicas = Number((planned.inputs.mode as { replicated: { replicas: number } }).replicated.replicas);
-    const current = await docker.getService(service).inspect();
-    const spec = serviceSpec(replayed(planned), { images: deployed.images, ids: deployed.ids, ports: {} });
-    let since = Date.now();
-    await docker.getService(service).update({ version: current.Version.Index, ...spec });
-    await rolledOut(service, since, replicas);
-    since = Date.now();
-    await applyPidsLimit(planned.name.replace(/-(service|server)$/, ""));
-    await rolledOut(service, since, replicas);
+/** A planned service as the replay sends it (see the header), through the program's own code. */
+const sent = (planned: RecordedResource): SwarmServiceSpec =>
+    substitutedService(replayed(planned), { images: deployed.images, ids: deployed.ids, ports: {} });
+
+/** A planned service's PIDs limit, in its own spec (swarmHardening). */
+const plannedPids = (planned: string) => (taskOf(byName(ev, planned)) as unknown as SwarmServiceSpec["taskSpec"]).resources!.limits!.pids!;
+
+/** The program's update of a changed service, as `pulumi up` runs it: one request with the whole spec, then convergence. */
+async function programUpdate(planned: RecordedResource | SwarmServiceSpec): Promise<void> {
+    await applyService(swarm.manager.engine.docker, "taskSpec" in planned ? planned : sent(planned), { pollMs: 500 });
 }
 
 /** A task's container on its own node's engine. */
@@ -147,12 +146,6 @@ const exec = (t: Task, cmd: string[], user?: string) => {
 async function get(address: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
     const res = await fetch(`http://${address}:8000${path}`, { signal: AbortSignal.timeout(45_000) });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-/** The PIDs limit as the program applies it after the provider (components/pidsLimit.ts), against the manager. */
-async function applyPidsLimit(service: string): Promise<void> {
-    const planned = String(reveal(byName(ev, `${service}-pids`).inputs.create)).split(" ");
-    await swarm.manager.engine.cli(planned.slice(1));
 }
 
 /** The stand-in's Redis client, as the backend's ACL user over TLS, run in a backend task. */
@@ -178,16 +171,6 @@ beforeAll(async () => {
         network: (n) => ({ ...n, inputs: { ...n.inputs, options: undefined } }),
         service: replayed,
     });
-    // As the provider creates them (waiting for convergence), each followed by its PIDs command; in parallel, as Pulumi does.
-    await Promise.all(
-        ofType(ev, SERVICE).map(async (svc) => {
-            const replicas = Number((svc.inputs.mode as { replicated: { replicas: number } }).replicated.replicas);
-            await converged(String(svc.inputs.name), replicas);
-            const since = Date.now();
-            await applyPidsLimit(svc.name.replace(/-(service|server)$/, ""));
-            await rolledOut(String(svc.inputs.name), since, replicas);
-        }),
-    );
     console.log(`three-node Swarm, images and prod's plan up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }, 600_000);
 
@@ -327,7 +310,7 @@ describe("prod's plan in Swarm mode on three nodes", () => {
             ].join("\n"),
         ]);
         const started = Date.now();
-        await providerUpdate(byName(changed, "app-backend-service"));
+        await programUpdate(byName(changed, "app-backend-service"));
         const after = await converged(service, 2);
         await exec(client, ["touch", "/tmp/stop-client"]);
         const result = JSON.parse((await loop).output.trim().split("\n").pop()!) as {
@@ -341,9 +324,125 @@ describe("prod's plan in Swarm mode on three nodes", () => {
         );
         expect(result.requests).toBeGreaterThan(20);
         expect(result, JSON.stringify(result.errors)).toMatchObject({ failures: 0 });
-        // The change reached every task.
-        for (const t of after) expect((await containerOf(t).container.inspect()).HostConfig.Memory).toBe(320 * 1024 * 1024);
+        // One rollout: one new task per replica, each with the change and its PIDs limit from the start.
+        expect(created, "tasks started by one change of a 2-replica service").toBe(2);
+        for (const t of after) {
+            const host = (await containerOf(t).container.inspect()).HostConfig;
+            expect({ memory: host.Memory, pids: host.PidsLimit }).toEqual({
+                memory: 320 * 1024 * 1024,
+                pids: plannedPids("app-backend-service"),
+            });
+        }
     }, 240_000);
+
+    it("changes Redis in one rollout: one outage for a client that keeps asking, one new task, its PIDs limit from the start", async () => {
+        const service = name("redis");
+        const planned = sent(byName(ev, "redis-server"));
+        const limits = planned.taskSpec.resources!.limits!;
+        // A changed setting of the task (its memory): what any change of Redis's spec is to Swarm.
+        const changed: SwarmServiceSpec = {
+            ...planned,
+            taskSpec: { ...planned.taskSpec, resources: { limits: { ...limits, memoryBytes: limits.memoryBytes! + 64 * 1024 * 1024 } } },
+        };
+        const before = new Set((await tasksOf(service)).map((t) => t.ID));
+        const [client] = await runningTasks(name("backend"));
+        // A client in a backend task: a new connection every 100 ms. Down is a ping that failed or took
+        // over a second (a name with no task behind it can stall the lookup rather than fail it); an
+        // outage is a run of downs.
+        const loop = exec(client, [
+            "python3",
+            "-c",
+            [
+                // No retries (redis-py retries three times by default, which would hide an outage), short timeouts.
+                "from redis.retry import Retry\nfrom redis.backoff import NoBackoff",
+                REDIS_CLIENT.replace("socket_timeout=5", "socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)"),
+                "import json, time",
+                "stats = {'pings': 0, 'failures': 0, 'slow': 0, 'outages': 0, 'longest': 0.0}",
+                "down = False",
+                "while not os.path.exists('/tmp/stop-redis-client'):",
+                "    stats['pings'] += 1",
+                "    t0 = time.monotonic()",
+                "    try:",
+                "        c.connection_pool.disconnect(); c.ping(); ok = True",
+                "        open('/tmp/redis-client-up', 'w').close()",
+                "    except Exception:",
+                "        stats['failures'] += 1; ok = False",
+                "    took = time.monotonic() - t0",
+                "    stats['longest'] = max(stats['longest'], round(took, 2))",
+                "    if ok and took > 1: stats['slow'] += 1; ok = False",
+                "    if not ok and not down: stats['outages'] += 1",
+                "    down = not ok",
+                "    time.sleep(0.1)",
+                "print(json.dumps(stats))",
+            ].join("\n"),
+        ]);
+        // The update starts once the client has had its first answer.
+        await waitFor(
+            async () => ((await exec(client, ["test", "-f", "/tmp/redis-client-up"])).code === 0 ? true : undefined),
+            60_000,
+            () => "the Redis client loop never got an answer",
+        );
+        const started = Date.now();
+        await programUpdate(changed);
+        const [after] = await converged(service, 1);
+        // The client sees Redis back before it stops.
+        await waitFor(
+            async () =>
+                (await exec(client, ["python3", "-c", `${REDIS_CLIENT}\nprint(c.ping())`])).output.trim() === "True" ? true : undefined,
+            60_000,
+            () => "Redis did not answer after the update",
+        );
+        await exec(client, ["touch", "/tmp/stop-redis-client"]);
+        const stats = JSON.parse((await loop).output.trim().split("\n").pop()!) as {
+            pings: number;
+            failures: number;
+            slow: number;
+            outages: number;
+            longest: number;
+        };
+        const created = (await tasksOf(service)).filter((t) => !before.has(t.ID)).length;
+        console.log(
+            `update of Redis: ${stats.pings} pings, ${stats.failures} failed and ${stats.slow} over 1 s (longest ${stats.longest} s) in ${stats.outages} outage(s), in ${((Date.now() - started) / 1000).toFixed(1)} s; ${created} task(s) started`,
+        );
+        expect(stats.pings).toBeGreaterThan(10);
+        expect({ created, outages: stats.outages }).toEqual({ created: 1, outages: 1 });
+        const host = (await containerOf(after).container.inspect()).HostConfig;
+        expect({ memory: host.Memory, pids: host.PidsLimit }).toEqual({
+            memory: changed.taskSpec.resources!.limits!.memoryBytes,
+            pids: limits.pids,
+        });
+    }, 240_000);
+
+    it("control: the provider's way (its spec without the limit, then docker service update --limit-pids) rolls a service twice", async () => {
+        // What the program did before it wrote services itself, on the workers: the count above would have been 4.
+        const service = name("worker");
+        const planned = sent(byName(ev, "app-worker-service"));
+        const limits = planned.taskSpec.resources!.limits!;
+        const withoutPids = { ...limits, pids: undefined };
+        const before = new Set((await tasksOf(service)).map((t) => t.ID));
+        const docker = swarm.manager.engine.docker;
+        const current = await docker.getService(service).inspect();
+        let since = Date.now();
+        await docker.getService(service).update({
+            version: current.Version.Index,
+            ...engineServiceSpec({
+                ...planned,
+                taskSpec: {
+                    ...planned.taskSpec,
+                    resources: { limits: { ...withoutPids, memoryBytes: limits.memoryBytes! + 1024 * 1024 } },
+                },
+            }),
+        });
+        await rolledOut(service, since, 2);
+        since = Date.now();
+        await swarm.manager.engine.cli(["service", "update", "--detach", "--limit-pids", String(limits.pids), service]);
+        await rolledOut(service, since, 2);
+        const created = (await tasksOf(service)).filter((t) => !before.has(t.ID)).length;
+        console.log(`control, the provider's way: ${created} tasks started for 2 replicas`);
+        expect(created).toBe(4);
+        // Back to the plan, through the program: one more rollout.
+        await programUpdate(planned);
+    }, 300_000);
 
     it("drains a worker's node: its tasks move, the stopped worker got SIGTERM and its grace period, and the round trip still works", async () => {
         const docker = swarm.manager.engine.docker;

@@ -11,7 +11,7 @@ import { goShortDuration, parseGoDuration } from "../lib/providerForms";
 import { reveal } from "../lib/offline/values";
 import { byName, evaluateStack, ofType, SWARM } from "./harness";
 
-const SERVICE = "docker:index/service:Service";
+const SERVICE = "pulumi-nodejs:dynamic/toolboxai:SwarmService";
 type Task = { containerSpec: { stopGracePeriod?: string; labels?: unknown }; placement?: { constraints: string[] } };
 const task = (r: { inputs: Record<string, unknown> }) => reveal(r.inputs.taskSpec) as Task;
 const labelsOf = (r: { inputs: Record<string, unknown> }) =>

@@ -110,7 +110,13 @@ const MODELS: Record<string, Model> = {
     },
     "aws:iam/user:User": (ctx) => ({ arn: `arn:aws:iam::000000000000:user${ctx.inputs.path ?? "/"}${ctx.inputs.name}` }),
     "aws:iam/accessKey:AccessKey": (ctx) => ({ secret: deterministicString(digest(ctx.stack, ctx.name, "secret"), 40, ALNUM) }),
-    "docker:index/service:Service": (ctx) => ({ name: autoName(ctx) }),
+    // A Swarm service the program writes (lib/swarm/resource.ts): the engine's id and the spec's label.
+    "pulumi-nodejs:dynamic/toolboxai:SwarmService": (ctx) => ({
+        serviceId: mockId(ctx),
+        appliedSha256: digest(ctx.stack, ctx.name, ctx.inputs),
+        engineSha256: digest(ctx.stack, ctx.name, ctx.inputs, "engine"),
+        observedSha256: digest(ctx.stack, ctx.name, ctx.inputs, "engine"),
+    }),
     "docker:index/secret:Secret": (ctx) => ({ name: autoName(ctx) }),
     "docker:index/container:Container": (ctx) => ({ name: autoName(ctx) }),
     "docker:index/volume:Volume": (ctx) => ({ name: autoName(ctx) }),

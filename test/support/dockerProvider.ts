@@ -11,6 +11,7 @@
 import type Docker from "dockerode";
 import { pack } from "tar-stream";
 import { parseGoDuration } from "../../lib/providerForms";
+import type { SwarmServiceSpec } from "../../lib/swarm/serviceSpec";
 import { reveal } from "../../lib/offline/values";
 import type { RecordedResource } from "../../lib/offline/evaluate";
 
@@ -195,113 +196,33 @@ export async function createSwarmFile(docker: Docker, r: RecordedResource, conte
     return String(created.id ?? created.ID);
 }
 
-type FileRef = {
-    fileName: string;
-    fileUid?: string;
-    fileGid?: string;
-    fileMode?: number;
-    secretId?: string;
-    secretName?: string;
-    configId?: string;
-    configName?: string;
-};
-
 /**
- * The ServiceSpec kreuzwerker builds from a docker_service's inputs (resource_docker_service_funcs.go
- * createServiceSpec): `ids` maps planned secret, config and network ids to the engine's.
+ * A planned Swarm service (lib/swarm/resource.ts) with what the replay substitutes: planned
+ * secret, config and network ids to the engine's, planned image digests to local stand-in tags,
+ * planned published ports to the ones used here. The rest is the plan's, sent by the program's
+ * own code (lib/swarm/engine.ts applyService).
  */
-export function serviceSpec(
-    r: RecordedResource,
-    subs: Substitutions & { ids: Record<string, string>; publishMode?: string },
-): Record<string, unknown> {
-    const i = reveal(r.inputs) as Inputs;
-    const task = i.taskSpec as Inputs;
-    const c = task.containerSpec as Inputs;
-    const file = (f: FileRef) => ({ Name: f.fileName, UID: f.fileUid ?? "0", GID: f.fileGid ?? "0", Mode: f.fileMode ?? 0o444 });
-    const mounts = ((c.mounts as Inputs[] | undefined) ?? []).map((m) => ({
-        Target: m.target,
-        Source: m.source,
-        Type: m.type,
-        ReadOnly: m.readOnly === true,
-        ...(m.tmpfsOptions
-            ? { TmpfsOptions: { SizeBytes: (m.tmpfsOptions as Inputs).sizeBytes, Mode: (m.tmpfsOptions as Inputs).mode } }
-            : {}),
-        ...(m.volumeOptions
-            ? {
-                  VolumeOptions: {
-                      Labels: labelMap((m.volumeOptions as Inputs).labels),
-                      DriverConfig: { Name: (m.volumeOptions as Inputs).driverName },
-                  },
-              }
-            : {}),
-    }));
-    const limits = ((task.resources as Inputs | undefined)?.limits as Inputs | undefined) ?? {};
-    const restart = task.restartPolicy as Inputs | undefined;
-    const ports = ((i.endpointSpec as Inputs | undefined)?.ports as Inputs[] | undefined) ?? [];
-    const updates = (u: unknown) => {
-        const c = u as Inputs | undefined;
-        return c
-            ? {
-                  Parallelism: c.parallelism,
-                  Delay: ns(c.delay),
-                  FailureAction: c.failureAction,
-                  Monitor: ns(c.monitor),
-                  MaxFailureRatio: Number(c.maxFailureRatio ?? 0),
-                  Order: c.order,
-              }
-            : undefined;
-    };
+export function substitutedService(r: RecordedResource, subs: Substitutions & { ids: Record<string, string> }): SwarmServiceSpec {
+    // The connection, the provider's code and the outputs are not part of the spec.
+    const omitted = ["dockerHost", "__provider", "serviceId", "appliedSha256", "engineSha256", "observedSha256"];
+    const planned = Object.fromEntries(Object.entries(reveal(r.inputs) as Inputs).filter(([k]) => !omitted.includes(k)));
+    const spec = planned as unknown as SwarmServiceSpec;
+    const c = spec.taskSpec.containerSpec;
     return {
-        Name: i.name,
-        Labels: labelMap(i.labels),
-        UpdateConfig: updates(i.updateConfig),
-        RollbackConfig: updates(i.rollbackConfig),
-        Mode: { Replicated: { Replicas: ((i.mode as Inputs).replicated as Inputs).replicas } },
-        TaskTemplate: {
-            ContainerSpec: {
-                Image: subs.images[String(c.image)] ?? c.image,
-                Command: c.commands,
-                Env: Object.entries((c.env as Record<string, string> | undefined) ?? {}).map(([k, v]) => `${k}=${v}`),
-                User: c.user,
-                ReadOnly: c.readOnly === true,
-                CapabilityDrop: c.capDrops,
-                Init: c.init === true,
-                Labels: labelMap(c.labels),
-                Mounts: mounts,
-                Hosts: ((c.hosts as { host: string; ip: string }[] | undefined) ?? []).map((h) => `${h.host}:${h.ip}`),
-                Healthcheck: engineHealthcheck(c.healthcheck),
-                // Unset, the provider parses "" and sends 0: SIGKILL right after SIGTERM.
-                StopGracePeriod: ns(c.stopGracePeriod),
-                Secrets: ((c.secrets as FileRef[] | undefined) ?? []).map((s) => ({
-                    File: file(s),
-                    SecretID: subs.ids[s.secretId!],
-                    SecretName: s.secretName,
-                })),
-                Configs: ((c.configs as FileRef[] | undefined) ?? []).map((s) => ({
-                    File: file(s),
-                    ConfigID: subs.ids[s.configId!],
-                    ConfigName: s.configName,
-                })),
+        ...spec,
+        taskSpec: {
+            ...spec.taskSpec,
+            containerSpec: {
+                ...c,
+                image: subs.images[c.image] ?? c.image,
+                secrets: c.secrets?.map((f) => ({ ...f, secretId: subs.ids[f.secretId!] ?? f.secretId })),
+                configs: c.configs?.map((f) => ({ ...f, configId: subs.ids[f.configId!] ?? f.configId })),
             },
-            Resources: { Limits: { MemoryBytes: limits.memoryBytes, NanoCPUs: limits.nanoCpus } },
-            RestartPolicy: restart ? { Condition: restart.condition, Delay: ns(restart.delay), Window: ns(restart.window) } : undefined,
-            Placement: task.placement ? { Constraints: (task.placement as Inputs).constraints } : undefined,
-            Networks: ((task.networksAdvanceds as { id: string; aliases?: string[] }[] | undefined) ?? []).map((n) => ({
-                Target: subs.ids[n.id] ?? n.id,
-                Aliases: n.aliases,
-            })),
-            LogDriver: task.logDriver ? { Name: (task.logDriver as Inputs).name, Options: (task.logDriver as Inputs).options } : undefined,
+            networksAdvanceds: spec.taskSpec.networksAdvanceds?.map((n) => ({ ...n, id: subs.ids[n.id] ?? n.id })),
         },
-        EndpointSpec: i.endpointSpec
-            ? {
-                  Mode: (i.endpointSpec as Inputs).mode,
-                  Ports: ports.map((p) => ({
-                      TargetPort: p.targetPort,
-                      PublishedPort: subs.ports?.[Number(p.publishedPort)] ?? p.publishedPort,
-                      Protocol: p.protocol,
-                      PublishMode: subs.publishMode ?? p.publishMode,
-                  })),
-              }
-            : undefined,
+        endpointSpec: spec.endpointSpec && {
+            ...spec.endpointSpec,
+            ports: spec.endpointSpec.ports?.map((p) => ({ ...p, publishedPort: subs.ports?.[Number(p.publishedPort)] ?? p.publishedPort })),
+        },
     };
 }

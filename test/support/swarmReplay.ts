@@ -1,7 +1,7 @@
 /**
- * A planned stack in Swarm mode replayed on a real Swarm the way the Docker provider does it
- * (./dockerProvider.ts): networks, then secrets and configs, then services referring to them by
- * the engine's ids. Shared by the single-node (test/engine.test.ts) and multi-node
+ * A planned stack in Swarm mode replayed on a real Swarm: networks, secrets and configs the way
+ * the Docker provider creates them (./dockerProvider.ts), then the services through the
+ * program's own code (lib/swarm/engine.ts), referring to them by the engine's ids. Shared by the single-node (test/engine.test.ts) and multi-node
  * (test/swarmNodes.test.ts) replays; what each substitutes is said there.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -13,10 +13,12 @@ import { mockId } from "../../lib/offline/mockProviders";
 import { reveal } from "../../lib/offline/values";
 import { REDIS_PATHS } from "../../lib/redis";
 import { ofType } from "../harness";
-import { createNetwork, createSwarmFile, serviceSpec } from "./dockerProvider";
+import { applyService } from "../../lib/swarm/engine";
+import { SWARM_SERVICE_TYPE } from "../../lib/swarm/resource";
+import { createNetwork, createSwarmFile, substitutedService } from "./dockerProvider";
 import { makePki } from "./redis";
 
-export const SERVICE = "docker:index/service:Service";
+export const SERVICE = SWARM_SERVICE_TYPE;
 
 type FileRef = { secretId?: string; configId?: string; fileName: string };
 export interface PlannedTask {
@@ -115,8 +117,14 @@ export async function deploySwarmPlan(
     const images = Object.fromEntries(
         ofType(ev, "docker:index/remoteImage:RemoteImage").map((i) => [String(i.outputs.repoDigest), String(i.inputs.name)]),
     );
-    for (const svc of ofType(ev, SERVICE))
-        await docker.createService(serviceSpec(opts.service ? opts.service(svc) : svc, { images, ids, ports: opts.ports }));
+    // As `pulumi up` creates them: in parallel, each through the program's own code, which waits for it to converge.
+    await Promise.all(
+        ofType(ev, SERVICE).map((svc) =>
+            applyService(docker, substitutedService(opts.service ? opts.service(svc) : svc, { images, ids, ports: opts.ports }), {
+                pollMs: 500,
+            }),
+        ),
+    );
     return { ids, images, contents };
 }
 
