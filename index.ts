@@ -30,6 +30,9 @@ const { settings } = config;
 const stack = pulumi.getStack();
 
 const tags = stackTags(stack, settings.environment);
+/** The login for private images: the Docker provider's, and the Swarm services' (sent with each create and update). */
+const registry =
+    settings.registryAddress && config.secrets.registry ? { address: settings.registryAddress, ...config.secrets.registry } : undefined;
 const providers = new Providers("providers", {
     vaultAddress: settings.vaultAddress,
     vaultToken: config.secrets.vaultToken,
@@ -37,8 +40,7 @@ const providers = new Providers("providers", {
     tags,
     dockerHost: settings.dockerHost,
     vaultCaCertFile: settings.vaultCaCert === SYSTEM_TRUST ? undefined : settings.vaultCaCert,
-    registry:
-        settings.registryAddress && config.secrets.registry ? { address: settings.registryAddress, ...config.secrets.registry } : undefined,
+    registry,
 });
 
 const period = rotationPeriod(currentTime(), settings.rotationPeriodDays);
@@ -193,6 +195,7 @@ const redis = new RedisServer(
         users: credentials.redisUsers,
         tags,
         dockerHost: settings.dockerHost,
+        registry,
         nodeLabel: settings.redisNodeLabel,
         endpointMode: settings.swarmEndpointMode,
     },
@@ -221,6 +224,7 @@ const services = settings.services.map((spec) => {
             networks: { names: networks.names, ids: networks.ids },
             tags,
             dockerHost: settings.dockerHost,
+            registry,
             hostAddress: settings.backendHostAddress,
             rotationSlot: slots.active,
             endpointMode: settings.swarmEndpointMode,
@@ -240,6 +244,7 @@ if (settings.monitoringEnabled)
             endpointMode: settings.swarmEndpointMode,
             tags,
             dockerHost: settings.dockerHost,
+            registry,
             networks: { names: networks.names, ids: networks.ids },
             images: {
                 prometheus: settings.prometheusImage,

@@ -42,7 +42,7 @@ export const REAL_SERVER_TESTS = [
 ];
 
 /**
- * Three Docker engines as one Swarm (about 4.5 minutes on two cores): a run of its own
+ * Three Docker engines as one Swarm (about 3 minutes on two cores): a run of its own
  * (`npm run test:swarm`, its own CI step), so that `npm test` stays within about 6 minutes.
  */
 export const MULTI_NODE_TESTS = ["test/swarmNodes.test.ts"];

@@ -18,7 +18,7 @@ import { canonicalHealthcheck } from "../lib/providerForms";
 import { seedContainer, seededLabels } from "./seed";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
-import { SwarmService } from "../lib/swarm/resource";
+import { SwarmService, type SwarmRegistryLogin } from "../lib/swarm/resource";
 import { CONTAINER_FILES_DIR, CONTAINER_SECRETS_DIR } from "../lib/constants";
 
 export interface AppServiceArgs {
@@ -58,6 +58,8 @@ export interface AppServiceArgs {
     rotationSlot?: "a" | "b";
     /** Swarm mode: vip (routing mesh, IPVS) or dnsrr (host-mode ports). */
     endpointMode: SwarmEndpointMode;
+    /** Swarm mode: the login for private images, sent with each service create and update (username and password secrets). */
+    registry?: SwarmRegistryLogin;
 }
 
 /**
@@ -213,6 +215,7 @@ export class AppService extends pulumi.ComponentResource {
             `${name}-service`,
             {
                 dockerHost: args.dockerHost,
+                registryAuth: args.registry,
                 name: dockerName(args.stack, spec.name),
                 labels,
                 mode: { replicated: { replicas: spec.replicas } },

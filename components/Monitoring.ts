@@ -22,6 +22,7 @@ import {
     NODE_EXPORTER_PATHS,
 } from "../lib/monitoring/runtime";
 import { AppService } from "./AppService";
+import type { SwarmRegistryLogin } from "../lib/swarm/resource";
 
 /** The Swarm node label that marks where Prometheus's and Alertmanager's data volumes live. */
 export const MONITORING_NODE_LABEL = "toolboxai-monitoring";
@@ -33,6 +34,8 @@ export interface MonitoringArgs {
     endpointMode: SwarmEndpointMode;
     tags: Record<string, string>;
     dockerHost: string;
+    /** Swarm mode: the login for private images (the services' own, components/AppService.ts). */
+    registry?: SwarmRegistryLogin;
     networks: { names: Record<DockerNetwork, pulumi.Input<string>>; ids: Record<DockerNetwork, pulumi.Input<string>> };
     images: { prometheus: string; alertmanager: string; redisExporter: string; postgresExporter: string; nodeExporter: string };
     retentionDays: number;
@@ -83,6 +86,7 @@ export class Monitoring extends pulumi.ComponentResource {
             networks: args.networks,
             tags: args.tags,
             dockerHost: args.dockerHost,
+            registry: args.registry,
             hostAddress: "127.0.0.1",
             uid,
         };

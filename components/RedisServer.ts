@@ -23,7 +23,7 @@ import {
 } from "../lib/docker";
 import { pidsLimit } from "./pidsLimit";
 import { swarmFiles } from "./swarmFiles";
-import { SwarmService } from "../lib/swarm/resource";
+import { SwarmService, type SwarmRegistryLogin } from "../lib/swarm/resource";
 import { seedContainer, seededLabels } from "./seed";
 import { canonicalHealthcheck } from "../lib/providerForms";
 import { CONTAINER_SECRETS_DIR } from "../lib/constants";
@@ -61,6 +61,8 @@ export interface RedisServerArgs {
     nodeLabel: string;
     /** Swarm mode: vip or dnsrr, as the application services. */
     endpointMode: SwarmEndpointMode;
+    /** Swarm mode: the login for private images, sent with each service create and update (username and password secrets). */
+    registry?: SwarmRegistryLogin;
 }
 
 const CONFIG_DIR = "/etc/redis";
@@ -305,6 +307,7 @@ export class RedisServer extends pulumi.ComponentResource {
             `${run.name}-server`,
             {
                 dockerHost: args.dockerHost,
+                registryAuth: args.registry,
                 name: dockerName(args.stack, "redis"),
                 labels: run.labels,
                 mode: { replicated: { replicas: 1 } },

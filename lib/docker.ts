@@ -134,7 +134,7 @@ export function swarmHardening(o: HardeningOptions & { pidsLimit: number }) {
  * `pulumi up` goes on (lib/swarm/engine.ts): a rollout that fails or rolls back fails the `up`.
  * The longest grace period, twice, fits.
  */
-export const SWARM_CONVERGE = { delay: "7s", timeout: "10m" };
+export const SWARM_CONVERGE = { timeout: "10m" };
 
 /** Rolling updates one task at a time, started before the old one stops, rolled back on failure. */
 export const SWARM_UPDATE = {

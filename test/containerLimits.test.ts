@@ -98,6 +98,9 @@ describe("PIDs limit on every Swarm service, and the host binding", () => {
             expect(limits.pids, s.name).toBe(expected[s.name]);
             expect(() => byName(ev, s.name.replace(/-(service|server)$/, "-pids")), s.name).toThrow();
         }
+        // Nor any other command that would change a service after it is written.
+        const commands = ofType(ev, "command:local:Command").map((c) => String(reveal(c.inputs.create)));
+        expect(commands.filter((c) => /docker service update|--limit-pids/.test(c))).toEqual([]);
     });
 
     it("binds the backend's published port to backendHostAddress", async () => {

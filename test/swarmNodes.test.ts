@@ -21,7 +21,7 @@ import type { Evaluation, RecordedResource } from "../lib/offline/evaluate";
 import { reveal } from "../lib/offline/values";
 import { STOP_GRACE_PERIOD } from "../lib/docker";
 import { applyService } from "../lib/swarm/engine";
-import { engineServiceSpec, type SwarmServiceSpec } from "../lib/swarm/serviceSpec";
+import { engineServiceSpec, SPEC_LABEL, type SwarmServiceSpec } from "../lib/swarm/serviceSpec";
 import { parseGoDuration } from "../lib/providerForms";
 import { byName, evaluateStack, ofType, SWARM } from "./harness";
 import { waitFor } from "./support/docker";
@@ -347,7 +347,7 @@ describe("prod's plan in Swarm mode on three nodes", () => {
         const before = new Set((await tasksOf(service)).map((t) => t.ID));
         const [client] = await runningTasks(name("backend"));
         // A client in a backend task: a new connection every 100 ms. Down is a ping that failed or took
-        // over a second (a name with no task behind it can stall the lookup rather than fail it); an
+        // over 2.5 s (a name with no task behind it can stall the lookup rather than fail it); an
         // outage is a run of downs.
         const loop = exec(client, [
             "python3",
@@ -369,7 +369,7 @@ describe("prod's plan in Swarm mode on three nodes", () => {
                 "        stats['failures'] += 1; ok = False",
                 "    took = time.monotonic() - t0",
                 "    stats['longest'] = max(stats['longest'], round(took, 2))",
-                "    if ok and took > 1: stats['slow'] += 1; ok = False",
+                "    if ok and took > 2.5: stats['slow'] += 1; ok = False",
                 "    if not ok and not down: stats['outages'] += 1",
                 "    down = not ok",
                 "    time.sleep(0.1)",
@@ -402,7 +402,7 @@ describe("prod's plan in Swarm mode on three nodes", () => {
         };
         const created = (await tasksOf(service)).filter((t) => !before.has(t.ID)).length;
         console.log(
-            `update of Redis: ${stats.pings} pings, ${stats.failures} failed and ${stats.slow} over 1 s (longest ${stats.longest} s) in ${stats.outages} outage(s), in ${((Date.now() - started) / 1000).toFixed(1)} s; ${created} task(s) started`,
+            `update of Redis: ${stats.pings} pings, ${stats.failures} failed and ${stats.slow} over 2.5 s (longest ${stats.longest} s) in ${stats.outages} outage(s), in ${((Date.now() - started) / 1000).toFixed(1)} s; ${created} task(s) started`,
         );
         expect(stats.pings).toBeGreaterThan(10);
         expect({ created, outages: stats.outages }).toEqual({ created: 1, outages: 1 });
@@ -440,7 +440,10 @@ describe("prod's plan in Swarm mode on three nodes", () => {
         const created = (await tasksOf(service)).filter((t) => !before.has(t.ID)).length;
         console.log(`control, the provider's way: ${created} tasks started for 2 replicas`);
         expect(created).toBe(4);
-        // Back to the plan, through the program: one more rollout.
+        // Back to the plan, through the program, as after a move from the provider's services
+        // (docs/operations/swarm-move.md): the service marked as taken over, then one more rollout.
+        await expect(programUpdate(planned)).rejects.toThrow(/exists but was not written by this program/);
+        await swarm.manager.engine.cli(["service", "update", "--detach", "--label-add", `${SPEC_LABEL}=adopt`, service]);
         await programUpdate(planned);
     }, 300_000);
 

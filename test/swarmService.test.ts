@@ -6,12 +6,14 @@
  * change by hand, update and delete, and the ssh:// transport.
  */
 import { execFile } from "node:child_process";
+import { connect, createServer } from "node:net";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type * as pulumi from "@pulumi/pulumi";
+import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyService, dockerClient, findService, sshDialArgs } from "../lib/swarm/engine";
 import { SPEC_LABEL, type SwarmServiceSpec } from "../lib/swarm/serviceSpec";
@@ -24,6 +26,8 @@ const requireFromString = createRequire(require.resolve("@pulumi/pulumi/cmd/dyna
 ) => unknown;
 
 const IMAGE = "toolboxai-test/app:1";
+/** An image in a private registry (tagged locally: nothing is pulled). */
+const PRIVATE_IMAGE = "ghcr.io/toolboxai/app:1";
 const PIDS = 77;
 
 let engine: Engine;
@@ -64,7 +68,7 @@ function spec(
             maxFailureRatio: "0",
         },
         rollbackConfig: { parallelism: 1, delay: "0s", order: "stop-first", failureAction: "pause", monitor: "2s", maxFailureRatio: "0" },
-        convergeConfig: { delay: "1s", timeout: over.timeout ?? "2m" },
+        convergeConfig: { timeout: over.timeout ?? "2m" },
     };
 }
 
@@ -81,7 +85,7 @@ const apply = (s: SwarmServiceSpec) => applyService(engine.docker, s, { pollMs: 
 beforeAll(async () => {
     engine = await startEngine();
     await engine.docker.swarmInit({ ListenAddr: "127.0.0.1:2377", AdvertiseAddr: "127.0.0.1" });
-    await loadStandinImages(engine, { [IMAGE]: "redis" });
+    await loadStandinImages(engine, { [IMAGE]: "redis", [PRIVATE_IMAGE]: "redis" });
 }, 300_000);
 
 afterAll(async () => {
@@ -102,6 +106,8 @@ describe("a Swarm service written by the program", () => {
             expect(before.has(t.ID)).toBe(false);
             expect((await hostConfig(t)).PidsLimit).toBe(PIDS);
         }
+        // Returned after Swarm's watch of the last task (monitor), not as soon as it ran.
+        expect((await findService(engine.docker, "one-rollout"))?.UpdateStatus?.State).toBe("completed");
         expect(second.id).toBe(first.id);
         expect(second.specSha256).not.toBe(first.specSha256);
         expect((await findService(engine.docker, "one-rollout"))?.Spec.Labels?.[SPEC_LABEL]).toBe(second.specSha256);
@@ -147,6 +153,66 @@ describe("a Swarm service written by the program", () => {
             .toBe("rollback_completed");
         expect(svc?.Spec.Labels?.[SPEC_LABEL]).toBe(good.specSha256);
         expect((await running("rolled-back")).map((t) => t.ID).sort()).toEqual(kept);
+    }, 120_000);
+});
+
+describe("what the program sends and refuses", () => {
+    it("refuses a service of the same name it did not write, until it is marked as taken over", async () => {
+        await engine.docker.createService({
+            Name: "by-the-provider",
+            TaskTemplate: { ContainerSpec: { Image: IMAGE, Command: ["sleep", "infinity"] } },
+            Mode: { Replicated: { Replicas: 1 } },
+        } as Docker.CreateServiceOptions);
+        await expect(apply(spec("by-the-provider"))).rejects.toThrow(
+            /^service by-the-provider exists but was not written by this program .*docs\/operations\/swarm-move\.md.*docker service update --detach --label-add com\.toolboxai\.spec-sha256=adopt by-the-provider$/,
+        );
+        await engine.cli(["service", "update", "--detach", "--label-add", `${SPEC_LABEL}=adopt`, "by-the-provider"]);
+        const applied = await apply(spec("by-the-provider"));
+        expect((await findService(engine.docker, "by-the-provider"))?.Spec.Labels?.[SPEC_LABEL]).toBe(applied.specSha256);
+    }, 120_000);
+
+    it("sends the registry login as X-Registry-Auth for an image in that registry, never in the body, and none for another", async () => {
+        const sent: string[] = [];
+        const socket = join(mkdtempSync(join(tmpdir(), "toolboxai-proxy-")), "docker.sock");
+        // A proxy in front of the engine that keeps what the client wrote.
+        const proxy = createServer((client) => {
+            const upstream = connect(engine.host.replace("unix://", ""));
+            client.on("data", (d: Buffer) => sent.push(d.toString()));
+            client.pipe(upstream).pipe(client);
+        });
+        await new Promise<void>((resolve) => proxy.listen(socket, resolve));
+        try {
+            const docker = new Docker({ socketPath: socket });
+            const login = { address: "ghcr.io", username: "deploy-bot", password: "registry-password-not-in-any-body" };
+            await applyService(
+                docker,
+                {
+                    ...spec("private"),
+                    taskSpec: {
+                        ...spec("private").taskSpec,
+                        containerSpec: { ...spec("private").taskSpec.containerSpec, image: PRIVATE_IMAGE },
+                    },
+                },
+                { pollMs: 300, registryAuth: login },
+            );
+            const create = sent
+                .join("")
+                .split(/(?=POST |GET )/)
+                .find((r) => r.startsWith("POST /services/create"))!;
+            const header = /X-Registry-Auth: (\S+)/i.exec(create)?.[1];
+            expect(JSON.parse(Buffer.from(header!, "base64").toString())).toEqual({
+                username: "deploy-bot",
+                password: login.password,
+                serveraddress: "ghcr.io",
+            });
+            expect(sent.join("")).not.toContain(login.password);
+            sent.length = 0;
+            await applyService(docker, spec("public"), { pollMs: 300, registryAuth: login });
+            expect(sent.join("")).toContain("POST /services/create");
+            expect(sent.join("")).not.toMatch(/X-Registry-Auth/i);
+        } finally {
+            proxy.close();
+        }
     }, 120_000);
 });
 
@@ -201,6 +267,33 @@ describe("the provider as Pulumi ships it", () => {
         ).toEqual([]);
         expect(await provider.read(created.id, updated.outs!)).toEqual({});
     }, 180_000);
+
+    it("records a sent spec that did not converge, so that the next update waits for it without sending it again", async () => {
+        const inputs = { ...spec("unconverged"), dockerHost: engine.host };
+        const created = await provider.create(inputs);
+        const before = new Set((await tasksOf("unconverged")).map((t) => t.ID));
+        const slow = {
+            ...spec("unconverged", { env: { SETTING: "slow" }, readyAfter: 4, delay: "3s", timeout: "1s" }),
+            dockerHost: engine.host,
+        };
+        const failed = (await provider.update(created.id, created.outs!, slow).catch((e: unknown) => e)) as Error & {
+            id?: string;
+            properties?: Record<string, unknown>;
+        };
+        // The engine's partial-failure form: Pulumi keeps these properties as the resource's state.
+        expect(failed.message).toMatch(/^service unconverged did not converge within 1s/);
+        expect(failed.id).toBe(created.id);
+        expect(failed.properties?.observedSha256).toBe("not converged");
+        expect((await provider.diff(created.id, failed.properties!, slow)).changes).toBe(true);
+        await provider.update(created.id, failed.properties!, { ...slow, convergeConfig: { timeout: "2m" } });
+        // Waited for, not sent again: one new task per replica in all, and Swarm's previous spec is still the one before.
+        expect((await tasksOf("unconverged")).filter((t) => !before.has(t.ID)).length).toBe(2);
+        const svc = (await engine.docker.getService(created.id).inspect()) as {
+            PreviousSpec?: { TaskTemplate: { ContainerSpec: { Env?: string[] } } };
+        };
+        expect(svc.PreviousSpec?.TaskTemplate.ContainerSpec.Env).toEqual(["SETTING=1"]);
+        await provider.delete(created.id, created.outs!);
+    }, 180_000);
 });
 
 describe("an ssh:// dockerHost", () => {
@@ -212,7 +305,7 @@ describe("an ssh:// dockerHost", () => {
 
     /** An `ssh` first on PATH that records its arguments and dials this engine, as sshd would run `docker system dial-stdio` on the host. */
     function fakeSsh(body: string) {
-        writeFileSync(join(dir, "ssh"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${dir}/args\n${body}\n`);
+        writeFileSync(join(dir, "ssh"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${dir}/args\necho dial >> ${dir}/dials\n${body}\n`);
         chmodSync(join(dir, "ssh"), 0o755);
     }
 
@@ -221,8 +314,14 @@ describe("an ssh:// dockerHost", () => {
         const path = process.env.PATH;
         process.env.PATH = `${dir}:${path}`;
         try {
-            const services = await dockerClient("ssh://deploy@manager.example:2222").listServices();
+            rmSync(join(dir, "dials"), { force: true });
+            const docker = dockerClient("ssh://deploy@manager.example:2222");
+            const services = await docker.listServices();
             expect(services.map((s) => s.Spec?.Name)).toContain("one-rollout");
+            await docker.listNodes();
+            await docker.listTasks();
+            // One ssh connection for the client's requests, one after the other: a rollout's polling logs in once.
+            expect(readFileSync(join(dir, "dials"), "utf8").trim().split("\n")).toEqual(["dial"]);
         } finally {
             process.env.PATH = path;
         }

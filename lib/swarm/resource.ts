@@ -10,6 +10,13 @@ type DeepInput<T> = T extends string | number | boolean | null | undefined
       : pulumi.Input<{ [K in keyof T]: DeepInput<T[K]> }>;
 type Inputs<T> = { [K in keyof T]: DeepInput<T[K]> };
 
+/** The registry login as the components hand it over: its username and password are secrets. */
+export interface SwarmRegistryLogin {
+    address: string;
+    username: pulumi.Input<string>;
+    password: pulumi.Input<string>;
+}
+
 export const SWARM_SERVICE_TYPE = "pulumi-nodejs:dynamic/toolboxai:SwarmService";
 
 export class SwarmService extends pulumi.dynamic.Resource {
@@ -23,7 +30,8 @@ export class SwarmService extends pulumi.dynamic.Resource {
             swarmServiceProvider,
             name,
             { ...args, serviceId: undefined, appliedSha256: undefined, engineSha256: undefined, observedSha256: undefined },
-            opts,
+            // The registry login stays a secret in the state, as an input and as an output.
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "registryAuth"] },
             "toolboxai",
             "SwarmService",
         );

@@ -88,7 +88,7 @@ export interface SwarmServiceSpec {
     updateConfig?: UpdatePolicy;
     rollbackConfig?: UpdatePolicy;
     /** How long create and update wait for every task to run healthy (Go durations). */
-    convergeConfig?: { delay?: string; timeout?: string };
+    convergeConfig?: { timeout?: string };
 }
 
 /** A Go duration ("1m30s", "500ms") in nanoseconds; "" and undefined are 0, as the provider parses them. */
