@@ -34,7 +34,6 @@ export const REAL_SERVER_TESTS = [
     "test/rotationTransition.test.ts",
     "test/standinImage.test.ts",
     "test/supabaseStart.test.ts",
-    "test/swarmService.test.ts",
     // The Management API double's fault tests wait out timeouts and backoff; the program test runs the CLI and ts-node.
     "test/supabase-management.test.ts",
     "test/supabase-management-program.test.ts",
@@ -42,10 +41,11 @@ export const REAL_SERVER_TESTS = [
 ];
 
 /**
- * Three Docker engines as one Swarm (about 3 minutes on two cores): a run of its own
+ * The Swarm tests on real engines: three engines as one Swarm, and the program's service writer
+ * on one (about 4.5 minutes on two cores, one file at a time): a run of their own
  * (`npm run test:swarm`, its own CI step), so that `npm test` stays within about 6 minutes.
  */
-export const MULTI_NODE_TESTS = ["test/swarmNodes.test.ts"];
+export const MULTI_NODE_TESTS = ["test/swarmNodes.test.ts", "test/swarmService.test.ts"];
 
 export default defineConfig({
     test: {

@@ -72,8 +72,10 @@ describe("the project: adopt by ref, or create", () => {
             /is INIT_FAILED, which it will not leave by itself/,
         );
         double.api.addProject(REF, { statuses: ["COMING_UP"] });
+        // Either way it says so: the last look answered before the deadline, or (on a loaded machine)
+        // the deadline came while it was under way.
         expect(await failure(p(projectProvider).create({ ...conn(), ref: REF, pollSeconds: 0.05, waitSeconds: 0.3 }))).toMatch(
-            /still COMING_UP after 0.3 s \(expected ACTIVE_HEALTHY\)/,
+            /still COMING_UP after 0\.3 s \(expected ACTIVE_HEALTHY\)|did not reach ACTIVE_HEALTHY within 0\.3 s \(last seen COMING_UP;/,
         );
     });
 });
