@@ -112,7 +112,7 @@ function transient(e: unknown): boolean {
     );
 }
 
-/** A read, retried up to three times on transport failures, 1 s and 2 s apart. */
+/** A read: three attempts on transport failures, 1 s and 2 s apart. */
 async function read<T>(what: string, call: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
         try {
