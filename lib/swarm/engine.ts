@@ -234,7 +234,7 @@ export async function applyService(docker: Docker, spec: SwarmServiceSpec, opts:
             throw new Error(`creating service ${spec.name}: ${messageOf(e)}`, { cause: e });
         })) as { ID?: string; id?: string };
         const id = String(created.ID ?? created.id);
-        return { id, specSha256: sha, engineSha256: await waitFor(docker, id, spec, sha, deadline, opts) };
+        return { id, specSha256: sha, engineSha256: await converged(docker, id, spec, sha, deadline, opts) };
     }
     const label = existing.Spec.Labels?.[SPEC_LABEL];
     if (label === undefined)
@@ -243,7 +243,7 @@ export async function applyService(docker: Docker, spec: SwarmServiceSpec, opts:
         );
     if (label === sha && opts.unchangedSince !== undefined && engineSha(existing) === opts.unchangedSince) {
         opts.log?.(`service ${spec.name} already has this spec: waiting for it to converge`);
-        return { id: existing.ID, specSha256: sha, engineSha256: await waitFor(docker, existing.ID, spec, sha, deadline, opts) };
+        return { id: existing.ID, specSha256: sha, engineSha256: await converged(docker, existing.ID, spec, sha, deadline, opts) };
     }
     let current: ServiceInfo = existing;
     for (let attempt = 1; ; attempt++) {
@@ -264,31 +264,7 @@ export async function applyService(docker: Docker, spec: SwarmServiceSpec, opts:
             throw new Error(`updating service ${spec.name}: ${messageOf(e)}`, { cause: e });
         }
     }
-    return { id: current.ID, specSha256: sha, engineSha256: await waitFor(docker, current.ID, spec, sha, deadline, opts, current) };
-}
-
-/** converged(), then the engine's hash of the spec; a timeout after the spec was sent throws an error carrying `notConverged`. */
-async function waitFor(
-    docker: Docker,
-    id: string,
-    spec: SwarmServiceSpec,
-    sha: string,
-    deadline: number,
-    opts: ApplyOptions,
-    before?: ServiceInfo,
-): Promise<string> {
-    try {
-        await converged(docker, id, spec, sha, deadline, opts, before);
-    } catch (e) {
-        if (!(e instanceof Error) || !/did not converge within/.test(e.message)) throw e;
-        const svc = await inspect(docker, id);
-        throw Object.assign(new Error(e.message), {
-            notConverged: { serviceId: id, specSha256: sha, engineSha256: svc ? engineSha(svc) : "" },
-        });
-    }
-    const svc = await inspect(docker, id);
-    if (!svc) throw new Error(`service ${spec.name} was removed while it was being applied`);
-    return engineSha(svc);
+    return { id: current.ID, specSha256: sha, engineSha256: await converged(docker, current.ID, spec, sha, deadline, opts, current) };
 }
 
 /**
@@ -307,6 +283,8 @@ const comparable = (taskSpec: unknown) =>
  * (Swarm rolled it back, or someone else changed it), or when Swarm paused or rolled back that
  * update. `before` is the service just before an update; its UpdatedAt and the status's
  * StartedAt are both the manager's clock (and Swarm rewrites UpdatedAt with every status change).
+ * Returns the engine's hash of the converged spec. A timeout (the spec was sent) throws an error
+ * carrying `notConverged`.
  */
 async function converged(
     docker: Docker,
@@ -316,7 +294,7 @@ async function converged(
     deadline: number,
     opts: ApplyOptions,
     before?: ServiceInfo,
-): Promise<void> {
+): Promise<string> {
     const replicas = spec.mode.replicated.replicas;
     const poll = opts.pollMs ?? 2000;
     const look = `Look at the tasks with \`docker service ps --no-trunc ${spec.name}\``;
@@ -334,15 +312,16 @@ async function converged(
         const wanted = tasks.filter((t) => t.DesiredState === "running");
         const current = comparable(svc.Spec.TaskTemplate);
         const upToDate = wanted.filter((t) => t.Status.State === "running" && comparable(t.Spec) === current);
-        if (wanted.length === replicas && upToDate.length === replicas && !(ours && u?.State === "updating")) return;
+        if (wanted.length === replicas && upToDate.length === replicas && !(ours && u?.State === "updating")) return engineSha(svc);
         if (Date.now() > deadline) {
             const failed = tasks.filter((t) => t.Status.Err).slice(-3);
-            throw new Error(
+            const message =
                 `service ${spec.name} did not converge within ${spec.convergeConfig?.timeout ?? "10m"}: ` +
-                    `${upToDate.length} of ${replicas} tasks running its current spec (${swarmSays})` +
-                    (failed.length ? `; last task errors: ${failed.map((t) => t.Status.Err).join("; ")}` : "") +
-                    `. ${look}`,
-            );
+                `${upToDate.length} of ${replicas} tasks running its current spec (${swarmSays})` +
+                (failed.length ? `; last task errors: ${failed.map((t) => t.Status.Err).join("; ")}` : "") +
+                `. ${look}`;
+            const notConverged: NotConverged = { serviceId: id, specSha256: sha, engineSha256: engineSha(svc) };
+            throw Object.assign(new Error(message), { notConverged });
         }
         await sleep(poll);
     }

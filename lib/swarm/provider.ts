@@ -21,7 +21,7 @@ export interface SwarmServiceInputs extends SwarmServiceSpec {
 type Outs = Record<string, unknown>;
 
 /** The declared fields: a change of any of them is an update (the name: a replacement). */
-export const SPEC_FIELDS = [
+const SPEC_FIELDS = [
     "name",
     "labels",
     "mode",
